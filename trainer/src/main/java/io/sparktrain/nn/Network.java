@@ -1,0 +1,332 @@
+package io.sparktrain.nn;
+
+import io.sparktrain.linalg.Blas;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A feed-forward network of dense layers: its architecture, and the stateless forward and backward
+ * passes over a row-major mini-batch.
+ *
+ * <p><b>What it is.</b> An immutable spec: the input width, a list of {@link LayerSpec}s (units,
+ * activation, dropout after the layer) and a {@link Loss}. Layer l computes
+ * {@code a_l = f_l(a_{l-1} W_l + b_l)} with {@code W_l} of shape (in, out). A network holds no
+ * parameters: they live in one flat {@code float[]} whose slices are named by {@link #layout()}
+ * (kernel then bias, layer by layer). The same layout describes gradients, optimizer moments and
+ * the updates that cross the network in Spark, which is what lets a round ship one array.
+ *
+ * <p><b>Life cycle.</b> Build once with {@link #builder(int)}; create initial parameters with
+ * {@link #initParameters(long)}; give each thread its own {@link Workspace} (activation buffers,
+ * reused across mini-batches); then call {@link #lossAndGradient} per mini-batch and hand the
+ * gradient to an optimizer from {@code io.sparktrain.optim}. {@link #predict} runs inference.
+ * A {@code Network} is serializable and safe to share between threads; a workspace is not.
+ *
+ * <p><b>Math.</b> Forward and backward are GEMM calls through {@link Blas} plus element-wise
+ * loops: {@code Z = A W} (then + b), {@code dW += A^T dZ}, {@code dA = dZ W^T}. The input layer's
+ * dA is never computed. Cross-entropy losses take the logits, so the output delta is {@code p - y}.
+ * Dropout is inverted (kept units scaled by 1/keep) with a mask drawn from a seed, so a mini-batch
+ * replayed with the same seed computes the identical gradient.
+ *
+ * <p>Where to go next: {@code io.sparktrain.train.LocalWork} runs mini-batches over a partition's
+ * rows; {@code io.sparktrain.optim.Optimizer} turns gradients into steps.
+ */
+public final class Network implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final int inputs;
+  private final LayerSpec[] layers;
+  private final Loss loss;
+  private final int[] sizes;
+  private final ParameterLayout layout;
+
+  private Network(int inputs, List<LayerSpec> layers, Loss loss) {
+    if (inputs <= 0) {
+      throw new IllegalArgumentException("network inputs: expected > 0, found " + inputs);
+    }
+    if (layers.isEmpty()) {
+      throw new IllegalArgumentException("network: expected at least one layer, found none");
+    }
+    this.inputs = inputs;
+    this.layers = layers.toArray(new LayerSpec[0]);
+    this.loss = java.util.Objects.requireNonNull(loss, "loss");
+    this.sizes = new int[this.layers.length + 1];
+    sizes[0] = inputs;
+    for (int l = 0; l < this.layers.length; l++) {
+      LayerSpec s = this.layers[l];
+      sizes[l + 1] = s.units();
+      boolean last = l == this.layers.length - 1;
+      if (!last && s.activation().kind() == Activation.Kind.SOFTMAX) {
+        throw new IllegalArgumentException("layer " + l + " (" + s + "): softmax is allowed on the"
+            + " output layer only (layer " + (this.layers.length - 1) + ")");
+      }
+      if (last && s.dropout() > 0f) {
+        throw new IllegalArgumentException("layer " + l + " (" + s + "): dropout after the output"
+            + " layer is not allowed");
+      }
+    }
+    try {
+      loss.checkOutput(outputLayer().activation(), outputs());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("output layer " + (this.layers.length - 1) + ": " + e.getMessage(), e);
+    }
+    this.layout = ParameterLayout.dense(sizes);
+  }
+
+  /** Starts a network with {@code inputs} features per row. */
+  public static Builder builder(int inputs) {
+    return new Builder(inputs);
+  }
+
+  /** Builds a network layer by layer. */
+  public static final class Builder {
+    private final int inputs;
+    private final List<LayerSpec> layers = new ArrayList<>();
+    private Loss loss;
+
+    private Builder(int inputs) {
+      this.inputs = inputs;
+    }
+
+    public Builder dense(int units, Activation activation) {
+      return layer(new LayerSpec(units, activation, 0f));
+    }
+
+    /** A dense layer followed, in training, by dropout at {@code rate}. */
+    public Builder dense(int units, Activation activation, float dropoutRate) {
+      return layer(new LayerSpec(units, activation, dropoutRate));
+    }
+
+    public Builder layer(LayerSpec spec) {
+      layers.add(spec);
+      return this;
+    }
+
+    public Builder loss(Loss l) {
+      this.loss = l;
+      return this;
+    }
+
+    public Network build() {
+      if (loss == null) {
+        throw new IllegalArgumentException("network: no loss given");
+      }
+      return new Network(inputs, layers, loss);
+    }
+  }
+
+  public int inputs() { return inputs; }
+  public int outputs() { return sizes[sizes.length - 1]; }
+  public int depth() { return layers.length; }
+  public LayerSpec layer(int l) { return layers[l]; }
+  public LayerSpec outputLayer() { return layers[layers.length - 1]; }
+  public Loss loss() { return loss; }
+  public ParameterLayout layout() { return layout; }
+  /** Layer widths [inputs, units_0, ..., units_{L-1}]. */
+  public int[] sizes() { return sizes.clone(); }
+  /** Label floats per row expected by the loss. */
+  public int labelWidth() { return loss.labelWidth(outputs()); }
+
+  /** Fresh parameters from {@code seed} (He or Glorot; zero biases). */
+  public float[] initParameters(long seed) {
+    return Initializer.init(this, seed);
+  }
+
+  /** A workspace on this JVM's BLAS. */
+  public Workspace newWorkspace() {
+    return new Workspace(Blas.get());
+  }
+
+  /** A workspace on a given BLAS implementation (tests compare implementations). */
+  public Workspace newWorkspace(Blas blas) {
+    return new Workspace(blas);
+  }
+
+  /** Per-thread buffers for the activations and deltas of each layer. Not thread-safe. */
+  public final class Workspace {
+    private final Blas blas;
+    private final float[][] z = new float[layers.length][];
+    private final float[][] h = new float[layers.length][];
+    private final float[][] a = new float[layers.length][];
+    private final float[][] mask = new float[layers.length][];
+    private final float[][] delta = new float[layers.length][];
+    private int capacity = -1;
+
+    private Workspace(Blas blas) {
+      this.blas = blas;
+    }
+
+    public Blas blas() {
+      return blas;
+    }
+
+    private void ensure(int rows) {
+      if (rows <= capacity) {
+        return;
+      }
+      for (int l = 0; l < layers.length; l++) {
+        int n = rows * sizes[l + 1];
+        z[l] = new float[n];
+        h[l] = layers[l].activation().kind() == Activation.Kind.IDENTITY ? z[l] : new float[n];
+        delta[l] = new float[n];
+        if (layers[l].dropout() > 0f) {
+          a[l] = new float[n];
+          mask[l] = new float[n];
+        } else {
+          a[l] = h[l];
+        }
+      }
+      capacity = rows;
+    }
+  }
+
+  /** The output layer's activations for {@code rows} rows of {@code x}: a new rows x outputs array. */
+  public float[] predict(float[] params, float[] x, int rows, Workspace ws) {
+    forward(params, x, rows, ws, false, 0L);
+    float[] out = new float[rows * outputs()];
+    System.arraycopy(ws.h[layers.length - 1], 0, out, 0, out.length);
+    return out;
+  }
+
+  /** The output layer's pre-activations (logits) of the last {@link #predict} call. */
+  public float[] lastLogits(Workspace ws, int rows) {
+    return Arrays.copyOf(ws.z[layers.length - 1], rows * outputs());
+  }
+
+  /** Weighted loss sum of a mini-batch, inference mode (no dropout). */
+  public double loss(float[] params, MiniBatch batch, Workspace ws) {
+    checkBatch(params, batch);
+    int rows = batch.rows();
+    forward(params, batch.features(), rows, ws, false, 0L);
+    int last = layers.length - 1;
+    return loss.lossAndGradient(ws.z[last], ws.h[last], batch.labels(), batch.weights(), rows,
+        outputs(), ws.delta[last]);
+  }
+
+  /**
+   * Adds the gradient of the weighted loss sum of {@code batch} to {@code grad} (same layout as
+   * {@code params}) and returns that loss sum. Training mode: dropout masks come from
+   * {@code dropoutSeed}. Divide by {@link MiniBatch#weightSum()} for the mean.
+   */
+  public double lossAndGradient(float[] params, MiniBatch batch, float[] grad, Workspace ws, long dropoutSeed) {
+    checkBatch(params, batch);
+    layout.check(grad, "gradient");
+    int rows = batch.rows();
+    if (rows == 0) {
+      return 0;
+    }
+    float[] x = batch.features();
+    forward(params, x, rows, ws, true, dropoutSeed);
+    int last = layers.length - 1;
+    double lossSum = loss.lossAndGradient(ws.z[last], ws.h[last], batch.labels(), batch.weights(),
+        rows, outputs(), ws.delta[last]);
+    if (!loss.fromLogits()) {
+      layers[last].activation().backward(ws.z[last], ws.h[last], ws.delta[last], ws.delta[last], 0, rows, outputs());
+    }
+    Blas blas = ws.blas;
+    for (int l = last; l >= 0; l--) {
+      int in = sizes[l];
+      int out = sizes[l + 1];
+      float[] input = l == 0 ? x : ws.a[l - 1];
+      float[] d = ws.delta[l];
+      ParameterLayout.Entry k = layout.kernel(l);
+      int bOff = layout.bias(l).offset();
+      blas.gemm(true, false, in, out, rows, 1f, input, 0, d, 0, 1f, grad, k.offset());
+      for (int r = 0; r < rows; r++) {
+        int base = r * out;
+        for (int j = 0; j < out; j++) grad[bOff + j] += d[base + j];
+      }
+      if (l > 0) {
+        float[] dPrev = ws.delta[l - 1];
+        blas.gemm(false, true, rows, in, out, 1f, d, 0, params, k.offset(), 0f, dPrev, 0);
+        if (layers[l - 1].dropout() > 0f) {
+          float[] m = ws.mask[l - 1];
+          for (int i = 0; i < rows * in; i++) dPrev[i] *= m[i];
+        }
+        layers[l - 1].activation().backward(ws.z[l - 1], ws.h[l - 1], dPrev, dPrev, 0, rows, in);
+      }
+    }
+    return lossSum;
+  }
+
+  private void forward(float[] params, float[] x, int rows, Workspace ws, boolean training, long dropoutSeed) {
+    layout.check(params, "parameters");
+    ws.ensure(rows);
+    Blas blas = ws.blas;
+    float[] input = x;
+    for (int l = 0; l < layers.length; l++) {
+      int in = sizes[l];
+      int out = sizes[l + 1];
+      float[] z = ws.z[l];
+      int bOff = layout.bias(l).offset();
+      blas.gemm(false, false, rows, out, in, 1f, input, 0, params, layout.kernel(l).offset(), 0f, z, 0);
+      for (int r = 0; r < rows; r++) {
+        int base = r * out;
+        for (int j = 0; j < out; j++) z[base + j] += params[bOff + j];
+      }
+      layers[l].activation().forward(z, ws.h[l], 0, rows, out);
+      if (layers[l].dropout() > 0f) {
+        float[] a = ws.a[l];
+        float[] h = ws.h[l];
+        if (training) {
+          float[] m = ws.mask[l];
+          dropoutMask(dropoutSeed, l, layers[l].dropout(), m, rows * out);
+          for (int i = 0; i < rows * out; i++) a[i] = h[i] * m[i];
+        } else {
+          System.arraycopy(h, 0, a, 0, rows * out);
+        }
+      }
+      input = ws.a[l];
+    }
+  }
+
+  /**
+   * Fills {@code mask[0, n)} with inverted-dropout factors for layer {@code layer}: 1/(1-rate) with
+   * probability 1-rate, else 0, drawn from (seed, layer) only.
+   */
+  public static void dropoutMask(long seed, int layer, float rate, float[] mask, int n) {
+    SplittableRandom rnd = new SplittableRandom(seed ^ (0xD1B54A32D192ED03L * (layer + 1)));
+    float keep = 1f - rate;
+    float scale = 1f / keep;
+    for (int i = 0; i < n; i++) mask[i] = rnd.nextFloat() < keep ? scale : 0f;
+  }
+
+  private void checkBatch(float[] params, MiniBatch batch) {
+    if (batch.inputs() != inputs) {
+      throw new IllegalArgumentException("mini-batch: expected " + inputs + " features per row (the"
+          + " input width of layer 0), found " + batch.inputs());
+    }
+    if (batch.labelWidth() != labelWidth()) {
+      throw new IllegalArgumentException("mini-batch: expected " + labelWidth() + " label values per"
+          + " row for loss " + loss + " with " + outputs() + " outputs, found " + batch.labelWidth());
+    }
+  }
+
+  /**
+   * L2 weight decay on kernels (biases are not decayed): adds {@code lambda * W} to {@code grad}
+   * and returns the penalty {@code lambda/2 * ||W||^2}. Apply it to the mean gradient.
+   */
+  public double addL2(float[] params, float[] grad, float lambda) {
+    if (lambda == 0f) {
+      return 0;
+    }
+    double penalty = 0;
+    for (int l = 0; l < layers.length; l++) {
+      ParameterLayout.Entry k = layout.kernel(l);
+      for (int i = k.offset(); i < k.end(); i++) {
+        penalty += (double) params[i] * params[i];
+        grad[i] += lambda * params[i];
+      }
+    }
+    return 0.5 * lambda * penalty;
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("Network(inputs=").append(inputs);
+    for (LayerSpec s : layers) sb.append(" -> ").append(s);
+    return sb.append(", loss=").append(loss).append(", params=").append(layout.size()).append(')').toString();
+  }
+}

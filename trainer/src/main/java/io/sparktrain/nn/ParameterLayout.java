@@ -1,0 +1,117 @@
+package io.sparktrain.nn;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Names every slice of a network's flat parameter vector: which layer, kernel or bias, its shape
+ * and offset. Gradients, optimizer moments, weight deltas and checkpoints use the same layout, so
+ * an optimizer step is one loop over one array and a round ships one array.
+ */
+public final class ParameterLayout implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** What a slice holds. */
+  public enum Role { KERNEL, BIAS }
+
+  /** One named slice: {@code shape} is (in, out) for a kernel stored row-major, (out) for a bias. */
+  public static final class Entry implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final String name;
+    private final int layer;
+    private final Role role;
+    private final int[] shape;
+    private final int offset;
+    private final int size;
+
+    Entry(String name, int layer, Role role, int[] shape, int offset) {
+      this.name = name;
+      this.layer = layer;
+      this.role = role;
+      this.shape = shape.clone();
+      this.offset = offset;
+      int s = 1;
+      for (int d : shape) s = Math.multiplyExact(s, d);
+      this.size = s;
+    }
+
+    public String name() { return name; }
+    public int layer() { return layer; }
+    public Role role() { return role; }
+    public int[] shape() { return shape.clone(); }
+    public int offset() { return offset; }
+    public int size() { return size; }
+    public int end() { return offset + size; }
+
+    @Override
+    public String toString() {
+      return name + Arrays.toString(shape) + "@" + offset;
+    }
+  }
+
+  private final List<Entry> entries;
+  private final int size;
+
+  private ParameterLayout(List<Entry> entries, int size) {
+    this.entries = Collections.unmodifiableList(entries);
+    this.size = size;
+  }
+
+  /** The layout of dense layers with the given sizes: [input, hidden..., output]. */
+  public static ParameterLayout dense(int[] sizes) {
+    List<Entry> list = new ArrayList<>();
+    int off = 0;
+    for (int l = 0; l + 1 < sizes.length; l++) {
+      Entry w = new Entry("dense_" + l + "/kernel", l, Role.KERNEL, new int[] {sizes[l], sizes[l + 1]}, off);
+      off = Math.addExact(off, w.size());
+      Entry b = new Entry("dense_" + l + "/bias", l, Role.BIAS, new int[] {sizes[l + 1]}, off);
+      off = Math.addExact(off, b.size());
+      list.add(w);
+      list.add(b);
+    }
+    return new ParameterLayout(list, off);
+  }
+
+  /** Total number of parameters. */
+  public int size() {
+    return size;
+  }
+
+  public List<Entry> entries() {
+    return entries;
+  }
+
+  public Entry kernel(int layer) {
+    return entries.get(2 * layer);
+  }
+
+  public Entry bias(int layer) {
+    return entries.get(2 * layer + 1);
+  }
+
+  /** Checks that {@code v} has this layout's size; {@code what} names the vector in the error. */
+  public void check(float[] v, String what) {
+    if (v.length != size) {
+      throw new IllegalArgumentException(what + ": expected " + size + " values for layout "
+          + this + ", found " + v.length);
+    }
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ParameterLayout && o.toString().equals(toString());
+  }
+
+  @Override
+  public int hashCode() {
+    return toString().hashCode();
+  }
+
+  @Override
+  public String toString() {
+    return entries.toString();
+  }
+}

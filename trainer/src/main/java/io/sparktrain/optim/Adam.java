@@ -1,0 +1,35 @@
+package io.sparktrain.optim;
+
+/**
+ * Adam (Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015), bias-corrected,
+ * in PyTorch's form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps). Weight decay, when set, is added to the
+ * gradient (L2), as torch.optim.Adam.
+ */
+class Adam extends Optimizer {
+  Adam(OptimizerSpec spec, int size) {
+    super(spec, size, 2);
+  }
+
+  @Override
+  void update(float[] p, float[] g, float lr, long t) {
+    adamStep(p, g, lr, t, (float) spec.weightDecay());
+  }
+
+  final void adamStep(float[] p, float[] g, float lr, long t, float l2) {
+    float b1 = (float) spec.beta1();
+    float b2 = (float) spec.beta2();
+    float eps = (float) spec.epsilon();
+    float bc1 = (float) (1 - Math.pow(spec.beta1(), t));
+    float invSqrtBc2 = (float) (1 / Math.sqrt(1 - Math.pow(spec.beta2(), t)));
+    float stepSize = lr / bc1;
+    float[] m = slots[0];
+    float[] v = slots[1];
+    for (int i = 0; i < size; i++) {
+      float gi = l2 == 0f ? g[i] : g[i] + l2 * p[i];
+      m[i] = b1 * m[i] + (1 - b1) * gi;
+      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+      p[i] -= stepSize * m[i] / ((float) Math.sqrt(v[i]) * invSqrtBc2 + eps);
+    }
+  }
+}

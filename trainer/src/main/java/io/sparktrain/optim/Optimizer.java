@@ -1,0 +1,79 @@
+package io.sparktrain.optim;
+
+/**
+ * A first-order optimizer on flat parameter vectors. It never sees data: only parameters and a
+ * gradient in the same layout.
+ *
+ * <p>Calling order: create from an {@link OptimizerSpec} ({@link OptimizerSpec#create(int)}), one
+ * instance per training run (or per local run on an executor); then {@link #step} once per
+ * gradient. {@link #state()} and {@link #restore} snapshot and restore everything that evolves
+ * (step count and slot vectors), so a resumed run continues exactly.
+ *
+ * <p>Each step: optional clipping of the gradient by global L2 norm (the gradient array is scaled
+ * in place), then the learning rate {@code lr * schedule.factor(t)} for step index t, then the
+ * update rule of the subclass.
+ */
+public abstract class Optimizer {
+  protected final OptimizerSpec spec;
+  protected final int size;
+  protected float[][] slots;
+  protected long steps;
+
+  Optimizer(OptimizerSpec spec, int size, int slotCount) {
+    this.spec = spec;
+    this.size = size;
+    this.slots = new float[slotCount][size];
+  }
+
+  /** Updates {@code params} in place from {@code grads}; may scale {@code grads} (clipping). */
+  public final void step(float[] params, float[] grads) {
+    if (params.length != size || grads.length != size) {
+      throw new IllegalArgumentException("optimizer step: expected parameter and gradient vectors of "
+          + size + " values, found " + params.length + " and " + grads.length);
+    }
+    if (spec.clipNorm() > 0) {
+      Clipping.clipByGlobalNorm(grads, spec.clipNorm());
+    }
+    double lr = spec.learningRate() * spec.schedule().factor(steps);
+    steps++;
+    update(params, grads, (float) lr, steps);
+  }
+
+  /** The rule: {@code t} is the 1-based number of this step. */
+  abstract void update(float[] params, float[] grads, float lr, long t);
+
+  /** The learning rate the next step will use. */
+  public double currentLearningRate() {
+    return spec.learningRate() * spec.schedule().factor(steps);
+  }
+
+  public long steps() {
+    return steps;
+  }
+
+  public OptimizerSpec spec() {
+    return spec;
+  }
+
+  /** A deep copy of the evolving state. */
+  public OptimizerState state() {
+    return new OptimizerState(steps, slots);
+  }
+
+  /** Restores a state taken from an optimizer of the same spec and size. */
+  public void restore(OptimizerState state) {
+    if (state.slotCount() != slots.length) {
+      throw new IllegalArgumentException("optimizer state: expected " + slots.length + " slot vectors for "
+          + spec.kind() + ", found " + state.slotCount());
+    }
+    float[][] s = state.slotsCopy();
+    for (int i = 0; i < s.length; i++) {
+      if (s[i].length != size) {
+        throw new IllegalArgumentException("optimizer state slot " + i + ": expected " + size
+            + " values, found " + s[i].length);
+      }
+    }
+    this.slots = s;
+    this.steps = state.steps();
+  }
+}
