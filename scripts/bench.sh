@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Benchmarks (never part of the tests). Usage: scripts/bench.sh core [batches reps batch]
+# Prints JSON lines; record the figures in docs/BENCHMARKS.md with the command that made them.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+what="${1:-core}"; shift || true
+ensure_deb libopenblas0-pthread || true
+mvn -q -B -ntp install -DskipTests
+case "$what" in
+  core)
+    CP="$(module_classpath examples)"
+    # shellcheck disable=SC2086
+    java $SPARK_JVM_OPTS -cp "$CP" io.sparktrain.examples.bench.CoreBench "$@" 2> >(grep -v "incubator" >&2)
+    # Debian's python3-torch lives under /usr/bin/python3 (a pyenv python3 may shadow it).
+    ensure_deb python3-torch || true
+    if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+      OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench_torch.py "$@"
+    else
+      echo "sparktrain: python3-torch not installed; skipping the PyTorch reference line" >&2
+    fi
+    ;;
+  *)
+    echo "usage: scripts/bench.sh core [batches reps batch]" >&2; exit 2 ;;
+esac

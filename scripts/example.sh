@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs an example of the examples module. Usage: scripts/example.sh SimpleNet [args]
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+name="${1:?usage: scripts/example.sh <SimpleNet> [args]}"; shift
+[ -f examples/target/classes/io/sparktrain/examples/"$name".class ] && [ -z "$(find trainer/src examples/src -newer examples/target/classes -name '*.java' | head -1)" ] \
+  || mvn -q -B -ntp install -DskipTests
+CP="$(module_classpath examples)"
+# shellcheck disable=SC2086
+exec java $SPARK_JVM_OPTS -cp "$CP" "io.sparktrain.examples.$name" "$@"

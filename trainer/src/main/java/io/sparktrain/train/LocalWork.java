@@ -1,0 +1,162 @@
+package io.sparktrain.train;
+
+import io.sparktrain.data.Block;
+import io.sparktrain.nn.MiniBatch;
+import io.sparktrain.nn.Network;
+import io.sparktrain.optim.Optimizer;
+import io.sparktrain.optim.OptimizerSpec;
+import java.util.SplittableRandom;
+
+/**
+ * A partition's work in one round, alone: plain Java over a {@link Block}, no Spark. The round
+ * loop runs it in executor tasks; everything it does is a function of its arguments (parameters,
+ * rows, seed), so a retried or speculative task returns the identical {@link Update}.
+ *
+ * <ul>
+ *   <li>{@link #gradient}: the summed gradient and loss of the rows {@code order[from, to)}, computed
+ *       in micro-batches of at most {@code microBatch} rows (sync mode).
+ *   <li>{@link #localSteps}: mini-batch steps of {@code batchSize} over {@code order[from, to)}
+ *       with a fresh local optimizer, returning the weight delta times the example weight used
+ *       (average and federated modes).
+ * </ul>
+ * Not thread-safe (it owns the workspace and batch buffers); one per task.
+ */
+public final class LocalWork {
+  /** Rows per GEMM when summing a large slice's gradient. */
+  public static final int DEFAULT_MICRO_BATCH = 256;
+
+  private final Network network;
+  private final float l2;
+  private final Network.Workspace ws;
+  private final MiniBatch batch;
+
+  public LocalWork(Network network, float l2) {
+    this(network, l2, network.newWorkspace());
+  }
+
+  public LocalWork(Network network, float l2, Network.Workspace ws) {
+    this.network = network;
+    this.l2 = l2;
+    this.ws = ws;
+    this.batch = new MiniBatch(network.inputs(), network.labelWidth());
+  }
+
+  /** A permutation of 0..n-1 drawn from {@code seed} (Fisher-Yates). */
+  public static int[] permutation(int n, long seed) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) p[i] = i;
+    SplittableRandom rnd = new SplittableRandom(seed);
+    for (int i = n - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      int t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    return p;
+  }
+
+  /** Mixes several longs into one seed (SplitMix64 finaliser), for (seed, epoch, partition, ...) keys. */
+  public static long seed(long... parts) {
+    long h = 0x9E3779B97F4A7C15L;
+    for (long p : parts) {
+      h ^= p + 0x9E3779B97F4A7C15L + (h << 6) + (h >>> 2);
+      h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
+      h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
+      h ^= h >>> 31;
+    }
+    return h;
+  }
+
+  /**
+   * The summed gradient (sum over rows of w_i dl_i/dtheta) and loss of rows {@code order[from, to)}
+   * of {@code block}; no L2 (the caller adds it to the mean once). Dropout masks come from
+   * {@code seed} and the micro-batch index.
+   */
+  public Update gradient(float[] params, Block block, int[] order, int from, int to, int microBatch, long seed) {
+    checkBlock(block);
+    float[] grad = new float[params.length];
+    double lossSum = 0;
+    double weight = 0;
+    int chunk = 0;
+    for (int start = from; start < to; start += microBatch, chunk++) {
+      int end = Math.min(to, start + microBatch);
+      gather(block, order, start, end);
+      lossSum += network.lossAndGradient(params, batch, grad, ws, seed(seed, chunk));
+      weight += batch.weightSum();
+    }
+    return new Update(grad, weight, lossSum, Math.max(0, to - from), 1);
+  }
+
+  /**
+   * Runs mini-batch steps of {@code batchSize} rows over {@code order[from, to)} from
+   * {@code params} (not modified) with a fresh optimizer from {@code local}; returns the delta
+   * (new - old) times the example weight used, that weight, and the loss summed over the steps
+   * (each step's loss before its update). Step s uses dropout seed (seed, s).
+   */
+  public Update localSteps(float[] params, Block block, int[] order, int from, int to, int batchSize,
+      OptimizerSpec local, long seed) {
+    checkBlock(block);
+    if (batchSize <= 0) {
+      throw new IllegalArgumentException("local batch size: expected > 0, found " + batchSize);
+    }
+    float[] w = params.clone();
+    float[] grad = new float[params.length];
+    Optimizer opt = local.create(params.length);
+    double lossSum = 0;
+    double weight = 0;
+    int steps = 0;
+    for (int start = from; start < to; start += batchSize, steps++) {
+      int end = Math.min(to, start + batchSize);
+      gather(block, order, start, end);
+      java.util.Arrays.fill(grad, 0f);
+      double batchLoss = network.lossAndGradient(w, batch, grad, ws, seed(seed, steps));
+      double bw = batch.weightSum();
+      lossSum += batchLoss;
+      weight += bw;
+      if (bw <= 0) {
+        continue;
+      }
+      float inv = (float) (1.0 / bw);
+      for (int i = 0; i < grad.length; i++) grad[i] *= inv;
+      network.addL2(w, grad, l2);
+      opt.step(w, grad);
+    }
+    float scale = (float) weight;
+    for (int i = 0; i < w.length; i++) w[i] = (w[i] - params[i]) * scale;
+    return new Update(w, weight, lossSum, Math.max(0, to - from), steps);
+  }
+
+  /** Copies rows {@code order[from, to)} of the block into the reusable mini-batch buffers. */
+  private void gather(Block block, int[] order, int from, int to) {
+    int n = to - from;
+    int d = block.inputs();
+    int lw = block.labelWidth();
+    batch.resize(n, block.weighted());
+    float[] x = batch.features();
+    float[] y = batch.labels();
+    float[] w = batch.weights();
+    float[] bx = block.features();
+    float[] by = block.labels();
+    float[] bw = block.weights();
+    for (int i = 0; i < n; i++) {
+      int r = order == null ? from + i : order[from + i];
+      System.arraycopy(bx, r * d, x, i * d, d);
+      if (lw == 1) {
+        y[i] = by[r];
+      } else {
+        System.arraycopy(by, r * lw, y, i * lw, lw);
+      }
+      if (w != null) {
+        w[i] = bw[r];
+      }
+    }
+  }
+
+  private void checkBlock(Block block) {
+    if (block.inputs() != network.inputs() || block.labelWidth() != network.labelWidth()) {
+      throw new IllegalArgumentException("block: expected " + network.inputs() + " features and "
+          + network.labelWidth() + " label values per row for " + network + ", found "
+          + block.inputs() + " and " + block.labelWidth());
+    }
+  }
+}
