@@ -19,6 +19,11 @@ class Adam extends Optimizer {
   final void adamStep(float[] p, float[] g, float lr, long t, float l2) {
     float b1 = (float) spec.beta1();
     float b2 = (float) spec.beta2();
+    // 1 - beta in double, then rounded (as torch's alpha/value = 1 - beta): (1 - (float) beta2) in
+    // float is off by 1.3e-5 relative for beta2 = 0.999, which the bias correction (in double) then
+    // does not cancel, so the first step would differ from lr * sign(g) by 6e-6 relative.
+    float c1 = (float) (1 - spec.beta1());
+    float c2 = (float) (1 - spec.beta2());
     float eps = (float) spec.epsilon();
     float bc1 = (float) (1 - Math.pow(spec.beta1(), t));
     float invSqrtBc2 = (float) (1 / Math.sqrt(1 - Math.pow(spec.beta2(), t)));
@@ -27,8 +32,8 @@ class Adam extends Optimizer {
     float[] v = slots[1];
     for (int i = 0; i < size; i++) {
       float gi = l2 == 0f ? g[i] : g[i] + l2 * p[i];
-      m[i] = b1 * m[i] + (1 - b1) * gi;
-      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+      m[i] = b1 * m[i] + c1 * gi;
+      v[i] = b2 * v[i] + c2 * gi * gi;
       p[i] -= stepSize * m[i] / ((float) Math.sqrt(v[i]) * invSqrtBc2 + eps);
     }
   }
