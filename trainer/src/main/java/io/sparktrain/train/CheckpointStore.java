@@ -1,0 +1,534 @@
+package io.sparktrain.train;
+
+import io.sparktrain.optim.OptimizerState;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.FileNotFoundException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32;
+import java.util.zip.CheckedInputStream;
+import java.util.zip.CheckedOutputStream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumException;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.StreamCapabilities;
+
+/**
+ * Checkpoints in one directory of a Hadoop {@link FileSystem} (file:, hdfs:, s3a:, ...), one file
+ * per round: {@code ckpt-%012d.bin}.
+ *
+ * <p>{@link #save} writes {@code _tmp-ckpt-%012d.bin-<uuid>} in the same directory, closes it
+ * (after hsync where the stream supports it), then renames it to the final name, so a reader never
+ * sees a half-written {@code ckpt-} file (on object stores, where rename is a copy, the final object
+ * appears whole). An existing checkpoint of the same round is deleted just before the rename and so
+ * replaced. Then the oldest checkpoints beyond {@code keep} are deleted, never the one just saved.
+ * Temporaries (names starting with {@code _}) are ignored by {@link #rounds()} and {@link #latest()}
+ * and left in place, since another writer may own them.
+ *
+ * <p>File format (big-endian, {@link DataOutputStream}), version {@value #FORMAT_VERSION}:
+ * <pre>
+ *   8 bytes   magic "SPTRCKPT"
+ *   int       format version
+ *   long      body length in bytes
+ *   body:
+ *     long round, int epoch, long roundInEpoch, long seed, long createdMillis
+ *     floats    params            (int n, then n raw IEEE-754 bit patterns)
+ *     byte      1 if bestParams follow (floats), else 0
+ *     byte      1 if an optimizer state follows, else 0; then long steps, int slot count, floats per slot
+ *     string    configJson        (int n, then n bytes of UTF-8)
+ *     int       extras count, then string key, string value for each
+ *   int       CRC32 of every byte before it
+ * </pre>
+ * {@link #load} checks magic, version, file length (truncation), structure and CRC, and fails with
+ * an {@link IOException} naming the file and what was expected versus found. Floats are stored as
+ * raw bit patterns, so values (NaN payloads included) come back bit-exact.
+ *
+ * <p>Not safe for concurrent savers of the same directory.
+ */
+public final class CheckpointStore {
+  private static final Logger LOG = Logger.getLogger(CheckpointStore.class.getName());
+
+  /** The format version this class writes and reads. */
+  public static final int FORMAT_VERSION = 1;
+
+  static final byte[] MAGIC = "SPTRCKPT".getBytes(StandardCharsets.US_ASCII);
+  static final String TMP_PREFIX = "_tmp-";
+  private static final Pattern NAME = Pattern.compile("ckpt-(\\d+)\\.bin");
+  /** Magic, version, body length. */
+  private static final int HEADER_BYTES = 8 + 4 + 8;
+  private static final int CRC_BYTES = 4;
+  private static final int CHUNK = 1 << 16;
+
+  private final Path dir;
+  private final FileSystem fs;
+  private final int keep;
+
+  /**
+   * @param dir the checkpoint directory as a Hadoop path or URI; created on the first save
+   * @param conf the Hadoop configuration that resolves the file system
+   * @param keep how many checkpoints to keep (>= 1)
+   * @throws IllegalArgumentException on an empty {@code dir} or {@code keep < 1}
+   * @throws IOException when the file system for {@code dir} cannot be resolved
+   */
+  public CheckpointStore(String dir, Configuration conf, int keep) throws IOException {
+    if (dir == null || dir.trim().isEmpty()) {
+      throw new IllegalArgumentException("checkpoint.dir: expected a non-empty path, found "
+          + (dir == null ? "null" : "\"" + dir + "\""));
+    }
+    if (keep < 1) {
+      throw new IllegalArgumentException("checkpoint.keep: expected >= 1, found " + keep);
+    }
+    if (conf == null) {
+      throw new IllegalArgumentException("checkpoint store: expected a Hadoop Configuration, found null");
+    }
+    Path p = new Path(dir);
+    this.fs = p.getFileSystem(conf);
+    this.dir = fs.makeQualified(p);
+    this.keep = keep;
+  }
+
+  /** The qualified directory. */
+  public Path dir() {
+    return dir;
+  }
+
+  public int keep() {
+    return keep;
+  }
+
+  /** The final path of the checkpoint of {@code round}. */
+  public Path pathFor(long round) {
+    return new Path(dir, fileName(round));
+  }
+
+  static String fileName(long round) {
+    return String.format("ckpt-%012d.bin", round);
+  }
+
+  /**
+   * Writes {@code c} atomically (temporary file, then rename) as the checkpoint of
+   * {@code c.round()}, then prunes to the newest {@code keep}. On failure the temporary is deleted
+   * and an IOException naming the final path is thrown; no {@code ckpt-} file is half-written.
+   */
+  public void save(Checkpoint c) throws IOException {
+    Path target = pathFor(c.round());
+    Path tmp = new Path(dir, TMP_PREFIX + fileName(c.round()) + "-" + UUID.randomUUID());
+    try {
+      if (!fs.mkdirs(dir)) {
+        throw new IOException("could not create directory " + dir);
+      }
+      write(c, tmp);
+      if (fs.exists(target)) {
+        if (!fs.getFileStatus(target).isFile()) {
+          throw new IOException("expected the target to be a file, found a directory");
+        }
+        if (!fs.delete(target, false)) {
+          throw new IOException("could not replace existing " + target);
+        }
+      }
+      if (!fs.rename(tmp, target)) {
+        throw new IOException("rename of " + tmp + " to " + target + " failed");
+      }
+    } catch (IOException | RuntimeException e) {
+      deleteQuietly(tmp);
+      throw new IOException("checkpoint save failed: " + target + ": " + e.getMessage(), e);
+    }
+    prune(c.round());
+  }
+
+  private void write(Checkpoint c, Path tmp) throws IOException {
+    byte[] config = c.configJson().getBytes(StandardCharsets.UTF_8);
+    List<byte[]> extras = new ArrayList<>();
+    for (Map.Entry<String, String> e : c.extras().entrySet()) {
+      extras.add(e.getKey().getBytes(StandardCharsets.UTF_8));
+      extras.add(e.getValue().getBytes(StandardCharsets.UTF_8));
+    }
+    float[] params = c.params();
+    float[] best = c.bestParams();
+    OptimizerState opt = c.optimizerState();
+
+    long body = 8 + 4 + 8 + 8 + 8;
+    body += floatsBytes(params.length);
+    body += 1 + (best == null ? 0 : floatsBytes(best.length));
+    body += 1;
+    if (opt != null) {
+      body += 8 + 4;
+      for (int i = 0; i < opt.slotCount(); i++) body += floatsBytes(opt.slot(i).length);
+    }
+    body += 4 + config.length;
+    body += 4;
+    for (byte[] b : extras) body += 4 + b.length;
+    long total = HEADER_BYTES + body + CRC_BYTES;
+
+    FSDataOutputStream raw = fs.create(tmp, false);
+    boolean closed = false;
+    try {
+      CRC32 crc = new CRC32();
+      DataOutputStream out = new DataOutputStream(
+          new CheckedOutputStream(new BufferedOutputStream(raw, CHUNK), crc));
+      out.write(MAGIC);
+      out.writeInt(FORMAT_VERSION);
+      out.writeLong(body);
+      out.writeLong(c.round());
+      out.writeInt(c.epoch());
+      out.writeLong(c.roundInEpoch());
+      out.writeLong(c.seed());
+      out.writeLong(c.createdMillis());
+      writeFloats(out, params);
+      out.writeByte(best == null ? 0 : 1);
+      if (best != null) writeFloats(out, best);
+      out.writeByte(opt == null ? 0 : 1);
+      if (opt != null) {
+        out.writeLong(opt.steps());
+        out.writeInt(opt.slotCount());
+        for (int i = 0; i < opt.slotCount(); i++) writeFloats(out, opt.slot(i));
+      }
+      writeBytes(out, config);
+      out.writeInt(extras.size() / 2);
+      for (byte[] b : extras) writeBytes(out, b);
+      out.writeInt((int) crc.getValue());
+      out.flush();
+      if (total < Integer.MAX_VALUE && out.size() != total) {
+        throw new IOException("internal error: wrote " + out.size() + " bytes, expected " + total);
+      }
+      if (raw.hasCapability(StreamCapabilities.HSYNC)) {
+        raw.hsync();
+      }
+      out.close();
+      closed = true;
+    } finally {
+      if (!closed) {
+        try {
+          raw.close();
+        } catch (IOException | RuntimeException e) {
+          // the write already failed; that error is reported
+        }
+      }
+    }
+  }
+
+  private static long floatsBytes(int n) {
+    return 4 + 4L * n;
+  }
+
+  private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
+    out.writeInt(b.length);
+    out.write(b);
+  }
+
+  private static void writeFloats(DataOutputStream out, float[] v) throws IOException {
+    out.writeInt(v.length);
+    byte[] buf = new byte[Math.min(CHUNK, 4 * v.length)];
+    int i = 0;
+    while (i < v.length) {
+      int n = Math.min(buf.length / 4, v.length - i);
+      for (int k = 0, o = 0; k < n; k++, o += 4) {
+        int bits = Float.floatToRawIntBits(v[i + k]);
+        buf[o] = (byte) (bits >>> 24);
+        buf[o + 1] = (byte) (bits >>> 16);
+        buf[o + 2] = (byte) (bits >>> 8);
+        buf[o + 3] = (byte) bits;
+      }
+      out.write(buf, 0, 4 * n);
+      i += n;
+    }
+  }
+
+  /** Deletes the oldest checkpoints beyond {@code keep}, never {@code justSaved}; logs failures. */
+  private void prune(long justSaved) {
+    try {
+      List<Long> rounds = rounds();
+      int excess = rounds.size() - keep;
+      for (int i = 0; i < rounds.size() && excess > 0; i++) {
+        long r = rounds.get(i);
+        if (r == justSaved) continue;
+        Path p = pathFor(r);
+        if (!fs.delete(p, false)) {
+          LOG.warning("checkpoint prune: could not delete " + p);
+        }
+        excess--;
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.WARNING, "checkpoint prune failed in " + dir, e);
+    }
+  }
+
+  private void deleteQuietly(Path p) {
+    try {
+      fs.delete(p, false);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.WARNING, "could not delete temporary checkpoint " + p, e);
+    }
+  }
+
+  /** Rounds that have a checkpoint file, ascending; empty when the directory does not exist. */
+  public List<Long> rounds() throws IOException {
+    FileStatus[] st;
+    try {
+      st = fs.listStatus(dir);
+    } catch (FileNotFoundException e) {
+      return Collections.emptyList();
+    }
+    List<Long> out = new ArrayList<>();
+    for (FileStatus s : st) {
+      if (!s.isFile()) continue;
+      Matcher m = NAME.matcher(s.getPath().getName());
+      if (!m.matches()) continue;
+      try {
+        out.add(Long.parseLong(m.group(1)));
+      } catch (NumberFormatException e) {
+        // too many digits for a long: not ours
+      }
+    }
+    Collections.sort(out);
+    return out;
+  }
+
+  /**
+   * The checkpoint with the highest round, or empty when there is none. A damaged latest file
+   * fails (it does not fall back to an older one silently).
+   */
+  public Optional<Checkpoint> latest() throws IOException {
+    List<Long> r = rounds();
+    return r.isEmpty() ? Optional.empty() : Optional.of(load(r.get(r.size() - 1)));
+  }
+
+  /** Loads and verifies the checkpoint of {@code round}. */
+  public Checkpoint load(long round) throws IOException {
+    Path p = pathFor(round);
+    FileStatus st;
+    try {
+      st = fs.getFileStatus(p);
+    } catch (FileNotFoundException e) {
+      throw new FileNotFoundException(p + ": no checkpoint for round " + round);
+    }
+    if (!st.isFile()) {
+      throw new IOException(p + ": expected a checkpoint file, found a directory");
+    }
+    long len = st.getLen();
+    try (InputStream raw = new BufferedInputStream(fs.open(p), CHUNK)) {
+      return read(p, raw, len);
+    } catch (ChecksumException e) {
+      // A file system with its own checksums (file: keeps .crc files, hdfs: block checksums).
+      throw new IOException(p + ": bad checksum reported by the file system: " + e.getMessage(), e);
+    }
+  }
+
+  /** Thrown inside {@link #read} on a structural problem, before the checksum is known. */
+  private static final class Corrupt extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    Corrupt(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private static Checkpoint read(Path p, InputStream raw, long len) throws IOException {
+    if (len < HEADER_BYTES + CRC_BYTES) {
+      throw new IOException(p + ": truncated: expected at least " + (HEADER_BYTES + CRC_BYTES)
+          + " bytes, found " + len);
+    }
+    CRC32 crc = new CRC32();
+    Counting counted = new Counting(new CheckedInputStream(raw, crc));
+    DataInputStream in = new DataInputStream(counted);
+    byte[] magic = new byte[MAGIC.length];
+    in.readFully(magic);
+    if (!Arrays.equals(magic, MAGIC)) {
+      throw new IOException(p + ": bad magic: expected \"SPTRCKPT\", found " + describe(magic)
+          + " (not a sparktrain checkpoint)");
+    }
+    int version = in.readInt();
+    if (version != FORMAT_VERSION) {
+      throw new IOException(p + ": unsupported format version: expected " + FORMAT_VERSION
+          + ", found " + version);
+    }
+    long body = in.readLong();
+    long expected = body < 0 || body > Long.MAX_VALUE / 2 ? -1 : HEADER_BYTES + body + CRC_BYTES;
+    if (expected < 0) {
+      // The length itself is damaged; the checksum tells.
+      drainAndCheck(p, counted, raw, crc, len - CRC_BYTES);
+      throw new IOException(p + ": corrupt: body length " + body);
+    }
+    if (len < expected) {
+      throw new IOException(p + ": truncated: expected " + expected + " bytes, found " + len);
+    }
+    if (len > expected) {
+      throw new IOException(p + ": trailing data: expected " + expected + " bytes, found " + len);
+    }
+    long bodyEnd = HEADER_BYTES + body;
+    Checkpoint c;
+    try {
+      c = readBody(in, counted, bodyEnd);
+    } catch (Corrupt | EOFException | IllegalArgumentException e) {
+      drainAndCheck(p, counted, raw, crc, bodyEnd);
+      throw new IOException(p + ": corrupt: " + e.getMessage(), e);
+    }
+    if (counted.count != bodyEnd) {
+      drainAndCheck(p, counted, raw, crc, bodyEnd);
+      throw new IOException(p + ": corrupt: body ends at byte " + counted.count + ", expected "
+          + bodyEnd);
+    }
+    long found = crc.getValue();
+    long stored = new DataInputStream(raw).readInt() & 0xffffffffL;
+    if (stored != found) {
+      throw new IOException(p + ": bad checksum: expected " + stored + ", found " + found);
+    }
+    return c;
+  }
+
+  /**
+   * After a structural error: feeds the rest of the checksummed region through the CRC and throws
+   * "bad checksum" when it does not match; returns when it does (the caller reports the structural
+   * error).
+   */
+  private static void drainAndCheck(Path p, Counting counted, InputStream raw, CRC32 crc, long end)
+      throws IOException {
+    byte[] buf = new byte[CHUNK];
+    while (counted.count < end) {
+      int n = counted.read(buf, 0, (int) Math.min(buf.length, end - counted.count));
+      if (n < 0) {
+        throw new IOException(p + ": truncated: expected " + (end + CRC_BYTES) + " bytes, found "
+            + counted.count);
+      }
+    }
+    long found = crc.getValue();
+    long stored;
+    try {
+      stored = new DataInputStream(raw).readInt() & 0xffffffffL;
+    } catch (EOFException e) {
+      throw new IOException(p + ": truncated: no checksum after byte " + end, e);
+    }
+    if (stored != found) {
+      throw new IOException(p + ": bad checksum: expected " + stored + ", found " + found);
+    }
+  }
+
+  private static Checkpoint readBody(DataInputStream in, Counting counted, long bodyEnd)
+      throws IOException, Corrupt {
+    long round = in.readLong();
+    int epoch = in.readInt();
+    long roundInEpoch = in.readLong();
+    long seed = in.readLong();
+    long created = in.readLong();
+    float[] params = readFloats(in, counted, bodyEnd, "params");
+    float[] best = flag(in, "bestParams") ? readFloats(in, counted, bodyEnd, "bestParams") : null;
+    OptimizerState opt = null;
+    if (flag(in, "optimizer state")) {
+      long steps = in.readLong();
+      int slots = in.readInt();
+      if (slots < 0 || 4L * slots > bodyEnd - counted.count) {
+        throw new Corrupt("optimizer slot count " + slots);
+      }
+      float[][] s = new float[slots][];
+      for (int i = 0; i < slots; i++) s[i] = readFloats(in, counted, bodyEnd, "optimizer slot " + i);
+      opt = new OptimizerState(steps, s);
+    }
+    String config = readString(in, counted, bodyEnd, "configJson");
+    int n = in.readInt();
+    if (n < 0 || 8L * n > bodyEnd - counted.count) {
+      throw new Corrupt("extras count " + n);
+    }
+    Map<String, String> extras = new LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      String k = readString(in, counted, bodyEnd, "extras key");
+      extras.put(k, readString(in, counted, bodyEnd, "extras value"));
+    }
+    return new Checkpoint(round, epoch, roundInEpoch, seed, params, best, opt, config, extras, created);
+  }
+
+  private static boolean flag(DataInputStream in, String what) throws IOException, Corrupt {
+    int b = in.readUnsignedByte();
+    if (b > 1) {
+      throw new Corrupt(what + " flag: expected 0 or 1, found " + b);
+    }
+    return b == 1;
+  }
+
+  private static String readString(DataInputStream in, Counting counted, long bodyEnd, String what)
+      throws IOException, Corrupt {
+    int n = in.readInt();
+    if (n < 0 || n > bodyEnd - counted.count) {
+      throw new Corrupt(what + " length " + n + " with " + (bodyEnd - counted.count) + " bytes left");
+    }
+    byte[] b = new byte[n];
+    in.readFully(b);
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
+  private static float[] readFloats(DataInputStream in, Counting counted, long bodyEnd, String what)
+      throws IOException, Corrupt {
+    int n = in.readInt();
+    if (n < 0 || 4L * n > bodyEnd - counted.count) {
+      throw new Corrupt(what + " length " + n + " with " + (bodyEnd - counted.count) + " bytes left");
+    }
+    float[] v = new float[n];
+    byte[] buf = new byte[Math.min(CHUNK, 4 * n)];
+    int i = 0;
+    while (i < n) {
+      int m = Math.min(buf.length / 4, n - i);
+      in.readFully(buf, 0, 4 * m);
+      for (int k = 0, o = 0; k < m; k++, o += 4) {
+        int bits = (buf[o] & 0xff) << 24 | (buf[o + 1] & 0xff) << 16 | (buf[o + 2] & 0xff) << 8
+            | (buf[o + 3] & 0xff);
+        v[i + k] = Float.intBitsToFloat(bits);
+      }
+      i += m;
+    }
+    return v;
+  }
+
+  private static String describe(byte[] b) {
+    StringBuilder s = new StringBuilder("0x");
+    for (byte x : b) s.append(String.format("%02x", x & 0xff));
+    return s.toString();
+  }
+
+  /** Counts the bytes delivered (those the checksum has seen). */
+  private static final class Counting extends FilterInputStream {
+    long count;
+
+    Counting(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) count++;
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) count += n;
+      return n;
+    }
+
+    @Override
+    public long skip(long n) {
+      throw new UnsupportedOperationException("skip would bypass the checksum");
+    }
+  }
+}
