@@ -73,6 +73,9 @@ public final class LocalWork {
    * {@code seed} and the micro-batch index.
    */
   public Update gradient(float[] params, Block block, int[] order, int from, int to, int microBatch, long seed) {
+    if (from >= to) {
+      return new Update();
+    }
     checkBlock(block);
     float[] grad = new float[params.length];
     double lossSum = 0;
@@ -95,6 +98,9 @@ public final class LocalWork {
    */
   public Update localSteps(float[] params, Block block, int[] order, int from, int to, int batchSize,
       OptimizerSpec local, long seed) {
+    if (from >= to) {
+      return new Update();
+    }
     checkBlock(block);
     if (batchSize <= 0) {
       throw new IllegalArgumentException("local batch size: expected > 0, found " + batchSize);

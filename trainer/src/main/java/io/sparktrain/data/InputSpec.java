@@ -1,0 +1,86 @@
+package io.sparktrain.data;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Which columns of a DataFrame feed training, and what the labels mean.
+ *
+ * <p>Features: one column (an ml {@code Vector}, dense or sparse, or {@code array<float|double>}),
+ * or a list of numeric columns. Label: a class index 0..K-1 of any numeric type
+ * ({@link Task#CLASSIFICATION}), or a double target, or an array/Vector of targets
+ * ({@link Task#REGRESSION}). Weight: an optional non-negative numeric column.
+ * {@code numFeatures} and {@code numClasses} (or {@code numOutputs}) are inferred when 0.
+ */
+public final class InputSpec implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** What the label column holds. */
+  public enum Task { CLASSIFICATION, REGRESSION }
+
+  private final List<String> featureCols;
+  private final String labelCol;
+  private final String weightCol;
+  private final Task task;
+  private final int numFeatures;
+  private final int numClasses;
+
+  private InputSpec(List<String> featureCols, String labelCol, String weightCol, Task task, int numFeatures,
+      int numClasses) {
+    if (featureCols.isEmpty()) {
+      throw new IllegalArgumentException("features: expected a column name or a list of columns, found none");
+    }
+    this.featureCols = List.copyOf(featureCols);
+    this.labelCol = java.util.Objects.requireNonNull(labelCol, "labelCol");
+    this.weightCol = weightCol == null || weightCol.isEmpty() ? null : weightCol;
+    this.task = task;
+    this.numFeatures = numFeatures;
+    this.numClasses = numClasses;
+  }
+
+  /** Class labels from {@code labelCol}, features from one Vector/array column. */
+  public static InputSpec classification(String featuresCol, String labelCol) {
+    return new InputSpec(List.of(featuresCol), labelCol, null, Task.CLASSIFICATION, 0, 0);
+  }
+
+  /** Regression targets from {@code labelCol}, features from one Vector/array column. */
+  public static InputSpec regression(String featuresCol, String labelCol) {
+    return new InputSpec(List.of(featuresCol), labelCol, null, Task.REGRESSION, 0, 0);
+  }
+
+  /** Features from several numeric columns instead of one vector column. */
+  public InputSpec withFeatureColumns(String... cols) {
+    return new InputSpec(Arrays.asList(cols), labelCol, weightCol, task, numFeatures, numClasses);
+  }
+
+  public InputSpec withWeightCol(String col) {
+    return new InputSpec(featureCols, labelCol, col, task, numFeatures, numClasses);
+  }
+
+  /** Expected feature count (checked against the data); 0 = infer. */
+  public InputSpec withNumFeatures(int n) {
+    return new InputSpec(featureCols, labelCol, weightCol, task, n, numClasses);
+  }
+
+  /** Expected class count (labels must lie in 0..n-1); 0 = infer from the largest label. */
+  public InputSpec withNumClasses(int n) {
+    return new InputSpec(featureCols, labelCol, weightCol, task, numFeatures, n);
+  }
+
+  public List<String> featureCols() { return featureCols; }
+  /** True when features come from one Vector/array column. */
+  public boolean vectorFeatures() { return featureCols.size() == 1; }
+  public String labelCol() { return labelCol; }
+  /** The weight column or null. */
+  public String weightCol() { return weightCol; }
+  public Task task() { return task; }
+  public int numFeatures() { return numFeatures; }
+  public int numClasses() { return numClasses; }
+
+  @Override
+  public String toString() {
+    return "InputSpec(features=" + featureCols + ", label=" + labelCol + ", weight=" + weightCol + ", task="
+        + task + ", numFeatures=" + numFeatures + ", numClasses=" + numClasses + ")";
+  }
+}

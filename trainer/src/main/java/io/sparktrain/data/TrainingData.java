@@ -1,0 +1,385 @@
+package io.sparktrain.data;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.SparkException;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.ml.linalg.DenseVector;
+import org.apache.spark.ml.linalg.SparseVector;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A DataFrame decoded for training: one packed {@link Block} per partition, cached
+ * MEMORY_AND_DISK, plus what was learned while decoding (feature count, classes, rows per
+ * partition). Decoding validates the schema on the driver, then every row in the decoding job
+ * itself, before round 1; each failure is an {@link InvalidInputException} naming the column, the
+ * expected and the found value, and the partition and row.
+ *
+ * <p>Rows are numbered globally in partition order (partition 0's rows first), which is what lets
+ * the sync mode draw the same global mini-batches whatever the partitioning.
+ */
+public final class TrainingData {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingData.class);
+
+  private final JavaRDD<Block> blocks;
+  private final InputSpec spec;
+  private final int numFeatures;
+  private final int labelWidth;
+  private final int numClasses;
+  private final long[] partitionRows;
+  private final long rows;
+  private final double weightSum;
+  private final long bytes;
+
+  private TrainingData(JavaRDD<Block> blocks, InputSpec spec, int numFeatures, int labelWidth, int numClasses,
+      long[] partitionRows, double weightSum, long bytes) {
+    this.blocks = blocks;
+    this.spec = spec;
+    this.numFeatures = numFeatures;
+    this.labelWidth = labelWidth;
+    this.numClasses = numClasses;
+    this.partitionRows = partitionRows;
+    this.rows = Arrays.stream(partitionRows).sum();
+    this.weightSum = weightSum;
+    this.bytes = bytes;
+  }
+
+  /** Statistics of one decoded partition. */
+  private static final class Stats implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    int partition;
+    int rows;
+    int inputs;
+    int labelWidth;
+    int firstRowLabelWidth;
+    double maxLabel = Double.NEGATIVE_INFINITY;
+    double weightSum;
+    long bytes;
+  }
+
+  /**
+   * Validates and decodes {@code df}; runs one Spark job (which also fills the cache).
+   *
+   * @throws InvalidInputException for any bad column, type or value, before training starts
+   */
+  public static TrainingData decode(Dataset<Row> df, InputSpec spec) {
+    StructType schema = df.schema();
+    List<String> cols = new ArrayList<>(spec.featureCols());
+    cols.add(spec.labelCol());
+    if (spec.weightCol() != null) {
+      cols.add(spec.weightCol());
+    }
+    for (String c : spec.featureCols()) {
+      DataType t = field(schema, c, "features").dataType();
+      if (spec.vectorFeatures()) {
+        if (!isVectorOrNumericArray(t) && !(t instanceof NumericType)) {
+          throw new InvalidInputException("features column '" + c + "': expected a Vector or array<float|double>"
+              + " (or several numeric columns), found " + t.simpleString());
+        }
+      } else if (!(t instanceof NumericType)) {
+        throw new InvalidInputException("features column '" + c + "': expected a numeric type, found "
+            + t.simpleString());
+      }
+    }
+    DataType lt = field(schema, spec.labelCol(), "label").dataType();
+    boolean labelIsNumber = lt instanceof NumericType;
+    if (spec.task() == InputSpec.Task.CLASSIFICATION && !labelIsNumber) {
+      throw new InvalidInputException("label column '" + spec.labelCol() + "': expected a numeric class index"
+          + " 0..K-1, found " + lt.simpleString());
+    }
+    if (spec.task() == InputSpec.Task.REGRESSION && !labelIsNumber && !isVectorOrNumericArray(lt)) {
+      throw new InvalidInputException("label column '" + spec.labelCol() + "': expected a numeric target or an"
+          + " array/Vector of targets, found " + lt.simpleString());
+    }
+    if (spec.weightCol() != null) {
+      DataType wt = field(schema, spec.weightCol(), "weight").dataType();
+      if (!(wt instanceof NumericType)) {
+        throw new InvalidInputException("weight column '" + spec.weightCol() + "': expected a numeric type,"
+            + " found " + wt.simpleString());
+      }
+    }
+    boolean singleNumericFeature = spec.vectorFeatures() && field(schema, spec.featureCols().get(0), "features")
+        .dataType() instanceof NumericType;
+
+    Dataset<Row> selected = df.selectExpr(cols.stream().map(c -> "`" + c.replace("`", "``") + "`")
+        .toArray(String[]::new));
+    InputSpec s = spec;
+    boolean scalarFeatures = !spec.vectorFeatures() || singleNumericFeature;
+    JavaRDD<Block> blocks = selected.javaRDD()
+        .mapPartitionsWithIndex((p, it) -> List.of(decodePartition(p, it, s, scalarFeatures, labelIsNumber))
+            .iterator(), true)
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    List<Stats> stats;
+    try {
+      stats = blocks.mapPartitionsWithIndex((p, it) -> {
+        Block b = it.next();
+        Stats st = new Stats();
+        st.partition = p;
+        st.rows = b.rows();
+        st.inputs = b.inputs();
+        st.labelWidth = b.labelWidth();
+        st.bytes = b.sizeInBytes();
+        float[] y = b.labels();
+        for (float v : y) st.maxLabel = Math.max(st.maxLabel, v);
+        float[] w = b.weights();
+        if (w == null) {
+          st.weightSum = b.rows();
+        } else {
+          for (float v : w) st.weightSum += v;
+        }
+        return List.of(st).iterator();
+      }, true).collect();
+    } catch (RuntimeException e) {
+      blocks.unpersist(false);
+      InvalidInputException bad = InvalidInputException.find(e);
+      if (bad != null) {
+        throw new InvalidInputException(bad.getMessage());
+      }
+      throw e;
+    }
+
+    long[] partRows = new long[stats.size()];
+    Stats first = null;
+    double weightSum = 0;
+    long bytes = 0;
+    double maxLabel = Double.NEGATIVE_INFINITY;
+    for (Stats st : stats) {
+      partRows[st.partition] = st.rows;
+      weightSum += st.weightSum;
+      bytes += st.bytes;
+      if (st.rows == 0) {
+        continue;
+      }
+      maxLabel = Math.max(maxLabel, st.maxLabel);
+      if (first == null) {
+        first = st;
+      } else if (st.inputs != first.inputs) {
+        blocks.unpersist(false);
+        throw new InvalidInputException("features column '" + String.join(",", spec.featureCols())
+            + "': vectors of different sizes: partition " + first.partition + " has " + first.inputs
+            + ", partition " + st.partition + " has " + st.inputs);
+      } else if (st.labelWidth != first.labelWidth) {
+        blocks.unpersist(false);
+        throw new InvalidInputException("label column '" + spec.labelCol() + "': arrays of different sizes:"
+            + " partition " + first.partition + " has " + first.labelWidth + ", partition " + st.partition
+            + " has " + st.labelWidth);
+      }
+    }
+    if (first == null) {
+      blocks.unpersist(false);
+      throw new InvalidInputException("dataset: expected at least one row, found an empty dataset ("
+          + stats.size() + " partitions, columns " + cols + ")");
+    }
+    if (weightSum <= 0) {
+      blocks.unpersist(false);
+      throw new InvalidInputException("weight column '" + spec.weightCol() + "': expected a positive total"
+          + " weight, found " + weightSum);
+    }
+    int numClasses = 0;
+    if (spec.task() == InputSpec.Task.CLASSIFICATION) {
+      numClasses = spec.numClasses() > 0 ? spec.numClasses() : Math.max(2, (int) maxLabel + 1);
+    }
+    TrainingData td = new TrainingData(blocks, spec, first.inputs, first.labelWidth, numClasses, partRows,
+        weightSum, bytes);
+    LOG.info("sparktrain: decoded {} rows x {} features into {} partitions, {} MB cached (MEMORY_AND_DISK){}",
+        td.rows, td.numFeatures, partRows.length, String.format("%.1f", bytes / 1e6),
+        numClasses > 0 ? ", " + numClasses + " classes" : "");
+    return td;
+  }
+
+  private static boolean isVectorOrNumericArray(DataType t) {
+    if (t instanceof VectorUDT) {
+      return true;
+    }
+    if (t instanceof ArrayType) {
+      DataType e = ((ArrayType) t).elementType();
+      return e.equals(DataTypes.FloatType) || e.equals(DataTypes.DoubleType) || e instanceof NumericType;
+    }
+    return false;
+  }
+
+  private static StructField field(StructType schema, String name, String role) {
+    for (StructField f : schema.fields()) {
+      if (f.name().equals(name)) {
+        return f;
+      }
+    }
+    throw new InvalidInputException(role + " column '" + name + "': not found; the DataFrame has columns "
+        + Arrays.toString(schema.fieldNames()));
+  }
+
+  /** Growable float storage. */
+  private static final class Floats {
+    float[] a = new float[1024];
+    int n;
+
+    void add(float v) {
+      if (n == a.length) {
+        a = Arrays.copyOf(a, Math.max(16, (int) Math.min(Integer.MAX_VALUE - 8, a.length * 2L)));
+      }
+      a[n++] = v;
+    }
+
+    float[] toArray() {
+      return Arrays.copyOf(a, n);
+    }
+  }
+
+  private static Block decodePartition(int partition, Iterator<Row> it, InputSpec spec, boolean scalarFeatures,
+      boolean labelIsNumber) {
+    Floats x = new Floats();
+    Floats y = new Floats();
+    Floats w = spec.weightCol() != null ? new Floats() : null;
+    int nf = spec.featureCols().size();
+    int labelIdx = nf;
+    int width = spec.numFeatures();
+    int lw = -1;
+    int rows = 0;
+    String featName = String.join(",", spec.featureCols());
+    while (it.hasNext()) {
+      Row row = it.next();
+      String where = " at partition " + partition + " row " + rows;
+      int before = x.n;
+      if (scalarFeatures) {
+        for (int j = 0; j < nf; j++) {
+          x.add(finite(number(row, j, spec.featureCols().get(j), where), "features column '"
+              + spec.featureCols().get(j) + "'", where));
+        }
+      } else {
+        appendVector(row.get(0), x, "features column '" + featName + "'", where);
+      }
+      int n = x.n - before;
+      if (width <= 0) {
+        width = n;
+      } else if (n != width) {
+        throw new InvalidInputException("features column '" + featName + "': expected " + width
+            + " values" + (spec.numFeatures() > 0 ? " (numFeatures)" : " (the size of the first row of"
+            + " this partition)") + ", found " + n + where);
+      }
+      if (labelIsNumber) {
+        double v = number(row, labelIdx, spec.labelCol(), where);
+        String col = "label column '" + spec.labelCol() + "'";
+        finite(v, col, where);
+        if (spec.task() == InputSpec.Task.CLASSIFICATION) {
+          if (v != Math.rint(v) || v < 0) {
+            throw new InvalidInputException(col + ": expected an integral class index >= 0, found " + v + where);
+          }
+          if (spec.numClasses() > 0 && v >= spec.numClasses()) {
+            throw new InvalidInputException(col + ": expected a class index in 0.." + (spec.numClasses() - 1)
+                + ", found " + (long) v + where);
+          }
+        }
+        y.add((float) v);
+        lw = 1;
+      } else {
+        int b = y.n;
+        appendVector(row.get(labelIdx), y, "label column '" + spec.labelCol() + "'", where);
+        int got = y.n - b;
+        if (lw < 0) {
+          lw = got;
+        } else if (got != lw) {
+          throw new InvalidInputException("label column '" + spec.labelCol() + "': expected " + lw
+              + " targets (the size of the first row of this partition), found " + got + where);
+        }
+      }
+      if (w != null) {
+        double v = number(row, labelIdx + 1, spec.weightCol(), where);
+        String col = "weight column '" + spec.weightCol() + "'";
+        finite(v, col, where);
+        if (v < 0) {
+          throw new InvalidInputException(col + ": expected a weight >= 0, found " + v + where);
+        }
+        w.add((float) v);
+      }
+      rows++;
+    }
+    if (rows == 0) {
+      return Block.empty(Math.max(1, width), 1, w != null);
+    }
+    return new Block(rows, width, lw, x.toArray(), y.toArray(), w == null ? null : w.toArray());
+  }
+
+  private static double number(Row row, int i, String col, String where) {
+    Object o = row.get(i);
+    if (o == null) {
+      throw new InvalidInputException("column '" + col + "': expected a number, found null" + where);
+    }
+    return ((Number) o).doubleValue();
+  }
+
+  private static float finite(double v, String col, String where) {
+    if (!Double.isFinite(v)) {
+      throw new InvalidInputException(col + ": expected finite values, found " + v + where);
+    }
+    return (float) v;
+  }
+
+  private static void appendVector(Object o, Floats out, String col, String where) {
+    if (o == null) {
+      throw new InvalidInputException(col + ": expected a vector, found null" + where);
+    }
+    if (o instanceof DenseVector) {
+      for (double v : ((DenseVector) o).values()) out.add(finite(v, col, where));
+    } else if (o instanceof SparseVector) {
+      SparseVector sv = (SparseVector) o;
+      int start = out.n;
+      for (int i = 0; i < sv.size(); i++) out.add(0f);
+      int[] idx = sv.indices();
+      double[] vals = sv.values();
+      for (int k = 0; k < idx.length; k++) out.a[start + idx[k]] = finite(vals[k], col, where);
+    } else if (o instanceof Vector) {
+      for (double v : ((Vector) o).toArray()) out.add(finite(v, col, where));
+    } else if (o instanceof scala.collection.Seq) {
+      scala.collection.Iterator<?> it = ((scala.collection.Seq<?>) o).iterator();
+      while (it.hasNext()) {
+        Object e = it.next();
+        if (e == null) {
+          throw new InvalidInputException(col + ": expected numbers, found a null element" + where);
+        }
+        out.add(finite(((Number) e).doubleValue(), col, where));
+      }
+    } else if (o instanceof List) {
+      for (Object e : (List<?>) o) {
+        if (e == null) {
+          throw new InvalidInputException(col + ": expected numbers, found a null element" + where);
+        }
+        out.add(finite(((Number) e).doubleValue(), col, where));
+      }
+    } else {
+      throw new InvalidInputException(col + ": expected a Vector or array, found " + o.getClass().getName() + where);
+    }
+  }
+
+  /** The cached blocks, one per partition. */
+  public JavaRDD<Block> blocks() { return blocks; }
+  public InputSpec spec() { return spec; }
+  public int numFeatures() { return numFeatures; }
+  /** Label floats per row: 1 for classes and single targets, the target count otherwise. */
+  public int labelWidth() { return labelWidth; }
+  /** Classes (classification), else 0. */
+  public int numClasses() { return numClasses; }
+  public long rows() { return rows; }
+  public long[] partitionRows() { return partitionRows.clone(); }
+  public int numPartitions() { return partitionRows.length; }
+  public double weightSum() { return weightSum; }
+  public long cachedBytes() { return bytes; }
+
+  /** Releases the cache. */
+  public void unpersist() {
+    blocks.unpersist(false);
+  }
+}

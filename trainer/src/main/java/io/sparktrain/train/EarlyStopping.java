@@ -1,0 +1,94 @@
+package io.sparktrain.train;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Keras-style early stopping on a validation metric: stop when it has not improved by more than
+ * {@code minDelta} for {@code patience} epochs; remember the best parameters. Lower is better for
+ * losses and errors (loss, mse, rmse, mae, log_loss), higher for the rest (accuracy, f1, auc, r2).
+ */
+final class EarlyStopping {
+  private final String metric;
+  private final int patience;
+  private final double minDelta;
+  private final boolean keepBest;
+  private final boolean lowerIsBetter;
+  private double best = Double.NaN;
+  private int bestEpoch;
+  private int wait;
+  private float[] bestParams;
+
+  EarlyStopping(TrainConfig config) {
+    this.metric = config.earlyStoppingMetric();
+    this.patience = config.patience();
+    this.minDelta = config.minDelta();
+    this.keepBest = config.restoreBestWeights();
+    this.lowerIsBetter = metric != null && lowerIsBetter(metric);
+  }
+
+  static boolean lowerIsBetter(String metric) {
+    return metric.endsWith("loss") || metric.endsWith("mse") || metric.endsWith("rmse") || metric.endsWith("mae");
+  }
+
+  boolean enabled() {
+    return metric != null;
+  }
+
+  /** Records an epoch's validation metrics; returns true when training should stop. */
+  boolean update(int epoch, Map<String, Double> validation, float[] params) {
+    if (metric == null) {
+      return false;
+    }
+    Double v = validation.get(metric);
+    if (v == null) {
+      throw new IllegalArgumentException("early_stopping.metric: expected one of " + validation.keySet()
+          + ", found " + metric);
+    }
+    boolean improved = Double.isNaN(best) || (lowerIsBetter ? v < best - minDelta : v > best + minDelta);
+    if (improved) {
+      best = v;
+      bestEpoch = epoch;
+      wait = 0;
+      if (keepBest) {
+        bestParams = params.clone();
+      }
+      return false;
+    }
+    wait++;
+    return wait >= patience;
+  }
+
+  double best() {
+    return best;
+  }
+
+  int bestEpoch() {
+    return bestEpoch;
+  }
+
+  float[] bestParams() {
+    return bestParams == null ? null : bestParams.clone();
+  }
+
+  /** State for a checkpoint. */
+  Map<String, String> extras() {
+    Map<String, String> m = new LinkedHashMap<>();
+    if (metric != null) {
+      m.put("early_stopping.best", Double.toString(best));
+      m.put("early_stopping.best_epoch", Integer.toString(bestEpoch));
+      m.put("early_stopping.wait", Integer.toString(wait));
+    }
+    return m;
+  }
+
+  void restore(Map<String, String> extras, float[] savedBest) {
+    if (metric == null || !extras.containsKey("early_stopping.best")) {
+      return;
+    }
+    best = Double.parseDouble(extras.get("early_stopping.best"));
+    bestEpoch = Integer.parseInt(extras.get("early_stopping.best_epoch"));
+    wait = Integer.parseInt(extras.get("early_stopping.wait"));
+    bestParams = savedBest == null ? null : savedBest.clone();
+  }
+}

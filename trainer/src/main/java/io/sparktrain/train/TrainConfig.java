@@ -1,0 +1,224 @@
+package io.sparktrain.train;
+
+import io.sparktrain.optim.OptimizerSpec;
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Everything a training run needs besides the network and the data; immutable, defaults stated
+ * once in {@link Builder}, validated in {@link Builder#build()} with messages naming the key.
+ */
+public final class TrainConfig implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** How the server applies the mean delta in {@link Mode#AVERAGE}. */
+  public enum ServerUpdate {
+    /** params += mean delta (DL4J-style parameter averaging, FedAvg with server lr 1). */
+    PLAIN,
+    /** -mean delta is a pseudo-gradient for the server optimizer (e.g. Adam: FedAdam). */
+    OPTIMIZER
+  }
+
+  private final Mode mode;
+  private final int epochs;
+  private final long maxRounds;
+  private final int batchSize;
+  private final int localSteps;
+  private final long seed;
+  private final OptimizerSpec optimizer;
+  private final OptimizerSpec localOptimizer;
+  private final ServerUpdate serverUpdate;
+  private final float l2;
+  private final int aggregationDepth;
+  private final int microBatch;
+  private final int logEveryRounds;
+  private final String checkpointDir;
+  private final int checkpointEveryRounds;
+  private final int checkpointEveryEpochs;
+  private final int checkpointKeep;
+  private final boolean resume;
+  private final String earlyStoppingMetric;
+  private final int patience;
+  private final double minDelta;
+  private final boolean restoreBestWeights;
+
+  private TrainConfig(Builder b) {
+    mode = b.mode;
+    epochs = b.epochs;
+    maxRounds = b.maxRounds;
+    batchSize = b.batchSize;
+    localSteps = b.localSteps;
+    seed = b.seed;
+    optimizer = b.optimizer;
+    localOptimizer = b.localOptimizer != null ? b.localOptimizer : b.optimizer;
+    serverUpdate = b.serverUpdate;
+    l2 = b.l2;
+    aggregationDepth = b.aggregationDepth;
+    microBatch = b.microBatch;
+    logEveryRounds = b.logEveryRounds;
+    checkpointDir = b.checkpointDir;
+    checkpointEveryRounds = b.checkpointEveryRounds;
+    checkpointEveryEpochs = b.checkpointEveryEpochs;
+    checkpointKeep = b.checkpointKeep;
+    resume = b.resume;
+    earlyStoppingMetric = b.earlyStoppingMetric;
+    patience = b.patience;
+    minDelta = b.minDelta;
+    restoreBestWeights = b.restoreBestWeights;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Mode mode() { return mode; }
+  public int epochs() { return epochs; }
+  /** Stop after this many rounds in total (0 = no limit). */
+  public long maxRounds() { return maxRounds; }
+  /** SYNC: the global mini-batch; AVERAGE: each partition's local mini-batch. */
+  public int batchSize() { return batchSize; }
+  /** AVERAGE: local steps per round. */
+  public int localSteps() { return localSteps; }
+  public long seed() { return seed; }
+  /** The optimizer on the driver (SYNC, and AVERAGE with {@link ServerUpdate#OPTIMIZER}). */
+  public OptimizerSpec optimizer() { return optimizer; }
+  /** AVERAGE: the optimizer of the local steps (default: {@link #optimizer()}). */
+  public OptimizerSpec localOptimizer() { return localOptimizer; }
+  public ServerUpdate serverUpdate() { return serverUpdate; }
+  public float l2() { return l2; }
+  public int aggregationDepth() { return aggregationDepth; }
+  public int microBatch() { return microBatch; }
+  public int logEveryRounds() { return logEveryRounds; }
+  /** Checkpoint directory (any Hadoop FileSystem URI) or null. */
+  public String checkpointDir() { return checkpointDir; }
+  public int checkpointEveryRounds() { return checkpointEveryRounds; }
+  public int checkpointEveryEpochs() { return checkpointEveryEpochs; }
+  public int checkpointKeep() { return checkpointKeep; }
+  public boolean resume() { return resume; }
+  /** Metric watched by early stopping (e.g. val_loss, val_accuracy) or null for none. */
+  public String earlyStoppingMetric() { return earlyStoppingMetric; }
+  public int patience() { return patience; }
+  public double minDelta() { return minDelta; }
+  public boolean restoreBestWeights() { return restoreBestWeights; }
+
+  /** Key-value view, for run summaries and checkpoints. */
+  public Map<String, Object> toMap() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("mode", mode.name().toLowerCase(Locale.ROOT));
+    m.put("epochs", epochs);
+    m.put("max_rounds", maxRounds);
+    m.put("batch_size", batchSize);
+    m.put("local_steps", localSteps);
+    m.put("seed", seed);
+    m.put("optimizer", optimizer.toString());
+    m.put("local_optimizer", localOptimizer.toString());
+    m.put("server_update", serverUpdate.name().toLowerCase(Locale.ROOT));
+    m.put("l2", l2);
+    m.put("aggregation_depth", aggregationDepth);
+    m.put("micro_batch", microBatch);
+    m.put("checkpoint_dir", checkpointDir);
+    m.put("checkpoint_every_rounds", checkpointEveryRounds);
+    m.put("checkpoint_every_epochs", checkpointEveryEpochs);
+    m.put("checkpoint_keep", checkpointKeep);
+    m.put("early_stopping_metric", earlyStoppingMetric);
+    m.put("patience", patience);
+    m.put("min_delta", minDelta);
+    m.put("restore_best_weights", restoreBestWeights);
+    return m;
+  }
+
+  /** The configuration as a JSON object (for checkpoints and run summaries). */
+  public String toJson() {
+    return Json.object(toMap());
+  }
+
+  @Override
+  public String toString() {
+    return "TrainConfig" + toMap();
+  }
+
+  /** Defaults follow Keras where it has one (batch 32 would be slow on Spark: 128 here). */
+  public static final class Builder {
+    private Mode mode = Mode.SYNC;
+    private int epochs = 10;
+    private long maxRounds = 0;
+    private int batchSize = 128;
+    private int localSteps = 1;
+    private long seed = 42;
+    private OptimizerSpec optimizer = OptimizerSpec.adam().build();
+    private OptimizerSpec localOptimizer;
+    private ServerUpdate serverUpdate = ServerUpdate.PLAIN;
+    private float l2 = 0f;
+    private int aggregationDepth = 2;
+    private int microBatch = LocalWork.DEFAULT_MICRO_BATCH;
+    private int logEveryRounds = 0;
+    private String checkpointDir;
+    private int checkpointEveryRounds = 0;
+    private int checkpointEveryEpochs = 1;
+    private int checkpointKeep = 3;
+    private boolean resume = false;
+    private String earlyStoppingMetric;
+    private int patience = 3;
+    private double minDelta = 0;
+    private boolean restoreBestWeights = true;
+
+    public Builder mode(Mode v) { mode = v; return this; }
+    public Builder epochs(int v) { epochs = v; return this; }
+    public Builder maxRounds(long v) { maxRounds = v; return this; }
+    public Builder batchSize(int v) { batchSize = v; return this; }
+    public Builder localSteps(int v) { localSteps = v; return this; }
+    public Builder seed(long v) { seed = v; return this; }
+    public Builder optimizer(OptimizerSpec v) { optimizer = v; return this; }
+    public Builder localOptimizer(OptimizerSpec v) { localOptimizer = v; return this; }
+    public Builder serverUpdate(ServerUpdate v) { serverUpdate = v; return this; }
+    public Builder l2(float v) { l2 = v; return this; }
+    public Builder aggregationDepth(int v) { aggregationDepth = v; return this; }
+    public Builder microBatch(int v) { microBatch = v; return this; }
+    public Builder logEveryRounds(int v) { logEveryRounds = v; return this; }
+    public Builder checkpointDir(String v) { checkpointDir = v; return this; }
+    public Builder checkpointEveryRounds(int v) { checkpointEveryRounds = v; return this; }
+    public Builder checkpointEveryEpochs(int v) { checkpointEveryEpochs = v; return this; }
+    public Builder checkpointKeep(int v) { checkpointKeep = v; return this; }
+    public Builder resume(boolean v) { resume = v; return this; }
+    /** Early stopping on {@code metric} (val_loss, val_accuracy, val_f1_macro, val_rmse, ...). */
+    public Builder earlyStopping(String metric, int patience, double minDelta) {
+      this.earlyStoppingMetric = metric;
+      this.patience = patience;
+      this.minDelta = minDelta;
+      return this;
+    }
+    public Builder restoreBestWeights(boolean v) { restoreBestWeights = v; return this; }
+
+    public TrainConfig build() {
+      require(epochs >= 1, "training.epochs", ">= 1", epochs);
+      require(maxRounds >= 0, "training.max_rounds", ">= 0 (0 = no limit)", maxRounds);
+      require(batchSize >= 1, "training.batch_size", ">= 1", batchSize);
+      require(localSteps >= 1, "training.local_steps", ">= 1", localSteps);
+      require(l2 >= 0 && Float.isFinite(l2), "training.l2", ">= 0", l2);
+      require(aggregationDepth >= 1, "training.aggregation_depth", ">= 1", aggregationDepth);
+      require(microBatch >= 1, "training.micro_batch", ">= 1", microBatch);
+      require(logEveryRounds >= 0, "training.log_every_rounds", ">= 0", logEveryRounds);
+      require(checkpointEveryRounds >= 0, "checkpoint.every_rounds", ">= 0", checkpointEveryRounds);
+      require(checkpointEveryEpochs >= 0, "checkpoint.every_epochs", ">= 0", checkpointEveryEpochs);
+      require(checkpointKeep >= 1, "checkpoint.keep", ">= 1", checkpointKeep);
+      require(patience >= 1, "early_stopping.patience", ">= 1", patience);
+      require(minDelta >= 0, "early_stopping.min_delta", ">= 0", minDelta);
+      if (resume && (checkpointDir == null || checkpointDir.isEmpty())) {
+        throw new IllegalArgumentException("checkpoint.resume: expected a checkpoint.dir to resume from, found none");
+      }
+      if (earlyStoppingMetric != null && !earlyStoppingMetric.startsWith("val_") && !earlyStoppingMetric.equals("loss")) {
+        throw new IllegalArgumentException("early_stopping.metric: expected a validation metric such as val_loss"
+            + " or val_accuracy, found " + earlyStoppingMetric);
+      }
+      return new TrainConfig(this);
+    }
+
+    private static void require(boolean ok, String key, String expected, Object found) {
+      if (!ok) {
+        throw new IllegalArgumentException(key + ": expected " + expected + ", found " + found);
+      }
+    }
+  }
+}

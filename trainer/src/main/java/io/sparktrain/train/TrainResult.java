@@ -1,0 +1,43 @@
+package io.sparktrain.train;
+
+import io.sparktrain.optim.OptimizerState;
+import java.util.Map;
+
+/** What {@link Trainer#fit} returns: the final parameters, the history and why training stopped. */
+public final class TrainResult {
+  private final float[] params;
+  private final OptimizerState optimizerState;
+  private final MetricsHistory history;
+  private final long rounds;
+  private final int epochs;
+  private final String stopReason;
+  private final double trainSeconds;
+  private final Map<String, Double> finalValidation;
+
+  TrainResult(float[] params, OptimizerState optimizerState, MetricsHistory history, long rounds, int epochs,
+      String stopReason, double trainSeconds, Map<String, Double> finalValidation) {
+    this.params = params;
+    this.optimizerState = optimizerState;
+    this.history = history;
+    this.rounds = rounds;
+    this.epochs = epochs;
+    this.stopReason = stopReason;
+    this.trainSeconds = trainSeconds;
+    this.finalValidation = finalValidation;
+  }
+
+  /** The trained parameters (the best ones when early stopping restored them); a copy. */
+  public float[] params() { return params.clone(); }
+  /** The server optimizer's state, or null when the server only averages. */
+  public OptimizerState optimizerState() { return optimizerState; }
+  public MetricsHistory history() { return history; }
+  /** Rounds completed in total (including rounds before a resume). */
+  public long rounds() { return rounds; }
+  /** Epochs completed. */
+  public int epochs() { return epochs; }
+  /** "epochs", "max_rounds" or "early_stopping". */
+  public String stopReason() { return stopReason; }
+  public double trainSeconds() { return trainSeconds; }
+  /** Validation metrics of the returned parameters (empty without validation data). */
+  public Map<String, Double> finalValidation() { return finalValidation; }
+}

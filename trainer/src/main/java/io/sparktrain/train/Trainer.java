@@ -1,0 +1,438 @@
+package io.sparktrain.train;
+
+import io.sparktrain.data.Block;
+import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.TrainingData;
+import io.sparktrain.nn.Loss;
+import io.sparktrain.nn.MiniBatch;
+import io.sparktrain.nn.Network;
+import io.sparktrain.optim.Optimizer;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The round loop: the one place where training happens on Spark.
+ *
+ * <p>Each round: broadcast the parameters; every partition runs its {@link LocalWork} on its
+ * cached {@link Block} and returns one model-sized {@link Update}; {@code treeAggregate} sums the
+ * updates; the driver forms the weighted mean and takes a server step; the broadcast is
+ * destroyed. What a partition does is a function of (seed, epoch, round, partition) only, so a
+ * retried or speculative task returns the identical update.
+ *
+ * <ul>
+ *   <li>{@link Mode#SYNC}: round r of epoch e is the global mini-batch of positions
+ *       [rB, (r+1)B) of a seeded permutation of all N rows ({@link IndexPermutation}); each
+ *       partition sums the gradient of its rows in that batch, so the batch, and hence the step,
+ *       does not depend on how the rows are partitioned. One optimizer step per round.
+ *   <li>{@link Mode#AVERAGE}: each partition walks its own permutation of its rows (seed, epoch,
+ *       partition), taking a proportional slice per round and local mini-batch steps over it; the
+ *       server applies the example-weighted mean delta directly or through its optimizer.
+ * </ul>
+ * Checkpoints, validation, early stopping and listeners hang off the same loop.
+ */
+public final class Trainer {
+  private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+  /** A hook run in each task before its work; for fault-injection tests only (null otherwise). */
+  public interface TaskHook extends Serializable {
+    void beforeWork(long round, int partition, int attempt);
+  }
+
+  /** Test hook; tasks in local mode read it in the driver's JVM. Null in production. */
+  public static volatile TaskHook taskHook;
+
+  private final Network network;
+  private final TrainConfig config;
+  private final List<TrainingListener> listeners = new ArrayList<>();
+
+  public Trainer(Network network, TrainConfig config) {
+    this.network = network;
+    this.config = config;
+  }
+
+  public Trainer addListener(TrainingListener l) {
+    listeners.add(l);
+    return this;
+  }
+
+  public Network network() {
+    return network;
+  }
+
+  public TrainConfig config() {
+    return config;
+  }
+
+  /** Rounds in one epoch for data of {@code partitionRows}. */
+  public long roundsPerEpoch(long[] partitionRows) {
+    long n = 0;
+    long max = 0;
+    for (long r : partitionRows) {
+      n += r;
+      max = Math.max(max, r);
+    }
+    if (config.mode() == Mode.SYNC) {
+      return Math.max(1, ceilDiv(n, config.batchSize()));
+    }
+    return Math.max(1, ceilDiv(max, (long) config.batchSize() * config.localSteps()));
+  }
+
+  private static long ceilDiv(long a, long b) {
+    return (a + b - 1) / b;
+  }
+
+  /** Checks that the data fits the network: feature count, label width and classes. */
+  public void checkData(TrainingData data, String what) {
+    if (data.numFeatures() != network.inputs()) {
+      throw new io.sparktrain.data.InvalidInputException(what + " features: expected " + network.inputs()
+          + " values per row (the input width of layer 0), found " + data.numFeatures());
+    }
+    if (data.labelWidth() != network.labelWidth()) {
+      throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+          + "': expected " + network.labelWidth() + " value(s) per row for loss " + network.loss() + " with "
+          + network.outputs() + " outputs, found " + data.labelWidth());
+    }
+    if (data.spec().task() == InputSpec.Task.CLASSIFICATION) {
+      int k = data.numClasses();
+      Loss.Kind loss = network.loss().kind();
+      if (loss == Loss.Kind.SOFTMAX_CROSS_ENTROPY && k > network.outputs()) {
+        throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+            + "': expected class indices 0.." + (network.outputs() - 1) + " (the output layer has "
+            + network.outputs() + " units), found " + k + " classes");
+      }
+      if (loss == Loss.Kind.BINARY_CROSS_ENTROPY && network.outputs() == 1 && k > 2) {
+        throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+            + "': expected 0/1 labels for binary_cross_entropy, found " + k + " classes");
+      }
+    }
+  }
+
+  /** Trains from fresh parameters (seeded), or from a checkpoint when resuming. */
+  public TrainResult fit(TrainingData train, TrainingData validation) {
+    return fit(train, validation, null);
+  }
+
+  /**
+   * Trains on {@code train}; {@code validation} (may be null) is evaluated after each epoch;
+   * {@code initialParams} (may be null) replaces the seeded initialisation.
+   */
+  public TrainResult fit(TrainingData train, TrainingData validation, float[] initialParams) {
+    checkData(train, "training data");
+    if (validation != null) {
+      checkData(validation, "validation data");
+    }
+    if (config.earlyStoppingMetric() != null && validation == null) {
+      throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStoppingMetric()
+          + " needs validation data (a validation DataFrame or a validation fraction), found none");
+    }
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(train.blocks().context());
+    long[] partRows = train.partitionRows();
+    long[] offsets = new long[partRows.length];
+    for (int p = 1; p < partRows.length; p++) offsets[p] = offsets[p - 1] + partRows[p - 1];
+    long n = train.rows();
+    long roundsPerEpoch = roundsPerEpoch(partRows);
+    int paramCount = network.layout().size();
+
+    float[] params = initialParams != null ? initialParams.clone() : network.initParameters(config.seed());
+    network.layout().check(params, "initial parameters");
+    boolean serverOptimizer = config.mode() == Mode.SYNC || config.serverUpdate() == TrainConfig.ServerUpdate.OPTIMIZER;
+    Optimizer server = serverOptimizer ? config.optimizer().create(paramCount) : null;
+    CheckpointStore store = openStore(jsc);
+
+    EarlyStopping stopping = new EarlyStopping(config);
+    int startEpoch = 0;
+    long startRound = 0;
+    long round = 0;
+    if (config.resume()) {
+      Optional<Checkpoint> latest = latest(store);
+      if (latest.isPresent()) {
+        Checkpoint c = latest.get();
+        float[] p = c.params();
+        network.layout().check(p, "checkpoint " + config.checkpointDir() + " round " + c.round() + " parameters");
+        params = p;
+        if (server != null && c.optimizerState() != null) {
+          server.restore(c.optimizerState());
+        }
+        startEpoch = c.epoch();
+        startRound = c.roundInEpoch();
+        round = c.round();
+        stopping.restore(c.extras(), c.bestParams());
+        LOG.info("sparktrain: resumed from checkpoint round {} (epoch {}, round {} of the epoch) in {}",
+            round, startEpoch, startRound, config.checkpointDir());
+      } else {
+        LOG.info("sparktrain: no checkpoint in {}; starting fresh", config.checkpointDir());
+      }
+    }
+
+    MetricsHistory history = new MetricsHistory();
+    List<TrainingListener> all = new ArrayList<>();
+    all.add(history);
+    all.add(new ProgressLogger(config.logEveryRounds()));
+    all.addAll(listeners);
+
+    LOG.info("sparktrain: {} on {} rows in {} partitions, mode {}, {} rounds per epoch, {} epochs, {}",
+        network, n, partRows.length, config.mode().name().toLowerCase(Locale.ROOT), roundsPerEpoch,
+        config.epochs(), io.sparktrain.linalg.Blas.get().describe());
+    long t0 = System.nanoTime();
+    String stopReason = "epochs";
+    int epochsDone = startEpoch;
+    Map<String, Double> lastValidation = Collections.emptyMap();
+    long totalRoundsPlanned = config.epochs() * roundsPerEpoch;
+    String lastCheckpoint = null;
+    String previousDescription = jsc.getLocalProperty("spark.job.description");
+    try {
+      outer:
+      for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
+        long epochStart = System.nanoTime();
+        double lossSum = 0;
+        double weightSum = 0;
+        long rowsSeen = 0;
+        for (long r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
+          if (config.maxRounds() > 0 && round >= config.maxRounds()) {
+            stopReason = "max_rounds";
+            break outer;
+          }
+          long roundStart = System.nanoTime();
+          jsc.setJobDescription(String.format(Locale.ROOT, "sparktrain epoch %d/%d round %d/%d",
+              epoch + 1, config.epochs(), r + 1, roundsPerEpoch));
+          Broadcast<float[]> bc = jsc.broadcast(params);
+          Update u;
+          try {
+            u = runRound(train.blocks(), bc, network, config, offsets, n, epoch, r, roundsPerEpoch, round);
+          } finally {
+            bc.destroy();
+          }
+          round++;
+          double loss = serverStep(params, u, server, round, lastCheckpoint);
+          lossSum += u.lossSum();
+          weightSum += u.weight();
+          rowsSeen += u.rows();
+          double secs = (System.nanoTime() - roundStart) / 1e9;
+          RoundEvent ev = new RoundEvent(epoch + 1, config.epochs(), round, r + 1, roundsPerEpoch, loss, u.rows(),
+              secs, (System.nanoTime() - t0) / 1e9);
+          for (TrainingListener l : all) l.onRound(ev);
+          if (store != null && config.checkpointEveryRounds() > 0 && round % config.checkpointEveryRounds() == 0
+              && r + 1 < roundsPerEpoch) {
+            lastCheckpoint = save(store, round, epoch, r + 1, params, server, stopping, all);
+          }
+        }
+        epochsDone = epoch + 1;
+        Map<String, Double> val = Collections.emptyMap();
+        if (validation != null) {
+          jsc.setJobDescription(String.format(Locale.ROOT, "sparktrain epoch %d/%d validation", epoch + 1,
+              config.epochs()));
+          val = validate(validation, params);
+          lastValidation = val;
+        }
+        boolean stop = stopping.update(epoch + 1, val, params);
+        double elapsed = (System.nanoTime() - t0) / 1e9;
+        long roundsThisRun = round - (long) startEpoch * roundsPerEpoch - startRound;
+        double eta = roundsThisRun > 0 ? elapsed / roundsThisRun * Math.max(0, totalRoundsPlanned - round) : 0;
+        EpochEvent ev = new EpochEvent(epoch + 1, config.epochs(), round, weightSum > 0 ? lossSum / weightSum
+            : Double.NaN, val, (System.nanoTime() - epochStart) / 1e9, elapsed, eta, rowsSeen);
+        for (TrainingListener l : all) l.onEpoch(ev);
+        if (store != null && config.checkpointEveryEpochs() > 0 && (epoch + 1) % config.checkpointEveryEpochs() == 0) {
+          lastCheckpoint = save(store, round, epoch + 1, 0, params, server, stopping, all);
+        }
+        if (stop) {
+          stopReason = "early_stopping";
+          LOG.info("sparktrain: early stopping after epoch {}: {} did not improve by {} for {} epochs (best {} at"
+              + " epoch {})", epoch + 1, config.earlyStoppingMetric(), config.minDelta(), config.patience(),
+              stopping.best(), stopping.bestEpoch());
+          break;
+        }
+      }
+    } finally {
+      jsc.setJobDescription(previousDescription);
+    }
+    float[] result = params;
+    if (stopping.enabled() && config.restoreBestWeights() && stopping.bestParams() != null) {
+      result = stopping.bestParams();
+      if (validation != null) {
+        lastValidation = validate(validation, result);
+      }
+      LOG.info("sparktrain: restored the best weights (epoch {}, {} = {})", stopping.bestEpoch(),
+          config.earlyStoppingMetric(), stopping.best());
+    }
+    return new TrainResult(result, server == null ? null : server.state(), history, round, epochsDone, stopReason,
+        (System.nanoTime() - t0) / 1e9, lastValidation);
+  }
+
+  private CheckpointStore openStore(JavaSparkContext jsc) {
+    if (config.checkpointDir() == null) {
+      return null;
+    }
+    try {
+      return new CheckpointStore(config.checkpointDir(), jsc.hadoopConfiguration(), config.checkpointKeep());
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot open", e);
+    }
+  }
+
+  private static Optional<Checkpoint> latest(CheckpointStore store) {
+    try {
+      return store.latest();
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint.dir: cannot read the latest checkpoint", e);
+    }
+  }
+
+  private String save(CheckpointStore store, long round, int epoch, long roundInEpoch, float[] params,
+      Optimizer server, EarlyStopping stopping, List<TrainingListener> all) {
+    Checkpoint c = new Checkpoint(round, epoch, roundInEpoch, config.seed(), params, stopping.bestParams(),
+        server == null ? null : server.state(), config.toJson(), stopping.extras(), System.currentTimeMillis());
+    try {
+      store.save(c);
+      String path = store.pathFor(round).toString();
+      for (TrainingListener l : all) l.onCheckpoint(round, path);
+      return path;
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot write round " + round, e);
+    }
+  }
+
+  /** One round on the executors: every partition's update, summed by treeAggregate. */
+  static Update runRound(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, TrainConfig cfg, long[] offsets,
+      long n, int epoch, long r, long roundsPerEpoch, long globalRound) {
+    return blocks.mapPartitionsWithIndex((p, it) -> {
+      Block b = it.next();
+      TaskHook hook = taskHook;
+      if (hook != null) {
+        TaskContext tc = TaskContext.get();
+        hook.beforeWork(globalRound, p, tc == null ? 0 : tc.attemptNumber());
+      }
+      long taskSeed = LocalWork.seed(cfg.seed(), epoch, r, p);
+      LocalWork work = new LocalWork(net, cfg.l2());
+      Update u;
+      if (cfg.mode() == Mode.SYNC) {
+        int[] rows = syncRows(b.rows(), offsets[p], n, LocalWork.seed(cfg.seed(), epoch),
+            r * cfg.batchSize(), Math.min(n, (r + 1) * cfg.batchSize()));
+        u = work.gradient(bc.value(), b, rows, 0, rows.length, cfg.microBatch(), taskSeed);
+      } else {
+        int rows = b.rows();
+        int[] order = LocalWork.permutation(rows, LocalWork.seed(cfg.seed(), epoch, p));
+        int from = (int) (r * rows / roundsPerEpoch);
+        int to = (int) ((r + 1) * rows / roundsPerEpoch);
+        u = work.localSteps(bc.value(), b, order, from, to, cfg.batchSize(), cfg.localOptimizer(), taskSeed);
+      }
+      return List.of(u).iterator();
+    }, true).treeAggregate(new Update(), Update::merge, Update::merge, cfg.aggregationDepth());
+  }
+
+  /**
+   * The local rows of a partition (global ids offset..offset+rows-1) whose position in the epoch's
+   * permutation of n rows falls in [lo, hi), in batch order.
+   */
+  static int[] syncRows(int rows, long offset, long n, long epochSeed, long lo, long hi) {
+    if (rows == 0) {
+      return new int[0];
+    }
+    IndexPermutation perm = new IndexPermutation(n, epochSeed);
+    long[] hits = new long[Math.max(16, (int) Math.min(rows, 2 * (hi - lo) * rows / n + 16))];
+    int count = 0;
+    for (int i = 0; i < rows; i++) {
+      long pos = perm.apply(offset + i);
+      if (pos >= lo && pos < hi) {
+        if (count == hits.length) {
+          hits = java.util.Arrays.copyOf(hits, hits.length * 2);
+        }
+        hits[count++] = (pos - lo) << 32 | i;
+      }
+    }
+    java.util.Arrays.sort(hits, 0, count);
+    int[] out = new int[count];
+    for (int k = 0; k < count; k++) out[k] = (int) hits[k];
+    return out;
+  }
+
+  /** The server step; returns the round's mean loss (plus the L2 penalty in sync mode). */
+  private double serverStep(float[] params, Update u, Optimizer server, long round, String lastCheckpoint) {
+    if (u.isEmpty() || u.weight() <= 0) {
+      throw new IllegalStateException("round " + round + ": no partition returned any rows (total weight "
+          + u.weight() + ")");
+    }
+    double loss = u.meanLoss();
+    float[] mean = u.mean();
+    boolean finite = Double.isFinite(loss);
+    for (int i = 0; finite && i < mean.length; i++) finite = Float.isFinite(mean[i]);
+    if (!finite) {
+      throw new TrainingDivergedException("round " + round + ": " + (Double.isFinite(loss)
+          ? "the aggregated " + (config.mode() == Mode.SYNC ? "gradient" : "update") + " is not finite"
+          : "loss is " + loss) + "; training stopped. Last good checkpoint: "
+          + (lastCheckpoint == null ? "none" : lastCheckpoint)
+          + ". Try a lower learning rate or clipping (optimizer clip_norm).");
+    }
+    if (config.mode() == Mode.SYNC) {
+      loss += network.addL2(params, mean, config.l2());
+      server.step(params, mean);
+    } else if (server == null) {
+      for (int i = 0; i < params.length; i++) params[i] += mean[i];
+    } else {
+      for (int i = 0; i < mean.length; i++) mean[i] = -mean[i];
+      server.step(params, mean);
+    }
+    return loss;
+  }
+
+  /** Validation metrics with keys prefixed val_: val_loss and the task's metrics. */
+  public Map<String, Double> validate(TrainingData data, float[] params) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(data.blocks().context());
+    Broadcast<float[]> bc = jsc.broadcast(params);
+    try {
+      Network net = network;
+      double[] sums = data.blocks().map(b -> {
+        double[] s = new double[2];
+        if (b.rows() == 0) {
+          return s;
+        }
+        Network.Workspace ws = net.newWorkspace();
+        int chunk = 1024;
+        float[] p = bc.value();
+        for (int from = 0; from < b.rows(); from += chunk) {
+          int m = Math.min(chunk, b.rows() - from);
+          MiniBatch mb = slice(b, from, m);
+          s[0] += net.loss(p, mb, ws);
+          s[1] += mb.weightSum();
+        }
+        return s;
+      }).treeAggregate(new double[2], (a, b) -> {
+        a[0] += b[0];
+        a[1] += b[1];
+        return a;
+      }, (a, b) -> {
+        a[0] += b[0];
+        a[1] += b[1];
+        return a;
+      }, config.aggregationDepth());
+      out.put("val_loss", sums[1] > 0 ? sums[0] / sums[1] : Double.NaN);
+    } finally {
+      bc.destroy();
+    }
+    return out;
+  }
+
+  /** Rows [from, from+m) of a block as a mini-batch (copies). */
+  static MiniBatch slice(Block b, int from, int m) {
+    int d = b.inputs();
+    int lw = b.labelWidth();
+    float[] x = java.util.Arrays.copyOfRange(b.features(), from * d, (from + m) * d);
+    float[] y = java.util.Arrays.copyOfRange(b.labels(), from * lw, (from + m) * lw);
+    float[] w = b.weights() == null ? null : java.util.Arrays.copyOfRange(b.weights(), from, from + m);
+    return MiniBatch.wrap(d, lw, x, y, w, m);
+  }
+}

@@ -1,0 +1,255 @@
+package io.sparktrain.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.TrainingData;
+import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Loss;
+import io.sparktrain.nn.Network;
+import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.testing.Spark;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+  private static SparkSession spark;
+
+  @BeforeAll
+  static void start() {
+    // local[2,4]: two threads, up to 4 attempts per task (for the forced-failure test).
+    spark = Spark.session("local[2,4]", "TrainerTest");
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  @AfterEach
+  void clearHook() {
+    Trainer.taskHook = null;
+  }
+
+  /** Three Gaussian blobs in 4-D: rows (features vector, label, weight). */
+  static List<Row> blobs(int n, long seed) {
+    Random r = new Random(seed);
+    double[][] centres = {{2, 0, 0, 1}, {-1, 2, 0, -1}, {-1, -2, 1, 0}};
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      int k = r.nextInt(3);
+      double[] x = new double[4];
+      for (int j = 0; j < 4; j++) x[j] = centres[k][j] + 0.8 * r.nextGaussian();
+      rows.add(RowFactory.create(Vectors.dense(x), (double) k, 0.5 + r.nextDouble()));
+    }
+    return rows;
+  }
+
+  static final StructType SCHEMA = new StructType()
+      .add("features", new VectorUDT())
+      .add("label", DataTypes.DoubleType)
+      .add("weight", DataTypes.DoubleType);
+
+  Dataset<Row> frame(List<Row> rows, int partitions) {
+    return spark.createDataFrame(spark.sparkContext().parallelize(
+        scala.jdk.javaapi.CollectionConverters.asScala(rows).toSeq(), partitions,
+        scala.reflect.ClassTag$.MODULE$.apply(Row.class)), SCHEMA);
+  }
+
+  static Network net3() {
+    return Network.builder(4).dense(16, Activation.RELU).dense(3, Activation.SOFTMAX)
+        .loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+  }
+
+  static TrainConfig.Builder sync() {
+    return TrainConfig.builder().mode(Mode.SYNC).epochs(3).batchSize(32).seed(7)
+        .optimizer(OptimizerSpec.adam().learningRate(0.01).build());
+  }
+
+  TrainingData decode(List<Row> rows, int partitions, boolean weighted) {
+    InputSpec spec = InputSpec.classification("features", "label");
+    return TrainingData.decode(frame(rows, partitions), weighted ? spec.withWeightCol("weight") : spec);
+  }
+
+  @Test
+  void onePartitionAndFourGiveTheSameParameters() {
+    List<Row> rows = blobs(400, 1);
+    TrainConfig cfg = sync().l2(1e-3f).build();
+    TrainingData one = decode(rows, 1, true);
+    TrainingData four = decode(rows, 4, true);
+    float[] p1 = new Trainer(net3(), cfg).fit(one, null).params();
+    float[] p4 = new Trainer(net3(), cfg).fit(four, null).params();
+    one.unpersist();
+    four.unpersist();
+    double maxDiff = 0;
+    for (int i = 0; i < p1.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p1[i] - p4[i]));
+    assertTrue(maxDiff < 1e-4, "1 vs 4 partitions differ by " + maxDiff);
+    // And the data does matter: another seed gives other parameters.
+    float[] other = new Trainer(net3(), sync().seed(8).build()).fit(decode(rows, 4, true), null).params();
+    double d = 0;
+    for (int i = 0; i < p1.length; i++) d = Math.max(d, Math.abs(p1[i] - other[i]));
+    assertTrue(d > 1e-3, "seed must matter, max diff " + d);
+  }
+
+  @Test
+  void syncAndAverageLearnThreeClasses() {
+    TrainingData train = decode(blobs(600, 2), 3, false);
+    TrainingData val = decode(blobs(300, 3), 2, false);
+    TrainResult s = new Trainer(net3(), sync().epochs(5).build()).fit(train, val);
+    TrainResult a = new Trainer(net3(), TrainConfig.builder().mode(Mode.AVERAGE).epochs(5).batchSize(16).localSteps(4)
+        .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).momentum(0.9).build()).seed(3).build()).fit(train, val);
+    for (TrainResult r : List.of(s, a)) {
+      double loss = r.finalValidation().get("val_loss");
+      assertTrue(loss < 0.35, "validation loss " + loss);
+      List<Map<String, Object>> epochs = r.history().records("epoch");
+      assertEquals(5, epochs.size());
+      double first = (Double) epochs.get(0).get("loss");
+      double last = (Double) epochs.get(4).get("loss");
+      assertTrue(last < first, "training loss must fall: " + first + " -> " + last);
+    }
+    assertEquals(5 * 19, s.rounds()); // ceil(600 / 32) rounds per epoch
+    train.unpersist();
+    val.unpersist();
+  }
+
+  @Test
+  void resumedRunEndsWhereAnUninterruptedRunEnds(@TempDir Path dir) {
+    TrainingData train = decode(blobs(300, 4), 2, true);
+    TrainConfig full = sync().epochs(4).build();
+    float[] uninterrupted = new Trainer(net3(), full).fit(train, null).params();
+    String ckpt = dir.resolve("ckpt").toUri().toString();
+    // Stop after epoch 2, then resume to 4.
+    new Trainer(net3(), sync().epochs(2).checkpointDir(ckpt).build()).fit(train, null);
+    TrainResult resumed = new Trainer(net3(), sync().epochs(4).checkpointDir(ckpt).resume(true).build())
+        .fit(train, null);
+    assertEquals(4, resumed.epochs());
+    assertArrayClose(uninterrupted, resumed.params(), 1e-6);
+    // Stop mid-epoch (round 13 of 10-round epochs) with round checkpoints, then resume.
+    String ckpt2 = dir.resolve("ckpt2").toUri().toString();
+    TrainResult cut = new Trainer(net3(), sync().epochs(4).maxRounds(13).checkpointDir(ckpt2)
+        .checkpointEveryRounds(1).build()).fit(train, null);
+    assertEquals("max_rounds", cut.stopReason());
+    TrainResult rest = new Trainer(net3(), sync().epochs(4).checkpointDir(ckpt2).resume(true).build())
+        .fit(train, null);
+    assertArrayClose(uninterrupted, rest.params(), 1e-6);
+    train.unpersist();
+  }
+
+  @Test
+  void aTaskThatFailsOnceIsRetriedWithTheIdenticalUpdate() {
+    TrainingData train = decode(blobs(300, 5), 2, true);
+    for (Mode mode : Mode.values()) {
+      TrainConfig cfg = sync().mode(mode).localSteps(2).batchSize(mode == Mode.SYNC ? 32 : 16).build();
+      float[] clean = new Trainer(net3(), cfg).fit(train, null).params();
+      AtomicInteger failures = new AtomicInteger();
+      Trainer.taskHook = (round, partition, attempt) -> {
+        if (round == 3 && partition == 1 && attempt == 0) {
+          failures.incrementAndGet();
+          throw new IllegalStateException("injected failure in round 3, partition 1");
+        }
+      };
+      float[] retried = new Trainer(net3(), cfg).fit(train, null).params();
+      Trainer.taskHook = null;
+      assertEquals(1, failures.get(), "the hook must have failed exactly one task");
+      assertArrayClose(clean, retried, 1e-6);
+    }
+    train.unpersist();
+  }
+
+  @Test
+  void earlyStoppingStopsAndRestoresTheBestWeights() {
+    TrainingData train = decode(blobs(200, 6), 2, false);
+    TrainingData val = decode(blobs(200, 7), 2, false);
+    // A learning rate so high that validation loss cannot keep improving for 30 epochs.
+    TrainConfig cfg = sync().epochs(30).optimizer(OptimizerSpec.adam().learningRate(0.3).build())
+        .earlyStopping("val_loss", 2, 0.0).build();
+    TrainResult r = new Trainer(net3(), cfg).fit(train, val);
+    assertEquals("early_stopping", r.stopReason());
+    assertTrue(r.epochs() < 30);
+    double best = Double.MAX_VALUE;
+    for (Map<String, Object> e : r.history().records("epoch")) best = Math.min(best, (Double) e.get("val_loss"));
+    assertEquals(best, r.finalValidation().get("val_loss"), 1e-6, "restored weights must be the best epoch's");
+    train.unpersist();
+    val.unpersist();
+  }
+
+  @Test
+  void roundsCarryJobDescriptionsAndHistoryIsWritten(@TempDir Path dir) throws Exception {
+    List<String> descriptions = new CopyOnWriteArrayList<>();
+    SparkListener listener = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart start) {
+        String d = start.properties().getProperty("spark.job.description");
+        if (d != null) {
+          descriptions.add(d);
+        }
+      }
+    };
+    spark.sparkContext().addSparkListener(listener);
+    TrainingData train = decode(blobs(100, 8), 2, false);
+    Map<Long, Double> seen = new ConcurrentHashMap<>();
+    TrainResult r = new Trainer(net3(), sync().epochs(2).batchSize(50).build())
+        .addListener(new TrainingListener() {
+          @Override
+          public void onRound(RoundEvent e) {
+            seen.put(e.round(), e.loss());
+          }
+        }).fit(train, null);
+    spark.sparkContext().listenerBus().waitUntilEmpty();
+    spark.sparkContext().removeSparkListener(listener);
+    assertTrue(descriptions.contains("sparktrain epoch 2/2 round 1/2"), descriptions.toString());
+    assertEquals(4, seen.size());
+    Path out = dir.resolve("metrics.jsonl");
+    r.history().writeJsonLines(out.toUri().toString(), spark.sparkContext().hadoopConfiguration());
+    List<String> lines = Files.readAllLines(out);
+    assertEquals(6, lines.size()); // 4 rounds + 2 epochs
+    assertTrue(lines.get(0).startsWith("{\"type\":\"round\",\"epoch\":1,\"round\":1"), lines.get(0));
+    train.unpersist();
+  }
+
+  @Test
+  void aNonFiniteLossStopsTrainingNamingTheRound() {
+    StructType schema = new StructType().add("features", new VectorUDT()).add("label", DataTypes.DoubleType);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 20; i++) rows.add(RowFactory.create(Vectors.dense(1, 2), 3e38));
+    Dataset<Row> df = spark.createDataFrame(rows, schema);
+    TrainingData data = TrainingData.decode(df, InputSpec.regression("features", "label"));
+    Network net = Network.builder(2).dense(1, Activation.IDENTITY).loss(Loss.MSE).build();
+    TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+        () -> new Trainer(net, sync().build()).fit(data, null));
+    assertTrue(e.getMessage().startsWith("round 1: loss is Infinity"), e.getMessage());
+    data.unpersist();
+  }
+
+  static void assertArrayClose(float[] expected, float[] actual, double tol) {
+    assertEquals(expected.length, actual.length);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], actual[i], tol * Math.max(1, Math.abs(expected[i])), "parameter " + i);
+    }
+  }
+}
