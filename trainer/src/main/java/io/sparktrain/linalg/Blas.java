@@ -115,6 +115,10 @@ public final class Blas {
     } catch (ReflectiveOperationException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       throw new IllegalStateException("BLAS " + impl + " unavailable: " + cause, cause);
+    } catch (AssertionError e) {
+      // JNIBLAS' static initialiser asserts that its bundled JNI library exists for this os/arch;
+      // with -ea a missing one escapes as an AssertionError, which callers would not catch.
+      throw new IllegalStateException("BLAS " + impl + " unavailable: " + e, e);
     }
   }
 

@@ -70,7 +70,8 @@ public final class Network implements Serializable {
     try {
       loss.checkOutput(outputLayer().activation(), outputs());
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("output layer " + (this.layers.length - 1) + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException("output layer " + (this.layers.length - 1) + " ("
+          + outputLayer() + "): " + e.getMessage(), e);
     }
     this.layout = ParameterLayout.dense(sizes);
   }
