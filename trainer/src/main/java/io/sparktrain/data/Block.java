@@ -42,6 +42,21 @@ public final class Block implements Serializable {
     return new Block(0, inputs, labelWidth, new float[0], new float[0], weighted ? new float[0] : null);
   }
 
+  /**
+   * The single block of a partition's iterator. Drains the iterator, so that Spark's cache
+   * releases its read lock on the partition.
+   */
+  public static Block only(java.util.Iterator<Block> it) {
+    if (!it.hasNext()) {
+      throw new IllegalStateException("partition: expected one decoded block, found none");
+    }
+    Block b = it.next();
+    if (it.hasNext()) {
+      throw new IllegalStateException("partition: expected one decoded block, found several");
+    }
+    return b;
+  }
+
   public int rows() { return rows; }
   public int inputs() { return inputs; }
   public int labelWidth() { return labelWidth; }

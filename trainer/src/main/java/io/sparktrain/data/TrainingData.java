@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
@@ -126,7 +125,7 @@ public final class TrainingData {
     List<Stats> stats;
     try {
       stats = blocks.mapPartitionsWithIndex((p, it) -> {
-        Block b = it.next();
+        Block b = Block.only(it);
         Stats st = new Stats();
         st.partition = p;
         st.rows = b.rows();

@@ -309,7 +309,7 @@ public final class Trainer {
   static Update runRound(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, TrainConfig cfg, long[] offsets,
       long n, int epoch, long r, long roundsPerEpoch, long globalRound) {
     return blocks.mapPartitionsWithIndex((p, it) -> {
-      Block b = it.next();
+      Block b = Block.only(it);
       TaskHook hook = taskHook;
       if (hook != null) {
         TaskContext tc = TaskContext.get();
