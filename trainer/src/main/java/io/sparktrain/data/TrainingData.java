@@ -142,13 +142,16 @@ public final class TrainingData {
         }
         return List.of(st).iterator();
       }, true).collect();
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // SparkException is checked but thrown undeclared by Scala code
       blocks.unpersist(false);
       InvalidInputException bad = InvalidInputException.find(e);
       if (bad != null) {
         throw new InvalidInputException(bad.getMessage());
       }
-      throw e;
+      if (e instanceof RuntimeException) {
+        throw (RuntimeException) e;
+      }
+      throw new IllegalStateException("decoding the training data failed: " + e.getMessage(), e);
     }
 
     long[] partRows = new long[stats.size()];
