@@ -7,6 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export SPARKTRAIN_ROOT="$ROOT"
 # The JVM options spark-submit adds on Java 17, plus the Vector API (read from the parent pom).
 SPARK_JVM_OPTS="$(sed -n 's:.*<spark.jvm.options>\(.*\)</spark.jvm.options>.*:\1:p' "$ROOT/pom.xml")"
+SPARK_JVM_OPTS="$SPARK_JVM_OPTS -Dlog4j2.configurationFile=$ROOT/conf/log4j2.properties"
 export SPARK_JVM_OPTS
 
 # Installs a Debian package when missing and we can (root with apt-get); returns 1 otherwise.

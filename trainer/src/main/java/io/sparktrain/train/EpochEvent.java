@@ -15,9 +15,10 @@ public final class EpochEvent {
   private final double elapsedSeconds;
   private final double etaSeconds;
   private final long rows;
+  private final double trainSeconds;
 
   EpochEvent(int epoch, int epochs, long round, double trainLoss, Map<String, Double> validation, double seconds,
-      double elapsedSeconds, double etaSeconds, long rows) {
+      double elapsedSeconds, double etaSeconds, long rows, double trainSeconds) {
     this.epoch = epoch;
     this.epochs = epochs;
     this.round = round;
@@ -27,6 +28,7 @@ public final class EpochEvent {
     this.elapsedSeconds = elapsedSeconds;
     this.etaSeconds = etaSeconds;
     this.rows = rows;
+    this.trainSeconds = trainSeconds;
   }
 
   public int epoch() { return epoch; }
@@ -38,6 +40,8 @@ public final class EpochEvent {
   public double seconds() { return seconds; }
   public double elapsedSeconds() { return elapsedSeconds; }
   public double etaSeconds() { return etaSeconds; }
+  /** Wall time since training started, without the time spent on validation. */
+  public double trainSeconds() { return trainSeconds; }
   public double samplesPerSecond() { return seconds > 0 ? rows / seconds : 0; }
 
   public Map<String, Object> toMap() {
@@ -51,6 +55,7 @@ public final class EpochEvent {
     m.put("samples_per_s", samplesPerSecond());
     m.put("elapsed_s", elapsedSeconds);
     m.put("eta_s", etaSeconds);
+    m.put("train_s", trainSeconds);
     return m;
   }
 }

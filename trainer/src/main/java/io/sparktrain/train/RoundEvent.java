@@ -14,9 +14,11 @@ public final class RoundEvent {
   private final long rows;
   private final double seconds;
   private final double elapsedSeconds;
+  private final double trainSeconds;
+  private final Map<String, Double> validation;
 
   RoundEvent(int epoch, int epochs, long round, long roundInEpoch, long roundsPerEpoch, double loss, long rows,
-      double seconds, double elapsedSeconds) {
+      double seconds, double elapsedSeconds, double trainSeconds, Map<String, Double> validation) {
     this.epoch = epoch;
     this.epochs = epochs;
     this.round = round;
@@ -26,6 +28,8 @@ public final class RoundEvent {
     this.rows = rows;
     this.seconds = seconds;
     this.elapsedSeconds = elapsedSeconds;
+    this.trainSeconds = trainSeconds;
+    this.validation = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(validation));
   }
 
   public int epoch() { return epoch; }
@@ -40,6 +44,10 @@ public final class RoundEvent {
   public double seconds() { return seconds; }
   /** Wall time since training started (this run). */
   public double elapsedSeconds() { return elapsedSeconds; }
+  /** Wall time since training started, without the time spent on validation. */
+  public double trainSeconds() { return trainSeconds; }
+  /** Validation metrics computed after this round (keys val_*), usually empty. */
+  public Map<String, Double> validation() { return validation; }
   public double samplesPerSecond() { return seconds > 0 ? rows / seconds : 0; }
 
   public Map<String, Object> toMap() {
@@ -52,7 +60,9 @@ public final class RoundEvent {
     m.put("rows", rows);
     m.put("seconds", seconds);
     m.put("samples_per_s", samplesPerSecond());
+    m.putAll(validation);
     m.put("elapsed_s", elapsedSeconds);
+    m.put("train_s", trainSeconds);
     return m;
   }
 }

@@ -34,6 +34,7 @@ public final class TrainConfig implements Serializable {
   private final int aggregationDepth;
   private final int microBatch;
   private final int logEveryRounds;
+  private final int validateEveryRounds;
   private final String checkpointDir;
   private final int checkpointEveryRounds;
   private final int checkpointEveryEpochs;
@@ -58,6 +59,7 @@ public final class TrainConfig implements Serializable {
     aggregationDepth = b.aggregationDepth;
     microBatch = b.microBatch;
     logEveryRounds = b.logEveryRounds;
+    validateEveryRounds = b.validateEveryRounds;
     checkpointDir = b.checkpointDir;
     checkpointEveryRounds = b.checkpointEveryRounds;
     checkpointEveryEpochs = b.checkpointEveryEpochs;
@@ -91,6 +93,8 @@ public final class TrainConfig implements Serializable {
   public int aggregationDepth() { return aggregationDepth; }
   public int microBatch() { return microBatch; }
   public int logEveryRounds() { return logEveryRounds; }
+  /** Also evaluate the validation data every N rounds (0 = after each epoch only). */
+  public int validateEveryRounds() { return validateEveryRounds; }
   /** Checkpoint directory (any Hadoop FileSystem URI) or null. */
   public String checkpointDir() { return checkpointDir; }
   public int checkpointEveryRounds() { return checkpointEveryRounds; }
@@ -118,6 +122,8 @@ public final class TrainConfig implements Serializable {
     m.put("l2", l2);
     m.put("aggregation_depth", aggregationDepth);
     m.put("micro_batch", microBatch);
+    m.put("log_every_rounds", logEveryRounds);
+    m.put("validate_every_rounds", validateEveryRounds);
     m.put("checkpoint_dir", checkpointDir);
     m.put("checkpoint_every_rounds", checkpointEveryRounds);
     m.put("checkpoint_every_epochs", checkpointEveryEpochs);
@@ -154,6 +160,7 @@ public final class TrainConfig implements Serializable {
     private int aggregationDepth = 2;
     private int microBatch = LocalWork.DEFAULT_MICRO_BATCH;
     private int logEveryRounds = 0;
+    private int validateEveryRounds = 0;
     private String checkpointDir;
     private int checkpointEveryRounds = 0;
     private int checkpointEveryEpochs = 1;
@@ -177,6 +184,7 @@ public final class TrainConfig implements Serializable {
     public Builder aggregationDepth(int v) { aggregationDepth = v; return this; }
     public Builder microBatch(int v) { microBatch = v; return this; }
     public Builder logEveryRounds(int v) { logEveryRounds = v; return this; }
+    public Builder validateEveryRounds(int v) { validateEveryRounds = v; return this; }
     public Builder checkpointDir(String v) { checkpointDir = v; return this; }
     public Builder checkpointEveryRounds(int v) { checkpointEveryRounds = v; return this; }
     public Builder checkpointEveryEpochs(int v) { checkpointEveryEpochs = v; return this; }
@@ -200,6 +208,7 @@ public final class TrainConfig implements Serializable {
       require(aggregationDepth >= 1, "training.aggregation_depth", ">= 1", aggregationDepth);
       require(microBatch >= 1, "training.micro_batch", ">= 1", microBatch);
       require(logEveryRounds >= 0, "training.log_every_rounds", ">= 0", logEveryRounds);
+      require(validateEveryRounds >= 0, "training.validate_every_rounds", ">= 0", validateEveryRounds);
       require(checkpointEveryRounds >= 0, "checkpoint.every_rounds", ">= 0", checkpointEveryRounds);
       require(checkpointEveryEpochs >= 0, "checkpoint.every_epochs", ">= 0", checkpointEveryEpochs);
       require(checkpointKeep >= 1, "checkpoint.keep", ">= 1", checkpointKeep);

@@ -188,6 +188,7 @@ public final class Trainer {
         network, n, partRows.length, config.mode().name().toLowerCase(Locale.ROOT), roundsPerEpoch,
         config.epochs(), io.sparktrain.linalg.Blas.get().describe());
     long t0 = System.nanoTime();
+    long validationNanos = 0;
     String stopReason = "epochs";
     int epochsDone = startEpoch;
     Map<String, Double> lastValidation = Collections.emptyMap();
@@ -222,8 +223,16 @@ public final class Trainer {
           weightSum += u.weight();
           rowsSeen += u.rows();
           double secs = (System.nanoTime() - roundStart) / 1e9;
+          Map<String, Double> roundVal = Collections.emptyMap();
+          if (validation != null && config.validateEveryRounds() > 0 && round % config.validateEveryRounds() == 0
+              && r + 1 < roundsPerEpoch) {
+            long v0 = System.nanoTime();
+            roundVal = validate(validation, params);
+            validationNanos += System.nanoTime() - v0;
+          }
+          long now = System.nanoTime();
           RoundEvent ev = new RoundEvent(epoch + 1, config.epochs(), round, r + 1, roundsPerEpoch, loss, u.rows(),
-              secs, (System.nanoTime() - t0) / 1e9);
+              secs, (now - t0) / 1e9, (now - t0 - validationNanos) / 1e9, roundVal);
           for (TrainingListener l : all) l.onRound(ev);
           if (store != null && config.checkpointEveryRounds() > 0 && round % config.checkpointEveryRounds() == 0
               && r + 1 < roundsPerEpoch) {
@@ -235,7 +244,9 @@ public final class Trainer {
         if (validation != null) {
           jsc.setJobDescription(String.format(Locale.ROOT, "sparktrain epoch %d/%d validation", epoch + 1,
               config.epochs()));
+          long v0 = System.nanoTime();
           val = validate(validation, params);
+          validationNanos += System.nanoTime() - v0;
           lastValidation = val;
         }
         boolean stop = stopping.update(epoch + 1, val, params);
@@ -243,7 +254,8 @@ public final class Trainer {
         long roundsThisRun = round - (long) startEpoch * roundsPerEpoch - startRound;
         double eta = roundsThisRun > 0 ? elapsed / roundsThisRun * Math.max(0, totalRoundsPlanned - round) : 0;
         EpochEvent ev = new EpochEvent(epoch + 1, config.epochs(), round, weightSum > 0 ? lossSum / weightSum
-            : Double.NaN, val, (System.nanoTime() - epochStart) / 1e9, elapsed, eta, rowsSeen);
+            : Double.NaN, val, (System.nanoTime() - epochStart) / 1e9, elapsed, eta, rowsSeen,
+            elapsed - validationNanos / 1e9);
         for (TrainingListener l : all) l.onEpoch(ev);
         if (store != null && config.checkpointEveryEpochs() > 0 && (epoch + 1) % config.checkpointEveryEpochs() == 0) {
           lastCheckpoint = save(store, round, epoch + 1, 0, params, server, stopping, all);
