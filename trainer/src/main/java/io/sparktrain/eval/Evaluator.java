@@ -1,0 +1,198 @@
+package io.sparktrain.eval;
+
+import io.sparktrain.data.Block;
+import io.sparktrain.nn.MiniBatch;
+import io.sparktrain.nn.Network;
+import java.util.Collections;
+import java.util.Iterator;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+
+/**
+ * Distributed evaluation of a network over cached {@link Block}s: the parameters are broadcast,
+ * each partition predicts its blocks in chunks of at most {@link #CHUNK_ROWS} rows (one
+ * {@link Network.Workspace} per partition) into one accumulator, and the accumulators are merged
+ * with {@code treeAggregate} of the given depth. The broadcast is destroyed afterwards, also on
+ * failure.
+ *
+ * <p>The {@code accumulate} helpers do the per-partition work and can be used in-process.
+ */
+public final class Evaluator {
+  /** Rows per {@link Network#predict} call. */
+  public static final int CHUNK_ROWS = 1024;
+
+  private Evaluator() {
+  }
+
+  /** Classification metrics of {@code net} with {@code params} over {@code blocks} (class-index labels). */
+  public static ClassificationMetrics classification(JavaRDD<Block> blocks, Network net, float[] params, int depth) {
+    int k = Predictions.numClasses(net);
+    check(net, params, depth);
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
+    Broadcast<float[]> bc = jsc.broadcast(params);
+    try {
+      ClassificationAccumulator acc = blocks.mapPartitions((Iterator<Block> it) -> {
+        ClassificationAccumulator a = new ClassificationAccumulator(k);
+        Network.Workspace ws = net.newWorkspace();
+        float[] p = bc.value();
+        while (it.hasNext()) accumulate(net, p, it.next(), ws, a);
+        return Collections.singletonList(a).iterator();
+      }).treeAggregate(new ClassificationAccumulator(k), ClassificationAccumulator::merge,
+          ClassificationAccumulator::merge, depth);
+      return acc.result();
+    } finally {
+      bc.destroy();
+    }
+  }
+
+  /** Regression metrics of {@code net} with {@code params} over {@code blocks} (targets, one per output). */
+  public static RegressionMetrics regression(JavaRDD<Block> blocks, Network net, float[] params, int depth) {
+    int outputs = net.outputs();
+    check(net, params, depth);
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
+    Broadcast<float[]> bc = jsc.broadcast(params);
+    try {
+      RegressionAccumulator acc = blocks.mapPartitions((Iterator<Block> it) -> {
+        RegressionAccumulator a = new RegressionAccumulator(outputs);
+        Network.Workspace ws = net.newWorkspace();
+        float[] p = bc.value();
+        while (it.hasNext()) accumulate(net, p, it.next(), ws, a);
+        return Collections.singletonList(a).iterator();
+      }).treeAggregate(new RegressionAccumulator(outputs), RegressionAccumulator::merge,
+          RegressionAccumulator::merge, depth);
+      return acc.result();
+    } finally {
+      bc.destroy();
+    }
+  }
+
+  /**
+   * The weighted mean of the network's own loss ({@link Network#loss}, inference mode, no L2 term)
+   * over {@code blocks}; NaN when the total weight is 0.
+   */
+  public static double loss(JavaRDD<Block> blocks, Network net, float[] params, int depth) {
+    check(net, params, depth);
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
+    Broadcast<float[]> bc = jsc.broadcast(params);
+    try {
+      double[] sums = blocks.mapPartitions((Iterator<Block> it) -> {
+        double[] s = new double[2];
+        Network.Workspace ws = net.newWorkspace();
+        float[] p = bc.value();
+        while (it.hasNext()) {
+          double[] b = lossSums(net, p, it.next(), ws);
+          s[0] += b[0];
+          s[1] += b[1];
+        }
+        return Collections.singletonList(s).iterator();
+      }).treeAggregate(new double[2], Evaluator::add, Evaluator::add, depth);
+      return sums[1] > 0 ? sums[0] / sums[1] : Double.NaN;
+    } finally {
+      bc.destroy();
+    }
+  }
+
+  private static double[] add(double[] a, double[] b) {
+    a[0] += b[0];
+    a[1] += b[1];
+    return a;
+  }
+
+  private static void check(Network net, float[] params, int depth) {
+    if (params.length != net.layout().size()) {
+      throw new IllegalArgumentException("parameters: expected " + net.layout().size() + " values for "
+          + net + ", found " + params.length);
+    }
+    if (depth < 1) {
+      throw new IllegalArgumentException("treeAggregate depth: expected >= 1, found " + depth);
+    }
+  }
+
+  private static void checkBlock(Network net, Block b, int labelWidth, String what) {
+    if (b.inputs() != net.inputs()) {
+      throw new IllegalArgumentException("block: expected " + net.inputs() + " features per row (the"
+          + " network's inputs), found " + b.inputs());
+    }
+    if (b.labelWidth() != labelWidth) {
+      throw new IllegalArgumentException("block: expected " + labelWidth + " label values per row ("
+          + what + "), found " + b.labelWidth());
+    }
+  }
+
+  /** Features of rows [start, start + n) of {@code b}, starting at index 0 (copied into buf unless whole). */
+  private static float[] features(Block b, int start, int n, float[] buf) {
+    if (start == 0 && n == b.rows()) {
+      return b.features();
+    }
+    int in = b.inputs();
+    System.arraycopy(b.features(), start * in, buf, 0, n * in);
+    return buf;
+  }
+
+  /** Predicts {@code b} and adds its rows to {@code acc}; labels are class indices (0/1 for binary). */
+  public static void accumulate(Network net, float[] params, Block b, Network.Workspace ws,
+      ClassificationAccumulator acc) {
+    checkBlock(net, b, 1, "one class index per row");
+    int rows = b.rows();
+    float[] buf = new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
+    float[] y = b.labels();
+    float[] w = b.weights();
+    int k = acc.numClasses();
+    for (int start = 0; start < rows; start += CHUNK_ROWS) {
+      int n = Math.min(CHUNK_ROWS, rows - start);
+      float[] out = net.predict(params, features(b, start, n, buf), n, ws);
+      float[] probs = Predictions.classProbabilities(net, out, n);
+      for (int r = 0; r < n; r++) {
+        float label = y[start + r];
+        int c = (int) label;
+        if (c != label) {
+          throw new IllegalArgumentException("label of row " + (start + r) + ": expected a class index"
+              + " in [0, " + k + "), found " + label);
+        }
+        acc.add(c, probs, r * k, w == null ? 1.0 : w[start + r]);
+      }
+    }
+  }
+
+  /** Predicts {@code b} and adds its rows to {@code acc}; labels are the targets, one per output. */
+  public static void accumulate(Network net, float[] params, Block b, Network.Workspace ws,
+      RegressionAccumulator acc) {
+    int outs = net.outputs();
+    checkBlock(net, b, outs, "one target per output");
+    int rows = b.rows();
+    float[] buf = new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
+    float[] y = b.labels();
+    float[] w = b.weights();
+    for (int start = 0; start < rows; start += CHUNK_ROWS) {
+      int n = Math.min(CHUNK_ROWS, rows - start);
+      float[] out = net.predict(params, features(b, start, n, buf), n, ws);
+      for (int r = 0; r < n; r++) {
+        acc.add(y, (start + r) * outs, out, r * outs, w == null ? 1.0 : w[start + r]);
+      }
+    }
+  }
+
+  /** {loss sum, weight sum} of {@code b} under the network's loss, in chunks. */
+  public static double[] lossSums(Network net, float[] params, Block b, Network.Workspace ws) {
+    checkBlock(net, b, net.labelWidth(), "the label width of loss " + net.loss());
+    int rows = b.rows();
+    int in = b.inputs();
+    int lw = b.labelWidth();
+    double loss = 0;
+    double weight = 0;
+    MiniBatch mb = new MiniBatch(in, lw);
+    for (int start = 0; start < rows; start += CHUNK_ROWS) {
+      int n = Math.min(CHUNK_ROWS, rows - start);
+      mb.resize(n, b.weighted());
+      System.arraycopy(b.features(), start * in, mb.features(), 0, n * in);
+      System.arraycopy(b.labels(), start * lw, mb.labels(), 0, n * lw);
+      if (b.weighted()) {
+        System.arraycopy(b.weights(), start, mb.weights(), 0, n);
+      }
+      loss += net.loss(params, mb, ws);
+      weight += mb.weightSum();
+    }
+    return new double[] {loss, weight};
+  }
+}
