@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (never part of the tests). Usage: scripts/bench.sh core [batches reps batch]
+# Benchmarks (never part of the tests).
+# Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options]
 # Prints JSON lines; record the figures in docs/BENCHMARKS.md with the command that made them.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -20,6 +21,13 @@ case "$what" in
       echo "sparktrain: python3-torch not installed; skipping the PyTorch reference line" >&2
     fi
     ;;
+  fashion)
+    DATA="$(bash scripts/get-fashion-mnist.sh)"
+    CP="$(module_classpath examples)"
+    # shellcheck disable=SC2086
+    java $SPARK_JVM_OPTS -Xmx6g -cp "$CP" io.sparktrain.examples.bench.FashionBench --data "$DATA" "$@"
+    ;;
   *)
-    echo "usage: scripts/bench.sh core [batches reps batch]" >&2; exit 2 ;;
+    echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...]" >&2
+    exit 2 ;;
 esac

@@ -4,7 +4,8 @@ import io.sparktrain.data.Block;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.nn.Loss;
-import io.sparktrain.nn.MiniBatch;
+import io.sparktrain.eval.Evaluator;
+import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import java.io.IOException;
@@ -400,51 +401,19 @@ public final class Trainer {
     return loss;
   }
 
-  /** Validation metrics with keys prefixed val_: val_loss and the task's metrics. */
+  /**
+   * Validation metrics with keys prefixed val_: val_loss (the data loss, without L2) and the
+   * task's metrics (classification: accuracy, precision/recall/F1, log loss, AUC when binary;
+   * regression: mse, rmse, mae, r2).
+   */
   public Map<String, Double> validate(TrainingData data, float[] params) {
     Map<String, Double> out = new LinkedHashMap<>();
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(data.blocks().context());
-    Broadcast<float[]> bc = jsc.broadcast(params);
-    try {
-      Network net = network;
-      double[] sums = data.blocks().map(b -> {
-        double[] s = new double[2];
-        if (b.rows() == 0) {
-          return s;
-        }
-        Network.Workspace ws = net.newWorkspace();
-        int chunk = 1024;
-        float[] p = bc.value();
-        for (int from = 0; from < b.rows(); from += chunk) {
-          int m = Math.min(chunk, b.rows() - from);
-          MiniBatch mb = slice(b, from, m);
-          s[0] += net.loss(p, mb, ws);
-          s[1] += mb.weightSum();
-        }
-        return s;
-      }).treeAggregate(new double[2], (a, b) -> {
-        a[0] += b[0];
-        a[1] += b[1];
-        return a;
-      }, (a, b) -> {
-        a[0] += b[0];
-        a[1] += b[1];
-        return a;
-      }, config.aggregationDepth());
-      out.put("val_loss", sums[1] > 0 ? sums[0] / sums[1] : Double.NaN);
-    } finally {
-      bc.destroy();
-    }
+    int depth = config.aggregationDepth();
+    out.put("val_loss", Evaluator.loss(data.blocks(), network, params, depth));
+    Map<String, Double> metrics = Predictions.isClassifier(network)
+        ? Evaluator.classification(data.blocks(), network, params, depth).toMap()
+        : Evaluator.regression(data.blocks(), network, params, depth).toMap();
+    metrics.forEach((k, v) -> out.put("val_" + k, v));
     return out;
-  }
-
-  /** Rows [from, from+m) of a block as a mini-batch (copies). */
-  static MiniBatch slice(Block b, int from, int m) {
-    int d = b.inputs();
-    int lw = b.labelWidth();
-    float[] x = java.util.Arrays.copyOfRange(b.features(), from * d, (from + m) * d);
-    float[] y = java.util.Arrays.copyOfRange(b.labels(), from * lw, (from + m) * lw);
-    float[] w = b.weights() == null ? null : java.util.Arrays.copyOfRange(b.weights(), from, from + m);
-    return MiniBatch.wrap(d, lw, x, y, w, m);
   }
 }

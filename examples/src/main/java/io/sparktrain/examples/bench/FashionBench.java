@@ -1,0 +1,191 @@
+package io.sparktrain.examples.bench;
+
+import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.TrainingData;
+import io.sparktrain.examples.FashionMnist;
+import io.sparktrain.linalg.Blas;
+import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Loss;
+import io.sparktrain.nn.Network;
+import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.train.Json;
+import io.sparktrain.train.Mode;
+import io.sparktrain.train.TrainConfig;
+import io.sparktrain.train.TrainResult;
+import io.sparktrain.train.Trainer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Fashion-MNIST, 784-256-128-10: sparktrain against Spark MLlib's MultilayerPerceptronClassifier
+ * (l-bfgs, 100 iterations, blockSize 128) in one Spark application. Prints JSON lines. Run by
+ * {@code scripts/bench.sh fashion [options]}.
+ *
+ * <p>Options: {@code --data DIR --master local[2] --partitions 2 --mode average|sync --epochs 10
+ * --batch 128 --local-steps 20 --lr 0.001 --validate-every R --mllib-iterations 100 --skip-mllib}.
+ */
+public final class FashionBench {
+  private static final double[] LEVELS = {0.80, 0.82, 0.84, 0.85, 0.86, 0.87, 0.88, 0.885, 0.89};
+
+  private FashionBench() {
+  }
+
+  public static void main(String[] args) {
+    Map<String, String> opt = new LinkedHashMap<>();
+    opt.put("data", "data/fashion-mnist");
+    opt.put("master", "local[2]");
+    opt.put("partitions", "2");
+    opt.put("mode", "average");
+    opt.put("epochs", "10");
+    opt.put("batch", "128");
+    opt.put("local-steps", "20");
+    opt.put("lr", "0.001");
+    opt.put("validate-every", "2");
+    opt.put("mllib-iterations", "100");
+    opt.put("skip-mllib", "false");
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (!a.startsWith("--") || !opt.containsKey(a.substring(2))) {
+        System.err.println("unknown option " + a + "; known: " + opt.keySet());
+        System.exit(2);
+      }
+      String key = a.substring(2);
+      opt.put(key, key.equals("skip-mllib") ? "true" : args[++i]);
+    }
+    SparkSession spark = SparkSession.builder().master(opt.get("master")).appName("sparktrain-fashion-bench")
+        .config("spark.driver.host", "127.0.0.1").config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", opt.get("partitions")).getOrCreate();
+    try {
+      int parts = Integer.parseInt(opt.get("partitions"));
+      Dataset<Row> train = FashionMnist.load(spark, opt.get("data"), "train").coalesce(parts);
+      Dataset<Row> test = FashionMnist.load(spark, opt.get("data"), "test").coalesce(parts);
+      Map<String, Object> ours = runSparktrain(train, test, opt);
+      List<double[]> oursCurve = curve(ours);
+      System.out.println(Json.object(ours));
+      if (!Boolean.parseBoolean(opt.get("skip-mllib"))) {
+        Map<String, Object> mllib = runMllib(train, test, Integer.parseInt(opt.get("mllib-iterations")));
+        System.out.println(Json.object(mllib));
+        double target = (Double) mllib.get("test_accuracy");
+        Double oursAtTarget = timeTo(oursCurve, target);
+        Map<String, Object> cmp = new LinkedHashMap<>();
+        cmp.put("bench", "fashion");
+        cmp.put("comparison", "speedup_vs_mllib");
+        cmp.put("mllib_test_accuracy", target);
+        cmp.put("mllib_train_seconds", mllib.get("train_seconds"));
+        cmp.put("sparktrain_seconds_to_mllib_accuracy", oursAtTarget);
+        cmp.put("speedup_vs_mllib", oursAtTarget == null ? null : (Double) mllib.get("train_seconds") / oursAtTarget);
+        System.out.println(Json.object(cmp));
+      }
+    } finally {
+      spark.stop();
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<double[]> curve(Map<String, Object> run) {
+    return (List<double[]>) run.remove("_curve");
+  }
+
+  private static Map<String, Object> runSparktrain(Dataset<Row> train, Dataset<Row> test, Map<String, String> opt) {
+    long d0 = System.nanoTime();
+    InputSpec spec = InputSpec.classification("features", "label").withNumClasses(10);
+    TrainingData tr = TrainingData.decode(train, spec);
+    TrainingData te = TrainingData.decode(test, spec);
+    double decodeSeconds = (System.nanoTime() - d0) / 1e9;
+    Network net = Network.builder(784).dense(256, Activation.RELU).dense(128, Activation.RELU)
+        .dense(10, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+    Mode mode = Mode.valueOf(opt.get("mode").toUpperCase(Locale.ROOT));
+    OptimizerSpec adam = OptimizerSpec.adam().learningRate(Double.parseDouble(opt.get("lr"))).build();
+    TrainConfig cfg = TrainConfig.builder().mode(mode).epochs(Integer.parseInt(opt.get("epochs")))
+        .batchSize(Integer.parseInt(opt.get("batch"))).localSteps(Integer.parseInt(opt.get("local-steps")))
+        .optimizer(adam).localOptimizer(adam).seed(1)
+        .validateEveryRounds(Integer.parseInt(opt.get("validate-every"))).build();
+    TrainResult r = new Trainer(net, cfg).fit(tr, te);
+    List<double[]> curve = new ArrayList<>(); // (train seconds, accuracy)
+    long rows = 0;
+    for (Map<String, Object> rec : r.history().records()) {
+      if ("round".equals(rec.get("type"))) {
+        rows += ((Number) rec.get("rows")).longValue();
+      }
+      Object acc = rec.get("val_accuracy");
+      if (acc != null) {
+        curve.add(new double[] {((Number) rec.get("train_s")).doubleValue(), ((Number) acc).doubleValue()});
+      }
+    }
+    double trainSeconds = curve.isEmpty() ? r.trainSeconds() : curve.get(curve.size() - 1)[0];
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("bench", "fashion");
+    out.put("system", "sparktrain");
+    out.put("model", "784-256-128-10");
+    out.put("master", opt.get("master"));
+    out.put("partitions", tr.numPartitions());
+    out.put("mode", opt.get("mode"));
+    out.put("batch", cfg.batchSize());
+    out.put("local_steps", mode == Mode.AVERAGE ? cfg.localSteps() : null);
+    out.put("optimizer", adam.toString());
+    out.put("epochs", r.epochs());
+    out.put("rounds", r.rounds());
+    out.put("blas", Blas.get().describe());
+    out.put("test_accuracy", r.finalValidation().get("val_accuracy"));
+    out.put("test_loss", r.finalValidation().get("val_loss"));
+    out.put("train_seconds", trainSeconds);
+    out.put("decode_seconds", decodeSeconds);
+    out.put("samples_per_s", rows / trainSeconds);
+    out.put("seconds_to_accuracy", levels(curve));
+    out.put("_curve", curve);
+    tr.unpersist();
+    te.unpersist();
+    return out;
+  }
+
+  private static Map<String, Object> runMllib(Dataset<Row> train, Dataset<Row> test, int iterations) {
+    MultilayerPerceptronClassifier mlp = new MultilayerPerceptronClassifier()
+        .setLayers(new int[] {784, 256, 128, 10}).setSolver("l-bfgs").setMaxIter(iterations).setBlockSize(128)
+        .setSeed(1L);
+    long t0 = System.nanoTime();
+    MultilayerPerceptronClassificationModel model = mlp.fit(train);
+    double secs = (System.nanoTime() - t0) / 1e9;
+    double acc = new MulticlassClassificationEvaluator().setMetricName("accuracy")
+        .evaluate(model.transform(test));
+    int its = model.summary().totalIterations();
+    long n = train.count();
+    List<double[]> curve = List.of(new double[] {secs, acc});
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("bench", "fashion");
+    out.put("system", "mllib");
+    out.put("model", "784-256-128-10");
+    out.put("solver", "l-bfgs");
+    out.put("iterations", its);
+    out.put("block_size", 128);
+    out.put("test_accuracy", acc);
+    out.put("train_seconds", secs);
+    out.put("samples_per_s", n * (double) its / secs);
+    out.put("seconds_to_accuracy", levels(curve));
+    return out;
+  }
+
+  private static Map<String, Object> levels(List<double[]> curve) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (double level : LEVELS) m.put(String.format(Locale.ROOT, "%.3f", level), timeTo(curve, level));
+    return m;
+  }
+
+  /** The first train time at which accuracy reached {@code level}, or null. */
+  private static Double timeTo(List<double[]> curve, double level) {
+    for (double[] p : curve) {
+      if (p[1] >= level) {
+        return p[0];
+      }
+    }
+    return null;
+  }
+}
