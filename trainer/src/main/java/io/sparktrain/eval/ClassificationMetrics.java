@@ -153,16 +153,15 @@ public final class ClassificationMetrics implements Serializable {
    * written as null.
    */
   public String toJson() {
-    StringBuilder sb = new StringBuilder("{");
-    for (Map.Entry<String, Double> e : toMap().entrySet()) Json.field(sb, e.getKey(), e.getValue());
-    Json.key(sb, "num_classes").append(k);
-    Json.field(sb, "weighted_count", weightedCount);
-    Json.field(sb, "precision", precision);
-    Json.field(sb, "recall", recall);
-    Json.field(sb, "f1", f1);
-    Json.field(sb, "support", trueWeight);
-    Json.field(sb, "confusion_matrix", confusion);
-    return sb.append('}').toString();
+    Map<String, Object> m = new java.util.LinkedHashMap<>(toMap());
+    m.put("num_classes", k);
+    m.put("weighted_count", weightedCount);
+    m.put("precision", precision);
+    m.put("recall", recall);
+    m.put("f1", f1);
+    m.put("support", trueWeight);
+    m.put("confusion_matrix", confusion);
+    return io.sparktrain.util.Json.object(m);
   }
 
   @Override

@@ -74,15 +74,14 @@ public final class RegressionMetrics implements Serializable {
    * arrays mse_per_output, rmse_per_output, mae_per_output, r2_per_output. NaN is written as null.
    */
   public String toJson() {
-    StringBuilder sb = new StringBuilder("{");
-    for (Map.Entry<String, Double> e : toMap().entrySet()) Json.field(sb, e.getKey(), e.getValue());
-    Json.key(sb, "outputs").append(mse.length);
-    Json.field(sb, "weighted_count", weightedCount);
-    Json.field(sb, "mse_per_output", mse);
-    Json.field(sb, "rmse_per_output", rmse);
-    Json.field(sb, "mae_per_output", mae);
-    Json.field(sb, "r2_per_output", r2);
-    return sb.append('}').toString();
+    Map<String, Object> m = new java.util.LinkedHashMap<>(toMap());
+    m.put("outputs", mse.length);
+    m.put("weighted_count", weightedCount);
+    m.put("mse_per_output", mse);
+    m.put("rmse_per_output", rmse);
+    m.put("mae_per_output", mae);
+    m.put("r2_per_output", r2);
+    return io.sparktrain.util.Json.object(m);
   }
 
   @Override

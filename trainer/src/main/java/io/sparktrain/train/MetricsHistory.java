@@ -1,5 +1,7 @@
 package io.sparktrain.train;
 
+import io.sparktrain.util.Json;
+
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,7 @@
 package io.sparktrain.train;
 
+import io.sparktrain.util.Json;
+
 import io.sparktrain.optim.OptimizerSpec;
 import java.io.Serializable;
 import java.util.LinkedHashMap;

@@ -8,7 +8,7 @@ import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
-import io.sparktrain.train.Json;
+import io.sparktrain.util.Json;
 import io.sparktrain.train.Mode;
 import io.sparktrain.train.TrainConfig;
 import io.sparktrain.train.TrainResult;

@@ -1,10 +1,13 @@
-package io.sparktrain.train;
+package io.sparktrain.util;
 
 import java.util.Collection;
 import java.util.Iterator;
 import java.util.Map;
 
-/** Minimal JSON writing for metrics lines, summaries and checkpoint metadata (no parser). */
+/**
+ * Minimal JSON writing for metrics lines, summaries, metrics and checkpoint metadata (no parser).
+ * Non-finite numbers are written as null, which JSON has instead of NaN.
+ */
 public final class Json {
   private Json() {
   }
