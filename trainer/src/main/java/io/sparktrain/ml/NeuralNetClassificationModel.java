@@ -1,0 +1,146 @@
+package io.sparktrain.ml;
+
+import io.sparktrain.nn.Network;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * A fitted {@link NeuralNetClassifier}. {@code transform} appends, in this order and each unless
+ * its column param is empty:
+ * <ul>
+ *   <li>{@code rawPredictionCol} (Vector of K doubles): the logits, the output layer's
+ *       pre-activations;
+ *   <li>{@code probabilityCol} (Vector of K doubles): their softmax;
+ *   <li>{@code predictionCol} (double): the class with the largest probability (lowest index on
+ *       ties).
+ * </ul>
+ * Save with {@code write().save(path)}; load with {@link #load(String)} or inside a PipelineModel.
+ */
+public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNetClassificationModel>
+    implements NeuralNetClassifierParams {
+  private static final long serialVersionUID = 1L;
+
+  NeuralNetClassificationModel(String uid, Network net, float[] params) {
+    super(uid, NeuralNetParamSet.Task.CLASSIFIER, net, params);
+  }
+
+  public NeuralNetClassificationModel setRawPredictionCol(String v) { return put(rawPredictionCol(), v); }
+  public NeuralNetClassificationModel setProbabilityCol(String v) { return put(probabilityCol(), v); }
+
+  /** The number of classes K of the trained network (its output units), whatever the numClasses param held. */
+  @Override
+  public int getNumClasses() {
+    return numOutputs();
+  }
+
+  /** The class probabilities of one row (a dense vector of K values). */
+  public Vector predictProbability(Vector features) {
+    return Vectors.dense(toDoubles(predictOne(features)));
+  }
+
+  /** The predicted class of one row. */
+  public double predict(Vector features) {
+    return argmax(predictOne(features), 0, numOutputs());
+  }
+
+  private float[] predictOne(Vector features) {
+    if (features.size() != numFeatures()) {
+      throw new IllegalArgumentException(uid() + ": expected " + numFeatures() + " features, found " + features.size());
+    }
+    double[] v = features.toArray();
+    float[] x = new float[v.length];
+    for (int i = 0; i < v.length; i++) x[i] = (float) v[i];
+    Network net = network();
+    return net.predict(parameters(), x, 1, net.newWorkspace());
+  }
+
+  static StructType addOutputs(StructType schema, NeuralNetClassifierParams p, String who) {
+    StructType s = Schemas.addOutput(schema, p.getRawPredictionCol(), "rawPredictionCol", new VectorUDT(), who);
+    s = Schemas.addOutput(s, p.getProbabilityCol(), "probabilityCol", new VectorUDT(), who);
+    return Schemas.addOutput(s, p.getPredictionCol(), "predictionCol", DataTypes.DoubleType, who);
+  }
+
+  @Override
+  StructType addOutputs(StructType schema) {
+    return addOutputs(schema, this, getClass().getSimpleName());
+  }
+
+  @Override
+  Scorer scorer(int featIdx, Broadcast<float[]> params) {
+    return new ClassScorer(network(), params, featIdx, getFeaturesCol(), !getRawPredictionCol().isEmpty(),
+        !getProbabilityCol().isEmpty(), !getPredictionCol().isEmpty());
+  }
+
+  @Override
+  NeuralNetClassificationModel newInstance(String uid, Network net, float[] params) {
+    return new NeuralNetClassificationModel(uid, net, params);
+  }
+
+  public static MLReader<NeuralNetClassificationModel> read() {
+    return new Reader<>(NeuralNetClassificationModel.class);
+  }
+
+  public static NeuralNetClassificationModel load(String path) {
+    return read().load(path);
+  }
+
+  static int argmax(float[] a, int off, int k) {
+    int best = 0;
+    for (int j = 1; j < k; j++) {
+      if (a[off + j] > a[off + best]) {
+        best = j;
+      }
+    }
+    return best;
+  }
+
+  static double[] toDoubles(float[] a) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) d[i] = a[i];
+    return d;
+  }
+
+  private static final class ClassScorer extends Scorer {
+    private static final long serialVersionUID = 1L;
+    private final boolean raw;
+    private final boolean prob;
+    private final boolean pred;
+
+    ClassScorer(Network net, Broadcast<float[]> params, int featIdx, String featCol, boolean raw, boolean prob,
+        boolean pred) {
+      super(net, params, featIdx, featCol, (raw ? 1 : 0) + (prob ? 1 : 0) + (pred ? 1 : 0));
+      this.raw = raw;
+      this.prob = prob;
+      this.pred = pred;
+    }
+
+    @Override
+    boolean needsLogits() {
+      return raw;
+    }
+
+    @Override
+    void outputs(float[] out, float[] logits, int r, Object[] values, int at) {
+      int k = net.outputs();
+      int off = r * k;
+      if (raw) {
+        double[] z = new double[k];
+        for (int j = 0; j < k; j++) z[j] = logits[off + j];
+        values[at++] = Vectors.dense(z);
+      }
+      if (prob) {
+        double[] p = new double[k];
+        for (int j = 0; j < k; j++) p[j] = out[off + j];
+        values[at++] = Vectors.dense(p);
+      }
+      if (pred) {
+        values[at] = (double) argmax(out, off, k);
+      }
+    }
+  }
+}

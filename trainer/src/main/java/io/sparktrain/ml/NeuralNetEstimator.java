@@ -1,0 +1,218 @@
+package io.sparktrain.ml;
+
+import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.TrainingData;
+import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Network;
+import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.train.Mode;
+import io.sparktrain.train.TrainConfig;
+import io.sparktrain.train.TrainResult;
+import io.sparktrain.train.Trainer;
+import java.lang.reflect.InvocationTargetException;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsReader$;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/**
+ * The shared part of {@link NeuralNetClassifier} and {@link NeuralNetRegressor}: setters, and a
+ * {@link #fit} that builds an {@link InputSpec}, a {@link Network} and a {@link TrainConfig} from
+ * the params, decodes the DataFrame ({@link TrainingData}, released at the end), runs the
+ * {@link Trainer} and wraps the result in a model.
+ *
+ * @param <M> the model type
+ * @param <S> the concrete estimator type (returned by the setters)
+ */
+public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends NeuralNetEstimator<M, S>>
+    extends Estimator<M> implements NeuralNetParams, DefaultParamsWritable {
+  private static final long serialVersionUID = 1L;
+
+  private final String uid;
+  private final NeuralNetParamSet paramSet;
+
+  NeuralNetEstimator(String uid, NeuralNetParamSet.Task task) {
+    this.uid = uid;
+    this.paramSet = new NeuralNetParamSet(this, task);
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  @Override
+  public NeuralNetParamSet paramSet() {
+    return paramSet;
+  }
+
+  @SuppressWarnings("unchecked")
+  final S self() {
+    return (S) this;
+  }
+
+  final S put(org.apache.spark.ml.param.Param<?> p, Object v) {
+    set(p.name(), v);
+    return self();
+  }
+
+  public S setFeaturesCol(String v) { return put(featuresCol(), v); }
+  public S setLabelCol(String v) { return put(labelCol(), v); }
+  /** Optional numeric weight column (>= 0); "" = no weights. */
+  public S setWeightCol(String v) { return put(weightCol(), v); }
+  public S setPredictionCol(String v) { return put(predictionCol(), v); }
+  public S setHiddenLayers(int... v) { return put(hiddenLayers(), v); }
+  public S setActivation(String v) { return put(activation(), v); }
+  public S setDropout(double v) { return put(dropout(), v); }
+  public S setOptimizer(String v) { return put(optimizer(), v); }
+  public S setLearningRate(double v) { return put(learningRate(), v); }
+  public S setBeta1(double v) { return put(beta1(), v); }
+  public S setBeta2(double v) { return put(beta2(), v); }
+  public S setMomentum(double v) { return put(momentum(), v); }
+  public S setWeightDecay(double v) { return put(weightDecay(), v); }
+  public S setClipNorm(double v) { return put(clipNorm(), v); }
+  public S setL2(double v) { return put(l2(), v); }
+  public S setMode(String v) { return put(mode(), v); }
+  public S setBatchSize(int v) { return put(batchSize(), v); }
+  public S setLocalSteps(int v) { return put(localSteps(), v); }
+  public S setMaxEpochs(int v) { return put(maxEpochs(), v); }
+  public S setMaxRounds(long v) { return put(maxRounds(), v); }
+  public S setSeed(long v) { return put(seed(), v); }
+  public S setValidationFraction(double v) { return put(validationFraction(), v); }
+  public S setEarlyStoppingMetric(String v) { return put(earlyStoppingMetric(), v); }
+  public S setPatience(int v) { return put(patience(), v); }
+  public S setMinDelta(double v) { return put(minDelta(), v); }
+  public S setRestoreBestWeights(boolean v) { return put(restoreBestWeights(), v); }
+  public S setCheckpointDir(String v) { return put(checkpointDir(), v); }
+  public S setCheckpointInterval(int v) { return put(checkpointInterval(), v); }
+  public S setAggregationDepth(int v) { return put(aggregationDepth(), v); }
+
+  /** The label/task part of the input spec (features and label columns, classes). */
+  abstract InputSpec baseSpec();
+
+  /** Output units for the decoded data. */
+  abstract int outputs(TrainingData train, TrainingData validation);
+
+  /** Adds the output layer and the loss. */
+  abstract Network.Builder outputLayer(Network.Builder b, int outputs);
+
+  abstract M newModel(Network net, float[] params);
+
+  @Override
+  public M fit(Dataset<?> dataset) {
+    transformSchema(dataset.schema());
+    String who = getClass().getSimpleName();
+    double fraction = getValidationFraction();
+    String metric = getEarlyStoppingMetric();
+    if (!metric.isEmpty() && fraction <= 0) {
+      throw new IllegalArgumentException(who + " param 'earlyStoppingMetric': '" + metric + "' needs validation"
+          + " data; expected validationFraction > 0, found " + fraction);
+    }
+    InputSpec spec = baseSpec();
+    if (!getWeightCol().isEmpty()) {
+      spec = spec.withWeightCol(getWeightCol());
+    }
+    Dataset<Row> df = dataset.toDF();
+    Dataset<Row> trainDf = df;
+    Dataset<Row> valDf = null;
+    if (fraction > 0) {
+      Dataset<Row>[] parts = df.randomSplit(new double[] {1 - fraction, fraction}, getSeed());
+      trainDf = parts[0];
+      valDf = parts[1];
+    }
+    TrainingData train = TrainingData.decode(trainDf, spec);
+    TrainingData val = null;
+    try {
+      if (valDf != null) {
+        val = TrainingData.decode(valDf, spec.withNumFeatures(train.numFeatures()));
+      }
+      Network net = buildNetwork(train.numFeatures(), outputs(train, val));
+      TrainResult result = new Trainer(net, trainConfig()).fit(train, val);
+      M model = newModel(net, result.params());
+      model.setSummary(new NeuralNetTrainingSummary(result, train.rows(), val == null ? 0 : val.rows()));
+      return copyValues(model, ParamMap.empty()).setParent(this);
+    } finally {
+      train.unpersist();
+      if (val != null) {
+        val.unpersist();
+      }
+    }
+  }
+
+  /** The network the params describe, for {@code inputs} features and {@code outputs} output units. */
+  public Network buildNetwork(int inputs, int outputs) {
+    Activation act = Activation.parse(getActivation());
+    float drop = (float) getDropout();
+    Network.Builder b = Network.builder(inputs);
+    for (int units : getHiddenLayers()) {
+      b.dense(units, act, drop);
+    }
+    return outputLayer(b, outputs).build();
+  }
+
+  /** The training configuration the params describe. */
+  public TrainConfig trainConfig() {
+    OptimizerSpec opt = OptimizerSpec.builder(getOptimizer())
+        .learningRate(getLearningRate())
+        .beta1(getBeta1())
+        .beta2(getBeta2())
+        .momentum(getMomentum())
+        .weightDecay(getWeightDecay())
+        .clipNorm(getClipNorm())
+        .build();
+    String metric = getEarlyStoppingMetric();
+    String dir = getCheckpointDir();
+    return TrainConfig.builder()
+        .mode(getMode().equals("average") ? Mode.AVERAGE : Mode.SYNC)
+        .epochs(getMaxEpochs())
+        .maxRounds(getMaxRounds())
+        .batchSize(getBatchSize())
+        .localSteps(getLocalSteps())
+        .seed(getSeed())
+        .optimizer(opt)
+        .l2((float) getL2())
+        .aggregationDepth(getAggregationDepth())
+        .checkpointDir(dir.isEmpty() ? null : dir)
+        .checkpointEveryEpochs(getCheckpointInterval())
+        .earlyStopping(metric.isEmpty() ? null : metric, getPatience(), getMinDelta())
+        .restoreBestWeights(getRestoreBestWeights())
+        .build();
+  }
+
+  @Override
+  public S copy(ParamMap extra) {
+    return defaultCopy(extra);
+  }
+
+  /**
+   * Reads an estimator saved with {@code write().save(path)}: DefaultParamsWriter metadata, checked
+   * to be of class {@code cls}.
+   */
+  static final class Reader<T extends Params> extends MLReader<T> {
+    private final Class<T> cls;
+
+    Reader(Class<T> cls) {
+      this.cls = cls;
+    }
+
+    @Override
+    public T load(String path) {
+      DefaultParamsReader.Metadata md = DefaultParamsReader$.MODULE$.loadMetadata(path, sparkSession(),
+          cls.getName());
+      T instance;
+      try {
+        instance = cls.getConstructor(String.class).newInstance(md.uid());
+      } catch (NoSuchMethodException | InstantiationException | IllegalAccessException
+          | InvocationTargetException e) {
+        throw new IllegalStateException(cls.getName() + ": cannot instantiate with uid " + md.uid(), e);
+      }
+      md.getAndSetParams(instance, scala.Option.empty());
+      return instance;
+    }
+  }
+}

@@ -1,0 +1,362 @@
+package io.sparktrain.ml;
+
+import io.sparktrain.data.InvalidInputException;
+import io.sparktrain.nn.Network;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.InvocationTargetException;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.linalg.DenseVector;
+import org.apache.spark.ml.linalg.SparseVector;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsReader$;
+import org.apache.spark.ml.util.DefaultParamsWriter$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The shared part of the neural-network models: the network architecture, its trained
+ * parameters, an optional training summary, batched scoring and persistence.
+ *
+ * <p><b>transform</b> broadcasts the parameters once, then each partition scores its rows in
+ * chunks of at most {@value #CHUNK} rows with {@link Network#predict} (GEMM through BLAS) and
+ * appends the output columns (see the subclasses). A null or wrong-sized features row fails the
+ * job with a message naming the column.
+ *
+ * <p><b>Persistence</b>: {@code <path>/metadata} is Spark's DefaultParamsWriter metadata (class,
+ * uid, params), {@code <path>/data/network.bin} holds the architecture and parameters (see
+ * {@link ModelData}). Loading works through the subclass's static {@code read()}/{@code load()},
+ * and hence inside {@code PipelineModel.load}.
+ */
+public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<M>
+    implements NeuralNetParams, MLWritable {
+  private static final long serialVersionUID = 1L;
+
+  /** Rows per predict call in transform. */
+  public static final int CHUNK = 1024;
+
+  private final String uid;
+  private final NeuralNetParamSet paramSet;
+  private final Network network;
+  private final float[] parameters;
+  private NeuralNetTrainingSummary summary;
+
+  NeuralNetModel(String uid, NeuralNetParamSet.Task task, Network network, float[] parameters) {
+    this.uid = uid;
+    this.paramSet = new NeuralNetParamSet(this, task);
+    this.network = network;
+    network.layout().check(parameters, "model parameters");
+    this.parameters = parameters.clone();
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  @Override
+  public NeuralNetParamSet paramSet() {
+    return paramSet;
+  }
+
+  @SuppressWarnings("unchecked")
+  final M self() {
+    return (M) this;
+  }
+
+  final M put(org.apache.spark.ml.param.Param<?> p, Object v) {
+    set(p.name(), v);
+    return self();
+  }
+
+  public M setFeaturesCol(String v) { return put(featuresCol(), v); }
+  /** "" = do not output the prediction column. */
+  public M setPredictionCol(String v) { return put(predictionCol(), v); }
+
+  /** The architecture (immutable, serializable). */
+  public Network network() {
+    return network;
+  }
+
+  /** The trained parameters, in the layout of {@link Network#layout()}; a copy. */
+  public float[] parameters() {
+    return parameters.clone();
+  }
+
+  public int numFeatures() {
+    return network.inputs();
+  }
+
+  /** Output units: classes for a classifier, targets for a regressor. */
+  public int numOutputs() {
+    return network.outputs();
+  }
+
+  /** True for a model fresh from {@code fit} (loaded models have no summary). */
+  public boolean hasSummary() {
+    return summary != null;
+  }
+
+  /** The training summary of the fit that made this model. */
+  public NeuralNetTrainingSummary summary() {
+    if (summary == null) {
+      throw new IllegalStateException(getClass().getSimpleName() + " " + uid + ": no training summary; it is"
+          + " only available on a model returned by fit (summaries are not saved)");
+    }
+    return summary;
+  }
+
+  void setSummary(NeuralNetTrainingSummary s) {
+    this.summary = s;
+  }
+
+  /** A new model of the concrete type with {@code uid}, the same network and parameters. */
+  abstract M newInstance(String uid, Network net, float[] params);
+
+  /** The output columns appended to {@code schema} (skipping empty column names). */
+  abstract StructType addOutputs(StructType schema);
+
+  /** The function that scores a partition's rows; {@code featIdx} is the features column's index. */
+  abstract Scorer scorer(int featIdx, Broadcast<float[]> params);
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    String who = getClass().getSimpleName();
+    Schemas.checkFeatures(schema, getFeaturesCol(), who);
+    return addOutputs(schema);
+  }
+
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    StructType out = transformSchema(dataset.schema());
+    Dataset<Row> df = dataset.toDF();
+    if (out.size() == df.schema().size()) {
+      logWarning(() -> uid + ": transform() does nothing: all output column params are empty");
+      return df;
+    }
+    int featIdx = df.schema().fieldIndex(getFeaturesCol());
+    Broadcast<float[]> bc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext()).broadcast(parameters);
+    return df.mapPartitions(scorer(featIdx, bc), Encoders.row(out));
+  }
+
+  @Override
+  public M copy(ParamMap extra) {
+    M m = copyValues(newInstance(uid, network, parameters), extra);
+    m.setSummary(summary);
+    return m.setParent(parent());
+  }
+
+  @Override
+  public MLWriter write() {
+    return new Writer(this);
+  }
+
+  @Override
+  public String toString() {
+    return getClass().getSimpleName() + ": uid=" + uid + ", " + network;
+  }
+
+  /** Scores one partition: chunks of at most {@link #CHUNK} rows through {@link Network#predict}. */
+  abstract static class Scorer implements MapPartitionsFunction<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    final Network net;
+    final Broadcast<float[]> params;
+    final int featIdx;
+    final String featCol;
+    final int extras;
+
+    Scorer(Network net, Broadcast<float[]> params, int featIdx, String featCol, int extras) {
+      this.net = net;
+      this.params = params;
+      this.featIdx = featIdx;
+      this.featCol = featCol;
+      this.extras = extras;
+    }
+
+    /**
+     * Writes the output columns of row {@code r} of the chunk into {@code values} from {@code at}.
+     * {@code out} is the output layer's activations, {@code logits} its pre-activations.
+     */
+    abstract void outputs(float[] out, float[] logits, int r, Object[] values, int at);
+
+    /** Whether {@link #outputs} needs the logits. */
+    boolean needsLogits() {
+      return false;
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<Row> input) {
+      return new Iterator<Row>() {
+        private final Row[] buf = new Row[CHUNK];
+        private final int inputs = net.inputs();
+        private final int k = net.outputs();
+        private Network.Workspace ws;
+        private float[] p;
+        private float[] x;
+        private float[] out;
+        private float[] logits;
+        private int n;
+        private int pos;
+        private long seen;
+
+        @Override
+        public boolean hasNext() {
+          if (pos < n) {
+            return true;
+          }
+          fill();
+          return n > 0;
+        }
+
+        @Override
+        public Row next() {
+          if (!hasNext()) {
+            throw new NoSuchElementException();
+          }
+          Row row = buf[pos];
+          int width = row.length();
+          Object[] values = new Object[width + extras];
+          for (int i = 0; i < width; i++) values[i] = row.get(i);
+          outputs(out, logits, pos, values, width);
+          buf[pos++] = null;
+          return RowFactory.create(values);
+        }
+
+        private void fill() {
+          n = 0;
+          pos = 0;
+          while (n < CHUNK && input.hasNext()) {
+            buf[n++] = input.next();
+          }
+          if (n == 0) {
+            return;
+          }
+          if (ws == null) {
+            ws = net.newWorkspace();
+            p = params.value();
+            x = new float[CHUNK * inputs];
+          }
+          for (int r = 0; r < n; r++) {
+            features(buf[r].get(featIdx), x, r * inputs, seen + r);
+          }
+          out = net.predict(p, x, n, ws);
+          logits = needsLogits() ? net.lastLogits(ws, n) : null;
+          seen += n;
+        }
+
+        private void features(Object o, float[] dst, int off, long row) {
+          int got;
+          if (o instanceof DenseVector) {
+            double[] v = ((DenseVector) o).values();
+            got = v.length;
+            if (got == inputs) {
+              for (int j = 0; j < inputs; j++) dst[off + j] = (float) v[j];
+            }
+          } else if (o instanceof SparseVector) {
+            SparseVector sv = (SparseVector) o;
+            got = sv.size();
+            if (got == inputs) {
+              java.util.Arrays.fill(dst, off, off + inputs, 0f);
+              int[] idx = sv.indices();
+              double[] vals = sv.values();
+              for (int i = 0; i < idx.length; i++) dst[off + idx[i]] = (float) vals[i];
+            }
+          } else if (o instanceof Vector) {
+            double[] v = ((Vector) o).toArray();
+            got = v.length;
+            if (got == inputs) {
+              for (int j = 0; j < inputs; j++) dst[off + j] = (float) v[j];
+            }
+          } else if (o instanceof scala.collection.Seq) {
+            scala.collection.Seq<?> s = (scala.collection.Seq<?>) o;
+            got = s.length();
+            if (got == inputs) {
+              scala.collection.Iterator<?> it = s.iterator();
+              for (int j = 0; j < inputs; j++) {
+                Object e = it.next();
+                if (e == null) {
+                  throw new InvalidInputException("featuresCol '" + featCol + "': expected numbers, found a null"
+                      + " element at index " + j + " in row " + row + " of the partition");
+                }
+                dst[off + j] = ((Number) e).floatValue();
+              }
+            }
+          } else if (o == null) {
+            throw new InvalidInputException("featuresCol '" + featCol + "': expected a vector of " + inputs
+                + " values, found null in row " + row + " of the partition");
+          } else {
+            throw new InvalidInputException("featuresCol '" + featCol + "': expected a Vector or array, found "
+                + o.getClass().getName() + " in row " + row + " of the partition");
+          }
+          if (got != inputs) {
+            throw new InvalidInputException("featuresCol '" + featCol + "': expected " + inputs + " values per row"
+                + " (the model's numFeatures), found " + got + " in row " + row + " of the partition");
+          }
+        }
+      };
+    }
+  }
+
+  /** Saves metadata (DefaultParamsWriter) and the network data file. */
+  static final class Writer extends MLWriter {
+    private final NeuralNetModel<?> model;
+
+    Writer(NeuralNetModel<?> model) {
+      this.model = model;
+    }
+
+    @Override
+    public void saveImpl(String path) {
+      DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
+      try {
+        ModelData.write(path, model.network, model.parameters, sparkSession().sparkContext().hadoopConfiguration());
+      } catch (IOException e) {
+        throw new UncheckedIOException(path + ": cannot write the model data", e);
+      }
+    }
+  }
+
+  /** Loads a model of class {@code cls} saved by {@link Writer}. */
+  static final class Reader<T extends NeuralNetModel<T>> extends MLReader<T> {
+    private final Class<T> cls;
+
+    Reader(Class<T> cls) {
+      this.cls = cls;
+    }
+
+    @Override
+    public T load(String path) {
+      DefaultParamsReader.Metadata md = DefaultParamsReader$.MODULE$.loadMetadata(path, sparkSession(),
+          cls.getName());
+      ModelData data;
+      try {
+        data = ModelData.read(path, sparkSession().sparkContext().hadoopConfiguration());
+      } catch (IOException e) {
+        throw new UncheckedIOException(path + ": cannot read the model data", e);
+      }
+      T model;
+      try {
+        model = cls.getDeclaredConstructor(String.class, Network.class, float[].class)
+            .newInstance(md.uid(), data.network, data.params);
+      } catch (NoSuchMethodException | InstantiationException | IllegalAccessException
+          | InvocationTargetException e) {
+        throw new IllegalStateException(cls.getName() + ": cannot instantiate with uid " + md.uid(), e);
+      }
+      md.getAndSetParams(model, scala.Option.empty());
+      return model;
+    }
+  }
+}

@@ -1,0 +1,224 @@
+package io.sparktrain.ml;
+
+import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Loss;
+import java.io.Serializable;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntArrayParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.Params;
+
+/**
+ * The {@link Param} objects of one estimator or model instance, created once its uid is known,
+ * with their validators and defaults (set here, once). The params are exposed through the
+ * accessor methods of {@link NeuralNetParams}, {@link NeuralNetClassifierParams} and
+ * {@link NeuralNetRegressorParams}, which is where Spark's reflection finds them; task-specific
+ * params are created only for their task (a param without an accessor must not have a default,
+ * or loading saved metadata would fail).
+ */
+public final class NeuralNetParamSet implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Which task-specific params to create. */
+  public enum Task { CLASSIFIER, REGRESSOR }
+
+  static final String[] OPTIMIZERS = {"adam", "sgd", "adamw"};
+  static final String[] MODES = {"sync", "average"};
+
+  // Columns.
+  final Param<String> featuresCol;
+  final Param<String> labelCol;
+  final Param<String> weightCol;
+  final Param<String> predictionCol;
+  final Param<String> rawPredictionCol;
+  final Param<String> probabilityCol;
+  final IntParam numClasses;
+  // Architecture.
+  final IntArrayParam hiddenLayers;
+  final Param<String> activation;
+  final DoubleParam dropout;
+  final Param<String> loss;
+  // Optimizer.
+  final Param<String> optimizer;
+  final DoubleParam learningRate;
+  final DoubleParam beta1;
+  final DoubleParam beta2;
+  final DoubleParam momentum;
+  final DoubleParam weightDecay;
+  final DoubleParam clipNorm;
+  final DoubleParam l2;
+  // Round loop.
+  final Param<String> mode;
+  final IntParam batchSize;
+  final IntParam localSteps;
+  final IntParam maxEpochs;
+  final LongParam maxRounds;
+  final LongParam seed;
+  final DoubleParam validationFraction;
+  final Param<String> earlyStoppingMetric;
+  final IntParam patience;
+  final DoubleParam minDelta;
+  final BooleanParam restoreBestWeights;
+  final Param<String> checkpointDir;
+  final IntParam checkpointInterval;
+  final IntParam aggregationDepth;
+
+  NeuralNetParamSet(Params owner, Task task) {
+    String who = owner.getClass().getSimpleName();
+    featuresCol = new Param<>(owner, "featuresCol", "features column: a Vector or array<float|double>",
+        new Check<String>(who, "featuresCol", "a non-empty column name", s -> !s.isEmpty()));
+    labelCol = new Param<>(owner, "labelCol", task == Task.CLASSIFIER
+        ? "label column: a numeric class index 0..K-1"
+        : "label column: a numeric target, or an array/Vector of targets (multi-output)",
+        new Check<String>(who, "labelCol", "a non-empty column name", s -> !s.isEmpty()));
+    weightCol = new Param<>(owner, "weightCol", "optional weight column (numeric, >= 0); unset or empty = all 1");
+    predictionCol = new Param<>(owner, "predictionCol", task == Task.CLASSIFIER
+        ? "prediction column: the argmax class as a double (empty = do not output)"
+        : "prediction column: a double for one output, a Vector for several (empty = do not output)");
+    if (task == Task.CLASSIFIER) {
+      rawPredictionCol = new Param<>(owner, "rawPredictionCol",
+          "raw prediction column: the logits as a Vector (empty = do not output)");
+      probabilityCol = new Param<>(owner, "probabilityCol",
+          "probability column: the softmax of the logits as a Vector (empty = do not output)");
+      numClasses = new IntParam(owner, "numClasses", "number of classes K (labels 0..K-1); 0 = infer from"
+          + " the largest label (at least 2)", new Check<Object>(who, "numClasses", "0 (infer) or >= 2",
+          v -> (Integer) v == 0 || (Integer) v >= 2));
+      loss = null;
+    } else {
+      rawPredictionCol = null;
+      probabilityCol = null;
+      numClasses = null;
+      loss = new Param<>(owner, "loss", "regression loss: mse, mae, huber or huber(delta)",
+          new Check<String>(who, "loss", "one of mse, mae, huber, huber(delta)", s -> {
+            Loss.Kind k = Loss.parse(s).kind();
+            return k == Loss.Kind.MSE || k == Loss.Kind.MAE || k == Loss.Kind.HUBER;
+          }));
+    }
+    hiddenLayers = new IntArrayParam(owner, "hiddenLayers", "units of each hidden dense layer (may be empty"
+        + " for a linear model)", new Check<int[]>(who, "hiddenLayers", "layer sizes >= 1", a -> {
+          for (int u : a) {
+            if (u < 1) {
+              return false;
+            }
+          }
+          return true;
+        }));
+    activation = new Param<>(owner, "activation", "activation of the hidden layers: identity, relu,"
+        + " leaky_relu, leaky_relu(alpha), sigmoid, tanh, gelu", new Check<String>(who, "activation",
+        "one of identity, relu, leaky_relu, leaky_relu(alpha), sigmoid, tanh, gelu",
+        s -> Activation.parse(s).kind() != Activation.Kind.SOFTMAX));
+    dropout = doubleParam(owner, who, "dropout", "dropout rate after each hidden layer, in training",
+        "0 <= dropout < 1", v -> v >= 0 && v < 1);
+    optimizer = new Param<>(owner, "optimizer", "optimizer: adam, sgd or adamw", new Check<String>(who,
+        "optimizer", "one of adam, sgd, adamw", s -> contains(OPTIMIZERS, s)));
+    learningRate = doubleParam(owner, who, "learningRate", "learning rate", "a finite value > 0",
+        v -> v > 0 && Double.isFinite(v));
+    beta1 = doubleParam(owner, who, "beta1", "Adam/AdamW first-moment decay", "0 <= beta1 < 1",
+        v -> v >= 0 && v < 1);
+    beta2 = doubleParam(owner, who, "beta2", "Adam/AdamW second-moment decay", "0 <= beta2 < 1",
+        v -> v >= 0 && v < 1);
+    momentum = doubleParam(owner, who, "momentum", "SGD momentum (0 = plain SGD)", "0 <= momentum < 1",
+        v -> v >= 0 && v < 1);
+    weightDecay = doubleParam(owner, who, "weightDecay", "weight decay: decoupled for adamw, added to the"
+        + " gradient for sgd and adam", "a finite value >= 0", v -> v >= 0 && Double.isFinite(v));
+    clipNorm = doubleParam(owner, who, "clipNorm", "global gradient-norm clipping threshold (0 = off)",
+        "a finite value >= 0", v -> v >= 0 && Double.isFinite(v));
+    l2 = doubleParam(owner, who, "l2", "L2 penalty on the kernels (not the biases)", "a finite value >= 0",
+        v -> v >= 0 && Double.isFinite(v));
+    mode = new Param<>(owner, "mode", "round mode: sync (one step per global mini-batch) or average"
+        + " (local steps, averaged)", new Check<String>(who, "mode", "one of sync, average",
+        s -> contains(MODES, s)));
+    batchSize = intParam(owner, who, "batchSize", "sync: the global mini-batch; average: each partition's"
+        + " local mini-batch", ">= 1", v -> v >= 1);
+    localSteps = intParam(owner, who, "localSteps", "average mode: local steps per round", ">= 1", v -> v >= 1);
+    maxEpochs = intParam(owner, who, "maxEpochs", "number of epochs", ">= 1", v -> v >= 1);
+    maxRounds = new LongParam(owner, "maxRounds", "stop after this many rounds (0 = no limit)",
+        new Check<Object>(who, "maxRounds", ">= 0 (0 = no limit)", v -> (Long) v >= 0));
+    seed = new LongParam(owner, "seed", "random seed: initialisation, shuffling, dropout, validation split");
+    validationFraction = doubleParam(owner, who, "validationFraction", "fraction of the input held out"
+        + " (randomSplit with the seed) for validation after each epoch; 0 = none",
+        "0 <= validationFraction < 1", v -> v >= 0 && v < 1);
+    earlyStoppingMetric = new Param<>(owner, "earlyStoppingMetric", "validation metric watched by early"
+        + " stopping, e.g. val_loss (empty = off); needs validationFraction > 0",
+        new Check<String>(who, "earlyStoppingMetric", "empty (off) or a validation metric such as val_loss",
+            s -> s.isEmpty() || s.startsWith("val_")));
+    patience = intParam(owner, who, "patience", "early stopping: epochs without improvement before stopping",
+        ">= 1", v -> v >= 1);
+    minDelta = doubleParam(owner, who, "minDelta", "early stopping: the smallest change that counts as an"
+        + " improvement", "a finite value >= 0", v -> v >= 0 && Double.isFinite(v));
+    restoreBestWeights = new BooleanParam(owner, "restoreBestWeights", "early stopping: return the"
+        + " parameters of the best epoch");
+    checkpointDir = new Param<>(owner, "checkpointDir", "checkpoint directory, any Hadoop FileSystem URI"
+        + " (empty = no checkpoints)");
+    checkpointInterval = intParam(owner, who, "checkpointInterval", "checkpoint every this many epochs"
+        + " (with checkpointDir)", ">= 1", v -> v >= 1);
+    aggregationDepth = intParam(owner, who, "aggregationDepth", "treeAggregate depth of each round", ">= 1",
+        v -> v >= 1);
+
+    owner.setDefault(featuresCol, "features");
+    owner.setDefault(labelCol, "label");
+    owner.setDefault(predictionCol, "prediction");
+    if (task == Task.CLASSIFIER) {
+      owner.setDefault(rawPredictionCol, "rawPrediction");
+      owner.setDefault(probabilityCol, "probability");
+      owner.setDefault(numClasses, 0);
+    } else {
+      owner.setDefault(loss, "mse");
+    }
+    owner.setDefault(hiddenLayers, new int[] {64});
+    owner.setDefault(activation, "relu");
+    owner.setDefault(dropout, 0.0);
+    owner.setDefault(optimizer, "adam");
+    owner.setDefault(learningRate, 0.001);
+    owner.setDefault(beta1, 0.9);
+    owner.setDefault(beta2, 0.999);
+    owner.setDefault(momentum, 0.0);
+    owner.setDefault(weightDecay, 0.0);
+    owner.setDefault(clipNorm, 0.0);
+    owner.setDefault(l2, 0.0);
+    owner.setDefault(mode, "sync");
+    owner.setDefault(batchSize, 128);
+    owner.setDefault(localSteps, 1);
+    owner.setDefault(maxEpochs, 10);
+    owner.setDefault(maxRounds, 0L);
+    owner.setDefault(seed, 42L);
+    owner.setDefault(validationFraction, 0.0);
+    owner.setDefault(earlyStoppingMetric, "");
+    owner.setDefault(patience, 3);
+    owner.setDefault(minDelta, 0.0);
+    owner.setDefault(restoreBestWeights, true);
+    owner.setDefault(checkpointDir, "");
+    owner.setDefault(checkpointInterval, 1);
+    owner.setDefault(aggregationDepth, 2);
+  }
+
+  private static boolean contains(String[] values, String s) {
+    for (String v : values) {
+      if (v.equals(s)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private interface DoubleTest extends Serializable {
+    boolean ok(double v);
+  }
+
+  private interface IntTest extends Serializable {
+    boolean ok(int v);
+  }
+
+  private static DoubleParam doubleParam(Params owner, String who, String name, String doc, String expected,
+      DoubleTest t) {
+    return new DoubleParam(owner, name, doc, new Check<Object>(who, name, expected, v -> t.ok((Double) v)));
+  }
+
+  private static IntParam intParam(Params owner, String who, String name, String doc, String expected, IntTest t) {
+    return new IntParam(owner, name, doc, new Check<Object>(who, name, expected, v -> t.ok((Integer) v)));
+  }
+
+}
