@@ -29,7 +29,8 @@ import org.apache.spark.sql.types.StructType;
  *   <tr><td>dropout</td><td>0.0</td><td>after each hidden layer</td></tr>
  *   <tr><td>optimizer</td><td>"adam"</td><td>adam, sgd, adamw</td></tr>
  *   <tr><td>learningRate, beta1, beta2, momentum</td><td>0.001, 0.9, 0.999, 0.0</td><td></td></tr>
- *   <tr><td>weightDecay, clipNorm, l2</td><td>0.0, 0.0, 0.0</td><td>clipNorm 0 = off</td></tr>
+ *   <tr><td>weightDecay, clipNorm, l2</td><td>0.0, 0.0, 0.0</td><td>clipNorm 0 = off; weightDecay
+ *       not set: 0.01 for adamw</td></tr>
  *   <tr><td>mode</td><td>"sync"</td><td>sync, average</td></tr>
  *   <tr><td>batchSize, localSteps</td><td>128, 1</td><td></td></tr>
  *   <tr><td>maxEpochs, maxRounds</td><td>10, 0</td><td>maxRounds 0 = no limit</td></tr>

@@ -157,14 +157,17 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
 
   /** The training configuration the params describe. */
   public TrainConfig trainConfig() {
-    OptimizerSpec opt = OptimizerSpec.builder(getOptimizer())
+    OptimizerSpec.Builder ob = OptimizerSpec.builder(getOptimizer())
         .learningRate(getLearningRate())
         .beta1(getBeta1())
         .beta2(getBeta2())
         .momentum(getMomentum())
-        .weightDecay(getWeightDecay())
-        .clipNorm(getClipNorm())
-        .build();
+        .clipNorm(getClipNorm());
+    if (isSet(weightDecay())) {
+      // Unset, each optimizer keeps its own default: 0 for sgd and adam, 0.01 for adamw (PyTorch's).
+      ob.weightDecay(getWeightDecay());
+    }
+    OptimizerSpec opt = ob.build();
     String metric = getEarlyStoppingMetric();
     String dir = getCheckpointDir();
     return TrainConfig.builder()
