@@ -7,7 +7,7 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 what="${1:-core}"; shift || true
 ensure_deb libopenblas0-pthread || true
-mvn -q -B -ntp install -DskipTests
+mvn -q -B -ntp -Dstyle.color=never install -DskipTests >&2
 case "$what" in
   core)
     CP="$(module_classpath examples)"

@@ -212,10 +212,23 @@ public final class Network implements Serializable {
    * {@code dropoutSeed}. Divide by {@link MiniBatch#weightSum()} for the mean.
    */
   public double lossAndGradient(float[] params, MiniBatch batch, float[] grad, Workspace ws, long dropoutSeed) {
+    return lossAndGradient(params, batch, grad, ws, dropoutSeed, true);
+  }
+
+  /**
+   * As {@link #lossAndGradient(float[], MiniBatch, float[], Workspace, long)}, but with
+   * {@code accumulate == false} the gradient overwrites {@code grad} instead of adding to it,
+   * which saves the caller a pass to zero it (local steps do this once per step).
+   */
+  public double lossAndGradient(float[] params, MiniBatch batch, float[] grad, Workspace ws, long dropoutSeed,
+      boolean accumulate) {
     checkBatch(params, batch);
     layout.check(grad, "gradient");
     int rows = batch.rows();
     if (rows == 0) {
+      if (!accumulate) {
+        java.util.Arrays.fill(grad, 0f);
+      }
       return 0;
     }
     float[] x = batch.features();
@@ -234,7 +247,10 @@ public final class Network implements Serializable {
       float[] d = ws.delta[l];
       ParameterLayout.Entry k = layout.kernel(l);
       int bOff = layout.bias(l).offset();
-      blas.gemm(true, false, in, out, rows, 1f, input, 0, d, 0, 1f, grad, k.offset());
+      blas.gemm(true, false, in, out, rows, 1f, input, 0, d, 0, accumulate ? 1f : 0f, grad, k.offset());
+      if (!accumulate) {
+        java.util.Arrays.fill(grad, bOff, bOff + out, 0f);
+      }
       for (int r = 0; r < rows; r++) {
         int base = r * out;
         for (int j = 0; j < out; j++) grad[bOff + j] += d[base + j];

@@ -12,11 +12,11 @@ class Adam extends Optimizer {
   }
 
   @Override
-  void update(float[] p, float[] g, float lr, long t) {
-    adamStep(p, g, lr, t, (float) spec.weightDecay());
+  void update(float[] p, float[] g, float scale, float lr, long t) {
+    adamStep(p, g, scale, lr, t, (float) spec.weightDecay());
   }
 
-  final void adamStep(float[] p, float[] g, float lr, long t, float l2) {
+  final void adamStep(float[] p, float[] g, float scale, float lr, long t, float l2) {
     float b1 = (float) spec.beta1();
     float b2 = (float) spec.beta2();
     // 1 - beta in double, then rounded (as torch's alpha/value = 1 - beta): (1 - (float) beta2) in
@@ -31,7 +31,7 @@ class Adam extends Optimizer {
     float[] m = slots[0];
     float[] v = slots[1];
     for (int i = 0; i < size; i++) {
-      float gi = l2 == 0f ? g[i] : g[i] + l2 * p[i];
+      float gi = scale * g[i] + l2 * p[i];
       m[i] = b1 * m[i] + c1 * gi;
       v[i] = b2 * v[i] + c2 * gi * gi;
       p[i] -= stepSize * m[i] / ((float) Math.sqrt(v[i]) * invSqrtBc2 + eps);

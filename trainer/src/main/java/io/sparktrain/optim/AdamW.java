@@ -10,9 +10,9 @@ final class AdamW extends Adam {
   }
 
   @Override
-  void update(float[] p, float[] g, float lr, long t) {
+  void update(float[] p, float[] g, float scale, float lr, long t) {
     float decay = 1f - lr * (float) spec.weightDecay();
     for (int i = 0; i < size; i++) p[i] *= decay;
-    adamStep(p, g, lr, t, 0f);
+    adamStep(p, g, scale, lr, t, 0f);
   }
 }

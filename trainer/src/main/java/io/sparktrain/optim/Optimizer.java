@@ -9,8 +9,8 @@ package io.sparktrain.optim;
  * gradient. {@link #state()} and {@link #restore} snapshot and restore everything that evolves
  * (step count and slot vectors), so a resumed run continues exactly.
  *
- * <p>Each step: optional clipping of the gradient by global L2 norm (the gradient array is scaled
- * in place), then the learning rate {@code lr * schedule.factor(t)} for step index t, then the
+ * <p>Each step: optional clipping of the gradient by global L2 norm (folded into the gradient
+ * scale; the gradient array is not modified), then the learning rate {@code lr * schedule.factor(t)} for step index t, then the
  * update rule of the subclass.
  */
 public abstract class Optimizer {
@@ -25,22 +25,33 @@ public abstract class Optimizer {
     this.slots = new float[slotCount][size];
   }
 
-  /** Updates {@code params} in place from {@code grads}; may scale {@code grads} (clipping). */
+  /** Updates {@code params} in place from {@code grads} (which it does not modify). */
   public final void step(float[] params, float[] grads) {
+    step(params, grads, 1f);
+  }
+
+  /**
+   * A step on the gradient {@code scale * grads} without forming it: callers holding a gradient
+   * sum pass 1 / (total weight) and save a pass over the vector. Clipping sees the scaled norm.
+   */
+  public final void step(float[] params, float[] grads, float scale) {
     if (params.length != size || grads.length != size) {
       throw new IllegalArgumentException("optimizer step: expected parameter and gradient vectors of "
           + size + " values, found " + params.length + " and " + grads.length);
     }
     if (spec.clipNorm() > 0) {
-      Clipping.clipByGlobalNorm(grads, spec.clipNorm());
+      double norm = Clipping.norm(grads) * Math.abs(scale);
+      if (norm > spec.clipNorm()) {
+        scale *= (float) (spec.clipNorm() / (norm + 1e-6));
+      }
     }
     double lr = spec.learningRate() * spec.schedule().factor(steps);
     steps++;
-    update(params, grads, (float) lr, steps);
+    update(params, grads, scale, (float) lr, steps);
   }
 
-  /** The rule: {@code t} is the 1-based number of this step. */
-  abstract void update(float[] params, float[] grads, float lr, long t);
+  /** The rule on the gradient {@code scale * g}: {@code t} is the 1-based number of this step. */
+  abstract void update(float[] params, float[] g, float scale, float lr, long t);
 
   /** The learning rate the next step will use. */
   public double currentLearningRate() {

@@ -114,18 +114,16 @@ public final class LocalWork {
     for (int start = from; start < to; start += batchSize, steps++) {
       int end = Math.min(to, start + batchSize);
       gather(block, order, start, end);
-      java.util.Arrays.fill(grad, 0f);
-      double batchLoss = network.lossAndGradient(w, batch, grad, ws, seed(seed, steps));
+      double batchLoss = network.lossAndGradient(w, batch, grad, ws, seed(seed, steps), false);
       double bw = batch.weightSum();
       lossSum += batchLoss;
       weight += bw;
       if (bw <= 0) {
         continue;
       }
-      float inv = (float) (1.0 / bw);
-      for (int i = 0; i < grad.length; i++) grad[i] *= inv;
-      network.addL2(w, grad, l2);
-      opt.step(w, grad);
+      // The step takes the mean gradient sum / bw + l2 W as (sum + bw l2 W) scaled by 1 / bw.
+      network.addL2(w, grad, (float) (l2 * bw));
+      opt.step(w, grad, (float) (1.0 / bw));
     }
     float scale = (float) weight;
     for (int i = 0; i < w.length; i++) w[i] = (w[i] - params[i]) * scale;

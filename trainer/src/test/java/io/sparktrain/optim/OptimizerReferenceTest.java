@@ -76,13 +76,31 @@ class OptimizerReferenceTest {
       float[] g = gradients[t].clone();
       opt.step(p, g);
       assertEquals(t + 1, opt.steps(), where + ": step count");
+      assertArrayEquals(gradients[t], g, where + ": the step must not modify the gradient");
       if (clipped != null) {
-        assertClose(floats(clipped.get(t)), g, where + ": gradient after clipping");
-      } else {
-        assertArrayEquals(gradients[t], g, where + ": the gradient must not change without clipping");
+        float[] c2 = gradients[t].clone();
+        Clipping.clipByGlobalNorm(c2, spec(c).clipNorm());
+        assertClose(floats(clipped.get(t)), c2, where + ": gradient after clipping");
       }
       assertClose(floats(expected.get(t)), p, where + ": parameters");
     }
+  }
+
+  @TestFactory
+  Stream<DynamicTest> aScaledStepEqualsAStepOnTheScaledGradient() {
+    return cases().map(c -> DynamicTest.dynamicTest(c.get("name").asText(), () -> {
+      Optimizer scaled = spec(c).create(initialParams.length);
+      Optimizer plain = spec(c).create(initialParams.length);
+      float[] p1 = initialParams.clone();
+      float[] p2 = initialParams.clone();
+      for (float[] g : gradients) {
+        float[] times4 = g.clone();
+        for (int i = 0; i < times4.length; i++) times4[i] *= 4f;
+        scaled.step(p1, times4, 0.25f);
+        plain.step(p2, g.clone());
+      }
+      assertClose(p2, p1, c.get("name").asText() + ": step(4 g, 0.25) vs step(g)");
+    }));
   }
 
   // ----------------------------------------------------------------------------------------------

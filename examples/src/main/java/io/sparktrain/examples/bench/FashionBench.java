@@ -31,7 +31,7 @@ import org.apache.spark.sql.SparkSession;
  * {@code scripts/bench.sh fashion [options]}.
  *
  * <p>Options: {@code --data DIR --master local[2] --partitions 2 --mode average|sync --epochs 10
- * --batch 128 --local-steps 20 --lr 0.001 --validate-every R --mllib-iterations 100 --skip-mllib}.
+ * --batch 128 --local-steps 235 --lr 0.001 --validate-every 1 --mllib-iterations 100 --skip-mllib}.
  */
 public final class FashionBench {
   private static final double[] LEVELS = {0.80, 0.82, 0.84, 0.85, 0.86, 0.87, 0.88, 0.885, 0.89};
@@ -47,9 +47,9 @@ public final class FashionBench {
     opt.put("mode", "average");
     opt.put("epochs", "10");
     opt.put("batch", "128");
-    opt.put("local-steps", "20");
+    opt.put("local-steps", "235");
     opt.put("lr", "0.001");
-    opt.put("validate-every", "2");
+    opt.put("validate-every", "1");
     opt.put("mllib-iterations", "100");
     opt.put("skip-mllib", "false");
     for (int i = 0; i < args.length; i++) {
@@ -68,7 +68,12 @@ public final class FashionBench {
       int parts = Integer.parseInt(opt.get("partitions"));
       Dataset<Row> train = FashionMnist.load(spark, opt.get("data"), "train").coalesce(parts);
       Dataset<Row> test = FashionMnist.load(spark, opt.get("data"), "test").coalesce(parts);
+      // The single-thread figure of scripts/bench.sh core, measured in this run for the scaling ratio.
+      double single = CoreBench.singleThread(100, 5, 128);
       Map<String, Object> ours = runSparktrain(train, test, opt);
+      ours.put("single_thread_samples_per_s", single);
+      ours.put("scaling_vs_single_thread", (Double) ours.get("samples_per_s_steady") / single);
+      ours.put("scaling_vs_single_thread_whole_run", (Double) ours.get("samples_per_s") / single);
       List<double[]> oursCurve = curve(ours);
       System.out.println(Json.object(ours));
       if (!Boolean.parseBoolean(opt.get("skip-mllib"))) {
@@ -111,10 +116,12 @@ public final class FashionBench {
         .validateEveryRounds(Integer.parseInt(opt.get("validate-every"))).build();
     TrainResult r = new Trainer(net, cfg).fit(tr, te);
     List<double[]> curve = new ArrayList<>(); // (train seconds, accuracy)
+    List<Double> roundRates = new ArrayList<>();
     long rows = 0;
     for (Map<String, Object> rec : r.history().records()) {
       if ("round".equals(rec.get("type"))) {
         rows += ((Number) rec.get("rows")).longValue();
+        roundRates.add(((Number) rec.get("samples_per_s")).doubleValue());
       }
       Object acc = rec.get("val_accuracy");
       if (acc != null) {
@@ -140,6 +147,13 @@ public final class FashionBench {
     out.put("train_seconds", trainSeconds);
     out.put("decode_seconds", decodeSeconds);
     out.put("samples_per_s", rows / trainSeconds);
+    // Steady state, like the single-thread core benchmark (which drops its warm-up repetition): the
+    // median round of the second half of training, after the JIT has compiled Spark's and our code.
+    List<Double> late = new ArrayList<>(roundRates.subList(roundRates.size() / 2, roundRates.size()));
+    late.sort(null);
+    roundRates.sort(null);
+    out.put("samples_per_s_median_round", roundRates.get(roundRates.size() / 2));
+    out.put("samples_per_s_steady", late.get(late.size() / 2));
     out.put("seconds_to_accuracy", levels(curve));
     out.put("_curve", curve);
     tr.unpersist();
