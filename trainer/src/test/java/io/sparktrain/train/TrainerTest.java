@@ -182,6 +182,26 @@ class TrainerTest {
   }
 
   @Test
+  void averageModeServerOptimizerSgdWithRateOneIsPlainAveraging() {
+    TrainingData train = decode(blobs(240, 9), 3, true);
+    TrainConfig.Builder avg = TrainConfig.builder().mode(Mode.AVERAGE).epochs(2).batchSize(16).localSteps(3)
+        .seed(5).localOptimizer(OptimizerSpec.adam().learningRate(0.01).build());
+    float[] plain = new Trainer(net3(), avg.serverUpdate(TrainConfig.ServerUpdate.PLAIN).build()).fit(train, null)
+        .params();
+    // params - 1 * (-mean delta) = params + mean delta: the pseudo-gradient path, checked against plain.
+    float[] viaSgd = new Trainer(net3(), avg.serverUpdate(TrainConfig.ServerUpdate.OPTIMIZER)
+        .optimizer(OptimizerSpec.sgd().learningRate(1.0).build()).build()).fit(train, null).params();
+    assertArrayClose(plain, viaSgd, 1e-5);
+    // A server Adam is a different rule: it must move the parameters elsewhere.
+    float[] viaAdam = new Trainer(net3(), avg.serverUpdate(TrainConfig.ServerUpdate.OPTIMIZER)
+        .optimizer(OptimizerSpec.adam().learningRate(0.01).build()).build()).fit(train, null).params();
+    double d = 0;
+    for (int i = 0; i < plain.length; i++) d = Math.max(d, Math.abs(plain[i] - viaAdam[i]));
+    assertTrue(d > 1e-3, "server Adam must differ from plain averaging, max diff " + d);
+    train.unpersist();
+  }
+
+  @Test
   void earlyStoppingStopsAndRestoresTheBestWeights() {
     TrainingData train = decode(blobs(200, 6), 2, false);
     TrainingData val = decode(blobs(200, 7), 2, false);
