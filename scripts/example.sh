@@ -3,9 +3,12 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-name="${1:?usage: scripts/example.sh <SimpleNet> [args]}"; shift
+name="${1:?usage: scripts/example.sh <SimpleNet|FashionMnistClassifier|RegressionExample> [args]}"; shift
 [ -f examples/target/classes/io/sparktrain/examples/"$name".class ] && [ -z "$(find trainer/src examples/src -newer examples/target/classes -name '*.java' | head -1)" ] \
   || mvn -q -B -ntp install -DskipTests
 CP="$(module_classpath examples)"
+if [ "$name" = FashionMnistClassifier ] && [ $# -eq 0 ]; then
+  set -- "$(bash scripts/get-fashion-mnist.sh)"
+fi
 # shellcheck disable=SC2086
-exec java $SPARK_JVM_OPTS -cp "$CP" "io.sparktrain.examples.$name" "$@"
+exec java $SPARK_JVM_OPTS -Xmx6g -cp "$CP" "io.sparktrain.examples.$name" "$@"
