@@ -30,5 +30,9 @@ module_classpath() {
   if [ ! -s "$out" ] || [ "$ROOT/pom.xml" -nt "$out" ] || [ "$ROOT/$module/pom.xml" -nt "$out" ]; then
     (cd "$ROOT" && mvn -q -B -ntp dependency:build-classpath -pl "$module" -am -Dmdep.outputFile=target/classpath.txt >/dev/null)
   fi
-  echo "$ROOT/$module/target/classes:$(cat "$out")"
+  # Our own modules from this checkout's target/classes, never from ~/.m2 (which other checkouts
+  # on the machine may overwrite while this JVM runs).
+  local deps
+  deps="$(tr ':' '\n' < "$out" | grep -v '/io/sparktrain/' | paste -sd: -)"
+  echo "$ROOT/$module/target/classes:$ROOT/trainer/target/classes:$deps"
 }
