@@ -102,32 +102,86 @@ public final class LocalWork {
       return new Update();
     }
     checkBlock(block);
+    checkBatch(batchSize);
+    float[] w = params.clone();
+    Steps s = new Steps(params.length, local);
+    s.run(w, params, block, order, from, to, batchSize, 0f, seed);
+    return s.delta(w, params, to - from, s.weight);
+  }
+
+  /**
+   * A federated client's work (McMahan et al. 2017, FedAvg; Li et al. 2020, FedProx): {@code epochs}
+   * passes over all rows of the block, each in its own permutation drawn from (seed, epoch), in
+   * mini-batches of {@code batchSize} rows (0 = the whole block: one full-batch step per epoch),
+   * with one optimizer from {@code local} for the whole run and, when {@code proxMu > 0}, the
+   * proximal term mu/2 ||w - w_global||^2 added to every step's objective. Returns the delta times
+   * the example weight, like {@link #localSteps}.
+   */
+  public Update localEpochs(float[] params, Block block, int epochs, int batchSize, OptimizerSpec local,
+      float proxMu, long seed) {
+    if (block.rows() == 0 || epochs <= 0) {
+      return new Update();
+    }
+    checkBlock(block);
+    int b = batchSize == 0 ? block.rows() : batchSize;
+    checkBatch(b);
+    float[] w = params.clone();
+    Steps s = new Steps(params.length, local);
+    for (int e = 0; e < epochs; e++) {
+      int[] order = permutation(block.rows(), seed(seed, e));
+      s.run(w, params, block, order, 0, block.rows(), b, proxMu, seed(seed, e, 1));
+    }
+    // The client's weight is its example weight n_k, not n_k times the epochs it ran.
+    return s.delta(w, params, (long) block.rows() * epochs, s.weight / epochs);
+  }
+
+  private static void checkBatch(int batchSize) {
     if (batchSize <= 0) {
       throw new IllegalArgumentException("local batch size: expected > 0, found " + batchSize);
     }
-    float[] w = params.clone();
-    float[] grad = new float[params.length];
-    Optimizer opt = local.create(params.length);
-    double lossSum = 0;
-    double weight = 0;
-    int steps = 0;
-    for (int start = from; start < to; start += batchSize, steps++) {
-      int end = Math.min(to, start + batchSize);
-      gather(block, order, start, end);
-      double batchLoss = network.lossAndGradient(w, batch, grad, ws, seed(seed, steps), false);
-      double bw = batch.weightSum();
-      lossSum += batchLoss;
-      weight += bw;
-      if (bw <= 0) {
-        continue;
-      }
-      // The step takes the mean gradient sum / bw + l2 W as (sum + bw l2 W) scaled by 1 / bw.
-      network.addL2(w, grad, (float) (l2 * bw));
-      opt.step(w, grad, (float) (1.0 / bw));
+  }
+
+  /** Mini-batch steps with one optimizer, accumulating loss, weight and step counts. */
+  private final class Steps {
+    final float[] grad;
+    final Optimizer opt;
+    double lossSum;
+    double weight;
+    int steps;
+
+    Steps(int size, OptimizerSpec local) {
+      grad = new float[size];
+      opt = local.create(size);
     }
-    float scale = (float) weight;
-    for (int i = 0; i < w.length; i++) w[i] = (w[i] - params[i]) * scale;
-    return new Update(w, weight, lossSum, Math.max(0, to - from), steps);
+
+    void run(float[] w, float[] anchor, Block block, int[] order, int from, int to, int batchSize, float proxMu,
+        long seed) {
+      for (int start = from; start < to; start += batchSize, steps++) {
+        int end = Math.min(to, start + batchSize);
+        gather(block, order, start, end);
+        double batchLoss = network.lossAndGradient(w, batch, grad, ws, seed(seed, steps), false);
+        double bw = batch.weightSum();
+        lossSum += batchLoss;
+        weight += bw;
+        if (bw <= 0) {
+          continue;
+        }
+        // The step takes the mean gradient sum / bw + l2 W as (sum + bw l2 W) scaled by 1 / bw.
+        network.addL2(w, grad, (float) (l2 * bw));
+        if (proxMu > 0f) {
+          float c = (float) (proxMu * bw);
+          for (int i = 0; i < grad.length; i++) grad[i] += c * (w[i] - anchor[i]);
+        }
+        opt.step(w, grad, (float) (1.0 / bw));
+      }
+    }
+
+    /** (w - params) times {@code clientWeight}, in w's array. */
+    Update delta(float[] w, float[] params, long rows, double clientWeight) {
+      float scale = (float) clientWeight;
+      for (int i = 0; i < w.length; i++) w[i] = (w[i] - params[i]) * scale;
+      return new Update(w, clientWeight, lossSum, rows, steps);
+    }
   }
 
   /** Copies rows {@code order[from, to)} of the block into the reusable mini-batch buffers. */

@@ -17,7 +17,7 @@ public final class RoundEvent {
   private final double trainSeconds;
   private final Map<String, Double> validation;
 
-  RoundEvent(int epoch, int epochs, long round, long roundInEpoch, long roundsPerEpoch, double loss, long rows,
+  public RoundEvent(int epoch, int epochs, long round, long roundInEpoch, long roundsPerEpoch, double loss, long rows,
       double seconds, double elapsedSeconds, double trainSeconds, Map<String, Double> validation) {
     this.epoch = epoch;
     this.epochs = epochs;

@@ -1,0 +1,263 @@
+package io.sparktrain.federated;
+
+import io.sparktrain.optim.OptimizerSpec;
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A federated run: client sampling, local work, server rule, privacy and robustness options.
+ * Immutable; defaults stated once in {@link Builder} (FedAvg's: C = 0.1, E = 1, B = 10, client SGD;
+ * Reddi et al.'s server defaults); {@link Builder#build()} validates with messages naming the key.
+ */
+public final class FederatedConfig implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** How silos are sampled each round. */
+  public enum Sampling { UNIFORM, POISSON }
+
+  /** How the server combines the sampled silos' updates. */
+  public enum Aggregation { MEAN, MEDIAN, TRIMMED_MEAN, MULTI_KRUM }
+
+  private final int rounds;
+  private final double clientFraction;
+  private final Sampling sampling;
+  private final int localEpochs;
+  private final int localBatch;
+  private final float proxMu;
+  private final OptimizerSpec localOptimizer;
+  private final ServerOptimizer.Kind server;
+  private final double serverLr;
+  private final double serverMomentum;
+  private final double beta1;
+  private final double beta2;
+  private final double tau;
+  private final float l2;
+  private final long seed;
+  private final int aggregationDepth;
+  private final int evalEveryRounds;
+  private final int logEveryRounds;
+  private final double dpClipNorm;
+  private final double dpNoiseMultiplier;
+  private final double dpDelta;
+  private final Aggregation aggregation;
+  private final double trimFraction;
+  private final int krumByzantine;
+  private final int krumSelect;
+  private final boolean secureAggregation;
+  private final boolean compress;
+  private final boolean errorFeedback;
+
+  private FederatedConfig(Builder b) {
+    rounds = b.rounds;
+    clientFraction = b.clientFraction;
+    sampling = b.sampling;
+    localEpochs = b.localEpochs;
+    localBatch = b.localBatch;
+    proxMu = b.proxMu;
+    localOptimizer = b.localOptimizer;
+    server = b.server;
+    serverLr = b.serverLr;
+    serverMomentum = b.serverMomentum;
+    beta1 = b.beta1;
+    beta2 = b.beta2;
+    tau = b.tau;
+    l2 = b.l2;
+    seed = b.seed;
+    aggregationDepth = b.aggregationDepth;
+    evalEveryRounds = b.evalEveryRounds;
+    logEveryRounds = b.logEveryRounds;
+    dpClipNorm = b.dpClipNorm;
+    dpNoiseMultiplier = b.dpNoiseMultiplier;
+    dpDelta = b.dpDelta;
+    aggregation = b.aggregation;
+    trimFraction = b.trimFraction;
+    krumByzantine = b.krumByzantine;
+    krumSelect = b.krumSelect;
+    secureAggregation = b.secureAggregation;
+    compress = b.compress;
+    errorFeedback = b.errorFeedback;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public int rounds() { return rounds; }
+  /** C: the fraction of silos sampled per round (at least one silo). */
+  public double clientFraction() { return clientFraction; }
+  public Sampling sampling() { return sampling; }
+  /** E: local epochs per round. */
+  public int localEpochs() { return localEpochs; }
+  /** B: local mini-batch; 0 = the whole silo (full batch). */
+  public int localBatch() { return localBatch; }
+  /** FedProx mu (0 = FedAvg). */
+  public float proxMu() { return proxMu; }
+  public OptimizerSpec localOptimizer() { return localOptimizer; }
+  public ServerOptimizer.Kind server() { return server; }
+  public double serverLr() { return serverLr; }
+  public float l2() { return l2; }
+  public long seed() { return seed; }
+  public int aggregationDepth() { return aggregationDepth; }
+  public int evalEveryRounds() { return evalEveryRounds; }
+  public int logEveryRounds() { return logEveryRounds; }
+  /** DP-FedAvg clipping norm S (0 = no DP). */
+  public double dpClipNorm() { return dpClipNorm; }
+  /** DP-FedAvg noise multiplier z: noise N(0, (z S)^2) on the sum of clipped deltas. */
+  public double dpNoiseMultiplier() { return dpNoiseMultiplier; }
+  public double dpDelta() { return dpDelta; }
+  public boolean dp() { return dpClipNorm > 0; }
+  public Aggregation aggregation() { return aggregation; }
+  public double trimFraction() { return trimFraction; }
+  public int krumByzantine() { return krumByzantine; }
+  public int krumSelect() { return krumSelect; }
+  public boolean secureAggregation() { return secureAggregation; }
+  public boolean compress() { return compress; }
+  public boolean errorFeedback() { return errorFeedback; }
+
+  /** A fresh server optimizer. */
+  public ServerOptimizer newServerOptimizer() {
+    return new ServerOptimizer(server, serverLr, serverMomentum, beta1, beta2, tau);
+  }
+
+  /** The algorithm's usual name: FedSGD, FedAvg, FedProx, or the server rule's. */
+  public String algorithmName() {
+    if (server != ServerOptimizer.Kind.FEDAVG) {
+      return server.name().replace("FED", "Fed").replace("AVGM", "AvgM").replace("ADAGRAD", "Adagrad")
+          .replace("ADAM", "Adam").replace("YOGI", "Yogi");
+    }
+    if (proxMu > 0) {
+      return "FedProx";
+    }
+    return localEpochs == 1 && localBatch == 0 ? "FedSGD" : "FedAvg";
+  }
+
+  public Map<String, Object> toMap() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("algorithm", algorithmName());
+    m.put("rounds", rounds);
+    m.put("client_fraction", clientFraction);
+    m.put("sampling", sampling.name().toLowerCase(Locale.ROOT));
+    m.put("local_epochs", localEpochs);
+    m.put("local_batch", localBatch);
+    m.put("prox_mu", proxMu);
+    m.put("local_optimizer", localOptimizer.toString());
+    m.put("server", newServerOptimizer().toString());
+    m.put("l2", l2);
+    m.put("seed", seed);
+    m.put("dp_clip_norm", dpClipNorm);
+    m.put("dp_noise_multiplier", dpNoiseMultiplier);
+    m.put("dp_delta", dpDelta);
+    m.put("aggregation", aggregation.name().toLowerCase(Locale.ROOT));
+    m.put("secure_aggregation", secureAggregation);
+    m.put("compression", compress ? (errorFeedback ? "int8+error_feedback" : "int8") : "none");
+    return m;
+  }
+
+  @Override
+  public String toString() {
+    return "FederatedConfig" + toMap();
+  }
+
+  /** Defaults: FedAvg with C = 0.1, E = 1, B = 10, client SGD lr 0.05, server lr 1. */
+  public static final class Builder {
+    private int rounds = 100;
+    private double clientFraction = 0.1;
+    private Sampling sampling = Sampling.UNIFORM;
+    private int localEpochs = 1;
+    private int localBatch = 10;
+    private float proxMu = 0f;
+    private OptimizerSpec localOptimizer = OptimizerSpec.sgd().learningRate(0.05).build();
+    private ServerOptimizer.Kind server = ServerOptimizer.Kind.FEDAVG;
+    private double serverLr = 1.0;
+    private double serverMomentum = 0.9;
+    private double beta1 = 0.9;
+    private double beta2 = 0.99;
+    private double tau = 1e-3;
+    private float l2 = 0f;
+    private long seed = 42;
+    private int aggregationDepth = 2;
+    private int evalEveryRounds = 10;
+    private int logEveryRounds = 10;
+    private double dpClipNorm = 0;
+    private double dpNoiseMultiplier = 0;
+    private double dpDelta = 1e-5;
+    private Aggregation aggregation = Aggregation.MEAN;
+    private double trimFraction = 0.1;
+    private int krumByzantine = 1;
+    private int krumSelect = 0;
+    private boolean secureAggregation = false;
+    private boolean compress = false;
+    private boolean errorFeedback = false;
+
+    public Builder rounds(int v) { rounds = v; return this; }
+    public Builder clientFraction(double v) { clientFraction = v; return this; }
+    public Builder sampling(Sampling v) { sampling = v; return this; }
+    public Builder localEpochs(int v) { localEpochs = v; return this; }
+    /** 0 = full batch. */
+    public Builder localBatch(int v) { localBatch = v; return this; }
+    public Builder proxMu(float v) { proxMu = v; return this; }
+    public Builder localOptimizer(OptimizerSpec v) { localOptimizer = v; return this; }
+    public Builder server(ServerOptimizer.Kind v) { server = v; return this; }
+    public Builder serverLr(double v) { serverLr = v; return this; }
+    public Builder serverMomentum(double v) { serverMomentum = v; return this; }
+    public Builder beta1(double v) { beta1 = v; return this; }
+    public Builder beta2(double v) { beta2 = v; return this; }
+    public Builder tau(double v) { tau = v; return this; }
+    public Builder l2(float v) { l2 = v; return this; }
+    public Builder seed(long v) { seed = v; return this; }
+    public Builder aggregationDepth(int v) { aggregationDepth = v; return this; }
+    public Builder evalEveryRounds(int v) { evalEveryRounds = v; return this; }
+    public Builder logEveryRounds(int v) { logEveryRounds = v; return this; }
+    /** DP-FedAvg: clip each silo's delta to {@code clipNorm}, add N(0, (z clipNorm)^2) to the sum. */
+    public Builder differentialPrivacy(double clipNorm, double noiseMultiplier, double delta) {
+      dpClipNorm = clipNorm;
+      dpNoiseMultiplier = noiseMultiplier;
+      dpDelta = delta;
+      return this;
+    }
+    public Builder aggregation(Aggregation v) { aggregation = v; return this; }
+    public Builder trimFraction(double v) { trimFraction = v; return this; }
+    /** Multi-Krum: f Byzantine silos tolerated, m updates averaged (0 = n - f). */
+    public Builder krum(int f, int m) { krumByzantine = f; krumSelect = m; return this; }
+    public Builder secureAggregation(boolean v) { secureAggregation = v; return this; }
+    public Builder compression(boolean int8, boolean errorFeedback) {
+      compress = int8;
+      this.errorFeedback = errorFeedback;
+      return this;
+    }
+
+    public FederatedConfig build() {
+      require(rounds >= 1, "federated.rounds", ">= 1", rounds);
+      require(clientFraction > 0 && clientFraction <= 1, "federated.client_fraction", "0 < C <= 1", clientFraction);
+      require(localEpochs >= 1, "federated.local_epochs", ">= 1", localEpochs);
+      require(localBatch >= 0, "federated.local_batch", ">= 0 (0 = full batch)", localBatch);
+      require(proxMu >= 0, "federated.prox_mu", ">= 0", proxMu);
+      require(aggregationDepth >= 1, "federated.aggregation_depth", ">= 1", aggregationDepth);
+      require(evalEveryRounds >= 0, "federated.eval_every_rounds", ">= 0", evalEveryRounds);
+      require(dpClipNorm >= 0, "federated.dp.clip_norm", ">= 0 (0 = off)", dpClipNorm);
+      require(dpNoiseMultiplier >= 0, "federated.dp.noise_multiplier", ">= 0", dpNoiseMultiplier);
+      require(dpDelta > 0 && dpDelta < 1, "federated.dp.delta", "0 < delta < 1", dpDelta);
+      require(trimFraction >= 0 && trimFraction < 0.5, "federated.trim_fraction", "0 <= beta < 0.5", trimFraction);
+      require(krumByzantine >= 0, "federated.krum_f", ">= 0", krumByzantine);
+      require(krumSelect >= 0, "federated.krum_m", ">= 0", krumSelect);
+      if (secureAggregation && aggregation != Aggregation.MEAN) {
+        throw new IllegalArgumentException("federated.secure_aggregation: expected aggregation mean (the server"
+            + " sees only the masked sum), found " + aggregation.name().toLowerCase(Locale.ROOT));
+      }
+      newServerOptimizerCheck();
+      return new FederatedConfig(this);
+    }
+
+    private void newServerOptimizerCheck() {
+      new ServerOptimizer(server, serverLr, serverMomentum, beta1, beta2, tau);
+    }
+
+    private static void require(boolean ok, String key, String expected, Object found) {
+      if (!ok) {
+        throw new IllegalArgumentException(key + ": expected " + expected + ", found " + found);
+      }
+    }
+  }
+}
