@@ -50,12 +50,21 @@ public final class Silos {
     if (paths.isEmpty()) {
       throw new IllegalArgumentException("silos.paths: expected at least one path, found none");
     }
-    Dataset<Row> all = null;
+    // RDD union keeps every input partition; SQL's union of coalesce(1) plans may merge them.
+    JavaRDD<Row> all = null;
+    StructType schema = null;
     for (String p : paths) {
-      Dataset<Row> one = spark.read().format(format).options(options).load(p).coalesce(1);
-      all = all == null ? one : all.union(one);
+      Dataset<Row> one = spark.read().format(format).options(options).load(p);
+      if (schema == null) {
+        schema = one.schema();
+      } else if (!schema.equals(one.schema())) {
+        throw new IllegalArgumentException("silos.paths: expected every silo to have the schema of " + paths.get(0)
+            + " " + schema.simpleString() + ", found " + one.schema().simpleString() + " at " + p);
+      }
+      JavaRDD<Row> rows = one.javaRDD().coalesce(1);
+      all = all == null ? rows : all.union(rows);
     }
-    return all;
+    return spark.createDataFrame(all, schema);
   }
 
   /** One silo per distinct value of {@code column} (sorted); moves rows once, and says so. */
