@@ -69,6 +69,7 @@ public final class FederatedTrainer {
     all.add(new ProgressLogger(config.logEveryRounds()));
     all.addAll(listeners);
     LocalityAudit audit = new LocalityAudit();
+    RdpAccountant accountant = new RdpAccountant();
     jsc.sc().addSparkListener(audit);
     LOG.info("sparktrain federated: {} on {} silos ({} rows), {}", network, siloRows.length, silos.rows(),
         config.toMap());
@@ -81,18 +82,31 @@ public final class FederatedTrainer {
         long r0 = System.nanoTime();
         boolean[] sampled = ClientSampler.sample(siloRows, config.clientFraction(), config.sampling(),
             config.seed(), round);
+        int m = 0;
+        for (boolean x : sampled) m += x ? 1 : 0;
+        Map<Integer, byte[]> keys = cfg().secureAggregation() ? publicKeys(silos.blocks(), sampled, round) : Map.of();
         jsc.setJobDescription("sparktrain federated round " + round + "/" + config.rounds());
         Broadcast<float[]> bc = jsc.broadcast(params);
-        Update u;
+        Aggregate agg;
         try {
-          u = runRound(silos.blocks(), bc, network, config, sampled, round);
+          agg = aggregate(silos.blocks(), bc, network, config, sampled, round, m, keys);
         } finally {
           bc.destroy();
         }
-        if (u.isEmpty() || u.weight() <= 0) {
+        if (!(agg.weight > 0)) {
           throw new IllegalStateException("federated round " + round + ": no sampled silo returned an update");
         }
-        float[] delta = u.mean();
+        float[] delta = agg.delta;
+        if (config.dp()) {
+          // Fixed denominator: the expected number of sampled silos (McMahan et al. 2018, the unbiased estimator).
+          double expected = config.sampling() == FederatedConfig.Sampling.POISSON
+              ? config.clientFraction() * countNonEmpty(siloRows) : m;
+          float inv = (float) (1.0 / expected);
+          for (int i = 0; i < delta.length; i++) delta[i] *= inv;
+          double q = config.sampling() == FederatedConfig.Sampling.POISSON ? config.clientFraction()
+              : (double) m / countNonEmpty(siloRows);
+          accountant.step(q, config.dpNoiseMultiplier(), 1);
+        }
         for (float v : delta) {
           if (!Float.isFinite(v)) {
             throw new io.sparktrain.train.TrainingDivergedException("federated round " + round
@@ -100,7 +114,7 @@ public final class FederatedTrainer {
           }
         }
         server.apply(params, delta);
-        double loss = u.lossSum() / (u.weight() * config.localEpochs());
+        double loss = agg.lossSum / Math.max(1e-12, agg.exampleWeight);
         double secs = (System.nanoTime() - r0) / 1e9;
         Map<String, Double> val = Collections.emptyMap();
         boolean evalNow = validation != null && config.evalEveryRounds() > 0
@@ -114,8 +128,11 @@ public final class FederatedTrainer {
         }
         long now = System.nanoTime();
         Map<String, Double> extra = new LinkedHashMap<>(val);
-        extra.put("silos", (double) u.parts());
-        RoundEvent ev = new RoundEvent(1, 1, round, round, config.rounds(), loss, u.rows(), secs, (now - t0) / 1e9,
+        extra.put("silos", (double) m);
+        if (config.dp() && config.dpNoiseMultiplier() > 0) {
+          extra.put("dp_epsilon", accountant.epsilon(config.dpDelta()));
+        }
+        RoundEvent ev = new RoundEvent(1, 1, round, round, config.rounds(), loss, agg.rows, secs, (now - t0) / 1e9,
             (now - t0 - evalNanos) / 1e9, extra);
         for (TrainingListener l : all) l.onRound(ev);
       }
@@ -133,28 +150,163 @@ public final class FederatedTrainer {
     if (audit.rowsMoved() != 0) {
       LOG.error("sparktrain federated: {} rows moved between silos during training", audit.rowsMoved());
     }
-    return new FederatedResult(params, history, config.rounds(), auditMap, lastVal, Double.NaN,
+    double epsilon = config.dp() && config.dpNoiseMultiplier() > 0 ? accountant.epsilon(config.dpDelta())
+        : Double.NaN;
+    if (!Double.isNaN(epsilon)) {
+      LOG.info("sparktrain federated: ({}, {})-DP after {} rounds (RDP accountant, z = {}, S = {})", epsilon,
+          config.dpDelta(), config.rounds(), config.dpNoiseMultiplier(), config.dpClipNorm());
+    }
+    return new FederatedResult(params, history, config.rounds(), auditMap, lastVal, epsilon,
         (System.nanoTime() - t0 - evalNanos) / 1e9);
   }
 
-  /** One round on the executors: sampled silos' updates, summed by treeAggregate. */
-  static Update runRound(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, FederatedConfig cfg,
-      boolean[] sampled, long round) {
-    return blocks.mapPartitionsWithIndex((p, it) -> {
+  private FederatedConfig cfg() {
+    return config;
+  }
+
+  private static int countNonEmpty(long[] rows) {
+    int n = 0;
+    for (long r : rows) n += r > 0 ? 1 : 0;
+    return n;
+  }
+
+  /** The round's aggregate: the mean delta the server applies, and bookkeeping. */
+  static final class Aggregate {
+    float[] delta;
+    double weight;
+    double exampleWeight;
+    double lossSum;
+    long rows;
+  }
+
+  /** Secure aggregation, step 1: the sampled silos' public keys for this round (32 bytes each). */
+  static Map<Integer, byte[]> publicKeys(JavaRDD<Block> blocks, boolean[] sampled, long round) {
+    JavaSparkContext.fromSparkContext(blocks.context()).setJobDescription(
+        "sparktrain federated key exchange round " + round);
+    List<Map.Entry<Integer, byte[]>> keys = blocks.mapPartitionsWithIndex((p, it) -> {
+      Block b = Block.only(it);
+      List<Map.Entry<Integer, byte[]>> out = new ArrayList<>();
+      if (sampled[p] && b.rows() > 0) {
+        out.add(new java.util.AbstractMap.SimpleEntry<>(p, SiloWork.publicKey(b, round)));
+      }
+      return out.iterator();
+    }, true).collect();
+    Map<Integer, byte[]> m = new java.util.TreeMap<>();
+    for (Map.Entry<Integer, byte[]> e : keys) m.put(e.getKey(), e.getValue());
+    return m;
+  }
+
+  /**
+   * One round on the executors. Plain mean: the silos' example-weighted deltas are summed by
+   * treeAggregate. Secure aggregation: masked fixed-point vectors are summed modulo 2^32 by
+   * treeAggregate, so the driver and every combiner see only masked vectors. Robust aggregation
+   * and compression: the silos' (small, or quantized) updates are collected and combined on the
+   * driver.
+   */
+  static Aggregate aggregate(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, FederatedConfig cfg,
+      boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys) {
+    JavaRDD<SiloWork.Result> results = blocks.mapPartitionsWithIndex((p, it) -> {
       Block b = Block.only(it);
       Trainer.TaskHook hook = Trainer.taskHook;
       if (hook != null) {
         org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
         hook.beforeWork(round, p, tc == null ? 0 : tc.attemptNumber());
       }
-      if (!sampled[p] || b.rows() == 0) {
-        return List.of(new Update()).iterator();
+      List<SiloWork.Result> out = new ArrayList<>();
+      if (sampled[p] && b.rows() > 0) {
+        out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys));
       }
-      LocalWork work = new LocalWork(net, cfg.l2());
-      Update u = work.localEpochs(bc.value(), b, cfg.localEpochs(), cfg.localBatch(), cfg.localOptimizer(),
-          cfg.proxMu(), LocalWork.seed(cfg.seed(), round, p));
-      return List.of(u).iterator();
-    }, true).treeAggregate(new Update(), Update::merge, Update::merge, cfg.aggregationDepth());
+      return out.iterator();
+    }, true);
+    Aggregate a = new Aggregate();
+    if (cfg.secureAggregation()) {
+      int[] sum = results.map(r -> r.masked).treeAggregate(null, FederatedTrainer::addMasked,
+          FederatedTrainer::addMasked, cfg.aggregationDepth());
+      float[] plain = SecureAggregation.unmaskSum(sum, SiloWork.SECURE_SCALE);
+      int d = plain.length - 3;
+      a.weight = plain[d];
+      a.lossSum = plain[d + 1];
+      a.exampleWeight = plain[d + 2];
+      a.delta = java.util.Arrays.copyOf(plain, d);
+      if (!cfg.dp()) {
+        scale(a.delta, 1.0 / a.weight);
+      }
+      return a;
+    }
+    boolean collect = cfg.compress() || cfg.aggregation() != FederatedConfig.Aggregation.MEAN;
+    if (!collect) {
+      // Under DP the weights are 1 per silo; the loss is normalised by the rows (unweighted examples).
+      Update u = results.map(r -> new Update(r.vector, r.weight, r.lossSum, r.rows, r.steps))
+          .treeAggregate(new Update(), Update::merge, Update::merge, cfg.aggregationDepth());
+      if (u.isEmpty()) {
+        return a;
+      }
+      a.weight = u.weight();
+      a.exampleWeight = cfg.dp() ? u.rows() / (double) cfg.localEpochs() : u.weight();
+      a.lossSum = u.lossSum();
+      a.rows = u.rows();
+      a.delta = cfg.dp() ? u.vector() : u.mean();
+      return a;
+    }
+    List<SiloWork.Result> list = results.collect();
+    List<float[]> deltas = new ArrayList<>();
+    double[] weights = new double[list.size()];
+    for (int i = 0; i < list.size(); i++) {
+      SiloWork.Result r = list.get(i);
+      float[] v = r.quantized != null ? r.quantized.dequantize() : r.vector;
+      a.weight += r.weight;
+      a.exampleWeight += r.examples;
+      a.lossSum += r.lossSum;
+      a.rows += r.rows;
+      weights[i] = r.weight;
+      if (!cfg.dp()) {
+        v = v.clone();
+        scale(v, 1.0 / r.weight); // per-silo mean delta
+      }
+      deltas.add(v);
+    }
+    if (deltas.isEmpty()) {
+      return a;
+    }
+    switch (cfg.aggregation()) {
+      case MEDIAN:
+        a.delta = RobustAggregation.median(deltas, weights);
+        break;
+      case TRIMMED_MEAN:
+        a.delta = RobustAggregation.trimmedMean(deltas, weights, cfg.trimFraction());
+        break;
+      case MULTI_KRUM:
+        a.delta = RobustAggregation.multiKrum(deltas, weights, cfg.krumByzantine(),
+            cfg.krumSelect() == 0 ? Math.max(1, deltas.size() - cfg.krumByzantine()) : cfg.krumSelect()).aggregate();
+        break;
+      default:
+        // Mean of compressed updates: DP sums (the server divides by the expected count), else weights.
+        a.delta = cfg.dp() ? sumOf(deltas) : RobustAggregation.mean(deltas, weights);
+    }
+    if (cfg.dp() && cfg.aggregation() != FederatedConfig.Aggregation.MEAN) {
+      scale(a.delta, list.size()); // robust rules return a mean; the DP path divides a sum
+    }
+    return a;
+  }
+
+  private static int[] addMasked(int[] acc, int[] v) {
+    if (acc == null) {
+      return v == null ? null : v.clone();
+    }
+    return v == null ? acc : SecureAggregation.add(acc, v);
+  }
+
+  private static float[] sumOf(List<float[]> vs) {
+    float[] s = new float[vs.get(0).length];
+    for (float[] v : vs) {
+      for (int i = 0; i < s.length; i++) s[i] += v[i];
+    }
+    return s;
+  }
+
+  private static void scale(float[] v, double f) {
+    float s = (float) f;
+    for (int i = 0; i < v.length; i++) v[i] *= s;
   }
 
   /**

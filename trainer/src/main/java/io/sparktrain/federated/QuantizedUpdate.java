@@ -15,7 +15,8 @@ import java.util.SplittableRandom;
  * chunk. The random rounding draws from a {@link SplittableRandom} of the given seed, so the same
  * (vector, seed) gives the same payload. Immutable; {@link #codes()} etc. return copies.
  */
-public final class QuantizedUpdate {
+public final class QuantizedUpdate implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   /** Levels 0..255. */
   private static final int LEVELS = 255;
 

@@ -268,4 +268,75 @@ class FederatedTrainerTest {
     avgm.apply(w, d);
     assertArrayEquals(new float[] {0.5f + 0.75f, -2f - 3f}, w, 1e-6f);
   }
+
+  private FederatedConfig.Builder small() {
+    return FederatedConfig.builder().rounds(3).clientFraction(1.0).localEpochs(1).localBatch(10)
+        .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(0).seed(4);
+  }
+
+  @Test
+  void secureAggregationEqualsPlainAggregationAndSurvivesARetry() {
+    TrainingData data = silos(blobs(200, 12), 4);
+    float[] plain = new FederatedTrainer(net(), small().build()).fit(data, null).params();
+    FederatedConfig secure = small().secureAggregation(true).build();
+    float[] masked = new FederatedTrainer(net(), secure).fit(data, null).params();
+    for (int i = 0; i < plain.length; i++) assertEquals(plain[i], masked[i], 1e-4, "parameter " + i);
+    // With DP noise too: a task that fails once is retried with the identical masked, noised upload.
+    FederatedConfig both = small().secureAggregation(true).differentialPrivacy(1.0, 0.5, 1e-5).build();
+    float[] clean = new FederatedTrainer(net(), both).fit(data, null).params();
+    AtomicInteger failures = new AtomicInteger();
+    Trainer.taskHook = (round, partition, attempt) -> {
+      if (round == 2 && partition == 1 && attempt == 0) {
+        failures.incrementAndGet();
+        throw new IllegalStateException("injected failure");
+      }
+    };
+    float[] retried = new FederatedTrainer(net(), both).fit(data, null).params();
+    Trainer.taskHook = null;
+    assertTrue(failures.get() >= 1);
+    assertArrayEquals(clean, retried);
+    data.unpersist();
+  }
+
+  @Test
+  void dpWithoutNoiseOnEqualSilosIsFedAvgAndTheAccountantReportsEpsilon() {
+    TrainingData data = silos(blobs(200, 13), 4); // 4 silos of 50 rows
+    float[] fedAvg = new FederatedTrainer(net(), small().build()).fit(data, null).params();
+    float[] dp0 = new FederatedTrainer(net(), small().differentialPrivacy(1e6, 0, 1e-5).build()).fit(data, null)
+        .params();
+    for (int i = 0; i < fedAvg.length; i++) assertEquals(fedAvg[i], dp0[i], 1e-5, "parameter " + i);
+    FederatedConfig noisy = small().rounds(4).clientFraction(0.5).differentialPrivacy(0.5, 1.1, 1e-5).build();
+    FederatedResult r = new FederatedTrainer(net(), noisy).fit(data, null);
+    double expected = new RdpAccountant().step(0.5, 1.1, 4).epsilon(1e-5);
+    assertEquals(expected, r.epsilon(), 1e-9);
+    assertTrue(r.history().records("round").get(3).containsKey("dp_epsilon"));
+    data.unpersist();
+  }
+
+  @Test
+  void robustRulesAndCompressionStillLearnAndCompressionUploadsLess() {
+    TrainingData data = silos(blobs(400, 14), 5);
+    TrainingData val = silos(blobs(200, 15), 1);
+    FederatedConfig.Builder b = small().rounds(6).localEpochs(2).evalEveryRounds(6);
+    FederatedResult mean = new FederatedTrainer(net(), b.build()).fit(data, val);
+    for (FederatedConfig.Aggregation a : new FederatedConfig.Aggregation[] {FederatedConfig.Aggregation.MEDIAN,
+        FederatedConfig.Aggregation.TRIMMED_MEAN, FederatedConfig.Aggregation.MULTI_KRUM}) {
+      FederatedResult r = new FederatedTrainer(net(), b.aggregation(a).krum(1, 0).trimFraction(0.2).build())
+          .fit(data, val);
+      assertTrue(r.finalValidation().get("val_accuracy") > 0.85, a + " " + r.finalValidation());
+    }
+    // Compression on a model large enough for int8 codes to outweigh their per-chunk headers.
+    Network wide = Network.builder(4).dense(256, Activation.TANH).dense(3, Activation.SOFTMAX)
+        .loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+    b.aggregation(FederatedConfig.Aggregation.MEAN);
+    FederatedResult plain = new FederatedTrainer(wide, b.build()).fit(data, val);
+    FederatedResult q = new FederatedTrainer(wide, b.compression(true, false).build()).fit(data, val);
+    assertTrue(q.finalValidation().get("val_accuracy") > 0.85, q.finalValidation().toString());
+    long plainUpload = (Long) plain.audit().get("largest_upload_bytes");
+    long int8Upload = (Long) q.audit().get("largest_upload_bytes");
+    assertTrue(int8Upload < 0.5 * plainUpload, int8Upload + " vs " + plainUpload);
+    assertTrue(mean.finalValidation().get("val_accuracy") > 0.85, mean.finalValidation().toString());
+    data.unpersist();
+    val.unpersist();
+  }
 }

@@ -1,0 +1,110 @@
+package io.sparktrain.federated;
+
+import io.sparktrain.data.Block;
+import io.sparktrain.nn.Network;
+import io.sparktrain.train.LocalWork;
+import io.sparktrain.train.Update;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Map;
+
+/**
+ * What a sampled silo does in a round and what it sends: its local epochs, then, as configured,
+ * DP clipping and its share of the Gaussian noise, int8 compression, or secure-aggregation masking.
+ * Everything is keyed by (seed, round, silo) and by a silo secret derived from the silo's own rows,
+ * which the driver never sees; so a retried task sends the identical bytes.
+ */
+final class SiloWork {
+  /** Fixed-point scale of secure aggregation: sums of example-weighted deltas stay far below 2^31 / scale. */
+  static final double SECURE_SCALE = 1024;
+
+  private SiloWork() {
+  }
+
+  /** One silo's upload. Exactly one of {@code vector}, {@code quantized}, {@code masked} is set. */
+  static final class Result implements Serializable {
+    private static final long serialVersionUID = 1L;
+    int silo;
+    float[] vector;
+    QuantizedUpdate quantized;
+    int[] masked;
+    double weight;
+    double examples;
+    double lossSum;
+    long rows;
+    long steps;
+  }
+
+  /** The contribution vector and weight of silo {@code p}: n_k delta_k and n_k, or under DP clip(delta_k) and 1. */
+  static Result run(Network net, FederatedConfig cfg, float[] params, Block b, int p, long round, int sampledCount,
+      Map<Integer, byte[]> publicKeys) {
+    LocalWork work = new LocalWork(net, cfg.l2());
+    Update u = work.localEpochs(params, b, cfg.localEpochs(), cfg.localBatch(), cfg.localOptimizer(), cfg.proxMu(),
+        LocalWork.seed(cfg.seed(), round, p));
+    Result r = new Result();
+    r.silo = p;
+    r.rows = u.rows();
+    r.steps = u.steps();
+    r.lossSum = u.lossSum() / cfg.localEpochs();
+    float[] v = u.vector();
+    r.weight = u.weight();
+    r.examples = u.weight();
+    if (cfg.dp()) {
+      // DP-FedAvg (McMahan et al. 2018): the silo's own delta, clipped to S, counts once; its share of
+      // the noise N(0, (z S)^2 / m) makes the sum of the m sampled silos carry N(0, (z S)^2).
+      float inv = (float) (1.0 / u.weight());
+      for (int i = 0; i < v.length; i++) v[i] *= inv;
+      DpClipping.clip(v, cfg.dpClipNorm());
+      if (cfg.dpNoiseMultiplier() > 0) {
+        DpClipping.addNoise(v, cfg.dpNoiseMultiplier() / Math.sqrt(sampledCount), cfg.dpClipNorm(), secret(b), round, p);
+      }
+      r.weight = 1;
+    }
+    if (cfg.secureAggregation()) {
+      float[] withTail = java.util.Arrays.copyOf(v, v.length + 3);
+      withTail[v.length] = (float) r.weight;
+      withTail[v.length + 1] = (float) r.lossSum;
+      withTail[v.length + 2] = (float) r.examples;
+      java.security.KeyPair kp = SecureAggregation.keyPair(secretBytes(b), round);
+      r.masked = SecureAggregation.mask(p, withTail, publicKeys, kp.getPrivate(), round, SECURE_SCALE);
+      r.weight = 0; // travel masked, inside the vector
+      r.lossSum = 0;
+      r.examples = 0;
+    } else if (cfg.compress()) {
+      r.quantized = QuantizedUpdate.quantize(v, 4096, LocalWork.seed(cfg.seed(), round, p, 0x71));
+    } else {
+      r.vector = v;
+    }
+    return r;
+  }
+
+  /** The silo's public key for {@code round}: the only thing secure aggregation's first step uploads. */
+  static byte[] publicKey(Block b, long round) {
+    return SecureAggregation.publicKeyBytes(SecureAggregation.keyPair(secretBytes(b), round).getPublic());
+  }
+
+  /**
+   * A secret of the silo: SHA-256 of its labels and first rows. The driver, which never sees rows,
+   * cannot compute it; a retried task computes the same one.
+   */
+  static byte[] secretBytes(Block b) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      int n = Math.min(b.rows(), 256) * b.inputs();
+      ByteBuffer buf = ByteBuffer.allocate(4 * (n + b.labels().length));
+      for (int i = 0; i < n; i++) buf.putFloat(b.features()[i]);
+      for (float y : b.labels()) buf.putFloat(y);
+      md.update("sparktrain-silo-secret".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      md.update(buf.array());
+      return md.digest();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 unavailable", e);
+    }
+  }
+
+  static long secret(Block b) {
+    return ByteBuffer.wrap(secretBytes(b)).getLong();
+  }
+}
