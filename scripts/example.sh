@@ -3,11 +3,11 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-name="${1:?usage: scripts/example.sh <SimpleNet|FashionMnistClassifier|RegressionExample> [args]}"; shift
+name="${1:?usage: scripts/example.sh <SimpleNet|FashionMnistClassifier|RegressionExample|FederatedNonIid> [args]}"; shift
 [ -f examples/target/classes/io/sparktrain/examples/"$name".class ] && [ -z "$(find trainer/src examples/src -newer examples/target/classes -name '*.java' | head -1)" ] \
   || mvn -q -B -ntp install -DskipTests
 CP="$(module_classpath examples)"
-if [ "$name" = FashionMnistClassifier ] && [ $# -eq 0 ]; then
+if { [ "$name" = FashionMnistClassifier ] || [ "$name" = FederatedNonIid ]; } && [ $# -eq 0 ]; then
   set -- "$(bash scripts/get-fashion-mnist.sh)"
 fi
 # shellcheck disable=SC2086
