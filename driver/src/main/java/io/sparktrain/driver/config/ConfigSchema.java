@@ -224,7 +224,7 @@ public final class ConfigSchema {
           number("validation_fraction", 0.0, "split off train (randomSplit with training.seed) when no"
               + " validation path").min(0).maxExclusive(1),
           number("test_fraction", 0.0, "split off train when no test path").min(0).maxExclusive(1),
-          new Builder("features", Kind.STRINGS).def("features")
+          new Builder("features", Kind.STRINGS).def(List.of("features"))
               .doc("one column (Vector or array) or a list of numeric columns"),
           str("label", "label", "label column: class index 0..K-1, a number, or an array/Vector of targets"),
           str("weight", null, "optional example-weight column").nullable(),
@@ -351,7 +351,8 @@ public final class ConfigSchema {
       for (Node c : n.children) describe(c, indent + 2, comment, sb);
       return;
     }
-    String value = n.required ? "<required>" : yaml(n.def);
+    String value = n.required ? "<required>" : n.kind == Kind.STRINGS && ((List<?>) n.def).size() == 1
+        ? yaml(((List<?>) n.def).get(0)) : yaml(n.def);
     String line = pad + n.name + ": " + value;
     sb.append(line).append(" ".repeat(Math.max(1, 40 - line.length())));
     sb.append("# ").append(n.doc).append("; ").append(n.expected()).append(n.nullable ? " or null" : "")

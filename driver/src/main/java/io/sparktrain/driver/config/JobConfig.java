@@ -325,6 +325,11 @@ public final class JobConfig {
     if (v instanceof String) {
       return "\"" + v + "\"";
     }
+    if (v instanceof List) {
+      List<String> parts = new ArrayList<>();
+      for (Object o : (List<?>) v) parts.add(describe(o));
+      return "[" + String.join(", ", parts) + "]";
+    }
     return ConfigSchema.yaml(v);
   }
 
