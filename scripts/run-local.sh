@@ -23,7 +23,8 @@ if [ -n "$config" ]; then
   scripts/get-fashion-mnist.sh >/dev/null
   set -- --config "$config" "$@"
 fi
-CP="$(module_classpath driver)"
+# trainer/target/classes first: this checkout's trainer, whatever ~/.m2 holds.
+CP="$ROOT/trainer/target/classes:$(module_classpath driver)"
 MASTER_OPT=()
 [ -n "${SPARK_MASTER:-}" ] && MASTER_OPT=(-Dspark.master="$SPARK_MASTER")
 # shellcheck disable=SC2086
