@@ -29,6 +29,20 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
     super(uid, NeuralNetParamSet.Task.CLASSIFIER, net, params);
   }
 
+  /**
+   * A model of a network trained outside the Estimator (e.g. with {@link io.sparktrain.train.Trainer}):
+   * {@code net} must be a classifier network (K softmax outputs, or one sigmoid output; see
+   * {@link io.sparktrain.eval.Predictions}); {@code params} in its layout.
+   */
+  public static NeuralNetClassificationModel of(Network net, float[] params) {
+    if (!io.sparktrain.eval.Predictions.isClassifier(net)) {
+      throw new IllegalArgumentException("NeuralNetClassificationModel.of: expected a classifier network, found "
+          + net);
+    }
+    return new NeuralNetClassificationModel(org.apache.spark.ml.util.Identifiable.randomUID("nnClassifier"), net,
+        params);
+  }
+
   public NeuralNetClassificationModel setRawPredictionCol(String v) { return put(rawPredictionCol(), v); }
   public NeuralNetClassificationModel setProbabilityCol(String v) { return put(probabilityCol(), v); }
 

@@ -21,6 +21,11 @@ public final class NeuralNetRegressionModel extends NeuralNetModel<NeuralNetRegr
     super(uid, NeuralNetParamSet.Task.REGRESSOR, net, params);
   }
 
+  /** A model of a network trained outside the Estimator (e.g. with {@link io.sparktrain.train.Trainer}). */
+  public static NeuralNetRegressionModel of(Network net, float[] params) {
+    return new NeuralNetRegressionModel(org.apache.spark.ml.util.Identifiable.randomUID("nnRegressor"), net, params);
+  }
+
   @Override
   StructType addOutputs(StructType schema) {
     return Schemas.addOutput(schema, getPredictionCol(), "predictionCol",

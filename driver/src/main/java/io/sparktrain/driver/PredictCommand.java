@@ -1,0 +1,96 @@
+package io.sparktrain.driver;
+
+import static org.apache.spark.sql.functions.array_join;
+import static org.apache.spark.sql.functions.col;
+
+import io.sparktrain.driver.config.ConfigException;
+import io.sparktrain.ml.NeuralNetModel;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.functions;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code sparktrain predict --model DIR --data PATH --output DIR}: the data plus the prediction columns. */
+@Command(name = "predict", mixinStandardHelpOptions = true,
+    description = {"Apply a saved model to data and write the rows with the model's prediction columns",
+        "(classification: rawPrediction, probability, prediction; regression: prediction) as Parquet or CSV.",
+        "CSV has no vector type: vector and array columns are written as space-separated numbers."})
+final class PredictCommand implements Callable<Integer> {
+  private static final String ASSEMBLED = "__sparktrain_features";
+
+  @Mixin
+  ModelInput input;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "The output directory.")
+  String output;
+
+  @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "parquet",
+      description = "parquet or csv (default: ${DEFAULT-VALUE}).")
+  String outputFormat;
+
+  @Override
+  public Integer call() throws Exception {
+    input.check();
+    outputFormat = outputFormat.toLowerCase(Locale.ROOT);
+    if (!outputFormat.equals("parquet") && !outputFormat.equals("csv")) {
+      throw new ConfigException("--output-format: expected parquet or csv, found " + outputFormat);
+    }
+    PrintStream out = Main.Streams.out();
+    try (SparkSupport.Session session = SparkSupport.session("sparktrain predict", input.master, null)) {
+      NeuralNetModel<?> model = input.load(session.spark);
+      Dataset<Row> df = input.read(session.spark);
+      List<String> cols = input.featureCols(model);
+      if (cols.size() > 1) {
+        df = new VectorAssembler().setInputCols(ModelInput.array(cols)).setOutputCol(ASSEMBLED).transform(df);
+        model.setFeaturesCol(ASSEMBLED);
+      } else {
+        model.setFeaturesCol(cols.get(0));
+      }
+      Dataset<Row> scored = model.transform(df);
+      if (cols.size() > 1) {
+        scored = scored.drop(ASSEMBLED);
+      }
+      if (outputFormat.equals("csv")) {
+        scored = flatten(scored);
+      }
+      Path target = new Path(output);
+      Path tmp = SparkSupport.tempSibling(target);
+      scored.write().mode(SaveMode.ErrorIfExists).format(outputFormat).option("header", "true").save(tmp.toString());
+      SparkSupport.replace(tmp, target, session.hadoopConf());
+      long rows = session.spark.read().format(outputFormat).option("header", "true").load(output).count();
+      out.println("wrote " + rows + " rows to " + SparkSupport.display(output, session.hadoopConf()));
+    }
+    return Main.OK;
+  }
+
+  /** Vector and array columns as space-separated numbers (CSV has neither type). */
+  static Dataset<Row> flatten(Dataset<Row> df) {
+    List<Column> out = new ArrayList<>();
+    for (StructField f : df.schema().fields()) {
+      Column c = col("`" + f.name() + "`");
+      if (f.dataType() instanceof VectorUDT) {
+        c = array_join(functions.vector_to_array(c, "float64").cast(DataTypes.createArrayType(DataTypes.StringType)),
+            " ").as(f.name());
+      } else if (f.dataType() instanceof ArrayType) {
+        c = array_join(c.cast(DataTypes.createArrayType(DataTypes.StringType)), " ").as(f.name());
+      }
+      out.add(c);
+    }
+    return df.select(out.toArray(new Column[0]));
+  }
+}

@@ -1,0 +1,119 @@
+package io.sparktrain.driver;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/** Spark session, readers and file-system helpers shared by the commands. */
+final class SparkSupport {
+  private SparkSupport() {
+  }
+
+  /** A session and whether this process created it (then the command stops it at the end). */
+  static final class Session implements AutoCloseable {
+    final SparkSession spark;
+    final boolean created;
+
+    Session(SparkSession spark, boolean created) {
+      this.spark = spark;
+      this.created = created;
+    }
+
+    Configuration hadoopConf() {
+      return spark.sparkContext().hadoopConfiguration();
+    }
+
+    @Override
+    public void close() {
+      if (created) {
+        spark.stop();
+      }
+    }
+  }
+
+  /**
+   * The active session, else a new one. spark.master comes from {@code master} only when not set
+   * already (spark-submit sets it as a system property); null = local[*]. Local masters bind to
+   * 127.0.0.1 unless the driver host is set.
+   */
+  static Session session(String appName, String master, Map<String, String> conf) {
+    scala.Option<SparkSession> active = SparkSession.getActiveSession();
+    if (active.isEmpty()) {
+      active = SparkSession.getDefaultSession();
+    }
+    if (active.isDefined()) {
+      return new Session(active.get(), false);
+    }
+    SparkConf probe = new SparkConf();
+    SparkSession.Builder b = SparkSession.builder().appName(appName);
+    String m = probe.contains("spark.master") ? probe.get("spark.master") : (master != null ? master : "local[*]");
+    if (!probe.contains("spark.master")) {
+      b.master(m);
+    }
+    if (m.startsWith("local")) {
+      if (!probe.contains("spark.driver.host")) {
+        b.config("spark.driver.host", "127.0.0.1");
+      }
+      if (!probe.contains("spark.driver.bindAddress")) {
+        b.config("spark.driver.bindAddress", "127.0.0.1");
+      }
+    }
+    if (conf != null) {
+      conf.forEach(b::config);
+    }
+    return new Session(b.getOrCreate(), true);
+  }
+
+  /** Reads {@code path} (a table name when format is table). */
+  static Dataset<Row> read(SparkSession spark, String format, String path, Map<String, String> options) {
+    if (format.equals("table")) {
+      return spark.table(path);
+    }
+    return spark.read().format(format).options(options).load(path);
+  }
+
+  /** The path fully qualified; local files without the file: scheme. */
+  static String display(String path, Configuration conf) throws IOException {
+    Path p = new Path(path);
+    Path q = p.getFileSystem(conf).makeQualified(p);
+    return "file".equals(q.toUri().getScheme()) ? q.toUri().getPath() : q.toString();
+  }
+
+  /** Replaces {@code target} (file or directory) by {@code tmp}: delete, then rename. */
+  static void replace(Path tmp, Path target, Configuration conf) throws IOException {
+    FileSystem fs = target.getFileSystem(conf);
+    if (fs.exists(target) && !fs.delete(target, true)) {
+      throw new IOException(target + ": could not delete the earlier version");
+    }
+    if (!fs.rename(tmp, target)) {
+      throw new IOException(target + ": rename from " + tmp + " failed");
+    }
+  }
+
+  /** A temporary sibling of {@code target}. */
+  static Path tempSibling(Path target) {
+    return new Path(target.getParent(), "._tmp-" + target.getName() + "-" + UUID.randomUUID());
+  }
+
+  private static final Pattern CLASS = Pattern.compile("\"class\"\\s*:\\s*\"([^\"]+)\"");
+
+  /** The model class named in a saved model's metadata. */
+  static String modelClass(SparkSession spark, String modelPath) {
+    String md = spark.read().text(new Path(modelPath, "metadata").toString()).first().getString(0);
+    Matcher m = CLASS.matcher(md);
+    if (!m.find()) {
+      throw new IllegalArgumentException(modelPath + ": expected a saved sparktrain model, found metadata without"
+          + " a class");
+    }
+    return m.group(1);
+  }
+}

@@ -1,0 +1,300 @@
+package io.sparktrain.driver;
+
+import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.TrainingData;
+import io.sparktrain.driver.config.ConfigException;
+import io.sparktrain.driver.config.JobConfig;
+import io.sparktrain.driver.report.HtmlReport;
+import io.sparktrain.driver.report.RunReport;
+import io.sparktrain.eval.ClassificationMetrics;
+import io.sparktrain.eval.Evaluator;
+import io.sparktrain.eval.RegressionMetrics;
+import io.sparktrain.linalg.Blas;
+import io.sparktrain.ml.NeuralNetClassificationModel;
+import io.sparktrain.ml.NeuralNetModel;
+import io.sparktrain.ml.NeuralNetRegressionModel;
+import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Network;
+import io.sparktrain.train.MetricsHistory;
+import io.sparktrain.train.TrainConfig;
+import io.sparktrain.train.TrainResult;
+import io.sparktrain.train.Trainer;
+import io.sparktrain.train.TrainingListener;
+import io.sparktrain.util.Json;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code sparktrain train --config x.yaml [--set key.path=value]...}: reads and decodes the data,
+ * trains, and writes model/, metrics.jsonl, test_metrics.json, report.html and summary.json into
+ * output.dir.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = {"Train a network as the job config says and write the run into output.dir:",
+        "model/, metrics.jsonl, summary.json, test_metrics.json (with test data), report.html.",
+        "See 'sparktrain info --schema' for every config key."})
+final class TrainCommand implements Callable<Integer> {
+  @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The job config (YAML).")
+  Path config;
+
+  @Option(names = "--set", paramLabel = "KEY.PATH=VALUE",
+      description = "Override a config key; the value is YAML (e.g. --set training.epochs=2"
+          + " --set model.hidden=[64,32]). Repeatable.")
+  List<String> sets = new ArrayList<>();
+
+  @Override
+  public Integer call() throws IOException {
+    JobConfig cfg = JobConfig.load(config, sets); // exit 2 on a bad config, before Spark starts
+    TrainConfig trainConfig = cfg.trainConfig();
+    PrintStream out = Main.Streams.out();
+    long t0 = System.nanoTime();
+    try (SparkSupport.Session session = SparkSupport.session("sparktrain " + cfg.name(), cfg.string("spark.master"),
+        cfg.map("spark.conf"))) {
+      return run(cfg, trainConfig, session, out, t0);
+    }
+  }
+
+  private int run(JobConfig cfg, TrainConfig trainConfig, SparkSupport.Session session, PrintStream out, long t0)
+      throws IOException {
+    Configuration hconf = session.hadoopConf();
+    String outDir = cfg.outputDir();
+    checkOutputDir(cfg, outDir, hconf);
+
+    // ---- read and split
+    String format = cfg.string("data.format");
+    Map<String, String> options = cfg.map("data.options");
+    Dataset<Row> trainDf = SparkSupport.read(session.spark, format, cfg.string("data.train"), options);
+    Dataset<Row> valDf = cfg.isNull("data.validation") ? null
+        : SparkSupport.read(session.spark, format, cfg.string("data.validation"), options);
+    Dataset<Row> testDf = cfg.isNull("data.test") ? null
+        : SparkSupport.read(session.spark, format, cfg.string("data.test"), options);
+    boolean testIsValidation = testDf != null && valDf != null
+        && cfg.string("data.test").equals(cfg.string("data.validation"));
+    double vf = cfg.number("data.validation_fraction");
+    double tf = cfg.number("data.test_fraction");
+    if (vf > 0 || tf > 0) {
+      Dataset<Row>[] parts = trainDf.randomSplit(new double[] {1 - vf - tf, vf, tf}, cfg.longValue("training.seed"));
+      trainDf = parts[0];
+      if (vf > 0) {
+        valDf = parts[1];
+      }
+      if (tf > 0) {
+        testDf = parts[2];
+      }
+    }
+    int partitions = cfg.integer("data.partitions");
+    if (partitions > 0) {
+      trainDf = trainDf.repartition(partitions);
+    }
+
+    // ---- decode
+    List<String> features = cfg.strings("data.features");
+    InputSpec spec = cfg.isClassification()
+        ? InputSpec.classification(features.get(0), cfg.string("data.label"))
+        : InputSpec.regression(features.get(0), cfg.string("data.label"));
+    if (features.size() > 1) {
+      spec = spec.withFeatureColumns(features.toArray(new String[0]));
+    }
+    if (!cfg.isNull("data.weight")) {
+      spec = spec.withWeightCol(cfg.string("data.weight"));
+    }
+    if (cfg.isClassification() && cfg.integer("model.num_classes") > 0) {
+      spec = spec.withNumClasses(cfg.integer("model.num_classes"));
+    }
+    long d0 = System.nanoTime();
+    TrainingData train = null;
+    TrainingData val = null;
+    TrainingData test = null;
+    try {
+      train = TrainingData.decode(trainDf, spec);
+      val = valDf == null ? null : TrainingData.decode(valDf, spec);
+      test = testDf == null ? null : testIsValidation ? val : TrainingData.decode(testDf, spec);
+      double decodeSeconds = seconds(d0);
+      return trainAndWrite(cfg, trainConfig, session, out, t0, outDir, train, val, test, decodeSeconds);
+    } finally {
+      if (train != null) {
+        train.unpersist();
+      }
+      if (val != null) {
+        val.unpersist();
+      }
+      if (test != null && test != val) {
+        test.unpersist();
+      }
+    }
+  }
+
+  private int trainAndWrite(JobConfig cfg, TrainConfig trainConfig, SparkSupport.Session session, PrintStream out,
+      long t0, String outDir, TrainingData train, TrainingData val, TrainingData test, double decodeSeconds)
+      throws IOException {
+    Configuration hconf = session.hadoopConf();
+    boolean classification = cfg.isClassification();
+    int outputs;
+    if (classification) {
+      outputs = cfg.integer("model.num_classes") > 0 ? cfg.integer("model.num_classes")
+          : Math.max(train.numClasses(), Math.max(val == null ? 0 : val.numClasses(),
+              test == null ? 0 : test.numClasses()));
+    } else {
+      outputs = train.labelWidth();
+    }
+
+    // ---- network and training
+    Network.Builder nb = Network.builder(train.numFeatures());
+    Activation act = cfg.activation();
+    float dropout = (float) cfg.number("model.dropout");
+    for (int units : cfg.intList("model.hidden")) nb.dense(units, act, dropout);
+    nb.dense(outputs, classification ? Activation.SOFTMAX : Activation.IDENTITY).loss(cfg.loss());
+    Network net = nb.build();
+    Trainer trainer = new Trainer(net, trainConfig);
+    for (TrainingListener l : Listeners.forRun(cfg, out)) trainer.addListener(l);
+    long f0 = System.nanoTime();
+    TrainResult result = trainer.fit(train, val);
+    double fitSeconds = seconds(f0);
+    float[] params = result.params();
+    MetricsHistory history = result.history();
+    List<Map<String, Object>> epochs = history.records("epoch");
+    double trainSeconds = epochs.isEmpty() ? fitSeconds
+        : ((Number) epochs.get(epochs.size() - 1).get("train_s")).doubleValue();
+
+    // ---- test
+    long e0 = System.nanoTime();
+    ClassificationMetrics cm = null;
+    RegressionMetrics rm = null;
+    int depth = trainConfig.aggregationDepth();
+    if (test != null) {
+      if (classification) {
+        cm = Evaluator.classification(test.blocks(), net, params, depth);
+      } else {
+        rm = Evaluator.regression(test.blocks(), net, params, depth);
+      }
+    }
+    double testSeconds = test == null ? 0 : seconds(e0);
+
+    // ---- write
+    long w0 = System.nanoTime();
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(outDir);
+    dir.getFileSystem(hconf).mkdirs(dir);
+    org.apache.hadoop.fs.Path modelPath = new org.apache.hadoop.fs.Path(dir, "model");
+    NeuralNetModel<?> model = classification ? NeuralNetClassificationModel.of(net, params)
+        : NeuralNetRegressionModel.of(net, params);
+    if (features(cfg).size() == 1) {
+      model.setFeaturesCol(features(cfg).get(0));
+    }
+    org.apache.hadoop.fs.Path tmpModel = SparkSupport.tempSibling(modelPath);
+    model.write().save(tmpModel.toString());
+    SparkSupport.replace(tmpModel, modelPath, hconf);
+    history.writeJsonLines(new org.apache.hadoop.fs.Path(dir, "metrics.jsonl").toString(), hconf);
+    String testJson = cm != null ? cm.toJson() : rm != null ? rm.toJson() : null;
+    org.apache.hadoop.fs.Path testMetricsPath = new org.apache.hadoop.fs.Path(dir, "test_metrics.json");
+    if (testJson != null) {
+      MetricsHistory.writeAtomically(testMetricsPath.toString(), (testJson + "\n").getBytes(StandardCharsets.UTF_8),
+          hconf);
+    } else {
+      FileSystem fs = testMetricsPath.getFileSystem(hconf);
+      if (fs.exists(testMetricsPath)) {
+        fs.delete(testMetricsPath, false); // from an earlier run; this one has no test data
+      }
+    }
+    double writeSeconds = seconds(w0);
+
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("train_rows", train.rows());
+    data.put("validation_rows", val == null ? 0L : val.rows());
+    data.put("test_rows", test == null ? 0L : test.rows());
+    data.put("train_partitions", train.numPartitions());
+    data.put("num_features", train.numFeatures());
+    if (classification) {
+      data.put("num_classes", outputs);
+    } else {
+      data.put("outputs", outputs);
+    }
+    Map<String, Double> timings = new LinkedHashMap<>();
+    timings.put("decode_s", decodeSeconds);
+    timings.put("train_s", trainSeconds);
+    timings.put("validation_s", Math.max(0, fitSeconds - trainSeconds));
+    timings.put("test_s", testSeconds);
+    timings.put("write_s", writeSeconds);
+    timings.put("total_s", seconds(t0));
+    String blas = Blas.get().describe();
+    List<String> labels = new ArrayList<>();
+    if (classification) {
+      for (int k = 0; k < outputs; k++) labels.add(Integer.toString(k));
+    }
+    org.apache.hadoop.fs.Path reportPath = new org.apache.hadoop.fs.Path(dir, "report.html");
+    RunReport report = new RunReport(cfg.name(), cfg.string("model.task"), cfg.asMap(), data, blas, timings,
+        history.records(), cm, rm, labels);
+    HtmlReport.write(report, reportPath.toString(), hconf);
+    timings.put("total_s", seconds(t0));
+
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("name", cfg.name());
+    summary.put("task", cfg.string("model.task"));
+    summary.put("sparktrain_version", Main.version());
+    summary.put("spark_version", Main.sparkVersion());
+    summary.put("spark_master", session.spark.sparkContext().master());
+    summary.put("config", cfg.asMap());
+    summary.put("network", net.toString());
+    summary.put("parameters", net.layout().size());
+    summary.put("data", data);
+    summary.put("blas", blas);
+    summary.put("timings", timings);
+    summary.put("rounds", result.rounds());
+    summary.put("epochs", result.epochs());
+    summary.put("stop_reason", result.stopReason());
+    summary.put("final_validation", result.finalValidation());
+    summary.put("test", cm != null ? cm.toMap() : rm != null ? rm.toMap() : null);
+    summary.put("model", SparkSupport.display(modelPath.toString(), hconf));
+    summary.put("report", SparkSupport.display(reportPath.toString(), hconf));
+    MetricsHistory.writeAtomically(new org.apache.hadoop.fs.Path(dir, "summary.json").toString(),
+        (Json.object(summary) + "\n").getBytes(StandardCharsets.UTF_8), hconf);
+
+    if (cm != null) {
+      out.println(String.format(Locale.ROOT, "test accuracy %.4f", cm.accuracy()));
+    } else if (rm != null) {
+      out.println(String.format(Locale.ROOT, "test rmse %.4g", rm.rmse()));
+    } else {
+      out.println("no test data (set data.test or data.test_fraction for test metrics)");
+    }
+    out.println("model: " + SparkSupport.display(modelPath.toString(), hconf));
+    out.println("report: " + SparkSupport.display(reportPath.toString(), hconf));
+    return Main.OK;
+  }
+
+  private static List<String> features(JobConfig cfg) {
+    return cfg.strings("data.features");
+  }
+
+  /** With output.overwrite false, a non-empty output.dir is a config error. */
+  private static void checkOutputDir(JobConfig cfg, String outDir, Configuration hconf) throws IOException {
+    if (cfg.bool("output.overwrite")) {
+      return;
+    }
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(outDir);
+    FileSystem fs = dir.getFileSystem(hconf);
+    if (fs.exists(dir)) {
+      FileStatus[] files = fs.listStatus(dir);
+      if (files.length > 0) {
+        throw new ConfigException("output.dir: " + outDir + " is not empty and output.overwrite is false");
+      }
+    }
+  }
+
+  private static double seconds(long t0) {
+    return (System.nanoTime() - t0) / 1e9;
+  }
+}

@@ -1,0 +1,150 @@
+package io.sparktrain.driver.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.train.Mode;
+import io.sparktrain.train.TrainConfig;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class JobConfigTest {
+  private static final String MIN = "data: {train: t.parquet}\n";
+
+  private static JobConfig parse(String yaml, String... sets) {
+    return JobConfig.parse(yaml, "test.yaml", List.of(sets));
+  }
+
+  private static String error(String yaml, String... sets) {
+    return assertThrows(ConfigException.class, () -> parse(yaml, sets)).getMessage();
+  }
+
+  @Test
+  void defaultsFillEveryKey() {
+    JobConfig c = parse(MIN);
+    assertEquals("sparktrain", c.name());
+    assertEquals("runs/sparktrain", c.outputDir());
+    assertEquals("parquet", c.string("data.format"));
+    assertEquals(List.of("features"), c.strings("data.features"));
+    assertEquals(List.of(256, 128), c.intList("model.hidden"));
+    assertEquals(10, c.integer("training.epochs"));
+    assertEquals(128, c.integer("training.batch_size"));
+    assertEquals(42L, c.longValue("training.seed"));
+    assertEquals(0.001, c.number("training.optimizer.learning_rate"));
+    assertNull(c.get("training.local_optimizer"));
+    assertNull(c.get("training.early_stopping"));
+    assertTrue(c.bool("output.overwrite"));
+    assertTrue(c.map("data.options").isEmpty());
+    TrainConfig t = c.trainConfig();
+    assertEquals(Mode.SYNC, t.mode());
+    assertEquals(OptimizerSpec.Kind.ADAM, t.optimizer().kind());
+    assertEquals(1, t.checkpointEveryEpochs());
+  }
+
+  @Test
+  void unknownKeySuggestsTheNearestSibling() {
+    assertEquals("training.optimzer: unknown key; did you mean training.optimizer?",
+        error(MIN + "training:\n  optimzer: {name: sgd}\n"));
+    assertEquals("trainig: unknown key; did you mean training?", error(MIN, "trainig.epochs=2"));
+    assertEquals("model.hiden: unknown key; did you mean model.hidden?", error(MIN + "model: {hiden: [3]}\n"));
+    String far = error(MIN + "model: {colour: red}\n");
+    assertTrue(far.startsWith("model.colour: unknown key; expected one of task, hidden, activation"), far);
+  }
+
+  @Test
+  void badValuesNameTheKeyTheExpectationAndTheValue() {
+    assertEquals("training.batch_size: expected an integer >= 1, found 0", error(MIN + "training: {batch_size: 0}\n"));
+    assertEquals("training.optimizer.learning_rate: expected a number > 0, found -0.1",
+        error(MIN, "training.optimizer.learning_rate=-0.1"));
+    assertEquals("model.dropout: expected a number in [0, 1), found 1.0", error(MIN, "model.dropout=1.0"));
+    assertEquals("training.mode: expected one of sync, average, found \"avg\"", error(MIN, "training.mode=avg"));
+    assertEquals("training.optimizer.name: expected one of sgd, adam, adamw, found \"adma\"; did you mean adam?",
+        error(MIN, "training.optimizer.name=adma"));
+    assertEquals("model.activation: expected one of identity, relu, leaky_relu(a), sigmoid, tanh, gelu,"
+        + " found \"softmax\"", error(MIN, "model.activation=softmax"));
+    assertEquals("model.loss: expected auto or softmax_cross_entropy for task classification, found \"mse\"",
+        error(MIN, "model.loss=mse"));
+  }
+
+  @Test
+  void typeErrorsNameTheKeyPath() {
+    assertEquals("training.epochs: expected an integer >= 1, found \"ten\"", error(MIN, "training.epochs=ten"));
+    assertEquals("training.epochs: expected an integer >= 1, found 2.5", error(MIN, "training.epochs=2.5"));
+    assertEquals("model.hidden: expected a list of integers >= 1, found [64, \"x\"]",
+        error(MIN, "model.hidden=[64, x]"));
+    assertEquals("output.overwrite: expected true or false, found 3", error(MIN, "output.overwrite=3"));
+    assertEquals("data.train: expected a string, found 5", error("data: {train: 5}\n"));
+    assertEquals("training: expected a map with keys mode, epochs, max_rounds, batch_size, local_steps, seed, l2,"
+        + " aggregation_depth, log_every_rounds, validate_every_rounds, server_update, optimizer, local_optimizer,"
+        + " early_stopping, found 3", error(MIN + "training: 3\n"));
+    assertTrue(error("data: {}\n").startsWith("data.train: missing; expected a string"));
+    // several errors: one line
+    String two = error(MIN + "training: {epochs: 0, batch_size: 0}\n");
+    assertEquals("training.epochs: expected an integer >= 1, found 0; training.batch_size: expected an integer"
+        + " >= 1, found 0", two);
+  }
+
+  @Test
+  void overridesAreYamlValues() {
+    JobConfig c = parse(MIN + "training: {epochs: 5}\n", "training.epochs=2", "model.hidden=[64, 32]",
+        "training.optimizer.learning_rate=1e-2", "data.options={header: true}", "data.features=[a, b]",
+        "name=run-7", "data.validation=v.parquet", "training.early_stopping.patience=5");
+    assertEquals(2, c.integer("training.epochs"));
+    assertEquals(List.of(64, 32), c.intList("model.hidden"));
+    assertEquals(0.01, c.number("training.optimizer.learning_rate"));
+    assertEquals("true", c.map("data.options").get("header"));
+    assertEquals(List.of("a", "b"), c.strings("data.features"));
+    assertEquals("runs/run-7", c.outputDir());
+    // a null section set by a key gets the other keys' defaults
+    assertEquals(5, c.integer("training.early_stopping.patience"));
+    assertEquals("val_loss", c.string("training.early_stopping.metric"));
+    assertEquals(5, c.trainConfig().patience());
+    assertEquals("--set training.epochs: expected key.path=value", error(MIN, "training.epochs"));
+  }
+
+  @Test
+  void crossKeyChecks() {
+    assertEquals("training.early_stopping: needs validation data (data.validation or data.validation_fraction > 0),"
+        + " found none", error(MIN + "training: {early_stopping: {patience: 2}}\n"));
+    assertEquals("data.test_fraction: expected validation_fraction + test_fraction < 1, found 0.5 + 0.5",
+        error(MIN, "data.validation_fraction=0.5", "data.test_fraction=0.5"));
+    assertEquals("training.optimizer.schedule.every: expected an integer >= 1 for schedule step, found 0",
+        error(MIN, "training.optimizer.schedule.name=step"));
+    assertEquals("checkpoint.resume: expected a checkpoint.dir to resume from, found none",
+        error(MIN, "checkpoint.resume=true"));
+  }
+
+  @Test
+  void invalidYamlAndMissingFile() {
+    String m = error("data: {train: x\nmodel: [\n");
+    assertTrue(m.startsWith("test.yaml: invalid YAML at line"), m);
+    assertTrue(!m.contains("\n"), m);
+    String dup = error("name: a\nname: b\n" + MIN);
+    assertTrue(dup.startsWith("test.yaml: invalid YAML"), dup);
+    String missing = assertThrows(ConfigException.class,
+        () -> JobConfig.load(Path.of("/nonexistent/x.yaml"), List.of())).getMessage();
+    assertEquals("/nonexistent/x.yaml: no such config file", missing);
+  }
+
+  @Test
+  void theSchemaDocumentIsAValidConfigOfTheDefaults() {
+    String doc = ConfigSchema.describe();
+    JobConfig fromDoc = parse(doc);
+    JobConfig defaults = parse("data: {train: \"<required>\"}\n");
+    assertEquals(defaults.asMap(), fromDoc.asMap());
+    for (String key : List.of("training.optimizer.schedule", "checkpoint", "spark")) {
+      assertTrue(doc.contains(key.substring(key.lastIndexOf('.') + 1) + ":"), key);
+    }
+  }
+
+  @Test
+  void editDistance() {
+    assertEquals(1, JobConfig.editDistance("optimzer", "optimizer"));
+    assertEquals(1, JobConfig.editDistance("epcohs", "epochs"));
+    assertNull(JobConfig.nearest("colour", List.of("task", "hidden")));
+  }
+}
