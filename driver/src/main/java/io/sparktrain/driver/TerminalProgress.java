@@ -1,0 +1,192 @@
+package io.sparktrain.driver;
+
+import io.sparktrain.train.EpochEvent;
+import io.sparktrain.train.ProgressLogger;
+import io.sparktrain.train.RoundEvent;
+import io.sparktrain.train.TrainingListener;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Training progress for people. On a terminal: a live bar per epoch, redrawn in place with
+ * {@code \r} (rounds done/total, loss, samples/s, ETA of the epoch), replaced by a summary line
+ * when the epoch ends. Elsewhere (a log file, a pipe, CI): plain lines, one per epoch and one every
+ * N rounds.
+ */
+public final class TerminalProgress implements TrainingListener {
+  private static final int BAR = 24;
+
+  private final PrintStream out;
+  private final boolean terminal;
+  private final int everyRounds;
+  private final long minRedrawNanos;
+  private final int width;
+
+  // Per-epoch state.
+  private int epoch = -1;
+  private long epochRows;
+  private double epochSeconds;
+  private long roundsSeen;
+  private long lastDraw = Long.MIN_VALUE;
+  private int drawn; // characters of the bar currently on the line (0 = none)
+  private Map<String, Double> lastValidation = Map.of();
+
+  /**
+   * For a run: renders as a live bar when {@code System.console() != null}, as plain lines (every
+   * epoch, and every N rounds with N chosen from the epoch length) otherwise.
+   */
+  public TerminalProgress(PrintStream out) {
+    this(out, System.console() != null, -1);
+  }
+
+  /**
+   * @param terminal    live bar redrawn with \r (true) or plain lines (false)
+   * @param everyRounds plain mode: a line every this many rounds; 0 = epochs only; negative = about
+   *                    ten lines per epoch
+   */
+  public TerminalProgress(PrintStream out, boolean terminal, int everyRounds) {
+    this(out, terminal, everyRounds, terminal ? 100 : 0, columns());
+  }
+
+  /** As above, with the least time between two redraws of the bar and the terminal width (for tests). */
+  public TerminalProgress(PrintStream out, boolean terminal, int everyRounds, long minRedrawMillis, int width) {
+    this.out = out;
+    this.terminal = terminal;
+    this.everyRounds = everyRounds;
+    this.minRedrawNanos = minRedrawMillis * 1_000_000L;
+    this.width = Math.max(40, width);
+  }
+
+  private static int columns() {
+    try {
+      String c = System.getenv("COLUMNS");
+      if (c != null) {
+        return Integer.parseInt(c.trim());
+      }
+    } catch (NumberFormatException e) {
+      // fall through
+    }
+    return 100;
+  }
+
+  public boolean isTerminal() {
+    return terminal;
+  }
+
+  @Override
+  public synchronized void onRound(RoundEvent e) {
+    if (e.epoch() != epoch) {
+      epoch = e.epoch();
+      epochRows = 0;
+      epochSeconds = 0;
+      roundsSeen = 0;
+      lastValidation = Map.of();
+    }
+    epochRows += e.rows();
+    epochSeconds += e.seconds();
+    roundsSeen++;
+    if (!e.validation().isEmpty()) {
+      lastValidation = e.validation();
+    }
+    double rate = epochSeconds > 0 ? epochRows / epochSeconds : 0;
+    double perRound = epochSeconds / roundsSeen;
+    long left = Math.max(0, e.roundsPerEpoch() - e.roundInEpoch());
+    double eta = perRound * left;
+    if (terminal) {
+      long now = System.nanoTime();
+      boolean last = e.roundInEpoch() >= e.roundsPerEpoch();
+      if (roundsSeen == 1 || last || !e.validation().isEmpty() || lastDraw == Long.MIN_VALUE
+          || now - lastDraw >= minRedrawNanos) {
+        lastDraw = now;
+        draw(bar(e, rate, eta));
+      }
+    } else {
+      int n = everyRounds >= 0 ? everyRounds : (int) Math.max(1, (e.roundsPerEpoch() + 9) / 10);
+      boolean lastOfEpoch = e.roundInEpoch() >= e.roundsPerEpoch();
+      // The epoch line follows the last round, so that round needs no line of its own.
+      if (n > 0 && e.roundInEpoch() % n == 0 && !lastOfEpoch) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+            "epoch %d/%d round %d/%d loss %.4f %s samples/s eta %s", e.epoch(), e.epochs(), e.roundInEpoch(),
+            e.roundsPerEpoch(), e.loss(), rate(rate), ProgressLogger.duration(eta)));
+        appendMetrics(sb, e.validation());
+        out.println(sb);
+        out.flush();
+      }
+    }
+  }
+
+  private String bar(RoundEvent e, double rate, double eta) {
+    long total = Math.max(1, e.roundsPerEpoch());
+    double f = Math.min(1, (double) e.roundInEpoch() / total);
+    int full = (int) Math.floor(f * BAR);
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "epoch %d/%d [", e.epoch(), e.epochs()));
+    for (int i = 0; i < BAR; i++) sb.append(i < full ? '=' : i == full ? '>' : ' ');
+    sb.append(String.format(Locale.ROOT, "] %d/%d rounds  loss %.4f  %s samples/s  eta %s", e.roundInEpoch(),
+        e.roundsPerEpoch(), e.loss(), rate(rate), ProgressLogger.duration(eta)));
+    Double vl = lastValidation.get("val_loss");
+    if (vl != null) {
+      sb.append(String.format(Locale.ROOT, "  val_loss %.4f", vl));
+    }
+    return sb.toString();
+  }
+
+  /** Replaces the current line with {@code s}, cut to the terminal width so that it never wraps. */
+  private void draw(String s) {
+    if (s.length() > width - 1) {
+      s = s.substring(0, width - 1);
+    }
+    StringBuilder sb = new StringBuilder("\r").append(s);
+    for (int i = s.length(); i < drawn; i++) sb.append(' ');
+    out.print(sb);
+    out.flush();
+    drawn = s.length();
+  }
+
+  /** Ends the bar's line: clears it, so that a full line can be printed in its place. */
+  private void clearBar() {
+    if (drawn > 0) {
+      StringBuilder sb = new StringBuilder("\r");
+      for (int i = 0; i < drawn; i++) sb.append(' ');
+      out.print(sb.append('\r'));
+      drawn = 0;
+    }
+  }
+
+  @Override
+  public synchronized void onEpoch(EpochEvent e) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "epoch %d/%d loss %.4f", e.epoch(), e.epochs(),
+        e.trainLoss()));
+    appendMetrics(sb, e.validation());
+    sb.append(String.format(Locale.ROOT, " %s samples/s took %s elapsed %s eta %s", rate(e.samplesPerSecond()),
+        ProgressLogger.duration(e.seconds()), ProgressLogger.duration(e.elapsedSeconds()),
+        ProgressLogger.duration(e.etaSeconds())));
+    if (terminal) {
+      clearBar();
+    }
+    out.println(sb);
+    out.flush();
+    epoch = -1;
+  }
+
+  @Override
+  public synchronized void onCheckpoint(long round, String path) {
+    if (terminal) {
+      clearBar();
+    }
+    out.println("checkpoint round " + round + " -> " + path);
+    out.flush();
+  }
+
+  private static void appendMetrics(StringBuilder sb, Map<String, Double> m) {
+    for (Map.Entry<String, Double> v : m.entrySet()) {
+      sb.append(String.format(Locale.ROOT, " %s %.4f", v.getKey(), v.getValue()));
+    }
+  }
+
+  private static String rate(double r) {
+    return String.format(Locale.ROOT, "%.0f", r);
+  }
+}
