@@ -10,7 +10,7 @@
 # Ports are free ones picked at start. Pids, ports (cluster.env) and logs go to the state directory
 # $SPARKTRAIN_CLUSTER_DIR (default target/cluster). Settings: SPARKTRAIN_WORKERS (2),
 # SPARKTRAIN_WORKER_CORES (1), SPARKTRAIN_WORKER_MEMORY (1g: room for a 1g executor),
-# SPARKTRAIN_CLUSTER_TIMEOUT (seconds to wait for the workers, 90).
+# SPARKTRAIN_CLUSTER_TIMEOUT (seconds to wait for the workers, 120).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -18,7 +18,7 @@ STATE="${SPARKTRAIN_CLUSTER_DIR:-$ROOT/target/cluster}"
 WORKERS="${SPARKTRAIN_WORKERS:-2}"
 WORKER_CORES="${SPARKTRAIN_WORKER_CORES:-1}"
 WORKER_MEMORY="${SPARKTRAIN_WORKER_MEMORY:-1g}"
-TIMEOUT="${SPARKTRAIN_CLUSTER_TIMEOUT:-90}"
+TIMEOUT="${SPARKTRAIN_CLUSTER_TIMEOUT:-120}"
 HOST=127.0.0.1
 export SPARK_LOCAL_IP=$HOST
 
@@ -26,10 +26,22 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 pid_of() { cat "$STATE/$1.pid" 2>/dev/null || true; }
 
+# GET http://127.0.0.1:<port><path>: curl when there is one, else bash's /dev/tcp (HTTP/1.0, body only).
+http_get() {
+  local port="$1" path="$2"
+  if command -v curl >/dev/null 2>&1; then
+    curl -s --max-time 3 "http://$HOST:$port$path"
+  else
+    (exec 3<>"/dev/tcp/$HOST/$port" || exit 1
+     printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$HOST" >&3
+     timeout 3 cat <&3 | sed '1,/^\r\{0,1\}$/d')
+  fi
+}
+
 master_json() {
   # shellcheck disable=SC1091
   source "$STATE/cluster.env"
-  curl -s --max-time 3 "http://$HOST:$MASTER_WEBUI_PORT/json/"
+  http_get "$MASTER_WEBUI_PORT" /json/
 }
 
 alive_workers() {
@@ -52,8 +64,8 @@ show_logs() {
 # Starts "name" as its own process group (so that down also reaches what it started, e.g. executors).
 start_daemon() {
   local name="$1"; shift
-  # shellcheck disable=SC2086
   # Spark's own log4j2 defaults (INFO) for the daemons: their logs are for reading when something fails.
+  # shellcheck disable=SC2086
   setsid java $SPARK_MODULE_OPTS -Xmx512m -cp "$SPARK_HOME_DIR/jars/*" "$@" \
     </dev/null >"$STATE/logs/$name.log" 2>&1 &
   echo $! > "$STATE/$name.pid"
@@ -71,7 +83,7 @@ stop_pid() {
     fi
   fi
   # Anything left in its process group (an executor a Worker started) goes too.
-  if [ -n "$pid" ] && pgrep -g "$pid" >/dev/null 2>&1; then
+  if [ -n "$pid" ] && command -v pgrep >/dev/null && pgrep -g "$pid" >/dev/null 2>&1; then
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$STATE/$name.pid"
@@ -109,7 +121,6 @@ cmd_up() {
   if [ -f "$STATE/cluster.env" ] && alive "$(pid_of master)"; then
     echo "cluster.sh: already running"; cmd_status; return 0
   fi
-  command -v curl >/dev/null || die "curl is needed (apt-get install curl)"
   SPARK_HOME_DIR="$(spark_home)"
   [ -d "$SPARK_HOME_DIR/jars" ] || die "no jars/ in $SPARK_HOME_DIR"
   rm -rf "$STATE" && mkdir -p "$STATE/logs"
