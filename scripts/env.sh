@@ -6,9 +6,9 @@ export MAVEN_OPTS="${MAVEN_OPTS:-} -Djava.net.preferIPv4Stack=true"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export SPARKTRAIN_ROOT="$ROOT"
 # The JVM options spark-submit adds on Java 17, plus the Vector API (read from the parent pom).
-SPARK_JVM_OPTS="$(sed -n 's:.*<spark.jvm.options>\(.*\)</spark.jvm.options>.*:\1:p' "$ROOT/pom.xml")"
-SPARK_JVM_OPTS="$SPARK_JVM_OPTS -Dlog4j2.configurationFile=$ROOT/conf/log4j2.properties"
-export SPARK_JVM_OPTS
+SPARK_MODULE_OPTS="$(sed -n 's:.*<spark.jvm.options>\(.*\)</spark.jvm.options>.*:\1:p' "$ROOT/pom.xml")"
+SPARK_JVM_OPTS="$SPARK_MODULE_OPTS -Dlog4j2.configurationFile=$ROOT/conf/log4j2.properties"
+export SPARK_MODULE_OPTS SPARK_JVM_OPTS
 
 # Installs a Debian package when missing and we can (root with apt-get); returns 1 otherwise.
 ensure_deb() {
@@ -35,4 +35,38 @@ module_classpath() {
   local deps
   deps="$(tr ':' '\n' < "$out" | grep -v '/io/sparktrain/' | paste -sd: -)"
   echo "$ROOT/$module/target/classes:$ROOT/trainer/target/classes:$deps"
+}
+
+# The Spark to run with: $SPARK_HOME when set; otherwise one assembled from Maven Central under
+# target/spark-home (jars/ = the runtime dependencies of spark-core/sql/mllib, see
+# scripts/spark-dist/pom.xml, and an empty RELEASE file, which Spark's launcher needs to find jars/
+# when a Worker starts an executor). Prints the directory.
+spark_home() {
+  if [ -n "${SPARK_HOME:-}" ]; then echo "$SPARK_HOME"; return 0; fi
+  local dir="$ROOT/target/spark-home" stamp
+  stamp="$(sed -n 's:.*<spark.version>\(.*\)</spark.version>.*:\1:p;s:.*<scala.binary.version>\(.*\)</scala.binary.version>.*:\1:p' "$ROOT/pom.xml" | tr '\n' ' ')"
+  if [ ! -f "$dir/RELEASE" ] || [ "$(cat "$dir/.sparktrain-stamp" 2>/dev/null)" != "$stamp" ] \
+      || [ "$ROOT/scripts/spark-dist/pom.xml" -nt "$dir/.sparktrain-stamp" ]; then
+    echo "sparktrain: assembling Spark ($stamp) from Maven in $dir" >&2
+    local tmp="$dir.tmp.$$"
+    rm -rf "$tmp" && mkdir -p "$tmp/jars"
+    (cd "$ROOT" && mvn -q -B -ntp -f scripts/spark-dist/pom.xml dependency:copy-dependencies \
+        -DoutputDirectory="$tmp/jars" >&2) || { rm -rf "$tmp"; return 1; }
+    : > "$tmp/RELEASE"
+    echo "$stamp" > "$tmp/.sparktrain-stamp"
+    rm -rf "$dir" && mv "$tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+# A TCP port free on 127.0.0.1 now (asked from the kernel: no fixed, well-known ports).
+free_port() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' && return 0
+  fi
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 40000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
 }
