@@ -19,13 +19,6 @@ public final class DpClipping {
   private DpClipping() {
   }
 
-  /** The L2 norm of {@code v}, accumulated in double. */
-  public static double l2Norm(float[] v) {
-    double s = 0;
-    for (float x : v) s += (double) x * x;
-    return Math.sqrt(s);
-  }
-
   /**
    * Scales {@code delta} in place to L2 norm at most {@code maxNorm} and returns the factor applied:
    * min(1, maxNorm / ||delta||) (1 for a zero vector). Fails on a non-finite norm.
@@ -34,7 +27,7 @@ public final class DpClipping {
     if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
       throw new IllegalArgumentException("clip norm S: expected finite and > 0, found " + maxNorm);
     }
-    double norm = l2Norm(delta);
+    double norm = io.sparktrain.optim.Clipping.norm(delta);
     if (!Double.isFinite(norm)) {
       throw new IllegalArgumentException("clip: the delta's L2 norm is " + norm + " (non-finite values)");
     }

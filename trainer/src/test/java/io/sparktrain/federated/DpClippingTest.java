@@ -14,7 +14,7 @@ class DpClippingTest {
     float[] v = {3, 4};
     assertEquals(0.5, DpClipping.clip(v, 2.5), 1e-15);
     assertArrayEquals(new float[] {1.5f, 2f}, v);
-    assertEquals(2.5, DpClipping.l2Norm(v), 1e-7);
+    assertEquals(2.5, io.sparktrain.optim.Clipping.norm(v), 1e-7);
     float[] short_ = {0.3f, 0.4f};
     assertEquals(1, DpClipping.clip(short_, 1));
     assertArrayEquals(new float[] {0.3f, 0.4f}, short_);

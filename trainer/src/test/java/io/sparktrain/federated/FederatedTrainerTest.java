@@ -12,6 +12,7 @@ import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.testing.Blobs;
 import io.sparktrain.testing.Spark;
 import io.sparktrain.train.Trainer;
 import java.util.ArrayList;
@@ -33,8 +34,7 @@ import org.junit.jupiter.api.Test;
 
 class FederatedTrainerTest {
   private static SparkSession spark;
-  private static final StructType SCHEMA = new StructType().add("features", new VectorUDT())
-      .add("label", DataTypes.DoubleType);
+  private static final StructType SCHEMA = Blobs.PLAIN;
 
   @BeforeAll
   static void start() {
@@ -52,22 +52,11 @@ class FederatedTrainerTest {
   }
 
   static List<Row> blobs(int n, long seed) {
-    Random r = new Random(seed);
-    double[][] centres = {{2, 0, 0, 1}, {-1, 2, 0, -1}, {-1, -2, 1, 0}};
-    List<Row> rows = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      int k = r.nextInt(3);
-      double[] x = new double[4];
-      for (int j = 0; j < 4; j++) x[j] = centres[k][j] + 0.8 * r.nextGaussian();
-      rows.add(RowFactory.create(Vectors.dense(x), (double) k));
-    }
-    return rows;
+    return Blobs.rows(n, seed, false);
   }
 
   Dataset<Row> frame(List<Row> rows, int partitions) {
-    return spark.createDataFrame(spark.sparkContext().parallelize(
-        scala.jdk.javaapi.CollectionConverters.asScala(rows).toSeq(), partitions,
-        scala.reflect.ClassTag$.MODULE$.apply(Row.class)), SCHEMA);
+    return Blobs.frame(spark, rows, partitions, SCHEMA);
   }
 
   static Network net() {

@@ -11,6 +11,7 @@ import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.testing.Blobs;
 import io.sparktrain.testing.Spark;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,29 +57,12 @@ class TrainerTest {
     Trainer.taskHook = null;
   }
 
-  /** Three Gaussian blobs in 4-D: rows (features vector, label, weight). */
   static List<Row> blobs(int n, long seed) {
-    Random r = new Random(seed);
-    double[][] centres = {{2, 0, 0, 1}, {-1, 2, 0, -1}, {-1, -2, 1, 0}};
-    List<Row> rows = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      int k = r.nextInt(3);
-      double[] x = new double[4];
-      for (int j = 0; j < 4; j++) x[j] = centres[k][j] + 0.8 * r.nextGaussian();
-      rows.add(RowFactory.create(Vectors.dense(x), (double) k, 0.5 + r.nextDouble()));
-    }
-    return rows;
+    return Blobs.rows(n, seed, true);
   }
 
-  static final StructType SCHEMA = new StructType()
-      .add("features", new VectorUDT())
-      .add("label", DataTypes.DoubleType)
-      .add("weight", DataTypes.DoubleType);
-
   Dataset<Row> frame(List<Row> rows, int partitions) {
-    return spark.createDataFrame(spark.sparkContext().parallelize(
-        scala.jdk.javaapi.CollectionConverters.asScala(rows).toSeq(), partitions,
-        scala.reflect.ClassTag$.MODULE$.apply(Row.class)), SCHEMA);
+    return Blobs.frame(spark, rows, partitions, Blobs.WEIGHTED);
   }
 
   static Network net3() {
