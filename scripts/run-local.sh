@@ -28,4 +28,5 @@ CP="$ROOT/trainer/target/classes:$(module_classpath driver)"
 MASTER_OPT=()
 [ -n "${SPARK_MASTER:-}" ] && MASTER_OPT=(-Dspark.master="$SPARK_MASTER")
 # shellcheck disable=SC2086
-exec java $SPARK_JVM_OPTS -Xmx6g "${MASTER_OPT[@]}" -cp "$CP" io.sparktrain.driver.Main train "$@"
+TTY=false; [ -t 2 ] && TTY=true   # the progress bar is live only on a terminal
+exec java $SPARK_JVM_OPTS -Xmx6g -Dsparktrain.stderr.tty=$TTY "${MASTER_OPT[@]}" -cp "$CP" io.sparktrain.driver.Main train "$@"

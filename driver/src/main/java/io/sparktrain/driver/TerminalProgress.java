@@ -34,11 +34,18 @@ public final class TerminalProgress implements TrainingListener {
   private Map<String, Double> lastValidation = Map.of();
 
   /**
-   * For a run: renders as a live bar when {@code System.console() != null}, as plain lines (every
-   * epoch, and every N rounds with N chosen from the epoch length) otherwise.
+   * For a run: renders as a live bar when stderr is a terminal, as plain lines (every epoch, and
+   * every N rounds with N chosen from the epoch length) otherwise. Java cannot ask whether stderr
+   * is a terminal, so the launching script says it with {@code -Dsparktrain.stderr.tty=true|false}
+   * ({@code [ -t 2 ]}); without it, {@code System.console() != null} decides.
    */
   public TerminalProgress(PrintStream out) {
-    this(out, System.console() != null, -1);
+    this(out, stderrIsTerminal(), -1);
+  }
+
+  static boolean stderrIsTerminal() {
+    String tty = System.getProperty("sparktrain.stderr.tty");
+    return tty != null ? Boolean.parseBoolean(tty) : System.console() != null;
   }
 
   /**

@@ -161,7 +161,7 @@ final class TrainCommand implements Callable<Integer> {
     nb.dense(outputs, classification ? Activation.SOFTMAX : Activation.IDENTITY).loss(cfg.loss());
     Network net = nb.build();
     Trainer trainer = new Trainer(net, trainConfig);
-    for (TrainingListener l : Listeners.forRun(cfg, out)) trainer.addListener(l);
+    for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
     long f0 = System.nanoTime();
     TrainResult result = trainer.fit(train, val);
     double fitSeconds = seconds(f0);
