@@ -162,6 +162,9 @@ final class TrainCommand implements Callable<Integer> {
     Network net = nb.build();
     Trainer trainer = new Trainer(net, trainConfig);
     for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
+    // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
+    org.apache.logging.log4j.core.config.Configurator.setLevel("io.sparktrain.progress",
+        org.apache.logging.log4j.Level.WARN);
     long f0 = System.nanoTime();
     TrainResult result = trainer.fit(train, val);
     double fitSeconds = seconds(f0);
