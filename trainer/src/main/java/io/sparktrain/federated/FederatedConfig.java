@@ -99,6 +99,11 @@ public final class FederatedConfig implements Serializable {
   public double serverLr() { return serverLr; }
   public float l2() { return l2; }
   public long seed() { return seed; }
+  /**
+   * treeAggregate depth of a round; 1 (the default) sends the sampled silos' updates straight to
+   * the driver. Deeper trees make Spark shuffle partial aggregates (model-sized, never rows) between
+   * executors when there are many silos, which the locality audit then reports as shuffles.
+   */
   public int aggregationDepth() { return aggregationDepth; }
   public int evalEveryRounds() { return evalEveryRounds; }
   public int logEveryRounds() { return logEveryRounds; }
@@ -177,7 +182,7 @@ public final class FederatedConfig implements Serializable {
     private double tau = 1e-3;
     private float l2 = 0f;
     private long seed = 42;
-    private int aggregationDepth = 2;
+    private int aggregationDepth = 1;
     private int evalEveryRounds = 10;
     private int logEveryRounds = 10;
     private double dpClipNorm = 0;

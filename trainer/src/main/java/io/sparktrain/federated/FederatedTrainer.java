@@ -148,7 +148,9 @@ public final class FederatedTrainer {
     Map<String, Object> auditMap = audit.toMap(config.rounds());
     LOG.info("sparktrain federated locality audit:\n{}", audit.summary(config.rounds()));
     if (audit.rowsMoved() != 0) {
-      LOG.error("sparktrain federated: {} rows moved between silos during training", audit.rowsMoved());
+      LOG.error("sparktrain federated: {} records were shuffled in training stages{}", audit.rowsMoved(),
+          config.aggregationDepth() > 1 ? " (with aggregation_depth " + config.aggregationDepth()
+              + " these can be treeAggregate's partial aggregates; depth 1 shuffles nothing)" : "");
     }
     double epsilon = config.dp() && config.dpNoiseMultiplier() > 0 ? accountant.epsilon(config.dpDelta())
         : Double.NaN;

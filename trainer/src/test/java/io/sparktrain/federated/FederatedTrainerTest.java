@@ -328,4 +328,16 @@ class FederatedTrainerTest {
     data.unpersist();
     val.unpersist();
   }
+
+  @Test
+  void manySilosStillShuffleNothing() {
+    // With 12 partitions a depth-2 treeAggregate would add a shuffle of partial aggregates; the
+    // federated default (depth 1) must not.
+    TrainingData data = silos(blobs(240, 16), 12);
+    FederatedResult r = new FederatedTrainer(net(), small().rounds(2).clientFraction(0.5).build()).fit(data, null);
+    assertEquals(0L, r.audit().get("rows_moved_during_training"), r.audit().toString());
+    assertEquals(0L, r.audit().get("shuffle_write_bytes"), r.audit().toString());
+    assertEquals(2, r.audit().get("training_stages"), r.audit().toString());
+    data.unpersist();
+  }
 }
