@@ -291,6 +291,9 @@ public final class ConfigSchema {
           number("beta2", 0.99, "fedadam/fedyogi: second-moment decay").min(0).maxExclusive(1),
           number("tau", 1.0e-3, "adaptive servers: adaptivity (denominator) constant").minExclusive(0),
           integer("eval_every_rounds", 10, "evaluate on the test data every n rounds (and after the last)").min(1),
+          integer("aggregation_depth", 1, "treeAggregate depth of the silos' updates: 1 = straight to the driver;"
+              + " > 1 combines partial sums in a shuffle stage, which the locality audit counts as records moved"
+              + " (of updates, not rows) once there are more than about 6 silos").min(1),
           section("dp", "DP-FedAvg: clip each silo's delta, Gaussian noise on the sum; null = off",
               number("clip_norm", 1.0, "S: clip each silo's delta to this L2 norm").minExclusive(0),
               number("noise_multiplier", 1.0, "z: noise N(0, (z S)^2) on the sum").min(0),

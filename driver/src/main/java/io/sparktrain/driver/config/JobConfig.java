@@ -609,7 +609,7 @@ public final class JobConfig {
     }
   }
 
-  /** A federated builder from the federated section and training.seed / l2 / aggregation_depth. */
+  /** A federated builder from the federated section and training.seed and training.l2. */
   public io.sparktrain.federated.FederatedConfig.Builder federatedBuilder() {
     String f = "federated.";
     OptimizerSpec local = OptimizerSpec.builder(string(f + "local_optimizer.name"))
@@ -637,7 +637,7 @@ public final class JobConfig {
         .compression(!string(f + "compression").equals("none"), string(f + "compression").endsWith("feedback"))
         .seed(longValue("training.seed"))
         .l2((float) number("training.l2"))
-        .aggregationDepth(integer("training.aggregation_depth"));
+        .aggregationDepth(integer(f + "aggregation_depth"));
     if (!isNull(f + "dp")) {
       b.differentialPrivacy(number(f + "dp.clip_norm"), number(f + "dp.noise_multiplier"), number(f + "dp.delta"));
     }
