@@ -275,7 +275,7 @@ public final class ConfigSchema {
           integer("rounds", 100, "communication rounds").min(1),
           number("client_fraction", 0.1, "C: fraction of silos sampled per round (at least one)").minExclusive(0)
               .max(1),
-          oneOf("sampling", "uniform", "uniform: exactly max(1, C n) silos; poisson: each silo with probability C",
+          oneOf("sampling", "uniform", "uniform: max(1, round(C n)) silos; poisson: each silo with probability C",
               "uniform", "poisson"),
           integer("local_epochs", 1, "E: local epochs per round").min(1),
           integer("local_batch", 10, "B: local mini-batch (0 = the whole silo, full batch)").min(0),
