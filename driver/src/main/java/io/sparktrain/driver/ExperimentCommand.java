@@ -88,6 +88,13 @@ final class ExperimentCommand implements Callable<Integer> {
           + " data.test_fraction > 0), found none");
     }
     List<Setting> grid = grid(cfg);
+    for (Setting st : grid) {
+      String src = (String) ConfigSchema.silosSpec(st.silos)[0];
+      if (cfg.isNull("data.train") && !src.equals("synthetic")) {
+        throw new ConfigException("data.train: missing; expected a string (silos " + st.silos
+            + " are built from the training data)");
+      }
+    }
     PrintStream out = Main.Streams.out();
     try (SparkSupport.Session session = SparkSupport.session("sparktrain experiment " + cfg.name(),
         cfg.string("spark.master"), cfg.map("spark.conf"))) {
@@ -239,17 +246,11 @@ final class ExperimentCommand implements Callable<Integer> {
       Map<String, List<Setting>> bySilos = new LinkedHashMap<>();
       for (Setting s : grid) bySilos.computeIfAbsent(s.silos, k -> new ArrayList<>()).add(s);
       for (Map.Entry<String, List<Setting>> group : bySilos.entrySet()) {
-        Object[] silosSpec = ConfigSchema.silosSpec(group.getKey());
-        String source = (String) silosSpec[0];
-        double[] args = (double[]) silosSpec[1];
+        String source = (String) ConfigSchema.silosSpec(group.getKey())[0];
         Dataset<Row> siloDf;
         Dataset<Row> groupTestDf = null;
         if (source.equals("synthetic") || source.equals("paths")) {
-          siloDf = source.equals("paths")
-              ? Silos.fromPaths(session.spark, format, options, cfg.strings("silos.paths"))
-              : Silos.synthetic(session.spark, args.length == 2 ? args[0] : cfg.number("silos.synthetic.alpha"),
-                  args.length == 2 ? args[1] : cfg.number("silos.synthetic.beta"),
-                  cfg.integer("silos.synthetic.devices"), splitSeed);
+          siloDf = sourceSilos(cfg, session, group.getKey());
           if (cfg.isNull("data.test") || source.equals("synthetic")) {
             if (tf == 0) {
               throw new ConfigException("data.test_fraction: expected > 0 for silos " + source
@@ -261,7 +262,7 @@ final class ExperimentCommand implements Callable<Integer> {
             groupTestDf = parts[1];
           }
         } else {
-          siloDf = silos(cfg, source, args, trainDf, splitSeed);
+          siloDf = simulatedSilos(cfg, group.getKey(), trainDf);
         }
         TrainingData train = null;
         TrainingData test = null;
@@ -317,7 +318,25 @@ final class ExperimentCommand implements Callable<Integer> {
     return Main.OK;
   }
 
-  private static Dataset<Row> silos(JobConfig cfg, String source, double[] args, Dataset<Row> trainDf, long seed) {
+  /** Silos that are read or generated: paths (one per path) and synthetic(alpha,beta). */
+  static Dataset<Row> sourceSilos(JobConfig cfg, SparkSupport.Session session, String silosSpec) {
+    Object[] p = ConfigSchema.silosSpec(silosSpec);
+    double[] args = (double[]) p[1];
+    if (p[0].equals("paths")) {
+      return Silos.fromPaths(session.spark, cfg.string("data.format"), cfg.map("data.options"),
+          cfg.strings("silos.paths"));
+    }
+    return Silos.synthetic(session.spark, args.length == 2 ? args[0] : cfg.number("silos.synthetic.alpha"),
+        args.length == 2 ? args[1] : cfg.number("silos.synthetic.beta"), cfg.integer("silos.synthetic.devices"),
+        cfg.longValue("training.seed"));
+  }
+
+  /** Silos built from the training rows: partitions (as they are), column, iid, dirichlet, shards, quantity. */
+  static Dataset<Row> simulatedSilos(JobConfig cfg, String silosSpec, Dataset<Row> trainDf) {
+    Object[] p = ConfigSchema.silosSpec(silosSpec);
+    String source = (String) p[0];
+    double[] args = (double[]) p[1];
+    long seed = cfg.longValue("training.seed");
     String label = cfg.string("data.label");
     switch (source) {
       case "partitions":
@@ -335,6 +354,9 @@ final class ExperimentCommand implements Callable<Integer> {
       case "shards":
         return Silos.partition(trainDf, label, Silos.Split.SHARDS, cfg.integer("silos.count"),
             args.length == 1 ? args[0] : cfg.integer("silos.shards_per_silo"), seed);
+      case "synthetic":
+      case "paths":
+        throw new IllegalArgumentException("silos " + source + " are read or generated, not built from data.train");
       default:
         throw new AssertionError(source);
     }
@@ -345,12 +367,7 @@ final class ExperimentCommand implements Callable<Integer> {
     out.println(String.format(Locale.ROOT, "setting %d/%d: %s", s.id, total, s.label()));
     FederatedResult r = new FederatedTrainer(net, s.config).fit(train, test);
     Map<String, Object> audit = r.audit();
-    // The locality audit of every run, as LocalityAudit.summary words it.
-    out.println("  rows moved during training: " + audit.get("rows_moved_during_training"));
-    out.println("  shuffle bytes in training stages: read " + audit.get("shuffle_read_bytes") + ", written "
-        + audit.get("shuffle_write_bytes"));
-    out.println("  largest upload of a silo: " + audit.get("largest_upload_bytes") + " bytes");
-    out.println("  bytes uploaded per round: " + audit.get("bytes_per_round"));
+    printAudit(r, out);
     Double acc = r.finalValidation().get("val_accuracy");
     out.println(String.format(Locale.ROOT, "  test accuracy %.4f after %d rounds, %.1f s%s",
         acc == null ? Double.NaN : acc, r.rounds(), r.trainSeconds(),
@@ -374,6 +391,16 @@ final class ExperimentCommand implements Callable<Integer> {
     run.trainSeconds = r.trainSeconds();
     run.finalAccuracy = acc == null ? Double.NaN : acc;
     return run;
+  }
+
+  /** The locality audit of a federated run, as LocalityAudit.summary words it. */
+  static void printAudit(FederatedResult r, PrintStream out) {
+    Map<String, Object> audit = r.audit();
+    out.println("  rows moved during training: " + audit.get("rows_moved_during_training"));
+    out.println("  shuffle bytes in training stages: read " + audit.get("shuffle_read_bytes") + ", written "
+        + audit.get("shuffle_write_bytes"));
+    out.println("  largest upload of a silo: " + audit.get("largest_upload_bytes") + " bytes");
+    out.println("  bytes uploaded per round: " + audit.get("bytes_per_round"));
   }
 
   static String trim(double d) {

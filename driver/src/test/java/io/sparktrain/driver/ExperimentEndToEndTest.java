@@ -11,18 +11,34 @@ import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * sparktrain experiment end to end on tiny data: 4 silos, a 2 x 2 grid (FedSGD, FedAvg x IID,
- * Dirichlet), 3 rounds, local[2] on 127.0.0.1 without the UI.
+ * Dirichlet), 3 rounds; and sparktrain train with training.mode federated. One local[2] session on
+ * 127.0.0.1 without the UI, shared by both (the commands use the active session).
  */
 class ExperimentEndToEndTest {
+  private static SparkSession spark;
 
-  @Test
-  void gridOfFourSettingsWritesCsvsAndTheHtmlPage(@TempDir Path dir) throws IOException {
-    long t0 = System.nanoTime();
+  @BeforeAll
+  static void start() {
+    spark = SparkSession.builder().master("local[2]").appName("sparktrain-experiment-test")
+        .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (spark != null) {
+      spark.stop();
+    }
+  }
+
+  private static Path writeCsv(Path dir) throws IOException {
     Random r = new Random(5);
     StringBuilder sb = new StringBuilder("f1,f2,f3,f4,label\n");
     for (int i = 0; i < 600; i++) {
@@ -34,6 +50,32 @@ class ExperimentEndToEndTest {
     }
     Path csv = dir.resolve("train.csv");
     Files.writeString(csv, sb.toString());
+    return csv;
+  }
+
+  @Test
+  void trainWithModeFederatedBuildsSilosAndPrintsTheAudit(@TempDir Path dir) throws IOException {
+    Path csv = writeCsv(dir);
+    Path out = dir.resolve("fedtrain");
+    MainTest.Run run = MainTest.run("train", "--config", "/dev/null", "--set", "data.train=" + csv,
+        "--set", "data.format=csv", "--set", "data.options={header: \"true\", inferSchema: \"true\"}",
+        "--set", "data.features=[f1, f2, f3, f4]", "--set", "data.test_fraction=0.25", "--set", "model.hidden=[8]",
+        "--set", "training.mode=federated", "--set", "federated={rounds: 3, client_fraction: 1, eval_every_rounds: 1,"
+            + " local_epochs: 2, local_optimizer: {learning_rate: 0.1}}",
+        "--set", "silos={source: dirichlet, count: 3, alpha: 1}", "--set", "output.dir=" + out);
+    assertEquals(0, run.code, run.err + run.out);
+    assertTrue(run.out.contains("rows moved during training: 0"), run.out);
+    assertTrue(run.out.lines().anyMatch(l -> l.matches("test accuracy 0\\.\\d{4}")), run.out);
+    String summary = Files.readString(out.resolve("summary.json"));
+    assertTrue(summary.contains("\"locality_audit\":{\"rows_moved_during_training\":0"), summary);
+    assertTrue(summary.contains("\"train_partitions\":3"), summary);
+    assertTrue(Files.exists(out.resolve("model/metadata")) && Files.exists(out.resolve("report.html")));
+  }
+
+  @Test
+  void gridOfFourSettingsWritesCsvsAndTheHtmlPage(@TempDir Path dir) throws IOException {
+    long t0 = System.nanoTime();
+    Path csv = writeCsv(dir);
     Path out = dir.resolve("exp");
     Path cfg = dir.resolve("fed.yaml");
     Files.writeString(cfg, String.join("\n",
@@ -58,7 +100,6 @@ class ExperimentEndToEndTest {
     MainTest.Run run = MainTest.run("experiment", "--config", cfg.toString());
     System.err.printf("[ExperimentEndToEndTest] experiment took %.1f s%n", (System.nanoTime() - t0) / 1e9);
     assertEquals(0, run.code, run.err + run.out);
-    assertTrue(SparkSession.getDefaultSession().isEmpty(), "experiment should stop the session it started");
 
     // every federated run prints its locality audit
     Matcher m = Pattern.compile("rows moved during training: 0").matcher(run.out);

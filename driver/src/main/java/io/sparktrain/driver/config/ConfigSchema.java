@@ -249,7 +249,9 @@ public final class ConfigSchema {
           integer("num_classes", 0, "classification: 0 = inferred from the labels").min(0)),
       section("training", "the round loop",
           oneOf("mode", "sync", "sync: one global mini-batch gradient per round; average: local_steps local"
-              + " steps per partition, then averaging", "sync", "average"),
+              + " steps per partition, then averaging; federated: the federated and silos sections (each silo"
+              + " one partition; the epochs, batch and optimizer keys here do not apply)",
+              "sync", "average", "federated"),
           integer("epochs", 10, "passes over the training data").min(1),
           longInt("max_rounds", 0, "stop after this many rounds (0 = no limit)").min(0),
           integer("batch_size", 128, "rows per mini-batch (sync: global; average: per local step)").min(1),

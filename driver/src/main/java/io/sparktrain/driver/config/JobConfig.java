@@ -392,6 +392,11 @@ public final class JobConfig {
   }
 
   private static void crossChecks(Map<String, Object> t, List<String> errors) {
+    boolean fedTrain = "federated".equals(at(t, "training.mode"));
+    if (fedTrain && (at(t, "training.early_stopping") != null || Boolean.TRUE.equals(at(t, "checkpoint.resume")))) {
+      errors.add("training.mode: federated runs have no early stopping or resume; expected training.early_stopping"
+          + " null and checkpoint.resume false");
+    }
     if (at(t, "data.train") == null && !"synthetic".equals(at(t, "silos.source"))) {
       errors.add("data.train: missing; expected a string (" + ConfigSchema.find("data.train").doc() + ")");
     }
@@ -527,6 +532,11 @@ public final class JobConfig {
     return d != null ? d : "runs/" + name();
   }
 
+  /** training.mode federated: train with the federated and silos sections. */
+  public boolean isFederated() {
+    return "federated".equals(string("training.mode"));
+  }
+
   public boolean isClassification() {
     return "classification".equals(string("model.task"));
   }
@@ -577,7 +587,7 @@ public final class JobConfig {
   /** The trainer's configuration from the training and checkpoint sections. */
   public TrainConfig trainConfig() {
     TrainConfig.Builder b = TrainConfig.builder()
-        .mode(Mode.valueOf(string("training.mode").toUpperCase(Locale.ROOT)))
+        .mode(isFederated() ? Mode.SYNC : Mode.valueOf(string("training.mode").toUpperCase(Locale.ROOT)))
         .epochs(integer("training.epochs"))
         .maxRounds(longValue("training.max_rounds"))
         .batchSize(integer("training.batch_size"))

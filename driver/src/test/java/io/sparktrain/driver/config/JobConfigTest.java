@@ -61,7 +61,8 @@ class JobConfigTest {
     assertEquals("training.optimizer.learning_rate: expected a number > 0, found -0.1",
         error(MIN, "training.optimizer.learning_rate=-0.1"));
     assertEquals("model.dropout: expected a number in [0, 1), found 1.0", error(MIN, "model.dropout=1.0"));
-    assertEquals("training.mode: expected one of sync, average, found \"avg\"", error(MIN, "training.mode=avg"));
+    assertEquals("training.mode: expected one of sync, average, federated, found \"avg\"",
+        error(MIN, "training.mode=avg"));
     assertEquals("training.optimizer.name: expected one of sgd, adam, adamw, found \"adma\"; did you mean adam?",
         error(MIN, "training.optimizer.name=adma"));
     assertEquals("model.activation: expected one of identity, relu, leaky_relu(a), sigmoid, tanh, gelu,"
