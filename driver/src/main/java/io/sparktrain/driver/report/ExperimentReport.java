@@ -55,6 +55,9 @@ public final class ExperimentReport {
     }
   }
 
+  private static final String CSS = "table.rounds caption{text-align:left;font-weight:700;padding:10px 0 4px}"
+      + "table.settings td.n{text-align:right}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:13px}";
+
   static final String ROUNDS_HEADER = "setting,silos,algorithm,client_fraction,local_epochs,local_batch,prox_mu,"
       + "seed,round,train_loss,test_loss,test_accuracy,seconds";
 
@@ -117,7 +120,7 @@ public final class ExperimentReport {
     sb.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
         .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
         .append("<title>").append(esc(name)).append(" \u2014 sparktrain experiment</title>\n")
-        .append("<style>").append(HtmlReport.CSS).append("</style>\n</head>\n<body>\n<main>\n");
+        .append("<style>").append(HtmlReport.CSS).append('\n').append(CSS).append("</style>\n</head>\n<body>\n<main>\n");
     sb.append("<header><span class=\"pill\">federated experiment</span><h1>").append(esc(name)).append("</h1>")
         .append("<p class=\"subtitle\">").append(runs.size()).append(" settings: ").append(rows.size())
         .append(" algorithm settings \u00d7 ").append(columns.size()).append(" silo settings (")
@@ -165,7 +168,8 @@ public final class ExperimentReport {
     sb.append("<section id=\"rounds-to-target\"><h2>Communication rounds to reach a target test accuracy</h2>\n")
         .append("<p class=\"note\">As Tables 1\u20132 of McMahan et al. 2017: rounds until the test accuracy first"
             + " reached the target (measured every evaluation), and in parentheses the speed-up over FedSGD (E=1,"
-            + " B=\u221e) with the same silos, C and seed. \u2014 = not reached.</p>\n");
+            + " B=\u221e) with the same silos, C and seed. \u2014 = not reached; (FedSGD \u2014) = FedSGD did not"
+            + " reach it.</p>\n");
     if (targets.isEmpty()) {
       sb.append("<p class=\"muted\">No experiment.target_accuracy set.</p>\n");
     }
@@ -206,19 +210,20 @@ public final class ExperimentReport {
     }
     sb.append("</section>\n");
 
-    sb.append("<section id=\"settings\"><h2>Settings</h2>\n<div class=\"scroll\"><table class=\"num\"><thead><tr>")
+    sb.append("<section id=\"settings\"><h2>Settings</h2>\n<div class=\"scroll\"><table class=\"settings\"><thead><tr>")
         .append("<th>#</th><th>silos</th><th>setting</th><th>server</th><th>rounds</th><th>final accuracy</th>")
         .append("<th>train s</th><th>rows moved</th><th>bytes / round</th><th>largest upload</th><th>\u03b5</th>")
         .append("</tr></thead><tbody>\n");
     for (Run r : runs) {
-      sb.append("<tr><td>").append(r.id).append("</td><td>").append(esc(r.silos)).append("</td><td>")
-          .append(esc(rowKey(r, true))).append("</td><td>").append(esc(r.server)).append("</td><td>")
-          .append(r.rounds.size()).append("</td><td>").append(HtmlReport.fmt(r.finalAccuracy)).append("</td><td>")
-          .append(String.format(Locale.ROOT, "%.1f", r.trainSeconds)).append("</td><td>")
-          .append(esc(r.audit.get("rows_moved_during_training"))).append("</td><td>")
-          .append(esc(r.audit.get("bytes_per_round"))).append("</td><td>")
-          .append(esc(r.audit.get("largest_upload_bytes"))).append("</td><td>")
-          .append(Double.isNaN(r.epsilon) ? "\u2014" : HtmlReport.fmt(r.epsilon)).append("</td></tr>\n");
+      sb.append("<tr><td class=\"n\">").append(r.id).append("</td><td>").append(esc(r.silos)).append("</td><td>")
+          .append(esc(rowKey(r, true))).append("</td><td>").append(esc(r.server)).append("</td><td class=\"n\">")
+          .append(r.rounds.size()).append("</td><td class=\"n\">").append(HtmlReport.fmt(r.finalAccuracy))
+          .append("</td><td class=\"n\">").append(String.format(Locale.ROOT, "%.1f", r.trainSeconds))
+          .append("</td><td class=\"n\">").append(esc(r.audit.get("rows_moved_during_training")))
+          .append("</td><td class=\"n\">").append(esc(r.audit.get("bytes_per_round")))
+          .append("</td><td class=\"n\">").append(esc(r.audit.get("largest_upload_bytes")))
+          .append("</td><td class=\"n\">").append(Double.isNaN(r.epsilon) ? "\u2014" : HtmlReport.fmt(r.epsilon))
+          .append("</td></tr>\n");
     }
     sb.append("</tbody></table></div></section>\n");
     Object experiment = config == null ? null : config.get("experiment");
