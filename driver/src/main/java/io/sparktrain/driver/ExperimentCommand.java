@@ -63,6 +63,9 @@ final class ExperimentCommand implements Callable<Integer> {
     /** The setting without its silos: a row of the rounds-to-target table. */
     String row() {
       StringBuilder sb = new StringBuilder(config.algorithmName());
+      if (config.server() != ServerOptimizer.Kind.FEDAVG) {
+        sb.append(" \u03b7=").append(trim(config.serverLr())); // server rules differ by their learning rate
+      }
       if (proxMu > 0) {
         sb.append(" \u03bc=").append(trim(Double.parseDouble(Float.toString(proxMu))));
       }

@@ -29,6 +29,7 @@ class ExperimentGridTest {
     assertEquals("FedAvg E=5 B=10 C=0.1", grid.get(1).row());
     assertEquals(ServerOptimizer.Kind.FEDYOGI, grid.get(2).config.server());
     assertEquals(0.01, grid.get(2).config.serverLr());
+    assertEquals("FedYogi \u03b7=0.01 E=5 B=10 C=0.1", grid.get(2).row());
     assertEquals("shards(2)", grid.get(8).silos);
     assertEquals(100, cfg.integer("silos.count"));
   }
