@@ -16,13 +16,14 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
- * The sparktrain command line: {@code sparktrain train|evaluate|predict|info}. Exit codes: 0 ok;
+ * The sparktrain command line: {@code sparktrain train|experiment|evaluate|predict|info}. Exit codes: 0 ok;
  * 2 bad usage or config (one line on stderr, before any Spark work); 1 failure at run time (one line
  * on stderr; the stack trace too with --verbose).
  */
 @Command(name = "sparktrain", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Neural-network training inside Apache Spark.",
-    subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, InfoCommand.class},
+    subcommands = {TrainCommand.class, ExperimentCommand.class, EvaluateCommand.class, PredictCommand.class,
+        InfoCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:failure at run time", "2:bad usage or config"})
 public final class Main implements Callable<Integer> {
@@ -39,8 +40,8 @@ public final class Main implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().getErr().println("sparktrain: missing command; expected one of train, evaluate, predict,"
-        + " info (see 'sparktrain --help')");
+    spec.commandLine().getErr().println("sparktrain: missing command; expected one of train, experiment, evaluate,"
+        + " predict, info (see 'sparktrain --help')");
     return USAGE;
   }
 

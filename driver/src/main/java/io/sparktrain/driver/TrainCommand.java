@@ -9,6 +9,8 @@ import io.sparktrain.driver.report.RunReport;
 import io.sparktrain.eval.ClassificationMetrics;
 import io.sparktrain.eval.Evaluator;
 import io.sparktrain.eval.RegressionMetrics;
+import io.sparktrain.federated.FederatedResult;
+import io.sparktrain.federated.FederatedTrainer;
 import io.sparktrain.linalg.Blas;
 import io.sparktrain.ml.NeuralNetClassificationModel;
 import io.sparktrain.ml.NeuralNetModel;
@@ -60,6 +62,10 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     JobConfig cfg = JobConfig.load(config, sets); // exit 2 on a bad config, before Spark starts
+    if (cfg.isNull("data.train") && !cfg.isFederated()) {
+      throw new ConfigException("data.train: missing; expected a string (silos.source synthetic needs training.mode"
+          + " federated)");
+    }
     TrainConfig trainConfig = cfg.trainConfig();
     PrintStream out = Main.Streams.out();
     long t0 = System.nanoTime();
@@ -78,7 +84,12 @@ final class TrainCommand implements Callable<Integer> {
     // ---- read and split
     String format = cfg.string("data.format");
     Map<String, String> options = cfg.map("data.options");
-    Dataset<Row> trainDf = SparkSupport.read(session.spark, format, cfg.string("data.train"), options);
+    boolean federated = cfg.isFederated();
+    String silosSpec = federated ? ExperimentCommand.defaultSilos(cfg) : null;
+    Dataset<Row> trainDf = federated && (cfg.string("silos.source").equals("synthetic")
+        || cfg.string("silos.source").equals("paths"))
+        ? ExperimentCommand.sourceSilos(cfg, session, silosSpec)
+        : SparkSupport.read(session.spark, format, cfg.string("data.train"), options);
     Dataset<Row> valDf = cfg.isNull("data.validation") ? null
         : SparkSupport.read(session.spark, format, cfg.string("data.validation"), options);
     Dataset<Row> testDf = cfg.isNull("data.test") ? null
@@ -100,6 +111,10 @@ final class TrainCommand implements Callable<Integer> {
     int partitions = cfg.integer("data.partitions");
     if (partitions > 0) {
       trainDf = trainDf.repartition(partitions);
+    }
+    if (federated && !cfg.string("silos.source").equals("synthetic") && !cfg.string("silos.source").equals("paths")) {
+      // randomSplit above samples within partitions; the silos are built from what is left for training
+      trainDf = ExperimentCommand.simulatedSilos(cfg, silosSpec, trainDf);
     }
 
     // ---- decode
@@ -160,19 +175,44 @@ final class TrainCommand implements Callable<Integer> {
     for (int units : cfg.intList("model.hidden")) nb.dense(units, act, dropout);
     nb.dense(outputs, classification ? Activation.SOFTMAX : Activation.IDENTITY).loss(cfg.loss());
     Network net = nb.build();
-    Trainer trainer = new Trainer(net, trainConfig);
-    for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
-    // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
-    org.apache.logging.log4j.core.config.Configurator.setLevel("io.sparktrain.progress",
-        org.apache.logging.log4j.Level.WARN);
     long f0 = System.nanoTime();
-    TrainResult result = trainer.fit(train, val);
+    float[] params;
+    MetricsHistory history;
+    long resultRounds;
+    int resultEpochs;
+    String stopReason;
+    Map<String, Double> finalValidation;
+    double trainSeconds;
+    FederatedResult fed = null;
+    if (cfg.isFederated()) {
+      // Federated: each partition of train is a silo; validation (else test) data every eval_every_rounds.
+      fed = new FederatedTrainer(net, cfg.federatedConfig()).fit(train, val != null ? val : test);
+      ExperimentCommand.printAudit(fed, out);
+      params = fed.params();
+      history = fed.history();
+      resultRounds = fed.rounds();
+      resultEpochs = 0;
+      stopReason = "rounds";
+      finalValidation = fed.finalValidation();
+      trainSeconds = fed.trainSeconds();
+    } else {
+      Trainer trainer = new Trainer(net, trainConfig);
+      for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
+      // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
+      org.apache.logging.log4j.core.config.Configurator.setLevel("io.sparktrain.progress",
+          org.apache.logging.log4j.Level.WARN);
+      TrainResult result = trainer.fit(train, val);
+      params = result.params();
+      history = result.history();
+      resultRounds = result.rounds();
+      resultEpochs = result.epochs();
+      stopReason = result.stopReason();
+      finalValidation = result.finalValidation();
+      List<Map<String, Object>> epochs = history.records("epoch");
+      trainSeconds = epochs.isEmpty() ? seconds(f0)
+          : ((Number) epochs.get(epochs.size() - 1).get("train_s")).doubleValue();
+    }
     double fitSeconds = seconds(f0);
-    float[] params = result.params();
-    MetricsHistory history = result.history();
-    List<Map<String, Object>> epochs = history.records("epoch");
-    double trainSeconds = epochs.isEmpty() ? fitSeconds
-        : ((Number) epochs.get(epochs.size() - 1).get("train_s")).doubleValue();
 
     // ---- test
     long e0 = System.nanoTime();
@@ -256,10 +296,14 @@ final class TrainCommand implements Callable<Integer> {
     summary.put("data", data);
     summary.put("blas", blas);
     summary.put("timings", timings);
-    summary.put("rounds", result.rounds());
-    summary.put("epochs", result.epochs());
-    summary.put("stop_reason", result.stopReason());
-    summary.put("final_validation", result.finalValidation());
+    summary.put("rounds", resultRounds);
+    summary.put("epochs", resultEpochs);
+    summary.put("stop_reason", stopReason);
+    summary.put("final_validation", finalValidation);
+    if (fed != null) {
+      summary.put("locality_audit", fed.audit());
+      summary.put("dp_epsilon", Double.isNaN(fed.epsilon()) ? null : fed.epsilon());
+    }
     summary.put("test", cm != null ? cm.toMap() : rm != null ? rm.toMap() : null);
     summary.put("model", SparkSupport.display(modelPath.toString(), hconf));
     summary.put("report", SparkSupport.display(reportPath.toString(), hconf));

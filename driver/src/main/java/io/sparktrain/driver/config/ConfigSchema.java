@@ -18,7 +18,7 @@ import java.util.function.Function;
  */
 public final class ConfigSchema {
   /** The type of a key. */
-  public enum Kind { SECTION, STRING, INT, LONG, DOUBLE, BOOL, ENUM, INT_LIST, STRINGS, MAP }
+  public enum Kind { SECTION, STRING, INT, LONG, DOUBLE, BOOL, ENUM, INT_LIST, DOUBLE_LIST, STRINGS, MAP }
 
   /** One key: a section (with children) or a value. */
   public static final class Node {
@@ -28,6 +28,8 @@ public final class ConfigSchema {
     final Object def;
     final boolean nullable;
     final boolean required;
+    /** Required in the common case (shown as {@code <required>}), but null is allowed; checked elsewhere. */
+    final boolean usuallyRequired;
     final String doc;
     final List<Node> children;
     final List<String> allowed;
@@ -46,6 +48,7 @@ public final class ConfigSchema {
       this.def = b.def;
       this.nullable = b.nullable;
       this.required = b.required;
+      this.usuallyRequired = b.usuallyRequired;
       this.doc = b.doc;
       this.allowed = b.allowed;
       this.min = b.min;
@@ -94,6 +97,7 @@ public final class ConfigSchema {
         case BOOL: return "true or false";
         case ENUM: return "one of " + String.join(", ", allowed);
         case INT_LIST: return "a list of integers" + range();
+        case DOUBLE_LIST: return "a list of numbers" + range();
         case STRINGS: return "a column name or a list of column names";
         case MAP: return "a map of names to values";
         default: throw new AssertionError(kind);
@@ -130,6 +134,7 @@ public final class ConfigSchema {
     Object def;
     boolean nullable;
     boolean required;
+    boolean usuallyRequired;
     String doc = "";
     List<Builder> children = new ArrayList<>();
     List<String> allowed = List.of();
@@ -148,6 +153,7 @@ public final class ConfigSchema {
     Builder def(Object v) { def = v; return this; }
     Builder nullable() { nullable = true; return this; }
     Builder required() { required = true; return this; }
+    Builder usuallyRequired() { usuallyRequired = true; nullable = true; return this; }
     Builder doc(String v) { doc = v; return this; }
     Builder min(double v) { min = v; return this; }
     Builder minExclusive(double v) { min = v; minExclusive = true; return this; }
@@ -218,7 +224,8 @@ public final class ConfigSchema {
       section("data", "where the data is and which columns to use",
           oneOf("format", "parquet", "reader format; table = a table name in the catalog",
               "parquet", "csv", "json", "libsvm", "orc", "table"),
-          str("train", null, "training data: path (any Hadoop FS URI) or table name when format=table").required(),
+          str("train", null, "training data: path (any Hadoop FS URI) or table name when format=table; required"
+              + " unless silos.source is synthetic").usuallyRequired(),
           str("test", null, "test data (optional)").nullable(),
           str("validation", null, "validation data, evaluated after each epoch (optional)").nullable(),
           number("validation_fraction", 0.0, "split off train (randomSplit with training.seed) when no"
@@ -242,7 +249,9 @@ public final class ConfigSchema {
           integer("num_classes", 0, "classification: 0 = inferred from the labels").min(0)),
       section("training", "the round loop",
           oneOf("mode", "sync", "sync: one global mini-batch gradient per round; average: local_steps local"
-              + " steps per partition, then averaging", "sync", "average"),
+              + " steps per partition, then averaging; federated: the federated and silos sections (each silo"
+              + " one partition; the epochs, batch and optimizer keys here do not apply)",
+              "sync", "average", "federated"),
           integer("epochs", 10, "passes over the training data").min(1),
           longInt("max_rounds", 0, "stop after this many rounds (0 = no limit)").min(0),
           integer("batch_size", 128, "rows per mini-batch (sync: global; average: per local step)").min(1),
@@ -264,6 +273,73 @@ public final class ConfigSchema {
               integer("patience", 3, "epochs without improvement before stopping").min(1),
               number("min_delta", 0.0, "smallest change that counts as improvement").min(0),
               bool("restore_best_weights", true, "keep the best epoch's weights")).nullable()),
+      section("federated", "federated training (sparktrain experiment): each silo's rows stay in its partition",
+          integer("rounds", 100, "communication rounds").min(1),
+          number("client_fraction", 0.1, "C: fraction of silos sampled per round (at least one)").minExclusive(0)
+              .max(1),
+          oneOf("sampling", "uniform", "uniform: max(1, round(C n)) silos; poisson: each silo with probability C",
+              "uniform", "poisson"),
+          integer("local_epochs", 1, "E: local epochs per round").min(1),
+          integer("local_batch", 10, "B: local mini-batch (0 = the whole silo, full batch)").min(0),
+          number("prox_mu", 0.0, "FedProx proximal term mu (0 = FedAvg)").min(0),
+          section("local_optimizer", "the silos' optimizer",
+              oneOf("name", "sgd", "optimizer", "sgd", "adam", "adamw"),
+              number("learning_rate", 0.05, "client learning rate").minExclusive(0)),
+          oneOf("server", "fedavg", "the server rule (Reddi et al. 2021 for the adaptive ones)",
+              "fedavg", "fedavgm", "fedadagrad", "fedadam", "fedyogi"),
+          number("server_lr", 1.0, "server learning rate (fedavg 1 = plain averaging)").minExclusive(0),
+          number("server_momentum", 0.9, "fedavgm: server momentum").min(0).maxExclusive(1),
+          number("beta1", 0.9, "fedadam/fedyogi: first-moment decay").min(0).maxExclusive(1),
+          number("beta2", 0.99, "fedadam/fedyogi: second-moment decay").min(0).maxExclusive(1),
+          number("tau", 1.0e-3, "adaptive servers: adaptivity (denominator) constant").minExclusive(0),
+          integer("eval_every_rounds", 10, "evaluate on the test data every n rounds (and after the last)").min(1),
+          integer("aggregation_depth", 1, "treeAggregate depth of the silos' updates: 1 = straight to the driver;"
+              + " > 1 combines partial sums in a shuffle stage, which the locality audit counts as records moved"
+              + " (of updates, not rows) once there are more than about 6 silos").min(1),
+          section("dp", "DP-FedAvg: clip each silo's delta, Gaussian noise on the sum; null = off",
+              number("clip_norm", 1.0, "S: clip each silo's delta to this L2 norm").minExclusive(0),
+              number("noise_multiplier", 1.0, "z: noise N(0, (z S)^2) on the sum").min(0),
+              number("delta", 1.0e-5, "delta of the reported (epsilon, delta)").minExclusive(0).maxExclusive(1))
+              .nullable(),
+          oneOf("aggregation", "mean", "how the server combines updates", "mean", "median", "trimmed_mean",
+              "multi_krum"),
+          bool("secure_aggregation", false, "pairwise-masked sums (needs aggregation mean)"),
+          oneOf("compression", "none", "uploads: none, int8 (stochastic quantization), int8_error_feedback",
+              "none", "int8", "int8_error_feedback")),
+      section("silos", "where the silos come from (sparktrain experiment)",
+          oneOf("source", "iid", "partitions: the input's partitions as they are; paths: one silo per path;"
+              + " column: one per value; iid/dirichlet/shards/quantity: simulated from data.train (moves rows once);"
+              + " synthetic: FedProx's Synthetic(alpha, beta), generated in place",
+              "partitions", "paths", "column", "iid", "dirichlet", "shards", "quantity", "synthetic"),
+          integer("count", 10, "iid/dirichlet/shards/quantity: number of silos").min(1),
+          number("alpha", 0.5, "dirichlet: label-skew concentration; quantity: size-skew concentration")
+              .minExclusive(0),
+          integer("shards_per_silo", 2, "shards: label-sorted shards per silo (McMahan et al. 2017)").min(1),
+          str("column", null, "column: the silo column").nullable(),
+          new Builder("paths", Kind.STRINGS).def(null).nullable().check("a path or a list of paths", x -> null).doc("paths: one path per silo (data.format)"),
+          section("synthetic", "synthetic: the generator's parameters",
+              number("alpha", 1.0, "model heterogeneity").min(0),
+              number("beta", 1.0, "data heterogeneity").min(0),
+              integer("devices", 30, "devices (silos)").min(1))),
+      section("experiment", "the grid of sparktrain experiment: every combination of the lists is one setting;"
+              + " an empty list means the federated/silos value",
+          new Builder("algorithms", Kind.STRINGS).def(List.of("federated"))
+              .check("a list of fedsgd, fedavg, fedprox(mu), fedavgm(lr), fedadagrad(lr), fedadam(lr), fedyogi(lr),"
+                  + " federated", ConfigSchema::checkAlgorithm)
+              .doc("presets: fedsgd = E 1, B 0; fedavg/fedprox = the federated section with mu 0 / mu"
+                  + " (default federated.prox_mu, else 0.01); server rules take an optional server lr;"
+                  + " federated = the section as it is"),
+          new Builder("silos", Kind.STRINGS).def(null).nullable()
+              .check("a list of iid, dirichlet(alpha), shards(k), quantity(alpha), synthetic(alpha,beta),"
+                  + " partitions, paths, column", ConfigSchema::checkSilos)
+              .doc("silo settings (null = the silos section)"),
+          new Builder("client_fraction", Kind.DOUBLE_LIST).def(List.of()).minExclusive(0).max(1)
+              .doc("C values"),
+          new Builder("local_epochs", Kind.INT_LIST).def(List.of()).min(1).doc("E values"),
+          new Builder("local_batch", Kind.INT_LIST).def(List.of()).min(0).doc("B values (0 = full batch)"),
+          new Builder("seeds", Kind.INT_LIST).def(List.of()).min(0).doc("seeds (empty = training.seed)"),
+          new Builder("target_accuracy", Kind.DOUBLE_LIST).def(List.of()).minExclusive(0).max(1)
+              .doc("test accuracies for the rounds-to-target table")),
       section("checkpoint", "checkpoints of parameters and optimizer state",
           str("dir", null, "checkpoint directory (any Hadoop FS URI); null = no checkpoints").nullable(),
           integer("every_rounds", 0, "checkpoint every n rounds (0 = off)").min(0),
@@ -297,6 +373,72 @@ public final class ConfigSchema {
       }
     }
     return n;
+  }
+
+  /** An algorithm preset: its name and optional numeric parameter (NaN when none), or null when bad. */
+  public static Object[] algorithm(String s) {
+    Object[] p = call(s);
+    if (p == null) {
+      return null;
+    }
+    List<String> names = List.of("fedsgd", "fedavg", "fedprox", "fedavgm", "fedadagrad", "fedadam", "fedyogi",
+        "federated");
+    double[] args = (double[]) p[1];
+    if (!names.contains((String) p[0]) || args.length > 1
+        || (args.length == 1 && (List.of("fedsgd", "fedavg", "federated").contains((String) p[0]) || args[0] < 0
+        || (!p[0].equals("fedprox") && args[0] == 0)))) {
+      return null;
+    }
+    return new Object[] {p[0], args.length == 0 ? Double.NaN : args[0]};
+  }
+
+  /** A silo setting: its source and parameters, or null when bad. */
+  public static Object[] silosSpec(String s) {
+    Object[] p = call(s);
+    if (p == null) {
+      return null;
+    }
+    double[] a = (double[]) p[1];
+    switch ((String) p[0]) {
+      case "iid": case "partitions": case "paths": case "column":
+        return a.length == 0 ? p : null;
+      case "dirichlet": case "quantity":
+        return a.length <= 1 && (a.length == 0 || a[0] > 0) ? p : null;
+      case "shards":
+        return a.length <= 1 && (a.length == 0 || (a[0] >= 1 && a[0] == Math.rint(a[0]))) ? p : null;
+      case "synthetic":
+        return (a.length == 0 || a.length == 2) && (a.length == 0 || (a[0] >= 0 && a[1] >= 0)) ? p : null;
+      default:
+        return null;
+    }
+  }
+
+  /** "name" or "name(1, 2.5)" as {name, double[] args}, or null. */
+  private static Object[] call(String s) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*([a-z_]+)\\s*(?:\\(([^)]*)\\))?\\s*")
+        .matcher(s.toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      return null;
+    }
+    double[] args = new double[0];
+    if (m.group(2) != null) {
+      String[] parts = m.group(2).split(",");
+      args = new double[parts.length];
+      try {
+        for (int i = 0; i < parts.length; i++) args[i] = Double.parseDouble(parts[i].trim());
+      } catch (NumberFormatException e) {
+        return null;
+      }
+    }
+    return new Object[] {m.group(1), args};
+  }
+
+  private static String checkAlgorithm(String s) {
+    return algorithm(s) == null ? "bad" : null;
+  }
+
+  private static String checkSilos(String s) {
+    return silosSpec(s) == null ? "bad" : null;
   }
 
   private static String checkActivation(String s) {
@@ -351,11 +493,13 @@ public final class ConfigSchema {
       for (Node c : n.children) describe(c, indent + 2, comment, sb);
       return;
     }
-    String value = n.required ? "<required>" : n.kind == Kind.STRINGS && ((List<?>) n.def).size() == 1
+    String value = n.required || n.usuallyRequired ? "<required>"
+        : n.kind == Kind.STRINGS && n.def != null && ((List<?>) n.def).size() == 1
         ? yaml(((List<?>) n.def).get(0)) : yaml(n.def);
     String line = pad + n.name + ": " + value;
     sb.append(line).append(" ".repeat(Math.max(1, 40 - line.length())));
-    sb.append("# ").append(n.doc).append("; ").append(n.expected()).append(n.nullable ? " or null" : "")
+    sb.append("# ").append(n.doc).append("; ").append(n.expected())
+        .append(n.nullable && !n.usuallyRequired ? " or null" : "")
         .append('\n');
   }
 

@@ -88,6 +88,7 @@ public final class JobConfig {
     }
     JobConfig cfg = new JobConfig(Collections.unmodifiableMap(tree));
     cfg.trainConfig(); // what the library checks on top of the schema
+    cfg.federatedConfig();
     return cfg;
   }
 
@@ -252,11 +253,24 @@ public final class JobConfig {
         }
         return out;
       }
+      case DOUBLE_LIST: {
+        List<?> list = v instanceof List ? (List<?>) v : List.of(v);
+        List<Double> out = new ArrayList<>();
+        for (Object o : list) {
+          Double d = asDouble(o);
+          if (d == null || !Double.isFinite(d) || !inRange(n, d)) {
+            return bad(n, v, errors);
+          }
+          out.add(d);
+        }
+        return out;
+      }
       case STRINGS: {
         List<?> list = v instanceof List ? (List<?>) v : List.of(v);
         List<String> out = new ArrayList<>();
         for (Object o : list) {
-          if (!(o instanceof String) || ((String) o).isEmpty()) {
+          if (!(o instanceof String) || ((String) o).isEmpty()
+              || (n.check != null && n.check.apply((String) o) != null)) {
             return bad(n, v, errors);
           }
           out.add((String) o);
@@ -287,7 +301,8 @@ public final class JobConfig {
   }
 
   private static Object bad(Node n, Object v, List<String> errors) {
-    errors.add(n.path() + ": expected " + n.expected() + (n.nullable() ? " or null" : "") + ", found "
+    errors.add(n.path() + ": expected " + n.expected() + (n.nullable() && !n.usuallyRequired ? " or null" : "")
+        + ", found "
         + describe(v));
     return null;
   }
@@ -377,6 +392,32 @@ public final class JobConfig {
   }
 
   private static void crossChecks(Map<String, Object> t, List<String> errors) {
+    boolean fedTrain = "federated".equals(at(t, "training.mode"));
+    if (fedTrain && (at(t, "training.early_stopping") != null || Boolean.TRUE.equals(at(t, "checkpoint.resume")))) {
+      errors.add("training.mode: federated runs have no early stopping or resume; expected training.early_stopping"
+          + " null and checkpoint.resume false");
+    }
+    if (at(t, "data.train") == null && !"synthetic".equals(at(t, "silos.source"))) {
+      errors.add("data.train: missing; expected a string (" + ConfigSchema.find("data.train").doc() + ")");
+    }
+    if (Boolean.TRUE.equals(at(t, "federated.secure_aggregation")) && !"mean".equals(at(t, "federated.aggregation"))) {
+      errors.add("federated.secure_aggregation: expected aggregation mean (the server sees only the masked sum),"
+          + " found " + at(t, "federated.aggregation"));
+    }
+    List<String> silos = new ArrayList<>();
+    if (at(t, "experiment.silos") != null) {
+      @SuppressWarnings("unchecked")
+      List<String> l = (List<String>) at(t, "experiment.silos");
+      for (String s : l) silos.add((String) ConfigSchema.silosSpec(s)[0]);
+    } else {
+      silos.add((String) at(t, "silos.source"));
+    }
+    if (silos.contains("column") && at(t, "silos.column") == null) {
+      errors.add("silos.column: expected a column name for silos column, found null");
+    }
+    if (silos.contains("paths") && at(t, "silos.paths") == null) {
+      errors.add("silos.paths: expected a list of paths for silos paths, found null");
+    }
     double vf = (Double) at(t, "data.validation_fraction");
     double tf = (Double) at(t, "data.test_fraction");
     if (vf > 0 && at(t, "data.validation") != null) {
@@ -491,6 +532,11 @@ public final class JobConfig {
     return d != null ? d : "runs/" + name();
   }
 
+  /** training.mode federated: train with the federated and silos sections. */
+  public boolean isFederated() {
+    return "federated".equals(string("training.mode"));
+  }
+
   public boolean isClassification() {
     return "classification".equals(string("model.task"));
   }
@@ -541,7 +587,7 @@ public final class JobConfig {
   /** The trainer's configuration from the training and checkpoint sections. */
   public TrainConfig trainConfig() {
     TrainConfig.Builder b = TrainConfig.builder()
-        .mode(Mode.valueOf(string("training.mode").toUpperCase(Locale.ROOT)))
+        .mode(isFederated() ? Mode.SYNC : Mode.valueOf(string("training.mode").toUpperCase(Locale.ROOT)))
         .epochs(integer("training.epochs"))
         .maxRounds(longValue("training.max_rounds"))
         .batchSize(integer("training.batch_size"))
@@ -571,6 +617,55 @@ public final class JobConfig {
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage(), e);
     }
+  }
+
+  /** A federated builder from the federated section and training.seed and training.l2. */
+  public io.sparktrain.federated.FederatedConfig.Builder federatedBuilder() {
+    String f = "federated.";
+    OptimizerSpec local = OptimizerSpec.builder(string(f + "local_optimizer.name"))
+        .learningRate(number(f + "local_optimizer.learning_rate")).build();
+    io.sparktrain.federated.FederatedConfig.Builder b = io.sparktrain.federated.FederatedConfig.builder()
+        .rounds(integer(f + "rounds"))
+        .clientFraction(number(f + "client_fraction"))
+        .sampling(io.sparktrain.federated.FederatedConfig.Sampling.valueOf(
+            string(f + "sampling").toUpperCase(Locale.ROOT)))
+        .localEpochs(integer(f + "local_epochs"))
+        .localBatch(integer(f + "local_batch"))
+        .proxMu((float) number(f + "prox_mu"))
+        .localOptimizer(local)
+        .server(io.sparktrain.federated.ServerOptimizer.kind(string(f + "server")))
+        .serverLr(number(f + "server_lr"))
+        .serverMomentum(number(f + "server_momentum"))
+        .beta1(number(f + "beta1"))
+        .beta2(number(f + "beta2"))
+        .tau(number(f + "tau"))
+        .evalEveryRounds(integer(f + "eval_every_rounds"))
+        .logEveryRounds(integer(f + "eval_every_rounds"))
+        .aggregation(io.sparktrain.federated.FederatedConfig.Aggregation.valueOf(
+            string(f + "aggregation").toUpperCase(Locale.ROOT)))
+        .secureAggregation(bool(f + "secure_aggregation"))
+        .compression(!string(f + "compression").equals("none"), string(f + "compression").endsWith("feedback"))
+        .seed(longValue("training.seed"))
+        .l2((float) number("training.l2"))
+        .aggregationDepth(integer(f + "aggregation_depth"));
+    if (!isNull(f + "dp")) {
+      b.differentialPrivacy(number(f + "dp.clip_norm"), number(f + "dp.noise_multiplier"), number(f + "dp.delta"));
+    }
+    return b;
+  }
+
+  /** The federated section as a validated FederatedConfig. */
+  public io.sparktrain.federated.FederatedConfig federatedConfig() {
+    try {
+      return federatedBuilder().build();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage(), e);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  public List<Double> doubleList(String path) {
+    return (List<Double>) get(path);
   }
 
   private static String oneLine(String s) {

@@ -575,7 +575,7 @@ public final class HtmlReport {
     return ProgressLogger.duration(s);
   }
 
-  private static final String CSS = String.join("\n",
+  static final String CSS = String.join("\n",
       ":root{--fg:#1d232a;--muted:#5f6b76;--line:#d9dee3;--bg:#f6f7f9;--card:#ffffff;--accent:#0072B2}",
       "*{box-sizing:border-box}",
       "body{margin:0;background:var(--bg);color:var(--fg);"

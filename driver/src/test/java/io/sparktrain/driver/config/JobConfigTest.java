@@ -61,7 +61,8 @@ class JobConfigTest {
     assertEquals("training.optimizer.learning_rate: expected a number > 0, found -0.1",
         error(MIN, "training.optimizer.learning_rate=-0.1"));
     assertEquals("model.dropout: expected a number in [0, 1), found 1.0", error(MIN, "model.dropout=1.0"));
-    assertEquals("training.mode: expected one of sync, average, found \"avg\"", error(MIN, "training.mode=avg"));
+    assertEquals("training.mode: expected one of sync, average, federated, found \"avg\"",
+        error(MIN, "training.mode=avg"));
     assertEquals("training.optimizer.name: expected one of sgd, adam, adamw, found \"adma\"; did you mean adam?",
         error(MIN, "training.optimizer.name=adma"));
     assertEquals("model.activation: expected one of identity, relu, leaky_relu(a), sigmoid, tanh, gelu,"
@@ -146,5 +147,60 @@ class JobConfigTest {
     assertEquals(1, JobConfig.editDistance("optimzer", "optimizer"));
     assertEquals(1, JobConfig.editDistance("epcohs", "epochs"));
     assertNull(JobConfig.nearest("colour", List.of("task", "hidden")));
+  }
+
+  @Test
+  void federatedSilosAndExperimentSectionsHaveDefaultsAndBuildAFederatedConfig() {
+    JobConfig c = parse(MIN);
+    assertEquals(100, c.integer("federated.rounds"));
+    assertEquals("fedavg", c.string("federated.server"));
+    assertNull(c.get("federated.dp"));
+    assertEquals("iid", c.string("silos.source"));
+    assertEquals(List.of("federated"), c.strings("experiment.algorithms"));
+    assertTrue(c.doubleList("experiment.target_accuracy").isEmpty());
+    io.sparktrain.federated.FederatedConfig f = parse(MIN + "federated: {rounds: 7, local_epochs: 5, local_batch: 0,"
+        + " server: fedyogi, server_lr: 0.01, dp: {clip_norm: 1.5, noise_multiplier: 1.1},"
+        + " compression: int8_error_feedback}\n", "federated.client_fraction=0.5").federatedConfig();
+    assertEquals(7, f.rounds());
+    assertEquals(0.5, f.clientFraction());
+    assertEquals(0, f.localBatch());
+    assertEquals(io.sparktrain.federated.ServerOptimizer.Kind.FEDYOGI, f.server());
+    assertEquals(1.5, f.dpClipNorm());
+    assertEquals(1e-5, f.dpDelta());
+    assertTrue(f.compress() && f.errorFeedback());
+    JobConfig e = parse(MIN + "experiment: {algorithms: [fedsgd, fedavg, \"fedprox(1)\", \"fedyogi(0.01)\"],"
+        + " silos: [iid, \"dirichlet(0.1)\", \"shards(2)\"], client_fraction: [0.1, 1],"
+        + " target_accuracy: [0.8, 0.85], seeds: [1, 2]}\n");
+    assertEquals(List.of(0.1, 1.0), e.doubleList("experiment.client_fraction"));
+    assertEquals(List.of("iid", "dirichlet(0.1)", "shards(2)"), e.strings("experiment.silos"));
+    // synthetic silos need no data.train
+    assertEquals("synthetic", parse("silos: {source: synthetic}\n").string("silos.source"));
+  }
+
+  @Test
+  void federatedValidationNamesTheKeyPath() {
+    assertEquals("federated.rouds: unknown key; did you mean federated.rounds?", error(MIN + "federated: {rouds: 3}\n"));
+    assertEquals("silos.sorce: unknown key; did you mean silos.source?", error(MIN, "silos.sorce=iid"));
+    assertEquals("federated.client_fraction: expected a number in (0, 1], found 1.5",
+        error(MIN + "federated: {client_fraction: 1.5}\n"));
+    assertEquals("federated.server: expected one of fedavg, fedavgm, fedadagrad, fedadam, fedyogi, found \"fedyog\";"
+        + " did you mean fedyogi?", error(MIN, "federated.server=fedyog"));
+    assertEquals("federated.local_batch: expected an integer >= 0, found -1", error(MIN, "federated.local_batch=-1"));
+    assertEquals("federated.dp.delta: expected a number in (0, 1), found 2", error(MIN, "federated.dp={delta: 2}"));
+    assertEquals("federated.secure_aggregation: expected aggregation mean (the server sees only the masked sum),"
+        + " found median", error(MIN + "federated: {secure_aggregation: true, aggregation: median}\n"));
+    assertEquals("silos.source: expected one of partitions, paths, column, iid, dirichlet, shards, quantity,"
+        + " synthetic, found \"dirichlet(0.1)\"", error(MIN, "silos.source=dirichlet(0.1)"));
+    String alg = error(MIN, "experiment.algorithms=[fedavg, fedsdg]");
+    assertTrue(alg.startsWith("experiment.algorithms: expected a list of fedsgd, fedavg, fedprox(mu)"), alg);
+    assertTrue(alg.endsWith("found [\"fedavg\", \"fedsdg\"]"), alg);
+    String silos = error(MIN, "experiment.silos=[iid, \"dirichlet(-1)\"]");
+    assertTrue(silos.startsWith("experiment.silos: expected a list of iid, dirichlet(alpha)"), silos);
+    assertEquals("experiment.target_accuracy: expected a list of numbers in (0, 1], found [0.5, 80]",
+        error(MIN, "experiment.target_accuracy=[0.5, 80]"));
+    assertEquals("experiment.local_epochs: expected a list of integers >= 1, found [0]",
+        error(MIN, "experiment.local_epochs=[0]"));
+    assertEquals("silos.column: expected a column name for silos column, found null", error(MIN, "silos.source=column"));
+    assertTrue(error("silos: {source: iid}\n").startsWith("data.train: missing; expected a string"));
   }
 }

@@ -1,0 +1,298 @@
+package io.sparktrain.driver.report;
+
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The outputs of {@code sparktrain experiment}: experiment.csv (one row per setting and round),
+ * summary.csv (one row per setting) and experiment.html (accuracy-vs-round curves drawn with
+ * {@link Svg#lineChart}, and rounds-to-target tables in the manner of McMahan et al. 2017,
+ * Tables 1-2: rows = algorithm settings, columns = silo settings, cells = rounds to the target and
+ * the speed-up over FedSGD).
+ */
+public final class ExperimentReport {
+  private ExperimentReport() {
+  }
+
+  /** One finished setting. */
+  public static final class Run {
+    public int id;
+    public String silos;
+    /** The setting without its silos (a table row). */
+    public String row;
+    public String algorithm;
+    public String algorithmPreset;
+    public double clientFraction;
+    public int localEpochs;
+    public int localBatch;
+    public float proxMu;
+    public String server;
+    public long seed;
+    /** Round records of the run (round, loss, val_loss, val_accuracy, train_s, ...). */
+    public List<Map<String, Object>> rounds;
+    public Map<String, Object> audit;
+    public double epsilon;
+    public double trainSeconds;
+    public double finalAccuracy;
+
+    /** The first round whose test accuracy reached {@code target}, or -1. */
+    public long roundsTo(double target) {
+      for (Map<String, Object> r : rounds) {
+        Object a = r.get("val_accuracy");
+        if (a instanceof Number && ((Number) a).doubleValue() >= target) {
+          return ((Number) r.get("round")).longValue();
+        }
+      }
+      return -1;
+    }
+  }
+
+  private static final String CSS = "table.rounds caption{text-align:left;font-weight:700;padding:10px 0 4px}"
+      + "table.settings td.n{text-align:right}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:13px}";
+
+  static final String ROUNDS_HEADER = "setting,silos,algorithm,client_fraction,local_epochs,local_batch,prox_mu,"
+      + "seed,round,train_loss,test_loss,test_accuracy,seconds";
+
+  /** experiment.csv: one row per (setting, round); test columns empty in rounds without evaluation. */
+  public static String roundsCsv(List<Run> runs) {
+    StringBuilder sb = new StringBuilder(ROUNDS_HEADER).append('\n');
+    for (Run r : runs) {
+      for (Map<String, Object> rec : r.rounds) {
+        sb.append(r.id).append(',').append(csv(r.silos)).append(',').append(csv(r.algorithm)).append(',')
+            .append(num(r.clientFraction)).append(',').append(r.localEpochs).append(',').append(r.localBatch)
+            .append(',').append(num(r.proxMu)).append(',').append(r.seed).append(',').append(rec.get("round"))
+            .append(',').append(num(rec.get("loss"))).append(',').append(num(rec.get("val_loss"))).append(',')
+            .append(num(rec.get("val_accuracy"))).append(',').append(num(rec.get("train_s"))).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  /** summary.csv: one row per setting. */
+  public static String summaryCsv(List<Run> runs, List<Double> targets) {
+    StringBuilder sb = new StringBuilder("setting,silos,algorithm,preset,client_fraction,local_epochs,local_batch,"
+        + "prox_mu,server,seed,rounds,final_accuracy");
+    for (double t : targets) sb.append(",rounds_to_").append(num(t));
+    sb.append(",train_seconds,rows_moved,bytes_per_round,largest_upload_bytes,epsilon\n");
+    for (Run r : runs) {
+      sb.append(r.id).append(',').append(csv(r.silos)).append(',').append(csv(r.algorithm)).append(',')
+          .append(csv(r.algorithmPreset)).append(',').append(num(r.clientFraction)).append(',').append(r.localEpochs)
+          .append(',').append(r.localBatch).append(',').append(num(r.proxMu)).append(',').append(csv(r.server))
+          .append(',').append(r.seed).append(',').append(r.rounds.size()).append(',').append(num(r.finalAccuracy));
+      for (double t : targets) {
+        long n = r.roundsTo(t);
+        sb.append(',').append(n < 0 ? "" : Long.toString(n));
+      }
+      sb.append(',').append(num(r.trainSeconds)).append(',').append(r.audit.get("rows_moved_during_training"))
+          .append(',').append(r.audit.get("bytes_per_round")).append(',').append(r.audit.get("largest_upload_bytes"))
+          .append(',').append(num(r.epsilon)).append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** experiment.html: self-contained (inline CSS and SVG, no scripts). */
+  public static String html(String name, List<Run> runs, List<Double> targets, Map<String, Object> config) {
+    List<String> columns = new ArrayList<>();
+    Set<Long> seeds = new LinkedHashSet<>();
+    for (Run r : runs) {
+      if (!columns.contains(r.silos)) {
+        columns.add(r.silos);
+      }
+      seeds.add(r.seed);
+    }
+    boolean seedInRow = seeds.size() > 1;
+    List<String> rows = new ArrayList<>();
+    for (Run r : runs) {
+      String k = rowKey(r, seedInRow);
+      if (!rows.contains(k)) {
+        rows.add(k);
+      }
+    }
+    StringBuilder sb = new StringBuilder(64 * 1024);
+    sb.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+        .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+        .append("<title>").append(esc(name)).append(" \u2014 sparktrain experiment</title>\n")
+        .append("<style>").append(HtmlReport.CSS).append('\n').append(CSS).append("</style>\n</head>\n<body>\n<main>\n");
+    sb.append("<header><span class=\"pill\">federated experiment</span><h1>").append(esc(name)).append("</h1>")
+        .append("<p class=\"subtitle\">").append(runs.size()).append(" settings: ").append(rows.size())
+        .append(" algorithm settings \u00d7 ").append(columns.size()).append(" silo settings (")
+        .append(esc(String.join(", ", columns))).append(")</p></header>\n");
+
+    sb.append("<section id=\"curves\"><h2>Test accuracy vs communication round</h2>\n<div class=\"charts\">\n");
+    for (String col : columns) {
+      List<Svg.Series> series = new ArrayList<>();
+      int i = 0;
+      for (Run r : runs) {
+        if (!r.silos.equals(col)) {
+          continue;
+        }
+        List<double[]> pts = new ArrayList<>();
+        for (Map<String, Object> rec : r.rounds) {
+          Object a = rec.get("val_accuracy");
+          if (a instanceof Number) {
+            pts.add(new double[] {((Number) rec.get("round")).doubleValue(), ((Number) a).doubleValue()});
+          }
+        }
+        double[] x = new double[pts.size()];
+        double[] y = new double[pts.size()];
+        for (int j = 0; j < x.length; j++) {
+          x[j] = pts.get(j)[0];
+          y[j] = pts.get(j)[1];
+        }
+        Svg.Series s = new Svg.Series(rowKey(r, seedInRow), Svg.PALETTE[i % Svg.PALETTE.length], x, y);
+        if (x.length <= 30) {
+          s.markers();
+        }
+        if (i >= Svg.PALETTE.length) {
+          s.dashed();
+        }
+        series.add(s);
+        i++;
+      }
+      String svg = Svg.lineChart("test accuracy vs round, silos " + col, "round", "test accuracy", series, 560, 320,
+          true);
+      sb.append("<figure class=\"chart-box\" id=\"curve-").append(esc(slug(col))).append("\"><figcaption>silos ")
+          .append(esc(col)).append(" (").append(isIid(col) ? "IID" : "non-IID").append(")</figcaption>")
+          .append(svg).append("</figure>\n");
+    }
+    sb.append("</div></section>\n");
+
+    sb.append("<section id=\"rounds-to-target\"><h2>Communication rounds to reach a target test accuracy</h2>\n")
+        .append("<p class=\"note\">As Tables 1\u20132 of McMahan et al. 2017: rounds until the test accuracy first"
+            + " reached the target (measured every evaluation), and in parentheses the speed-up over FedSGD (E=1,"
+            + " B=\u221e) with the same silos, C and seed. \u2014 = not reached; (FedSGD \u2014) = FedSGD did not"
+            + " reach it.</p>\n");
+    if (targets.isEmpty()) {
+      sb.append("<p class=\"muted\">No experiment.target_accuracy set.</p>\n");
+    }
+    for (double t : targets) {
+      sb.append("<div class=\"scroll\"><table class=\"num rounds\" id=\"target-").append(esc(num(t)))
+          .append("\"><caption>target accuracy ").append(esc(num(t))).append("</caption><thead><tr><th>setting</th>");
+      for (String col : columns) {
+        sb.append("<th>").append(esc(col)).append("<br>").append(isIid(col) ? "IID" : "non-IID").append("</th>");
+      }
+      sb.append("</tr></thead><tbody>\n");
+      for (String row : rows) {
+        sb.append("<tr><th>").append(esc(row)).append("</th>");
+        for (String col : columns) {
+          Run r = find(runs, row, col, seedInRow);
+          sb.append("<td>");
+          if (r == null) {
+            sb.append("");
+          } else {
+            long n = r.roundsTo(t);
+            Run base = fedSgd(runs, r);
+            long b = base == null ? -1 : base.roundsTo(t);
+            if (n < 0) {
+              sb.append("\u2014");
+            } else {
+              sb.append(n);
+              if (b > 0 && base != r) {
+                sb.append(" (").append(String.format(Locale.ROOT, "%.1f\u00d7", (double) b / n)).append(')');
+              } else if (base != null && base != r) {
+                sb.append(" (FedSGD \u2014)");
+              }
+            }
+          }
+          sb.append("</td>");
+        }
+        sb.append("</tr>\n");
+      }
+      sb.append("</tbody></table></div>\n");
+    }
+    sb.append("</section>\n");
+
+    sb.append("<section id=\"settings\"><h2>Settings</h2>\n<div class=\"scroll\"><table class=\"settings\"><thead><tr>")
+        .append("<th>#</th><th>silos</th><th>setting</th><th>server</th><th>rounds</th><th>final accuracy</th>")
+        .append("<th>train s</th><th>rows moved</th><th>bytes / round</th><th>largest upload</th><th>\u03b5</th>")
+        .append("</tr></thead><tbody>\n");
+    for (Run r : runs) {
+      sb.append("<tr><td class=\"n\">").append(r.id).append("</td><td>").append(esc(r.silos)).append("</td><td>")
+          .append(esc(rowKey(r, true))).append("</td><td>").append(esc(r.server)).append("</td><td class=\"n\">")
+          .append(r.rounds.size()).append("</td><td class=\"n\">").append(HtmlReport.fmt(r.finalAccuracy))
+          .append("</td><td class=\"n\">").append(String.format(Locale.ROOT, "%.1f", r.trainSeconds))
+          .append("</td><td class=\"n\">").append(esc(r.audit.get("rows_moved_during_training")))
+          .append("</td><td class=\"n\">").append(esc(r.audit.get("bytes_per_round")))
+          .append("</td><td class=\"n\">").append(esc(r.audit.get("largest_upload_bytes")))
+          .append("</td><td class=\"n\">").append(Double.isNaN(r.epsilon) ? "\u2014" : HtmlReport.fmt(r.epsilon))
+          .append("</td></tr>\n");
+    }
+    sb.append("</tbody></table></div></section>\n");
+    Object experiment = config == null ? null : config.get("experiment");
+    if (experiment != null) {
+      sb.append("<section id=\"config\"><h2>Grid</h2><pre>").append(esc(experiment)).append("</pre>")
+          .append("<h3>federated</h3><pre>").append(esc(config.get("federated"))).append("</pre></section>\n");
+    }
+    sb.append("<footer>Generated by sparktrain on ")
+        .append(esc(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"))))
+        .append(". Self-contained: no scripts or external resources.</footer>\n</main>\n</body>\n</html>\n");
+    return sb.toString();
+  }
+
+  private static String rowKey(Run r, boolean seed) {
+    return seed ? r.row + " seed " + r.seed : r.row;
+  }
+
+  private static Run find(List<Run> runs, String row, String col, boolean seed) {
+    for (Run r : runs) {
+      if (r.silos.equals(col) && rowKey(r, seed).equals(row)) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** The FedSGD run with the same silos, C and seed; else any FedSGD run with the same silos; else null. */
+  private static Run fedSgd(List<Run> runs, Run of) {
+    Run any = null;
+    for (Run r : runs) {
+      if (r.silos.equals(of.silos) && "FedSGD".equals(r.algorithm)) {
+        if (r.clientFraction == of.clientFraction && r.seed == of.seed) {
+          return r;
+        }
+        if (any == null) {
+          any = r;
+        }
+      }
+    }
+    return any;
+  }
+
+  static boolean isIid(String silos) {
+    return silos.trim().toLowerCase(Locale.ROOT).startsWith("iid");
+  }
+
+  private static String slug(String s) {
+    return s.replaceAll("[^A-Za-z0-9]+", "-");
+  }
+
+  private static String esc(Object o) {
+    return Svg.esc(o);
+  }
+
+  static String csv(String s) {
+    return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+  }
+
+  private static String num(Object v) {
+    if (!(v instanceof Number)) {
+      return "";
+    }
+    double d = ((Number) v).doubleValue();
+    if (Double.isNaN(d)) {
+      return "";
+    }
+    if (v instanceof Float) {
+      d = Double.parseDouble(v.toString());
+    }
+    return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
+  }
+}

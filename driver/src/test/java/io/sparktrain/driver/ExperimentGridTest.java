@@ -1,0 +1,59 @@
+package io.sparktrain.driver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparktrain.driver.config.JobConfig;
+import io.sparktrain.federated.ServerOptimizer;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The experiment grid from the shipped configs and from presets (no Spark). */
+class ExperimentGridTest {
+  private static Path conf(String name) {
+    Path p = Path.of("conf", name);
+    return p.toFile().exists() ? p : Path.of("..", "conf", name);
+  }
+
+  @Test
+  void fashionMnistConfigIsThreeAlgorithmsByThreeSiloSettings() {
+    JobConfig cfg = JobConfig.load(conf("fed-fashion-mnist.yaml"), List.of());
+    List<ExperimentCommand.Setting> grid = ExperimentCommand.grid(cfg);
+    assertEquals(9, grid.size());
+    ExperimentCommand.Setting sgd = grid.get(0);
+    assertEquals("iid", sgd.silos);
+    assertEquals("FedSGD", sgd.config.algorithmName());
+    assertEquals(1, sgd.config.localEpochs());
+    assertEquals(0, sgd.config.localBatch());
+    assertEquals("FedAvg E=5 B=10 C=0.1", grid.get(1).row());
+    assertEquals(ServerOptimizer.Kind.FEDYOGI, grid.get(2).config.server());
+    assertEquals(0.01, grid.get(2).config.serverLr());
+    assertEquals("FedYogi \u03b7=0.01 E=5 B=10 C=0.1", grid.get(2).row());
+    assertEquals("shards(2)", grid.get(8).silos);
+    assertEquals(100, cfg.integer("silos.count"));
+  }
+
+  @Test
+  void syntheticConfigComparesFedProxMuZeroAndOne() {
+    JobConfig cfg = JobConfig.load(conf("fed-synthetic.yaml"), List.of());
+    List<ExperimentCommand.Setting> grid = ExperimentCommand.grid(cfg);
+    assertEquals(2, grid.size());
+    assertEquals("synthetic(1,1)", grid.get(0).silos);
+    assertEquals(0f, grid.get(0).config.proxMu());
+    assertEquals("FedAvg", grid.get(0).config.algorithmName());
+    assertEquals(1f, grid.get(1).config.proxMu());
+    assertEquals("FedProx \u03bc=1 E=20 B=10 C=0.34", grid.get(1).row());
+  }
+
+  @Test
+  void fedSgdCollapsesTheEAndBListsAndSeedsMultiply() {
+    JobConfig cfg = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("experiment.algorithms=[fedsgd, fedavg]",
+        "experiment.local_epochs=[1, 5]", "experiment.local_batch=[0, 10]", "experiment.seeds=[1, 2]"));
+    List<ExperimentCommand.Setting> grid = ExperimentCommand.grid(cfg);
+    // FedSGD: one per seed; FedAvg: 4 (E, B) x 2 seeds, less E=1 B=0, which is FedSGD and runs once
+    assertEquals(2 + 6, grid.size());
+    for (int i = 0; i < grid.size(); i++) assertEquals(i + 1, grid.get(i).id);
+    assertTrue(grid.stream().filter(s -> s.config.algorithmName().equals("FedSGD")).count() == 2);
+  }
+}
