@@ -136,22 +136,27 @@ public final class Evaluator {
     checkBlock(net, b, 1, "one class index per row");
     int rows = b.rows();
     float[] buf = new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
+    for (int start = 0; start < rows; start += CHUNK_ROWS) {
+      int n = Math.min(CHUNK_ROWS, rows - start);
+      addClassified(net, net.predict(params, features(b, start, n, buf), n, ws), b, start, n, acc);
+    }
+  }
+
+  /** Adds rows [start, start + n) of {@code b}, whose network outputs are {@code out}, to {@code acc}. */
+  private static void addClassified(Network net, float[] out, Block b, int start, int n,
+      ClassificationAccumulator acc) {
     float[] y = b.labels();
     float[] w = b.weights();
     int k = acc.numClasses();
-    for (int start = 0; start < rows; start += CHUNK_ROWS) {
-      int n = Math.min(CHUNK_ROWS, rows - start);
-      float[] out = net.predict(params, features(b, start, n, buf), n, ws);
-      float[] probs = Predictions.classProbabilities(net, out, n);
-      for (int r = 0; r < n; r++) {
-        float label = y[start + r];
-        int c = (int) label;
-        if (c != label) {
-          throw new IllegalArgumentException("label of row " + (start + r) + ": expected a class index"
-              + " in [0, " + k + "), found " + label);
-        }
-        acc.add(c, probs, r * k, w == null ? 1.0 : w[start + r]);
+    float[] probs = Predictions.classProbabilities(net, out, n);
+    for (int r = 0; r < n; r++) {
+      float label = y[start + r];
+      int c = (int) label;
+      if (c != label) {
+        throw new IllegalArgumentException("label of row " + (start + r) + ": expected a class index"
+            + " in [0, " + k + "), found " + label);
       }
+      acc.add(c, probs, r * k, w == null ? 1.0 : w[start + r]);
     }
   }
 
@@ -162,19 +167,88 @@ public final class Evaluator {
     checkBlock(net, b, outs, "one target per output");
     int rows = b.rows();
     float[] buf = new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
-    float[] y = b.labels();
-    float[] w = b.weights();
     for (int start = 0; start < rows; start += CHUNK_ROWS) {
       int n = Math.min(CHUNK_ROWS, rows - start);
-      float[] out = net.predict(params, features(b, start, n, buf), n, ws);
-      for (int r = 0; r < n; r++) {
-        acc.add(y, (start + r) * outs, out, r * outs, w == null ? 1.0 : w[start + r]);
-      }
+      addRegressed(net, net.predict(params, features(b, start, n, buf), n, ws), b, start, n, acc);
+    }
+  }
+
+  /** Adds rows [start, start + n) of {@code b}, whose network outputs are {@code out}, to {@code acc}. */
+  private static void addRegressed(Network net, float[] out, Block b, int start, int n, RegressionAccumulator acc) {
+    int outs = net.outputs();
+    float[] w = b.weights();
+    for (int r = 0; r < n; r++) {
+      acc.add(b.labels(), (start + r) * outs, out, r * outs, w == null ? 1.0 : w[start + r]);
     }
   }
 
   /** {loss sum, weight sum} of {@code b} under the network's loss, in chunks. */
   public static double[] lossSums(Network net, float[] params, Block b, Network.Workspace ws) {
+    return lossSums(net, params, b, ws, null);
+  }
+
+  /**
+   * Validation in one job and one forward pass per chunk: the weighted mean loss and the task's
+   * metrics (classification for classifiers, else regression).
+   */
+  public static Validation validation(JavaRDD<Block> blocks, Network net, float[] params, int depth) {
+    check(net, params, depth);
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
+    Broadcast<float[]> bc = jsc.broadcast(params);
+    try {
+      return blocks.mapPartitions((Iterator<Block> it) -> {
+        Validation v = new Validation(net);
+        Network.Workspace ws = net.newWorkspace();
+        float[] p = bc.value();
+        while (it.hasNext()) {
+          double[] s = lossSums(net, p, it.next(), ws, v);
+          v.lossSum += s[0];
+          v.weight += s[1];
+        }
+        return Collections.singletonList(v).iterator();
+      }).treeAggregate(new Validation(net), Validation::merge, Validation::merge, depth);
+    } finally {
+      bc.destroy();
+    }
+  }
+
+  /** The loss and the metrics of one validation pass; mergeable. */
+  public static final class Validation implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    private final ClassificationAccumulator classification;
+    private final RegressionAccumulator regression;
+    private double lossSum;
+    private double weight;
+
+    Validation(Network net) {
+      boolean cls = Predictions.isClassifier(net);
+      classification = cls ? new ClassificationAccumulator(Predictions.numClasses(net)) : null;
+      regression = cls ? null : new RegressionAccumulator(net.outputs());
+    }
+
+    Validation merge(Validation o) {
+      lossSum += o.lossSum;
+      weight += o.weight;
+      if (classification != null) {
+        classification.merge(o.classification);
+      } else {
+        regression.merge(o.regression);
+      }
+      return this;
+    }
+
+    /** Weighted mean loss; NaN when the total weight is 0. */
+    public double loss() {
+      return weight > 0 ? lossSum / weight : Double.NaN;
+    }
+
+    /** The task's metrics by name (ClassificationMetrics or RegressionMetrics toMap()). */
+    public java.util.Map<String, Double> metrics() {
+      return classification != null ? classification.result().toMap() : regression.result().toMap();
+    }
+  }
+
+  private static double[] lossSums(Network net, float[] params, Block b, Network.Workspace ws, Validation v) {
     checkBlock(net, b, net.labelWidth(), "the label width of loss " + net.loss());
     int rows = b.rows();
     int in = b.inputs();
@@ -192,6 +266,14 @@ public final class Evaluator {
       }
       loss += net.loss(params, mb, ws);
       weight += mb.weightSum();
+      if (v != null) { // the metrics from the same forward pass
+        float[] out = net.lastOutputs(ws, n);
+        if (v.classification != null) {
+          addClassified(net, out, b, start, n, v.classification);
+        } else {
+          addRegressed(net, out, b, start, n, v.regression);
+        }
+      }
     }
     return new double[] {loss, weight};
   }

@@ -186,9 +186,16 @@ public final class Network implements Serializable {
   /** The output layer's activations for {@code rows} rows of {@code x}: a new rows x outputs array. */
   public float[] predict(float[] params, float[] x, int rows, Workspace ws) {
     forward(params, x, rows, ws, false, 0L);
-    float[] out = new float[rows * outputs()];
-    System.arraycopy(ws.h[layers.length - 1], 0, out, 0, out.length);
-    return out;
+    return lastOutputs(ws, rows);
+  }
+
+  /**
+   * The output layer's activations of the last forward pass in {@code ws} ({@link #predict} or
+   * {@link #loss}): a new rows x outputs array. Lets a caller take the loss and the predictions
+   * from one pass.
+   */
+  public float[] lastOutputs(Workspace ws, int rows) {
+    return Arrays.copyOf(ws.h[layers.length - 1], rows * outputs());
   }
 
   /** The output layer's pre-activations (logits) of the last {@link #predict} call. */

@@ -5,7 +5,6 @@ import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.eval.Evaluator;
-import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import java.io.IOException;
@@ -409,11 +408,9 @@ public final class Trainer {
   public Map<String, Double> validate(TrainingData data, float[] params) {
     Map<String, Double> out = new LinkedHashMap<>();
     int depth = config.aggregationDepth();
-    out.put("val_loss", Evaluator.loss(data.blocks(), network, params, depth));
-    Map<String, Double> metrics = Predictions.isClassifier(network)
-        ? Evaluator.classification(data.blocks(), network, params, depth).toMap()
-        : Evaluator.regression(data.blocks(), network, params, depth).toMap();
-    metrics.forEach((k, v) -> out.put("val_" + k, v));
+    Evaluator.Validation v = Evaluator.validation(data.blocks(), network, params, depth);
+    out.put("val_loss", v.loss());
+    v.metrics().forEach((k, m) -> out.put("val_" + k, m));
     return out;
   }
 }
