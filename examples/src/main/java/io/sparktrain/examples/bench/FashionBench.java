@@ -114,7 +114,15 @@ public final class FashionBench {
         .batchSize(Integer.parseInt(opt.get("batch"))).localSteps(Integer.parseInt(opt.get("local-steps")))
         .optimizer(adam).localOptimizer(adam).seed(1)
         .validateEveryRounds(Integer.parseInt(opt.get("validate-every"))).build();
+    RoundProfile profile = new RoundProfile();
+    train.sparkSession().sparkContext().addSparkListener(profile);
     TrainResult r = new Trainer(net, cfg).fit(tr, te);
+    try {
+      train.sparkSession().sparkContext().listenerBus().waitUntilEmpty(10_000);
+    } catch (java.util.concurrent.TimeoutException e) {
+      System.err.println("fashion bench: Spark's listener bus did not drain; the round profile may be short");
+    }
+    train.sparkSession().sparkContext().removeSparkListener(profile);
     List<double[]> curve = new ArrayList<>(); // (train seconds, accuracy)
     List<Double> roundRates = new ArrayList<>();
     long rows = 0;
@@ -154,6 +162,16 @@ public final class FashionBench {
     roundRates.sort(null);
     out.put("samples_per_s_median_round", roundRates.get(roundRates.size() / 2));
     out.put("samples_per_s_steady", late.get(late.size() / 2));
+    // Where a steady-state round's time goes: tasks computing, the slowest task's extra, the rest
+    // (broadcast, scheduling, task (de)serialization, results, the driver's step).
+    double roundSeconds = rows / (double) r.rounds() / late.get(late.size() / 2);
+    Map<String, Object> prof = profile.steadyState(rows / r.rounds() / Math.max(1, tr.numPartitions()));
+    prof.put("round_seconds", roundSeconds);
+    prof.put("share_computing", (Double) prof.get("task_run_seconds_mean") / roundSeconds);
+    prof.put("share_waiting_for_slowest_task",
+        ((Double) prof.get("task_run_seconds_max") - (Double) prof.get("task_run_seconds_mean")) / roundSeconds);
+    prof.put("share_spark_and_driver", 1 - (Double) prof.get("task_run_seconds_max") / roundSeconds);
+    out.put("round_profile", prof);
     out.put("seconds_to_accuracy", levels(curve));
     out.put("_curve", curve);
     tr.unpersist();
