@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code sparktrain experiment --config conf/fed-x.yaml [--set key.path=value]...}: runs every setting
- * of the experiment grid (silos x algorithms x C x E x B x seeds) with {@link FederatedTrainer} in
+ * of the experiment grid (silos x algorithms x C x E x B x compression x seeds) with {@link FederatedTrainer} in
  * one Spark application, evaluating on the test data every federated.eval_every_rounds rounds, and
  * writes experiment.csv (one row per setting and round), summary.csv (one row per setting) and
  * experiment.html into output.dir.
@@ -71,6 +71,9 @@ final class ExperimentCommand implements Callable<Integer> {
       }
       sb.append(" E=").append(localEpochs).append(" B=").append(localBatch == 0 ? "\u221e" : localBatch)
           .append(" C=").append(trim(clientFraction));
+      if (config.compress()) {
+        sb.append(config.errorFeedback() ? " int8+EF" : " int8");
+      }
       return sb.toString();
     }
 
@@ -105,12 +108,14 @@ final class ExperimentCommand implements Callable<Integer> {
     }
   }
 
-  /** The settings of the grid, in order silos, algorithm, C, E, B, seed; duplicates (FedSGD's E, B) dropped. */
+  /** The settings of the grid, in order silos, algorithm, C, E, B, compression, seed; duplicates (FedSGD's E, B) dropped. */
   static List<Setting> grid(JobConfig cfg) {
     List<String> silos = cfg.isNull("experiment.silos") ? List.of(defaultSilos(cfg)) : cfg.strings("experiment.silos");
     List<Double> cs = orDefault(cfg.doubleList("experiment.client_fraction"), cfg.number("federated.client_fraction"));
     List<Integer> es = orDefault(cfg.intList("experiment.local_epochs"), cfg.integer("federated.local_epochs"));
     List<Integer> bs = orDefault(cfg.intList("experiment.local_batch"), cfg.integer("federated.local_batch"));
+    List<String> zs = cfg.isNull("experiment.compression") ? List.of(cfg.string("federated.compression"))
+        : cfg.strings("experiment.compression");
     List<Long> seeds = new ArrayList<>();
     for (int s : cfg.intList("experiment.seeds")) seeds.add((long) s);
     if (seeds.isEmpty()) {
@@ -122,12 +127,14 @@ final class ExperimentCommand implements Callable<Integer> {
         for (double c : cs) {
           for (int e : es) {
             for (int b : bs) {
-              for (long seed : seeds) {
-                Setting st = setting(cfg, s.trim(), alg.trim(), c, e, b, seed);
-                String key = st.silos + "|" + st.row() + "|" + st.config.toMap() + "|" + seed;
-                if (!out.containsKey(key)) {
-                  st.id = out.size() + 1;
-                  out.put(key, st);
+              for (String z : zs) {
+                for (long seed : seeds) {
+                  Setting st = setting(cfg, s.trim(), alg.trim(), c, e, b, z, seed);
+                  String key = st.silos + "|" + st.row() + "|" + st.config.toMap() + "|" + seed;
+                  if (!out.containsKey(key)) {
+                    st.id = out.size() + 1;
+                    out.put(key, st);
+                  }
                 }
               }
             }
@@ -155,11 +162,13 @@ final class ExperimentCommand implements Callable<Integer> {
     }
   }
 
-  private static Setting setting(JobConfig cfg, String silos, String alg, double c, int e, int b, long seed) {
+  private static Setting setting(JobConfig cfg, String silos, String alg, double c, int e, int b, String compression,
+      long seed) {
     Object[] preset = ConfigSchema.algorithm(alg);
     String name = (String) preset[0];
     double arg = (Double) preset[1];
-    FederatedConfig.Builder fb = cfg.federatedBuilder().clientFraction(c).localEpochs(e).localBatch(b).seed(seed);
+    FederatedConfig.Builder fb = cfg.federatedBuilder().clientFraction(c).localEpochs(e).localBatch(b).seed(seed)
+        .compression(!compression.equals("none"), compression.endsWith("feedback"));
     float mu = (float) cfg.number("federated.prox_mu");
     ServerOptimizer.Kind configured = ServerOptimizer.kind(cfg.string("federated.server"));
     switch (name) {
@@ -198,7 +207,8 @@ final class ExperimentCommand implements Callable<Integer> {
     try {
       st.config = fb.build();
     } catch (IllegalArgumentException ex) {
-      throw new ConfigException("experiment (" + alg + ", " + silos + "): " + ex.getMessage(), ex);
+      throw new ConfigException("experiment (" + alg + ", " + silos
+          + (compression.equals("none") ? "" : ", " + compression) + "): " + ex.getMessage(), ex);
     }
     return st;
   }

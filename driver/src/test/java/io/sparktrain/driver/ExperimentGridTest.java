@@ -56,4 +56,32 @@ class ExperimentGridTest {
     for (int i = 0; i < grid.size(); i++) assertEquals(i + 1, grid.get(i).id);
     assertTrue(grid.stream().filter(s -> s.config.algorithmName().equals("FedSGD")).count() == 2);
   }
+
+  @Test
+  void compressionIsAGridAxisAndBadCombinationsNameTheKey() {
+    JobConfig cfg = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("experiment.algorithms=[fedavg]",
+        "experiment.compression=[none, int8, int8_error_feedback]"));
+    List<ExperimentCommand.Setting> grid = ExperimentCommand.grid(cfg);
+    assertEquals(3, grid.size());
+    assertEquals("FedAvg E=1 B=10 C=0.1", grid.get(0).row());
+    assertTrue(!grid.get(0).config.compress());
+    assertEquals("FedAvg E=1 B=10 C=0.1 int8", grid.get(1).row());
+    assertTrue(grid.get(1).config.compress() && !grid.get(1).config.errorFeedback());
+    assertEquals("FedAvg E=1 B=10 C=0.1 int8+EF", grid.get(2).row());
+    assertTrue(grid.get(2).config.compress() && grid.get(2).config.errorFeedback());
+    // null (the default): the federated section's value.
+    JobConfig one = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("federated.compression=int8_error_feedback"));
+    assertTrue(ExperimentCommand.grid(one).get(0).config.errorFeedback());
+    io.sparktrain.driver.config.ConfigException bad = org.junit.jupiter.api.Assertions.assertThrows(
+        io.sparktrain.driver.config.ConfigException.class, () -> JobConfig.parse("data: {train: x}\n", "t.yaml",
+            List.of("experiment.compression=[int8, int9]")));
+    assertEquals("experiment.compression: expected a list of none, int8, int8_error_feedback or null, found [\"int8\", \"int9\"]",
+        bad.getMessage());
+    JobConfig secure = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("federated.secure_aggregation=true",
+        "experiment.compression=[none, int8_error_feedback]"));
+    io.sparktrain.driver.config.ConfigException both = org.junit.jupiter.api.Assertions.assertThrows(
+        io.sparktrain.driver.config.ConfigException.class, () -> ExperimentCommand.grid(secure));
+    assertEquals("experiment (federated, iid, int8_error_feedback): federated.compression: expected none with"
+        + " secure_aggregation true (masked uploads are not quantized), found int8_error_feedback", both.getMessage());
+  }
 }

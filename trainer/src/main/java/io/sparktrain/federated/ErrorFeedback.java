@@ -28,6 +28,17 @@ public final class ErrorFeedback {
 
   /** Quantizes delta + residual with {@code seed} and keeps the new residual; {@code delta} is not modified. */
   public QuantizedUpdate compress(float[] delta, long seed) {
+    return compress(delta, residual, chunkSize, seed);
+  }
+
+  /**
+   * One step of error feedback on a residual held elsewhere (a silo's, kept on its executor by
+   * {@link SiloResiduals}): quantizes delta + residual with {@code seed} and overwrites
+   * {@code residual} with delta + residual - dequantize(sent). {@code delta} is not modified. The
+   * result is a function of (delta, residual, chunkSize, seed) only, so a retried task that starts
+   * from the same residual sends the same bytes and leaves the same residual.
+   */
+  public static QuantizedUpdate compress(float[] delta, float[] residual, int chunkSize, long seed) {
     if (delta.length != residual.length) {
       throw new IllegalArgumentException("error feedback: expected a delta of " + residual.length
           + " values, found " + delta.length);

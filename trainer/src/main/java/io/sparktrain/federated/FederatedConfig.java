@@ -227,6 +227,12 @@ public final class FederatedConfig implements Serializable {
     /** Multi-Krum: f Byzantine silos tolerated, m updates averaged (0 = n - f). */
     public Builder krum(int f, int m) { krumByzantine = f; krumSelect = m; return this; }
     public Builder secureAggregation(boolean v) { secureAggregation = v; return this; }
+    /**
+     * Uploads as 8-bit stochastic quantization ({@link QuantizedUpdate}), optionally with error
+     * feedback ({@link ErrorFeedback}: each silo keeps what quantization lost and adds it to its next
+     * upload; the residuals stay on the executors, see {@link SiloResiduals}). Error feedback needs
+     * {@code int8}; neither goes with secure aggregation.
+     */
     public Builder compression(boolean int8, boolean errorFeedback) {
       compress = int8;
       this.errorFeedback = errorFeedback;
@@ -250,6 +256,14 @@ public final class FederatedConfig implements Serializable {
       if (secureAggregation && aggregation != Aggregation.MEAN) {
         throw new IllegalArgumentException("federated.secure_aggregation: expected aggregation mean (the server"
             + " sees only the masked sum), found " + aggregation.name().toLowerCase(Locale.ROOT));
+      }
+      if (errorFeedback && !compress) {
+        throw new IllegalArgumentException("federated.compression: expected int8_error_feedback (error feedback"
+            + " corrects int8 quantization), found error feedback without compression");
+      }
+      if (compress && secureAggregation) {
+        throw new IllegalArgumentException("federated.compression: expected none with secure_aggregation true"
+            + " (masked uploads are not quantized), found " + (errorFeedback ? "int8_error_feedback" : "int8"));
       }
       newServerOptimizerCheck();
       return new FederatedConfig(this);

@@ -77,6 +77,8 @@ public final class FederatedTrainer {
     long evalNanos = 0;
     Map<String, Double> lastVal = Collections.emptyMap();
     String previous = jsc.getLocalProperty("spark.job.description");
+    SiloResiduals residuals = config.errorFeedback() ? new SiloResiduals(silos.blocks(), params.length) : null;
+    long[] payload = new long[2]; // compression: int8 payload bytes and their float32 size, summed over rounds
     try {
       for (int round = 1; round <= config.rounds(); round++) {
         long r0 = System.nanoTime();
@@ -89,7 +91,10 @@ public final class FederatedTrainer {
         Broadcast<float[]> bc = jsc.broadcast(params);
         Aggregate agg;
         try {
-          agg = aggregate(silos.blocks(), bc, network, config, sampled, round, m, keys);
+          agg = aggregate(silos.blocks(), bc, network, config, sampled, round, m, keys, residuals);
+          if (residuals != null) {
+            residuals.commit(); // this round's residuals replace the previous round's on the executors
+          }
         } finally {
           bc.destroy();
         }
@@ -97,6 +102,8 @@ public final class FederatedTrainer {
           throw new IllegalStateException("federated round " + round + ": no sampled silo returned an update");
         }
         float[] delta = agg.delta;
+        payload[0] += agg.payloadBytes;
+        payload[1] += agg.float32Bytes;
         if (config.dp()) {
           // Fixed denominator: the expected number of sampled silos (McMahan et al. 2018, the unbiased estimator).
           double expected = config.sampling() == FederatedConfig.Sampling.POISSON
@@ -137,6 +144,9 @@ public final class FederatedTrainer {
         for (TrainingListener l : all) l.onRound(ev);
       }
     } finally {
+      if (residuals != null) {
+        residuals.close();
+      }
       jsc.setJobDescription(previous);
       try {
         jsc.sc().listenerBus().waitUntilEmpty(10_000); // the audit must have seen every task
@@ -147,6 +157,13 @@ public final class FederatedTrainer {
     }
     Map<String, Object> auditMap = audit.toMap(config.rounds());
     LOG.info("sparktrain federated locality audit:\n{}", audit.summary(config.rounds()));
+    if (config.compress() && payload[1] > 0) {
+      auditMap.put("compressed_payload_bytes_per_round", payload[0] / config.rounds());
+      auditMap.put("float32_payload_bytes_per_round", payload[1] / config.rounds());
+      LOG.info("sparktrain federated compression ({}): {} payload bytes per round instead of {} as float32 ({}%"
+          + " saved)", config.toMap().get("compression"), payload[0] / config.rounds(), payload[1] / config.rounds(),
+          String.format(java.util.Locale.ROOT, "%.1f", 100.0 * (payload[1] - payload[0]) / payload[1]));
+    }
     if (audit.rowsMoved() != 0) {
       LOG.error("sparktrain federated: {} records were shuffled in training stages{}", audit.rowsMoved(),
           config.aggregationDepth() > 1 ? " (with aggregation_depth " + config.aggregationDepth()
@@ -179,6 +196,9 @@ public final class FederatedTrainer {
     double exampleWeight;
     double lossSum;
     long rows;
+    /** Compression: the int8 payloads' bytes and the float32 bytes they replace. */
+    long payloadBytes;
+    long float32Bytes;
   }
 
   /** Secure aggregation, step 1: the sampled silos' public keys for this round (32 bytes each). */
@@ -206,20 +226,19 @@ public final class FederatedTrainer {
    * driver.
    */
   static Aggregate aggregate(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, FederatedConfig cfg,
-      boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys) {
-    JavaRDD<SiloWork.Result> results = blocks.mapPartitionsWithIndex((p, it) -> {
-      Block b = Block.only(it);
-      Trainer.TaskHook hook = Trainer.taskHook;
-      if (hook != null) {
-        org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
-        hook.beforeWork(round, p, tc == null ? 0 : tc.attemptNumber());
-      }
-      List<SiloWork.Result> out = new ArrayList<>();
-      if (sampled[p] && b.rows() > 0) {
-        out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys));
-      }
-      return out.iterator();
-    }, true);
+      boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys, SiloResiduals residuals) {
+    JavaRDD<SiloWork.Result> results = residuals != null
+        ? residuals.uploads(round, sampled, (p, b, residual) ->
+            SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, residual))
+        : blocks.mapPartitionsWithIndex((p, it) -> {
+          Block b = Block.only(it);
+          SiloWork.beforeWork(round, p);
+          List<SiloWork.Result> out = new ArrayList<>();
+          if (sampled[p] && b.rows() > 0) {
+            out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys));
+          }
+          return out.iterator();
+        }, true);
     Aggregate a = new Aggregate();
     if (cfg.secureAggregation()) {
       int[] sum = results.map(r -> r.masked).treeAggregate(null, FederatedTrainer::addMasked,
@@ -256,6 +275,10 @@ public final class FederatedTrainer {
     for (int i = 0; i < list.size(); i++) {
       SiloWork.Result r = list.get(i);
       float[] v = r.quantized != null ? r.quantized.dequantize() : r.vector;
+      if (r.quantized != null) {
+        a.payloadBytes += r.quantized.compressedBytes();
+        a.float32Bytes += r.quantized.uncompressedBytes();
+      }
       a.weight += r.weight;
       a.exampleWeight += r.examples;
       a.lossSum += r.lossSum;

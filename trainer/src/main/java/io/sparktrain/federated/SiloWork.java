@@ -3,6 +3,7 @@ package io.sparktrain.federated;
 import io.sparktrain.data.Block;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.LocalWork;
+import io.sparktrain.train.Trainer;
 import io.sparktrain.train.Update;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -37,9 +38,34 @@ final class SiloWork {
     long steps;
   }
 
+  /** Quantization chunk of int8 uploads: one (min, step) per this many values. */
+  static final int QUANTIZATION_CHUNK = 4096;
+
+  /** Runs {@link Trainer#taskHook} (tests inject failures with it) before a silo's work in a round. */
+  static void beforeWork(long round, int p) {
+    Trainer.TaskHook hook = Trainer.taskHook;
+    if (hook != null) {
+      org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+      hook.beforeWork(round, p, tc == null ? 0 : tc.attemptNumber());
+    }
+  }
+
   /** The contribution vector and weight of silo {@code p}: n_k delta_k and n_k, or under DP clip(delta_k) and 1. */
   static Result run(Network net, FederatedConfig cfg, float[] params, Block b, int p, long round, int sampledCount,
       Map<Integer, byte[]> publicKeys) {
+    return run(net, cfg, params, b, p, round, sampledCount, publicKeys, null);
+  }
+
+  /**
+   * As {@link #run(Network, FederatedConfig, float[], Block, int, long, int, Map)}, with error
+   * feedback when {@code residual} is not null (compression only): the silo quantizes its
+   * contribution plus the residual and overwrites {@code residual} with what quantization lost.
+   */
+  static Result run(Network net, FederatedConfig cfg, float[] params, Block b, int p, long round, int sampledCount,
+      Map<Integer, byte[]> publicKeys, float[] residual) {
+    if (residual != null && (cfg.secureAggregation() || !cfg.compress())) {
+      throw new IllegalStateException("error feedback: expected compression without secure aggregation");
+    }
     LocalWork work = new LocalWork(net, cfg.l2());
     Update u = work.localEpochs(params, b, cfg.localEpochs(), cfg.localBatch(), cfg.localOptimizer(), cfg.proxMu(),
         LocalWork.seed(cfg.seed(), round, p));
@@ -73,7 +99,9 @@ final class SiloWork {
       r.lossSum = 0;
       r.examples = 0;
     } else if (cfg.compress()) {
-      r.quantized = QuantizedUpdate.quantize(v, 4096, LocalWork.seed(cfg.seed(), round, p, 0x71));
+      long seed = LocalWork.seed(cfg.seed(), round, p, 0x71);
+      r.quantized = residual == null ? QuantizedUpdate.quantize(v, QUANTIZATION_CHUNK, seed)
+          : ErrorFeedback.compress(v, residual, QUANTIZATION_CHUNK, seed);
     } else {
       r.vector = v;
     }

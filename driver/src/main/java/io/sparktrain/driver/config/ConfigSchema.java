@@ -304,7 +304,9 @@ public final class ConfigSchema {
           oneOf("aggregation", "mean", "how the server combines updates", "mean", "median", "trimmed_mean",
               "multi_krum"),
           bool("secure_aggregation", false, "pairwise-masked sums (needs aggregation mean)"),
-          oneOf("compression", "none", "uploads: none, int8 (stochastic quantization), int8_error_feedback",
+          oneOf("compression", "none", "uploads: none, int8 (8-bit stochastic quantization), int8_error_feedback"
+              + " (int8; each silo adds what quantization lost last time, kept on its executor); not with"
+              + " secure_aggregation",
               "none", "int8", "int8_error_feedback")),
       section("silos", "where the silos come from (sparktrain experiment)",
           oneOf("source", "iid", "partitions: the input's partitions as they are; paths: one silo per path;"
@@ -337,6 +339,10 @@ public final class ConfigSchema {
               .doc("C values"),
           new Builder("local_epochs", Kind.INT_LIST).def(List.of()).min(1).doc("E values"),
           new Builder("local_batch", Kind.INT_LIST).def(List.of()).min(0).doc("B values (0 = full batch)"),
+          new Builder("compression", Kind.STRINGS).def(null).nullable()
+              .check("a list of none, int8, int8_error_feedback",
+                  x -> List.of("none", "int8", "int8_error_feedback").contains(x) ? null : "bad")
+              .doc("federated.compression values (null = federated.compression)"),
           new Builder("seeds", Kind.INT_LIST).def(List.of()).min(0).doc("seeds (empty = training.seed)"),
           new Builder("target_accuracy", Kind.DOUBLE_LIST).def(List.of()).minExclusive(0).max(1)
               .doc("test accuracies for the rounds-to-target table")),

@@ -1,0 +1,227 @@
+package io.sparktrain.federated;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.TrainingData;
+import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Loss;
+import io.sparktrain.nn.Network;
+import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.testing.Blobs;
+import io.sparktrain.testing.Spark;
+import io.sparktrain.train.LocalWork;
+import io.sparktrain.train.Trainer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Error feedback in the federated round loop: residuals kept per silo on the executors across rounds. */
+class ErrorFeedbackRoundsTest {
+  private static SparkSession spark;
+
+  @BeforeAll
+  static void start() {
+    spark = Spark.session("local[2,4]", "ErrorFeedbackRoundsTest");
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  @AfterEach
+  void clearHook() {
+    Trainer.taskHook = null;
+  }
+
+  private static TrainingData silos(int rows, int n, long seed) {
+    return TrainingData.decode(Blobs.frame(spark, Blobs.rows(rows, seed, false), n, Blobs.PLAIN),
+        InputSpec.classification("features", "label").withNumClasses(3));
+  }
+
+  /** A silo's "true delta" in a round: known to the test independently of Spark. */
+  private static float[] trueDelta(int silo, long round, int d) {
+    SplittableRandom r = new SplittableRandom(LocalWork.seed(99, round, silo));
+    float[] v = new float[d];
+    float scale = (float) Math.pow(10, -1 - silo % 3); // silos of different magnitudes
+    for (int i = 0; i < d; i++) v[i] = (float) (scale * r.nextGaussian());
+    return v;
+  }
+
+  /**
+   * The error-feedback invariant, silo by silo, through the executor-side residuals: the sum of
+   * what a silo sent (dequantized, as the driver applies it) plus the residual it holds at the end
+   * equals the sum of its true deltas over the rounds it was sampled in. A residual that were not
+   * carried between rounds, or changed in rounds the silo sat out, breaks it. Also: one Spark job
+   * per round, and a silo never sampled holds no residual.
+   */
+  @Test
+  void sentPlusFinalResidualEqualsTheSumOfTrueDeltas() throws Exception {
+    TrainingData data = silos(100, 5, 21);
+    int d = 5000; // two quantization chunks
+    int silos = 5;
+    boolean[][] sampled = {
+        {true, true, true, true, false},
+        {true, false, true, false, false},
+        {true, true, true, true, false},
+        {false, true, false, false, false},
+        {true, true, true, true, false},
+        {true, true, false, true, false}};
+    double[][] truth = new double[silos][d];
+    double[][] sent = new double[silos][d];
+    AtomicInteger jobs = new AtomicInteger();
+    SparkListener countJobs = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart e) {
+        jobs.incrementAndGet();
+      }
+    };
+    spark.sparkContext().addSparkListener(countJobs);
+    try (SiloResiduals residuals = new SiloResiduals(data.blocks(), d)) {
+      for (int round = 1; round <= sampled.length; round++) {
+        long r = round;
+        jobs.set(0);
+        List<SiloWork.Result> uploads = residuals.uploads(r, sampled[round - 1], (p, b, residual) -> {
+          SiloWork.Result out = new SiloWork.Result();
+          out.silo = p;
+          out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
+              LocalWork.seed(7, r, p, 0x71));
+          return out;
+        }).collect();
+        residuals.commit();
+        spark.sparkContext().listenerBus().waitUntilEmpty();
+        assertEquals(1, jobs.get(), "round " + round + ": the uploads and the new residuals in one job");
+        int expectedUploads = 0;
+        for (int p = 0; p < silos; p++) {
+          if (sampled[round - 1][p]) {
+            expectedUploads++;
+            float[] t = trueDelta(p, r, d);
+            for (int i = 0; i < d; i++) truth[p][i] += t[i];
+          }
+        }
+        assertEquals(expectedUploads, uploads.size());
+        for (SiloWork.Result u : uploads) {
+          assertTrue(sampled[round - 1][u.silo]);
+          float[] y = u.quantized.dequantize();
+          for (int i = 0; i < d; i++) sent[u.silo][i] += y[i];
+        }
+      }
+      List<float[]> held = residuals.collectForTesting();
+      assertEquals(silos, held.size());
+      assertNull(held.get(4), "silo 4 was never sampled: no residual");
+      for (int p = 0; p < 4; p++) {
+        float[] e = held.get(p);
+        double lost = 0;
+        double scale = Math.pow(10, -1 - p % 3);
+        for (int i = 0; i < d; i++) {
+          assertEquals(truth[p][i], sent[p][i] + e[i], 1e-4 * scale, "silo " + p + " index " + i);
+          lost = Math.max(lost, Math.abs(truth[p][i] - sent[p][i]));
+        }
+        // Not vacuous: quantization did lose something the residual now holds.
+        assertTrue(lost > 1e-3 * scale, "silo " + p + ": max |truth - sent| " + lost);
+      }
+    } finally {
+      spark.sparkContext().removeSparkListener(countJobs);
+      data.unpersist();
+    }
+  }
+
+  private static FederatedConfig.Builder small() {
+    return FederatedConfig.builder().rounds(5).clientFraction(0.5).localEpochs(1).localBatch(10)
+        .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(0).seed(4);
+  }
+
+  private static Network wide() {
+    return Network.builder(4).dense(256, Activation.TANH).dense(3, Activation.SOFTMAX)
+        .loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+  }
+
+  /** Tasks that fail once (after residuals exist) are retried with the identical upload and residual. */
+  @Test
+  void aRetriedTaskWithErrorFeedbackGivesTheIdenticalModel() {
+    TrainingData data = silos(200, 4, 22);
+    FederatedConfig ef = small().compression(true, true).build();
+    float[] clean = new FederatedTrainer(wide(), ef).fit(data, null).params();
+    AtomicInteger failures = new AtomicInteger();
+    Trainer.taskHook = (round, partition, attempt) -> {
+      if ((round == 3 && partition == 1 || round == 4 && partition == 2) && attempt == 0) {
+        failures.incrementAndGet();
+        throw new IllegalStateException("injected failure in round " + round);
+      }
+    };
+    float[] retried = new FederatedTrainer(wide(), ef).fit(data, null).params();
+    Trainer.taskHook = null;
+    assertTrue(failures.get() >= 2, "failures injected: " + failures.get());
+    assertArrayEquals(clean, retried);
+    // Error feedback is wired: the same run without it ends elsewhere.
+    float[] int8 = new FederatedTrainer(wide(), small().compression(true, false).build()).fit(data, null).params();
+    assertFalse(java.util.Arrays.equals(clean, int8), "error feedback changed nothing");
+    data.unpersist();
+  }
+
+  /**
+   * Residuals never reach the driver and nothing shuffles: rounds stay one stage each, no record
+   * moves, the largest upload stays int8-sized (a float32 residual alone would be 4 bytes per
+   * parameter), and no residual is left cached after the run.
+   */
+  @Test
+  void residualsStayOnTheExecutorsAndNothingShuffles() {
+    TrainingData data = silos(200, 4, 23);
+    TrainingData val = silos(150, 1, 24);
+    int params = wide().initParameters(0).length;
+    FederatedResult ef = new FederatedTrainer(wide(), small().rounds(4).clientFraction(1.0).evalEveryRounds(4)
+        .compression(true, true).build()).fit(data, val);
+    FederatedResult int8 = new FederatedTrainer(wide(), small().rounds(4).clientFraction(1.0).evalEveryRounds(4)
+        .compression(true, false).build()).fit(data, val);
+    assertEquals(0L, ef.audit().get("rows_moved_during_training"), ef.audit().toString());
+    assertEquals(0L, ef.audit().get("shuffle_read_bytes"), ef.audit().toString());
+    assertEquals(0L, ef.audit().get("shuffle_write_bytes"), ef.audit().toString());
+    assertEquals(4, ef.audit().get("training_stages"), "one stage per round: " + ef.audit());
+    long largest = (Long) ef.audit().get("largest_upload_bytes");
+    assertTrue(largest < 2L * params, largest + " bytes for " + params + " parameters");
+    assertTrue(largest < 1.1 * (Long) int8.audit().get("largest_upload_bytes"), ef.audit() + " vs " + int8.audit());
+    // Bytes saved, as reported: int8 payloads against float32.
+    long payload = (Long) ef.audit().get("compressed_payload_bytes_per_round");
+    long float32 = (Long) ef.audit().get("float32_payload_bytes_per_round");
+    assertEquals(4L * 4 * params, float32); // 4 silos sampled per round, 4 bytes per parameter
+    assertEquals(4L * (params + 8L), payload); // one byte per parameter + one (min, step) chunk header
+    assertTrue(ef.finalValidation().get("val_accuracy") > 0.85, ef.finalValidation().toString());
+    for (org.apache.spark.rdd.RDD<?> rdd : scala.jdk.javaapi.CollectionConverters.asJava(
+        spark.sparkContext().getPersistentRDDs()).values()) {
+      String name = rdd.name();
+      assertFalse(name != null && name.contains("error-feedback"), "left cached: " + name);
+    }
+    data.unpersist();
+    val.unpersist();
+  }
+
+  @Test
+  void badCompressionSettingsFailBeforeAnyWork() {
+    IllegalArgumentException noInt8 = assertThrows(IllegalArgumentException.class,
+        () -> small().compression(false, true).build());
+    assertEquals("federated.compression: expected int8_error_feedback (error feedback corrects int8 quantization),"
+        + " found error feedback without compression", noInt8.getMessage());
+    IllegalArgumentException secure = assertThrows(IllegalArgumentException.class,
+        () -> small().compression(true, true).secureAggregation(true).build());
+    assertEquals("federated.compression: expected none with secure_aggregation true (masked uploads are not"
+        + " quantized), found int8_error_feedback", secure.getMessage());
+    IllegalArgumentException secureInt8 = assertThrows(IllegalArgumentException.class,
+        () -> small().compression(true, false).secureAggregation(true).build());
+    assertTrue(secureInt8.getMessage().endsWith("found int8"), secureInt8.getMessage());
+    assertEquals("int8+error_feedback", small().compression(true, true).build().toMap().get("compression"));
+  }
+}
