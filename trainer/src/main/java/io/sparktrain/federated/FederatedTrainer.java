@@ -6,6 +6,7 @@ import io.sparktrain.eval.ClassificationAccumulator;
 import io.sparktrain.eval.Evaluator;
 import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
+import io.sparktrain.train.EarlyStopping;
 import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.ProgressLogger;
@@ -58,6 +59,9 @@ public final class FederatedTrainer {
     checker.checkData(silos, "silo data");
     if (validation != null) {
       checker.checkData(validation, "validation data");
+    } else if (config.earlyStoppingMetric() != null) {
+      throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStoppingMetric()
+          + " needs validation data, found none");
     }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(silos.blocks().context());
     long[] siloRows = silos.partitionRows();
@@ -70,15 +74,25 @@ public final class FederatedTrainer {
     all.addAll(listeners);
     LocalityAudit audit = new LocalityAudit();
     RdpAccountant accountant = new RdpAccountant();
+    EarlyStopping stopping = new EarlyStopping(config.earlyStoppingMetric(), config.patience(), config.minDelta(),
+        config.restoreBestWeights());
+    FederatedCheckpoints checkpoints = new FederatedCheckpoints(config, network, siloRows, jsc.hadoopConfiguration());
+    FederatedCheckpoints.Resumed resumed = checkpoints.resume(server, accountant, stopping).orElse(null);
+    int startRound = resumed == null ? 0 : resumed.round();
+    int lastRound = resumed != null && resumed.stopped() ? startRound : Math.max(startRound, config.rounds());
+    if (resumed != null) {
+      params = resumed.params();
+    }
+    String stopReason = resumed != null && resumed.stopped() ? "early_stopping" : "rounds";
     jsc.sc().addSparkListener(audit);
     LOG.info("sparktrain federated: {} on {} silos ({} rows), {}", network, siloRows.length, silos.rows(),
         config.toMap());
     long t0 = System.nanoTime();
     long evalNanos = 0;
-    Map<String, Double> lastVal = Collections.emptyMap();
+    Map<String, Double> lastVal = resumed == null ? Collections.emptyMap() : resumed.lastValidation();
     String previous = jsc.getLocalProperty("spark.job.description");
     try {
-      for (int round = 1; round <= config.rounds(); round++) {
+      for (int round = startRound + 1; round <= lastRound; round++) {
         long r0 = System.nanoTime();
         boolean[] sampled = ClientSampler.sample(siloRows, config.clientFraction(), config.sampling(),
             config.seed(), round);
@@ -135,6 +149,17 @@ public final class FederatedTrainer {
         RoundEvent ev = new RoundEvent(1, 1, round, round, config.rounds(), loss, agg.rows, secs, (now - t0) / 1e9,
             (now - t0 - evalNanos) / 1e9, extra);
         for (TrainingListener l : all) l.onRound(ev);
+        boolean stop = evalNow && stopping.enabled() && stopping.update(round, val, params);
+        if (checkpoints.due(round, stop || round == lastRound)) {
+          checkpoints.save(round, params, server, accountant, stopping, lastVal, stop, all);
+        }
+        if (stop) {
+          LOG.info("sparktrain federated: early stopping after round {}: {} did not improve by {} for {} evaluations"
+              + " (best {} at round {})", round, config.earlyStoppingMetric(), config.minDelta(), config.patience(),
+              stopping.best(), stopping.bestEpoch());
+          stopReason = "early_stopping";
+          lastRound = round;
+        }
       }
     } finally {
       jsc.setJobDescription(previous);
@@ -145,8 +170,8 @@ public final class FederatedTrainer {
       }
       jsc.sc().removeSparkListener(audit);
     }
-    Map<String, Object> auditMap = audit.toMap(config.rounds());
-    LOG.info("sparktrain federated locality audit:\n{}", audit.summary(config.rounds()));
+    Map<String, Object> auditMap = audit.toMap(lastRound - startRound);
+    LOG.info("sparktrain federated locality audit:\n{}", audit.summary(lastRound - startRound));
     if (audit.rowsMoved() != 0) {
       LOG.error("sparktrain federated: {} records were shuffled in training stages{}", audit.rowsMoved(),
           config.aggregationDepth() > 1 ? " (with aggregation_depth " + config.aggregationDepth()
@@ -156,10 +181,16 @@ public final class FederatedTrainer {
         : Double.NaN;
     if (!Double.isNaN(epsilon)) {
       LOG.info("sparktrain federated: ({}, {})-DP after {} rounds (RDP accountant, z = {}, S = {})", epsilon,
-          config.dpDelta(), config.rounds(), config.dpNoiseMultiplier(), config.dpClipNorm());
+          config.dpDelta(), lastRound, config.dpNoiseMultiplier(), config.dpClipNorm());
     }
-    return new FederatedResult(params, history, config.rounds(), auditMap, lastVal, epsilon,
-        (System.nanoTime() - t0 - evalNanos) / 1e9);
+    if (stopping.enabled() && config.restoreBestWeights() && stopping.bestParams() != null) {
+      params = stopping.bestParams();
+      lastVal = evaluate(validation, params);
+      LOG.info("sparktrain federated: restored the best weights (round {}, {} = {})", stopping.bestEpoch(),
+          config.earlyStoppingMetric(), stopping.best());
+    }
+    return new FederatedResult(params, history, lastRound, auditMap, lastVal, epsilon,
+        (System.nanoTime() - t0 - evalNanos) / 1e9, stopReason);
   }
 
   private FederatedConfig cfg() {
