@@ -150,7 +150,7 @@ final class FederatedCheckpoints {
     for (Map.Entry<String, Object> e : config.toMap().entrySet()) {
       String before = ex.get(P + "setting." + e.getKey());
       String now = String.valueOf(e.getValue());
-      if (before != null && !before.equals(now)) {
+      if (before != null && !before.equals(now) && !e.getKey().equals("rounds")) { // more rounds: an extension
         changed.add(e.getKey() + " " + before + " -> " + now);
       }
     }
