@@ -15,9 +15,10 @@ public final class Listeners {
 
   /**
    * The listeners for a run of {@code config}: the progress bar on {@code err} (a live bar when it
-   * is a terminal, plain lines otherwise), so that stdout keeps only the run's result lines.
+   * is a terminal, plain lines otherwise; rounds instead of epochs for training.mode federated), so that
+   * stdout keeps only the run's result lines.
    */
   public static List<TrainingListener> forRun(JobConfig config, PrintStream err) {
-    return List.of(new TerminalProgress(err));
+    return List.of(config.isFederated() ? TerminalProgress.federated(err) : new TerminalProgress(err));
   }
 }

@@ -14,6 +14,10 @@ import java.util.Map;
  * {@code \r} (rounds done/total, loss, samples/s, ETA of the epoch), replaced by a summary line
  * when the epoch ends. Elsewhere (a log file, a pipe, CI): plain lines, one per epoch and one every
  * N rounds.
+ *
+ * <p>Federated runs ({@link #federated}) have rounds and no epochs: the bar runs over all rounds
+ * of the run ({@code round [===>  ] 3/10 ...}), and every evaluation round and the last round leave
+ * a full line with the validation metrics ({@code round 10/10 loss ... val_accuracy ...}).
  */
 public final class TerminalProgress implements TrainingListener {
   private static final int BAR = 24;
@@ -23,6 +27,7 @@ public final class TerminalProgress implements TrainingListener {
   private final int everyRounds;
   private final long minRedrawNanos;
   private final int width;
+  private final boolean federated;
 
   // Per-epoch state.
   private int epoch = -1;
@@ -43,6 +48,12 @@ public final class TerminalProgress implements TrainingListener {
     this(out, stderrIsTerminal(), -1);
   }
 
+  /** For a federated run, as {@link #TerminalProgress(PrintStream)}. */
+  public static TerminalProgress federated(PrintStream out) {
+    boolean terminal = stderrIsTerminal();
+    return new TerminalProgress(out, terminal, -1, terminal ? 100 : 0, columns(), true);
+  }
+
   static boolean stderrIsTerminal() {
     String tty = System.getProperty("sparktrain.stderr.tty");
     return tty != null ? Boolean.parseBoolean(tty) : System.console() != null;
@@ -59,6 +70,13 @@ public final class TerminalProgress implements TrainingListener {
 
   /** As above, with the least time between two redraws of the bar and the terminal width (for tests). */
   public TerminalProgress(PrintStream out, boolean terminal, int everyRounds, long minRedrawMillis, int width) {
+    this(out, terminal, everyRounds, minRedrawMillis, width, false);
+  }
+
+  /** As above; {@code federated}: render rounds of a federated run (no epochs). */
+  public TerminalProgress(PrintStream out, boolean terminal, int everyRounds, long minRedrawMillis, int width,
+      boolean federated) {
+    this.federated = federated;
     this.out = out;
     this.terminal = terminal;
     this.everyRounds = everyRounds;
@@ -84,6 +102,10 @@ public final class TerminalProgress implements TrainingListener {
 
   @Override
   public synchronized void onRound(RoundEvent e) {
+    if (federated) {
+      onFederatedRound(e);
+      return;
+    }
     if (e.epoch() != epoch) {
       epoch = e.epoch();
       epochRows = 0;
@@ -122,6 +144,72 @@ public final class TerminalProgress implements TrainingListener {
         out.flush();
       }
     }
+  }
+
+  /** A federated round: roundsPerEpoch is the run's round count; the bar and the rate span the run. */
+  private void onFederatedRound(RoundEvent e) {
+    epochRows += e.rows();
+    epochSeconds += e.seconds();
+    roundsSeen++;
+    boolean evaluated = e.validation().keySet().stream().anyMatch(k -> k.startsWith("val_"));
+    if (evaluated) {
+      lastValidation = e.validation();
+    }
+    double rate = epochSeconds > 0 ? epochRows / epochSeconds : 0;
+    double eta = epochSeconds / roundsSeen * Math.max(0, e.roundsPerEpoch() - e.round());
+    boolean last = e.round() >= e.roundsPerEpoch();
+    if (terminal) {
+      if (evaluated || last) {
+        clearBar();
+        out.println(roundLine(e, rate, eta));
+        out.flush();
+        lastDraw = Long.MIN_VALUE;
+        return;
+      }
+      long now = System.nanoTime();
+      if (lastDraw == Long.MIN_VALUE || now - lastDraw >= minRedrawNanos) {
+        lastDraw = now;
+        draw(roundBar(e, rate, eta));
+      }
+    } else {
+      int n = everyRounds >= 0 ? everyRounds : (int) Math.max(1, (e.roundsPerEpoch() + 9) / 10);
+      if (evaluated || last || n > 0 && e.round() % n == 0) {
+        out.println(roundLine(e, rate, eta));
+        out.flush();
+      }
+    }
+  }
+
+  private String roundLine(RoundEvent e, double rate, double eta) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "round %d/%d loss %.4f", e.round(),
+        e.roundsPerEpoch(), e.loss()));
+    for (Map.Entry<String, Double> v : e.validation().entrySet()) {
+      if (v.getKey().equals("silos")) {
+        sb.append(" silos ").append(Math.round(v.getValue()));
+      } else {
+        sb.append(String.format(Locale.ROOT, " %s %.4f", v.getKey(), v.getValue()));
+      }
+    }
+    sb.append(String.format(Locale.ROOT, " %s samples/s elapsed %s eta %s", rate(rate),
+        ProgressLogger.duration(e.elapsedSeconds()), ProgressLogger.duration(eta)));
+    return sb.toString();
+  }
+
+  private String roundBar(RoundEvent e, double rate, double eta) {
+    long total = Math.max(1, e.roundsPerEpoch());
+    int full = (int) Math.floor(Math.min(1, (double) e.round() / total) * BAR);
+    StringBuilder sb = new StringBuilder("round [");
+    for (int i = 0; i < BAR; i++) sb.append(i < full ? '=' : i == full ? '>' : ' ');
+    sb.append(String.format(Locale.ROOT, "] %d/%d  loss %.4f  %s samples/s  eta %s", e.round(), e.roundsPerEpoch(),
+        e.loss(), rate(rate), ProgressLogger.duration(eta)));
+    Double acc = lastValidation.get("val_accuracy");
+    Double vl = lastValidation.get("val_loss");
+    if (acc != null) {
+      sb.append(String.format(Locale.ROOT, "  val_accuracy %.4f", acc));
+    } else if (vl != null) {
+      sb.append(String.format(Locale.ROOT, "  val_loss %.4f", vl));
+    }
+    return sb.toString();
   }
 
   private String bar(RoundEvent e, double rate, double eta) {

@@ -185,14 +185,19 @@ final class TrainCommand implements Callable<Integer> {
     double trainSeconds;
     FederatedResult fed = null;
     if (cfg.isFederated()) {
-      // Federated: each partition of train is a silo; validation (else test) data every eval_every_rounds.
-      fed = new FederatedTrainer(net, cfg.federatedConfig()).fit(train, val != null ? val : test);
+      // Federated: each partition of train is a silo; validation (else test) data every eval_every_rounds;
+      // checkpoints, resume and early stopping from the checkpoint and training.early_stopping sections.
+      FederatedTrainer trainer = new FederatedTrainer(net, cfg.federatedTrainConfig());
+      for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
+      org.apache.logging.log4j.core.config.Configurator.setLevel("io.sparktrain.progress",
+          org.apache.logging.log4j.Level.WARN);
+      fed = trainer.fit(train, val != null ? val : test);
       ExperimentCommand.printAudit(fed, out);
       params = fed.params();
       history = fed.history();
       resultRounds = fed.rounds();
       resultEpochs = 0;
-      stopReason = "rounds";
+      stopReason = fed.stopReason();
       finalValidation = fed.finalValidation();
       trainSeconds = fed.trainSeconds();
     } else {

@@ -112,6 +112,17 @@ class MainTest {
   }
 
   @Test
+  void theReadmeConfigurationReferenceIsWhatInfoSchemaPrints() throws IOException {
+    String readme = Files.readString(Path.of("../README.md"));
+    int section = readme.indexOf("\n## Configuration reference\n");
+    assertTrue(section > 0, "README.md has no Configuration reference section");
+    int start = readme.indexOf("```yaml\n", section) + "```yaml\n".length();
+    int end = readme.indexOf("```\n", start);
+    assertEquals(io.sparktrain.driver.config.ConfigSchema.describe(), readme.substring(start, end),
+        "README.md's configuration reference differs from 'sparktrain info --schema'");
+  }
+
+  @Test
   void theShippedConfigsAreValid() {
     for (String f : List.of("../conf/fashion-mnist.yaml", "../conf/regression-example.yaml")) {
       JobConfig c = JobConfig.load(Path.of(f), List.of());

@@ -102,6 +102,51 @@ class TerminalProgressTest {
         + " eta 3s val_loss 0.7500"), auto);
   }
 
+  /** A federated run of 6 rounds, 100 rows a round in 0.25 s; evaluation every 3 rounds; a checkpoint after 4. */
+  private static String federated(boolean terminal, int everyRounds) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    TerminalProgress p = new TerminalProgress(out, terminal, everyRounds, 0, 120, true);
+    for (int r = 1; r <= 6; r++) {
+      Map<String, Double> m = new LinkedHashMap<>();
+      if (r % 3 == 0) {
+        m.put("val_loss", 0.5 / r);
+        m.put("val_accuracy", 0.7 + r / 100.0);
+      }
+      m.put("silos", 2.0);
+      p.onRound(TestEvents.round(1, 1, r, r, 6, 1.0 / r, 100, 0.25, r * 0.25, m));
+      if (r == 4) {
+        p.onCheckpoint(4, "/tmp/ckpt/ckpt-4");
+      }
+    }
+    return bytes.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void federatedRoundsPrintALinePerEvaluationAndTheLastRound() {
+    String plain = federated(false, 0);
+    assertFalse(plain.contains("\r"));
+    assertEquals(List.of(
+        "round 3/6 loss 0.3333 val_loss 0.1667 val_accuracy 0.7300 silos 2 400 samples/s elapsed 1s eta 1s",
+        "checkpoint round 4 -> /tmp/ckpt/ckpt-4",
+        "round 6/6 loss 0.1667 val_loss 0.0833 val_accuracy 0.7600 silos 2 400 samples/s elapsed 2s eta 0s"),
+        List.of(plain.strip().split("\n")));
+    assertEquals(5, federated(false, 2).strip().split("\n").length, "rounds 2, 3, 4, 6 and the checkpoint");
+    // On a terminal: a bar over the run's rounds between the full lines; no epoch bar.
+    String bar = federated(true, 0);
+    assertTrue(bar.startsWith("\rround [====>"), bar.replace("\r", "\\r"));
+    assertTrue(bar.contains("] 1/6  loss 1.0000  400 samples/s  eta 1s"), bar);
+    assertTrue(bar.contains("] 5/6  loss 0.2000  400 samples/s  eta 0s  val_accuracy 0.7300"), bar);
+    assertFalse(bar.contains("epoch"), bar);
+    String[] lines = bar.split("\n", -1);
+    assertEquals(4, lines.length, bar);
+    assertTrue(lines[0].endsWith("\rround 3/6 loss 0.3333 val_loss 0.1667 val_accuracy 0.7300 silos 2 400 samples/s"
+        + " elapsed 1s eta 1s"), lines[0]);
+    assertTrue(lines[1].endsWith("\rcheckpoint round 4 -> /tmp/ckpt/ckpt-4"), lines[1]);
+    assertTrue(lines[2].endsWith("\rround 6/6 loss 0.1667 val_loss 0.0833 val_accuracy 0.7600 silos 2 400 samples/s"
+        + " elapsed 2s eta 0s"), lines[2]);
+  }
+
   @Test
   void constructorForRunsDecidesFromTheConsole() {
     TerminalProgress p = new TerminalProgress(new PrintStream(new ByteArrayOutputStream(), true,

@@ -48,6 +48,15 @@ public final class FederatedConfig implements Serializable {
   private final boolean secureAggregation;
   private final boolean compress;
   private final boolean errorFeedback;
+  // Checkpoints and early stopping (driver side only; silos never see them).
+  private final String checkpointDir;
+  private final int checkpointEveryRounds;
+  private final int checkpointKeep;
+  private final boolean resume;
+  private final String earlyStoppingMetric;
+  private final int patience;
+  private final double minDelta;
+  private final boolean restoreBestWeights;
 
   private FederatedConfig(Builder b) {
     rounds = b.rounds;
@@ -78,6 +87,14 @@ public final class FederatedConfig implements Serializable {
     secureAggregation = b.secureAggregation;
     compress = b.compress;
     errorFeedback = b.errorFeedback;
+    checkpointDir = b.checkpointDir;
+    checkpointEveryRounds = b.checkpointEveryRounds;
+    checkpointKeep = b.checkpointKeep;
+    resume = b.resume;
+    earlyStoppingMetric = b.earlyStoppingMetric;
+    patience = b.patience;
+    minDelta = b.minDelta;
+    restoreBestWeights = b.restoreBestWeights;
   }
 
   public static Builder builder() {
@@ -120,6 +137,19 @@ public final class FederatedConfig implements Serializable {
   public boolean secureAggregation() { return secureAggregation; }
   public boolean compress() { return compress; }
   public boolean errorFeedback() { return errorFeedback; }
+  /** Checkpoint directory (any Hadoop FS URI), or null for no checkpoints. */
+  public String checkpointDir() { return checkpointDir; }
+  /** A checkpoint every this many rounds (and after the last round and an early stop). */
+  public int checkpointEveryRounds() { return checkpointEveryRounds; }
+  public int checkpointKeep() { return checkpointKeep; }
+  /** Continue from the newest checkpoint in {@link #checkpointDir()} (a fresh start when there is none). */
+  public boolean resume() { return resume; }
+  /** The validation metric early stopping watches, or null for none. */
+  public String earlyStoppingMetric() { return earlyStoppingMetric; }
+  /** Early stopping: evaluations (every {@link #evalEveryRounds()} rounds) without improvement before stopping. */
+  public int patience() { return patience; }
+  public double minDelta() { return minDelta; }
+  public boolean restoreBestWeights() { return restoreBestWeights; }
 
   /** A fresh server optimizer. */
   public ServerOptimizer newServerOptimizer() {
@@ -195,6 +225,14 @@ public final class FederatedConfig implements Serializable {
     private boolean secureAggregation = false;
     private boolean compress = false;
     private boolean errorFeedback = false;
+    private String checkpointDir;
+    private int checkpointEveryRounds = 10;
+    private int checkpointKeep = 3;
+    private boolean resume = false;
+    private String earlyStoppingMetric;
+    private int patience = 3;
+    private double minDelta = 0;
+    private boolean restoreBestWeights = true;
 
     public Builder rounds(int v) { rounds = v; return this; }
     public Builder clientFraction(double v) { clientFraction = v; return this; }
@@ -238,6 +276,32 @@ public final class FederatedConfig implements Serializable {
       this.errorFeedback = errorFeedback;
       return this;
     }
+    /**
+     * Checkpoints into {@code dir} (any Hadoop FS URI; null = none) every {@code everyRounds}
+     * rounds, after the last round and when early stopping ends the run; the newest {@code keep} are
+     * kept. They hold the global parameters, the server optimizer's state, the round, the DP
+     * accountant, early stopping's state, the seed and the configuration.
+     */
+    public Builder checkpoints(String dir, int everyRounds, int keep) {
+      checkpointDir = dir;
+      checkpointEveryRounds = everyRounds;
+      checkpointKeep = keep;
+      return this;
+    }
+    /** Continue from the newest checkpoint in the checkpoint dir (a fresh start when there is none). */
+    public Builder resume(boolean v) { resume = v; return this; }
+    /**
+     * Early stopping on a validation metric, checked at every evaluation round: stop when it has
+     * not improved by more than {@code minDelta} for {@code patience} evaluations.
+     */
+    public Builder earlyStopping(String metric, int patience, double minDelta) {
+      this.earlyStoppingMetric = metric;
+      this.patience = patience;
+      this.minDelta = minDelta;
+      return this;
+    }
+    /** Early stopping: end with the parameters of the best evaluation (default true). */
+    public Builder restoreBestWeights(boolean v) { restoreBestWeights = v; return this; }
 
     public FederatedConfig build() {
       require(rounds >= 1, "federated.rounds", ">= 1", rounds);
@@ -264,6 +328,20 @@ public final class FederatedConfig implements Serializable {
       if (compress && secureAggregation) {
         throw new IllegalArgumentException("federated.compression: expected none with secure_aggregation true"
             + " (masked uploads are not quantized), found " + (errorFeedback ? "int8_error_feedback" : "int8"));
+      }
+      boolean ckpt = checkpointDir != null && !checkpointDir.isEmpty();
+      require(!ckpt || checkpointEveryRounds >= 1, "checkpoint.every_rounds", ">= 1 with a checkpoint dir",
+          checkpointEveryRounds);
+      require(checkpointKeep >= 1, "checkpoint.keep", ">= 1", checkpointKeep);
+      if (resume && !ckpt) {
+        throw new IllegalArgumentException("checkpoint.resume: expected a checkpoint.dir to resume from, found none");
+      }
+      if (earlyStoppingMetric != null) {
+        require(earlyStoppingMetric.startsWith("val_"), "early_stopping.metric",
+            "a validation metric such as val_loss or val_accuracy", earlyStoppingMetric);
+        require(patience >= 1, "early_stopping.patience", ">= 1", patience);
+        require(minDelta >= 0, "early_stopping.min_delta", ">= 0", minDelta);
+        require(evalEveryRounds >= 1, "federated.eval_every_rounds", ">= 1 with early stopping", evalEveryRounds);
       }
       newServerOptimizerCheck();
       return new FederatedConfig(this);

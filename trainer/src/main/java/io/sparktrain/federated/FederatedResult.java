@@ -12,9 +12,10 @@ public final class FederatedResult {
   private final Map<String, Double> finalValidation;
   private final double epsilon;
   private final double trainSeconds;
+  private final String stopReason;
 
   FederatedResult(float[] params, MetricsHistory history, long rounds, Map<String, Object> audit,
-      Map<String, Double> finalValidation, double epsilon, double trainSeconds) {
+      Map<String, Double> finalValidation, double epsilon, double trainSeconds, String stopReason) {
     this.params = params;
     this.history = history;
     this.rounds = rounds;
@@ -22,10 +23,12 @@ public final class FederatedResult {
     this.finalValidation = finalValidation;
     this.epsilon = epsilon;
     this.trainSeconds = trainSeconds;
+    this.stopReason = stopReason;
   }
 
   public float[] params() { return params.clone(); }
   public MetricsHistory history() { return history; }
+  /** The rounds done, counting those before a resume. */
   public long rounds() { return rounds; }
   /** The locality audit: rows moved (must be 0), shuffle bytes, largest upload, bytes per round. */
   public Map<String, Object> audit() { return audit; }
@@ -33,4 +36,6 @@ public final class FederatedResult {
   /** (epsilon, delta)-DP spent by the run, or NaN without DP. */
   public double epsilon() { return epsilon; }
   public double trainSeconds() { return trainSeconds; }
+  /** Why training ended: rounds (all configured rounds done) or early_stopping. */
+  public String stopReason() { return stopReason; }
 }

@@ -6,6 +6,7 @@ import io.sparktrain.eval.ClassificationAccumulator;
 import io.sparktrain.eval.Evaluator;
 import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
+import io.sparktrain.train.EarlyStopping;
 import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.ProgressLogger;
@@ -58,6 +59,9 @@ public final class FederatedTrainer {
     checker.checkData(silos, "silo data");
     if (validation != null) {
       checker.checkData(validation, "validation data");
+    } else if (config.earlyStoppingMetric() != null) {
+      throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStoppingMetric()
+          + " needs validation data, found none");
     }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(silos.blocks().context());
     long[] siloRows = silos.partitionRows();
@@ -70,17 +74,31 @@ public final class FederatedTrainer {
     all.addAll(listeners);
     LocalityAudit audit = new LocalityAudit();
     RdpAccountant accountant = new RdpAccountant();
+    EarlyStopping stopping = new EarlyStopping(config.earlyStoppingMetric(), config.patience(), config.minDelta(),
+        config.restoreBestWeights());
+    FederatedCheckpoints checkpoints = new FederatedCheckpoints(config, network, siloRows, jsc.hadoopConfiguration());
+    FederatedCheckpoints.Resumed resumed = checkpoints.resume(server, accountant, stopping).orElse(null);
+    int startRound = resumed == null ? 0 : resumed.round();
+    int lastRound = resumed != null && resumed.stopped() ? startRound : Math.max(startRound, config.rounds());
+    if (resumed != null) {
+      params = resumed.params();
+      if (config.errorFeedback()) {
+        LOG.warn("sparktrain federated: resumed at round {} with error feedback; the silos' residuals are not in"
+            + " checkpoints (they never leave the executors), so they start from zero", startRound);
+      }
+    }
+    String stopReason = resumed != null && resumed.stopped() ? "early_stopping" : "rounds";
     jsc.sc().addSparkListener(audit);
     LOG.info("sparktrain federated: {} on {} silos ({} rows), {}", network, siloRows.length, silos.rows(),
         config.toMap());
     long t0 = System.nanoTime();
     long evalNanos = 0;
-    Map<String, Double> lastVal = Collections.emptyMap();
+    Map<String, Double> lastVal = resumed == null ? Collections.emptyMap() : resumed.lastValidation();
     String previous = jsc.getLocalProperty("spark.job.description");
     SiloResiduals residuals = config.errorFeedback() ? new SiloResiduals(silos.blocks(), params.length) : null;
     long[] payload = new long[2]; // compression: int8 payload bytes and their float32 size, summed over rounds
     try {
-      for (int round = 1; round <= config.rounds(); round++) {
+      for (int round = startRound + 1; round <= lastRound; round++) {
         long r0 = System.nanoTime();
         boolean[] sampled = ClientSampler.sample(siloRows, config.clientFraction(), config.sampling(),
             config.seed(), round);
@@ -142,6 +160,17 @@ public final class FederatedTrainer {
         RoundEvent ev = new RoundEvent(1, 1, round, round, config.rounds(), loss, agg.rows, secs, (now - t0) / 1e9,
             (now - t0 - evalNanos) / 1e9, extra);
         for (TrainingListener l : all) l.onRound(ev);
+        boolean stop = evalNow && stopping.enabled() && stopping.update(round, val, params);
+        if (checkpoints.due(round, stop || round == lastRound)) {
+          checkpoints.save(round, params, server, accountant, stopping, lastVal, stop, all);
+        }
+        if (stop) {
+          LOG.info("sparktrain federated: early stopping after round {}: {} did not improve by {} for {} evaluations"
+              + " (best {} at round {})", round, config.earlyStoppingMetric(), config.minDelta(), config.patience(),
+              stopping.best(), stopping.bestEpoch());
+          stopReason = "early_stopping";
+          lastRound = round;
+        }
       }
     } finally {
       if (residuals != null) {
@@ -155,13 +184,14 @@ public final class FederatedTrainer {
       }
       jsc.sc().removeSparkListener(audit);
     }
-    Map<String, Object> auditMap = audit.toMap(config.rounds());
-    LOG.info("sparktrain federated locality audit:\n{}", audit.summary(config.rounds()));
+    long roundsRun = Math.max(1, lastRound - startRound);
+    Map<String, Object> auditMap = audit.toMap(roundsRun);
+    LOG.info("sparktrain federated locality audit:\n{}", audit.summary(roundsRun));
     if (config.compress() && payload[1] > 0) {
-      auditMap.put("compressed_payload_bytes_per_round", payload[0] / config.rounds());
-      auditMap.put("float32_payload_bytes_per_round", payload[1] / config.rounds());
+      auditMap.put("compressed_payload_bytes_per_round", payload[0] / roundsRun);
+      auditMap.put("float32_payload_bytes_per_round", payload[1] / roundsRun);
       LOG.info("sparktrain federated compression ({}): {} payload bytes per round instead of {} as float32 ({}%"
-          + " saved)", config.toMap().get("compression"), payload[0] / config.rounds(), payload[1] / config.rounds(),
+          + " saved)", config.toMap().get("compression"), payload[0] / roundsRun, payload[1] / roundsRun,
           String.format(java.util.Locale.ROOT, "%.1f", 100.0 * (payload[1] - payload[0]) / payload[1]));
     }
     if (audit.rowsMoved() != 0) {
@@ -173,10 +203,16 @@ public final class FederatedTrainer {
         : Double.NaN;
     if (!Double.isNaN(epsilon)) {
       LOG.info("sparktrain federated: ({}, {})-DP after {} rounds (RDP accountant, z = {}, S = {})", epsilon,
-          config.dpDelta(), config.rounds(), config.dpNoiseMultiplier(), config.dpClipNorm());
+          config.dpDelta(), lastRound, config.dpNoiseMultiplier(), config.dpClipNorm());
     }
-    return new FederatedResult(params, history, config.rounds(), auditMap, lastVal, epsilon,
-        (System.nanoTime() - t0 - evalNanos) / 1e9);
+    if (stopping.enabled() && config.restoreBestWeights() && stopping.bestParams() != null) {
+      params = stopping.bestParams();
+      lastVal = evaluate(validation, params);
+      LOG.info("sparktrain federated: restored the best weights (round {}, {} = {})", stopping.bestEpoch(),
+          config.earlyStoppingMetric(), stopping.best());
+    }
+    return new FederatedResult(params, history, lastRound, auditMap, lastVal, epsilon,
+        (System.nanoTime() - t0 - evalNanos) / 1e9, stopReason);
   }
 
   private FederatedConfig cfg() {

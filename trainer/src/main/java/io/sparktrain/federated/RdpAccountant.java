@@ -159,6 +159,25 @@ public final class RdpAccountant {
     return orders.clone();
   }
 
+  /**
+   * Replaces the accumulated RDP with {@code accumulated} (as {@link #rdp()} returned it, for
+   * example from a checkpoint), so that epsilon continues where an earlier run stopped.
+   */
+  public RdpAccountant restore(double[] accumulated) {
+    if (accumulated.length != orders.length) {
+      throw new IllegalArgumentException("accumulated RDP: expected one value per order (" + orders.length
+          + "), found " + accumulated.length);
+    }
+    for (int k = 0; k < accumulated.length; k++) {
+      if (!(accumulated[k] >= 0)) {
+        throw new IllegalArgumentException("accumulated RDP at order " + orders[k] + ": expected >= 0, found "
+            + accumulated[k]);
+      }
+    }
+    System.arraycopy(accumulated, 0, rdp, 0, rdp.length);
+    return this;
+  }
+
   // ----------------------------------------------------------------------------------------------
   // One round of the Sampled Gaussian Mechanism.
 

@@ -122,7 +122,7 @@ public final class ServerOptimizer implements Serializable {
     return i == 0 ? m : v;
   }
 
-  /** A snapshot for checkpoints (slots that exist so far). */
+  /** A snapshot for checkpoints (deep copies of the slots that exist so far: momentum, or m and v). */
   public OptimizerState state() {
     int n = (m != null ? 1 : 0) + (v != null ? 1 : 0);
     float[][] s = new float[n][];
@@ -131,7 +131,20 @@ public final class ServerOptimizer implements Serializable {
     return new OptimizerState(steps, s);
   }
 
+  /**
+   * Continues from a {@link #state()} snapshot of an optimizer of the same kind: its slots (none,
+   * the momentum, or the two moments, in the parameter layout) and step count.
+   */
   public void restore(OptimizerState s) {
+    int most = kind == Kind.FEDAVG ? 0 : kind == Kind.FEDAVGM ? 1 : 2;
+    if (s.slotCount() > most) {
+      throw new IllegalArgumentException("server optimizer state: expected at most " + most + " slot(s) for "
+          + kind.name().toLowerCase(Locale.ROOT) + ", found " + s.slotCount());
+    }
+    if (s.slotCount() == 2 && s.slot(0).length != s.slot(1).length) {
+      throw new IllegalArgumentException("server optimizer state: expected two slots of the same length, found "
+          + s.slot(0).length + " and " + s.slot(1).length);
+    }
     steps = s.steps();
     m = s.slotCount() > 0 ? s.slot(0) : null;
     v = s.slotCount() > 1 ? s.slot(1) : null;

@@ -5,10 +5,12 @@ import java.util.Map;
 
 /**
  * Keras-style early stopping on a validation metric: stop when it has not improved by more than
- * {@code minDelta} for {@code patience} epochs; remember the best parameters. Lower is better for
- * losses and errors (loss, mse, rmse, mae, log_loss), higher for the rest (accuracy, f1, auc, r2).
+ * {@code minDelta} for {@code patience} evaluations (epochs in {@link Trainer}, evaluation rounds in
+ * federated training); remember the best parameters. Lower is better for losses and errors (loss,
+ * mse, rmse, mae, log_loss), higher for the rest (accuracy, f1, auc, r2). Its state goes into
+ * checkpoints through {@link #extras()} and {@link #restore}.
  */
-final class EarlyStopping {
+public final class EarlyStopping {
   private final String metric;
   private final int patience;
   private final double minDelta;
@@ -20,10 +22,20 @@ final class EarlyStopping {
   private float[] bestParams;
 
   EarlyStopping(TrainConfig config) {
-    this.metric = config.earlyStoppingMetric();
-    this.patience = config.patience();
-    this.minDelta = config.minDelta();
-    this.keepBest = config.restoreBestWeights();
+    this(config.earlyStoppingMetric(), config.patience(), config.minDelta(), config.restoreBestWeights());
+  }
+
+  /**
+   * @param metric the validation metric watched (val_loss, val_accuracy, ...); null = disabled
+   * @param patience evaluations without improvement before stopping (>= 1)
+   * @param minDelta the smallest change that counts as an improvement (>= 0)
+   * @param keepBest remember the best parameters (restore-best-weights)
+   */
+  public EarlyStopping(String metric, int patience, double minDelta, boolean keepBest) {
+    this.metric = metric;
+    this.patience = patience;
+    this.minDelta = minDelta;
+    this.keepBest = keepBest;
     this.lowerIsBetter = metric != null && lowerIsBetter(metric);
   }
 
@@ -31,12 +43,15 @@ final class EarlyStopping {
     return metric.endsWith("loss") || metric.endsWith("mse") || metric.endsWith("rmse") || metric.endsWith("mae");
   }
 
-  boolean enabled() {
+  public boolean enabled() {
     return metric != null;
   }
 
-  /** Records an epoch's validation metrics; returns true when training should stop. */
-  boolean update(int epoch, Map<String, Double> validation, float[] params) {
+  /**
+   * Records one evaluation's validation metrics ({@code epoch}: its 1-based number, an epoch or a
+   * round, reported by {@link #bestEpoch()}); returns true when training should stop.
+   */
+  public boolean update(int epoch, Map<String, Double> validation, float[] params) {
     if (metric == null) {
       return false;
     }
@@ -59,20 +74,20 @@ final class EarlyStopping {
     return wait >= patience;
   }
 
-  double best() {
+  public double best() {
     return best;
   }
 
-  int bestEpoch() {
+  public int bestEpoch() {
     return bestEpoch;
   }
 
-  float[] bestParams() {
+  public float[] bestParams() {
     return bestParams == null ? null : bestParams.clone();
   }
 
   /** State for a checkpoint. */
-  Map<String, String> extras() {
+  public Map<String, String> extras() {
     Map<String, String> m = new LinkedHashMap<>();
     if (metric != null) {
       m.put("early_stopping.best", Double.toString(best));
@@ -82,7 +97,7 @@ final class EarlyStopping {
     return m;
   }
 
-  void restore(Map<String, String> extras, float[] savedBest) {
+  public void restore(Map<String, String> extras, float[] savedBest) {
     if (metric == null || !extras.containsKey("early_stopping.best")) {
       return;
     }

@@ -250,7 +250,8 @@ public final class ConfigSchema {
       section("training", "the round loop",
           oneOf("mode", "sync", "sync: one global mini-batch gradient per round; average: local_steps local"
               + " steps per partition, then averaging; federated: the federated and silos sections (each silo"
-              + " one partition; the epochs, batch and optimizer keys here do not apply)",
+              + " one partition; the rounds are federated.rounds; the epochs, batch and optimizer keys here do not"
+              + " apply; early_stopping and the checkpoint section do)",
               "sync", "average", "federated"),
           integer("epochs", 10, "passes over the training data").min(1),
           longInt("max_rounds", 0, "stop after this many rounds (0 = no limit)").min(0),
@@ -266,13 +267,15 @@ public final class ConfigSchema {
           optimizer("optimizer", "the optimizer (sync: the driver's; average: local steps and server)"),
           optimizer("local_optimizer", "average mode: the optimizer of the local steps; null = training.optimizer")
               .nullable(),
-          section("early_stopping", "stop when a validation metric stops improving; null = off",
+          section("early_stopping", "stop when a validation metric stops improving (checked after each epoch;"
+              + " federated: at each evaluation round); null = off",
               str("metric", "val_loss", "a validation metric (val_loss, val_accuracy, ...)")
                   .check("a validation metric such as val_loss or val_accuracy",
                       s -> s.startsWith("val_") ? null : "bad"),
-              integer("patience", 3, "epochs without improvement before stopping").min(1),
+              integer("patience", 3, "evaluations without improvement before stopping (epochs; federated:"
+                  + " evaluation rounds)").min(1),
               number("min_delta", 0.0, "smallest change that counts as improvement").min(0),
-              bool("restore_best_weights", true, "keep the best epoch's weights")).nullable()),
+              bool("restore_best_weights", true, "end with the weights of the best evaluation")).nullable()),
       section("federated", "federated training (sparktrain experiment): each silo's rows stay in its partition",
           integer("rounds", 100, "communication rounds").min(1),
           number("client_fraction", 0.1, "C: fraction of silos sampled per round (at least one)").minExclusive(0)
@@ -348,10 +351,11 @@ public final class ConfigSchema {
               .doc("test accuracies for the rounds-to-target table")),
       section("checkpoint", "checkpoints of parameters and optimizer state",
           str("dir", null, "checkpoint directory (any Hadoop FS URI); null = no checkpoints").nullable(),
-          integer("every_rounds", 0, "checkpoint every n rounds (0 = off)").min(0),
-          integer("every_epochs", 1, "checkpoint every n epochs (0 = off)").min(0),
+          integer("every_rounds", 0, "checkpoint every n rounds (0 = off; federated: 0 = every"
+              + " federated.eval_every_rounds, and always after the last round and an early stop)").min(0),
+          integer("every_epochs", 1, "checkpoint every n epochs (0 = off; not used by federated runs)").min(0),
           integer("keep", 3, "checkpoints to keep").min(1),
-          bool("resume", false, "resume from the newest checkpoint in dir")),
+          bool("resume", false, "resume from the newest checkpoint in dir (none there: a fresh start)")),
       section("output", "where a train run writes model/, metrics.jsonl, summary.json, test_metrics.json,"
               + " report.html",
           str("dir", null, "output directory; null = runs/<name>").nullable(),

@@ -89,6 +89,9 @@ public final class JobConfig {
     JobConfig cfg = new JobConfig(Collections.unmodifiableMap(tree));
     cfg.trainConfig(); // what the library checks on top of the schema
     cfg.federatedConfig();
+    if (cfg.isFederated()) {
+      cfg.federatedTrainConfig();
+    }
     return cfg;
   }
 
@@ -149,6 +152,11 @@ public final class JobConfig {
 
   // ---------------------------------------------------------------- validation
 
+  /** Keys people try that live elsewhere: the hint replaces "did you mean". */
+  private static final Map<String, String> MOVED_KEYS = Map.of(
+      "training.rounds", "the rounds of training.mode federated are federated.rounds (sync and average:"
+          + " training.epochs, training.max_rounds)");
+
   private static Map<String, Object> resolveSection(Node section, Map<String, Object> raw, List<String> errors) {
     Map<String, Object> out = new LinkedHashMap<>();
     for (String key : raw.keySet()) {
@@ -156,7 +164,8 @@ public final class JobConfig {
         String path = section.path().isEmpty() ? key : section.path() + "." + key;
         String near = nearest(key, section.childNames());
         String prefix = section.path().isEmpty() ? "" : section.path() + ".";
-        errors.add(path + ": unknown key; " + (near != null ? "did you mean " + prefix + near + "?"
+        String hint = MOVED_KEYS.get(path);
+        errors.add(path + ": unknown key; " + (hint != null ? hint : near != null ? "did you mean " + prefix + near + "?"
             : "expected one of " + String.join(", ", section.childNames())));
       }
     }
@@ -392,11 +401,6 @@ public final class JobConfig {
   }
 
   private static void crossChecks(Map<String, Object> t, List<String> errors) {
-    boolean fedTrain = "federated".equals(at(t, "training.mode"));
-    if (fedTrain && (at(t, "training.early_stopping") != null || Boolean.TRUE.equals(at(t, "checkpoint.resume")))) {
-      errors.add("training.mode: federated runs have no early stopping or resume; expected training.early_stopping"
-          + " null and checkpoint.resume false");
-    }
     if (at(t, "data.train") == null && !"synthetic".equals(at(t, "silos.source"))) {
       errors.add("data.train: missing; expected a string (" + ConfigSchema.find("data.train").doc() + ")");
     }
@@ -652,6 +656,31 @@ public final class JobConfig {
       b.differentialPrivacy(number(f + "dp.clip_norm"), number(f + "dp.noise_multiplier"), number(f + "dp.delta"));
     }
     return b;
+  }
+
+  /**
+   * The federated configuration of a {@code train} run: {@link #federatedBuilder()} plus the
+   * checkpoint section (checkpoint.every_rounds 0 = every federated.eval_every_rounds; every_epochs
+   * does not apply) and training.early_stopping (checked at every evaluation round).
+   */
+  public io.sparktrain.federated.FederatedConfig federatedTrainConfig() {
+    io.sparktrain.federated.FederatedConfig.Builder b = federatedBuilder();
+    if (!isNull("checkpoint.dir")) {
+      int every = integer("checkpoint.every_rounds");
+      b.checkpoints(string("checkpoint.dir"), every > 0 ? every : integer("federated.eval_every_rounds"),
+          integer("checkpoint.keep"));
+    }
+    b.resume(bool("checkpoint.resume"));
+    if (!isNull("training.early_stopping")) {
+      b.earlyStopping(string("training.early_stopping.metric"), integer("training.early_stopping.patience"),
+          number("training.early_stopping.min_delta"))
+          .restoreBestWeights(bool("training.early_stopping.restore_best_weights"));
+    }
+    try {
+      return b.build();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage(), e);
+    }
   }
 
   /** The federated section as a validated FederatedConfig. */

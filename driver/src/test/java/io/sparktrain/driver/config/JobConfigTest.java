@@ -182,6 +182,39 @@ class JobConfigTest {
   }
 
   @Test
+  void federatedTrainTakesTheCheckpointAndEarlyStoppingKeys() {
+    String fed = "data: {train: t.parquet, validation_fraction: 0.2}\n"
+        + "training: {mode: federated, early_stopping: {metric: val_accuracy, patience: 2, min_delta: 0.01,"
+        + " restore_best_weights: false}}\n"
+        + "federated: {rounds: 30, eval_every_rounds: 5}\n";
+    io.sparktrain.federated.FederatedConfig f = parse(fed, "checkpoint={dir: /tmp/c, keep: 2, resume: true}")
+        .federatedTrainConfig();
+    assertEquals("/tmp/c", f.checkpointDir());
+    assertEquals(5, f.checkpointEveryRounds(), "every_rounds 0: every evaluation round");
+    assertEquals(2, f.checkpointKeep());
+    assertTrue(f.resume());
+    assertEquals("val_accuracy", f.earlyStoppingMetric());
+    assertEquals(2, f.patience());
+    assertEquals(0.01, f.minDelta());
+    assertTrue(!f.restoreBestWeights());
+    assertEquals(3, parse(fed, "checkpoint={dir: /tmp/c, every_rounds: 3}").federatedTrainConfig()
+        .checkpointEveryRounds());
+    // the experiment grid does not checkpoint (its settings would share one directory)
+    assertNull(parse(fed, "checkpoint.dir=/tmp/c").federatedConfig().checkpointDir());
+    assertNull(parse(fed).federatedTrainConfig().checkpointDir());
+    // early stopping still needs validation data, in federated mode too
+    assertEquals("training.early_stopping: needs validation data (data.validation or data.validation_fraction > 0),"
+        + " found none", error(MIN + "training: {mode: federated, early_stopping: {patience: 2}}\n"));
+  }
+
+  @Test
+  void trainingRoundsPointsToFederatedRounds() {
+    assertEquals("training.rounds: unknown key; the rounds of training.mode federated are federated.rounds (sync and"
+        + " average: training.epochs, training.max_rounds)", error(MIN, "training.mode=federated",
+            "training.rounds=3"));
+  }
+
+  @Test
   void federatedValidationNamesTheKeyPath() {
     assertEquals("federated.rouds: unknown key; did you mean federated.rounds?", error(MIN + "federated: {rouds: 3}\n"));
     assertEquals("silos.sorce: unknown key; did you mean silos.source?", error(MIN, "silos.sorce=iid"));

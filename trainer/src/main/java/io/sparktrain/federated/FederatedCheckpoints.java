@@ -1,0 +1,206 @@
+package io.sparktrain.federated;
+
+import io.sparktrain.nn.Network;
+import io.sparktrain.train.Checkpoint;
+import io.sparktrain.train.CheckpointStore;
+import io.sparktrain.train.EarlyStopping;
+import io.sparktrain.train.TrainingListener;
+import io.sparktrain.util.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.apache.hadoop.conf.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checkpoints of a federated run, written and read through {@link CheckpointStore} (any Hadoop file
+ * system, temporary file then rename, CRC, the newest K kept).
+ *
+ * <p>A checkpoint is taken at the end of a round and holds what the next round needs: the global
+ * parameters, the server optimizer's state (FedAvgM momentum, FedAdagrad/FedAdam/FedYogi moments),
+ * the round, the seed, the RDP accountant's accumulated RDP (so epsilon continues), early stopping's
+ * counters and best parameters, the last validation metrics, whether early stopping ended the run,
+ * and the configuration (JSON, for people). Everything a silo computes is keyed by (seed, round,
+ * silo), so a run resumed after round k ends with the same parameters as an uninterrupted one.
+ *
+ * <p>Resuming checks the checkpoint against the run before any work: the network, the number of
+ * silos, the server rule and DP on or off must match (an error names each difference); other
+ * changed settings (learning rates, C, E, B, the seed, more rounds) are allowed and logged.
+ *
+ * <p>Per-silo state: none is stored yet. A feature that keeps state in the silos across rounds
+ * (for example error-feedback residuals of compressed uploads) must add it here, in
+ * {@link #save} and {@link #resume}, or a resumed run will not equal an uninterrupted one.
+ */
+final class FederatedCheckpoints {
+  private static final Logger LOG = LoggerFactory.getLogger(FederatedCheckpoints.class);
+  private static final String P = "federated.";
+
+  private final FederatedConfig config;
+  private final Network network;
+  private final long[] siloRows;
+  private final CheckpointStore store;
+
+  /** Opens the store of {@code config.checkpointDir()}, or none when it is null. */
+  FederatedCheckpoints(FederatedConfig config, Network network, long[] siloRows, Configuration hconf) {
+    this.config = config;
+    this.network = network;
+    this.siloRows = siloRows.clone();
+    if (config.checkpointDir() == null || config.checkpointDir().isEmpty()) {
+      this.store = null;
+      return;
+    }
+    try {
+      this.store = new CheckpointStore(config.checkpointDir(), hconf, config.checkpointKeep());
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot open", e);
+    }
+  }
+
+  /** Whether round {@code round} ends with a checkpoint: every N rounds, the last round, an early stop. */
+  boolean due(int round, boolean last) {
+    return store != null && (last || round % config.checkpointEveryRounds() == 0);
+  }
+
+  /** Writes the checkpoint of {@code round}, tells the listeners, returns its path. */
+  String save(int round, float[] params, ServerOptimizer server, RdpAccountant accountant, EarlyStopping stopping,
+      Map<String, Double> lastValidation, boolean stopped, List<TrainingListener> listeners) {
+    Map<String, String> extras = new LinkedHashMap<>(fingerprint());
+    for (Map.Entry<String, Object> e : config.toMap().entrySet()) {
+      extras.put(P + "setting." + e.getKey(), String.valueOf(e.getValue()));
+    }
+    extras.put(P + "rdp_orders", join(accountant.orders()));
+    extras.put(P + "rdp", join(accountant.rdp()));
+    extras.put(P + "stopped", Boolean.toString(stopped));
+    for (Map.Entry<String, Double> e : lastValidation.entrySet()) {
+      extras.put(P + "validation." + e.getKey(), Double.toString(e.getValue()));
+    }
+    extras.putAll(stopping.extras());
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("mode", "federated");
+    json.put("network", network.toString());
+    json.put("silos", siloRows.length);
+    json.putAll(config.toMap());
+    json.put("checkpoint_dir", config.checkpointDir());
+    json.put("checkpoint_every_rounds", config.checkpointEveryRounds());
+    json.put("early_stopping_metric", config.earlyStoppingMetric());
+    Checkpoint c = new Checkpoint(round, 0, 0, config.seed(), params, stopping.bestParams(), server.state(),
+        Json.object(json), extras, System.currentTimeMillis());
+    try {
+      store.save(c);
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot write round " + round, e);
+    }
+    String path = store.pathFor(round).toString();
+    for (TrainingListener l : listeners) l.onCheckpoint(round, path);
+    return path;
+  }
+
+  /** Where a resumed run continues: the rounds done, the parameters, the last metrics, whether it had ended. */
+  record Resumed(int round, float[] params, Map<String, Double> lastValidation, boolean stopped) {
+  }
+
+  /**
+   * With resume on: loads the newest checkpoint, checks that it fits this run, restores the server
+   * optimizer, the accountant and early stopping in place and returns where to continue. Empty when
+   * resume is off or the directory holds no checkpoint (a fresh start).
+   */
+  Optional<Resumed> resume(ServerOptimizer server, RdpAccountant accountant, EarlyStopping stopping) {
+    if (store == null || !config.resume()) {
+      return Optional.empty();
+    }
+    Optional<Checkpoint> latest;
+    try {
+      latest = store.latest();
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir()
+          + ": cannot read the latest checkpoint", e);
+    }
+    if (latest.isEmpty()) {
+      LOG.info("sparktrain federated: no checkpoint in {}; starting fresh", config.checkpointDir());
+      return Optional.empty();
+    }
+    Checkpoint c = latest.get();
+    Map<String, String> ex = c.extras();
+    String where = "checkpoint.resume: the checkpoint of round " + c.round() + " in " + config.checkpointDir();
+    if (!ex.containsKey(P + "network")) {
+      throw new IllegalArgumentException(where + " was not written by a federated run (expected the keys of"
+          + " federated training, found " + ex.keySet() + ")");
+    }
+    List<String> differs = new ArrayList<>();
+    for (Map.Entry<String, String> e : fingerprint().entrySet()) {
+      String found = ex.get(e.getKey());
+      if (!Objects.equals(e.getValue(), found)) {
+        differs.add(e.getKey().substring(P.length()) + ": expected " + e.getValue() + " (this run), found " + found
+            + " (the checkpoint)");
+      }
+    }
+    if (!differs.isEmpty()) {
+      throw new IllegalArgumentException(where + " does not fit this run: " + String.join("; ", differs));
+    }
+    network.layout().check(c.params(), "checkpoint round " + c.round() + " parameters");
+    List<String> changed = new ArrayList<>();
+    for (Map.Entry<String, Object> e : config.toMap().entrySet()) {
+      String before = ex.get(P + "setting." + e.getKey());
+      String now = String.valueOf(e.getValue());
+      if (before != null && !before.equals(now) && !e.getKey().equals("rounds")) { // more rounds: an extension
+        changed.add(e.getKey() + " " + before + " -> " + now);
+      }
+    }
+    if (!changed.isEmpty()) {
+      LOG.warn("sparktrain federated: resuming with changed settings: {}", String.join(", ", changed));
+    }
+    if (!join(accountant.orders()).equals(ex.get(P + "rdp_orders"))) {
+      throw new IllegalArgumentException(where + ": the DP accountant's orders differ (expected "
+          + join(accountant.orders()) + ", found " + ex.get(P + "rdp_orders") + ")");
+    }
+    accountant.restore(parse(ex.get(P + "rdp")));
+    if (c.optimizerState() != null) {
+      server.restore(c.optimizerState());
+    }
+    stopping.restore(ex, c.bestParams());
+    Map<String, Double> lastValidation = new LinkedHashMap<>();
+    String vp = P + "validation.";
+    for (Map.Entry<String, String> e : ex.entrySet()) {
+      if (e.getKey().startsWith(vp)) {
+        lastValidation.put(e.getKey().substring(vp.length()), Double.parseDouble(e.getValue()));
+      }
+    }
+    boolean stopped = Boolean.parseBoolean(ex.get(P + "stopped"));
+    if (c.round() > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(where + ": expected a round count below 2^31, found " + c.round());
+    }
+    LOG.info("sparktrain federated: resumed from the checkpoint of round {} in {}{}", c.round(),
+        config.checkpointDir(), stopped ? " (early stopping had ended that run)" : "");
+    return Optional.of(new Resumed((int) c.round(), c.params(), lastValidation, stopped));
+  }
+
+  /** What must be equal for a checkpoint to continue this run. */
+  private Map<String, String> fingerprint() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put(P + "network", network.toString());
+    m.put(P + "silos", Integer.toString(siloRows.length));
+    m.put(P + "server", config.server().name().toLowerCase(java.util.Locale.ROOT));
+    m.put(P + "dp", config.dp() ? "on" : "off");
+    return m;
+  }
+
+  /** Exact text: Double.toString round-trips every double. */
+  private static String join(double[] v) {
+    return Arrays.stream(v).mapToObj(Double::toString).collect(Collectors.joining(","));
+  }
+
+  private static double[] parse(String s) {
+    if (s == null || s.isEmpty()) {
+      return new double[0];
+    }
+    return Arrays.stream(s.split(",")).mapToDouble(Double::parseDouble).toArray();
+  }
+}

@@ -1,0 +1,245 @@
+package io.sparktrain.federated;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.TrainingData;
+import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Loss;
+import io.sparktrain.nn.Network;
+import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.optim.OptimizerState;
+import io.sparktrain.testing.Blobs;
+import io.sparktrain.testing.Spark;
+import io.sparktrain.train.Checkpoint;
+import io.sparktrain.train.CheckpointStore;
+import io.sparktrain.train.RoundEvent;
+import io.sparktrain.train.TrainingListener;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Federated checkpoints, resume and early stopping on a real local[2] session. Runs compare against
+ * an uninterrupted run or a plain run of fewer rounds. With at most two sampled silos per round the
+ * sum of their updates does not depend on the order Spark returns them, so equal runs are
+ * bit-identical and the comparisons are exact.
+ */
+class FederatedCheckpointTest {
+  private static SparkSession spark;
+  private static TrainingData silos;
+  private static TrainingData validation;
+
+  @BeforeAll
+  static void start() {
+    spark = Spark.session("local[2]", "FederatedCheckpointTest");
+    InputSpec spec = InputSpec.classification("features", "label").withNumClasses(3);
+    silos = TrainingData.decode(Blobs.frame(spark, Blobs.rows(240, 21, false), 4, Blobs.PLAIN), spec);
+    validation = TrainingData.decode(Blobs.frame(spark, Blobs.rows(90, 22, false), 2, Blobs.PLAIN), spec);
+  }
+
+  @AfterAll
+  static void stop() {
+    silos.unpersist();
+    validation.unpersist();
+    spark.stop();
+  }
+
+  static Network net(int hidden) {
+    return Network.builder(4).dense(hidden, Activation.TANH).dense(3, Activation.SOFTMAX)
+        .loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+  }
+
+  /** FedAdam (server moments), DP-FedAvg with noise (the accountant), 2 of 4 silos a round. */
+  static FederatedConfig.Builder fedAdamWithDp(int rounds) {
+    return FederatedConfig.builder().rounds(rounds).clientFraction(0.5).localEpochs(1).localBatch(10)
+        .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build())
+        .server(ServerOptimizer.Kind.FEDADAM).serverLr(0.05)
+        .differentialPrivacy(1.0, 0.8, 1e-5).evalEveryRounds(3).seed(11);
+  }
+
+  /** Throws at the end of a round, before its checkpoint: a crash of the driver. */
+  static final class CrashAfter implements TrainingListener {
+    private final long round;
+
+    CrashAfter(long round) {
+      this.round = round;
+    }
+
+    @Override
+    public void onRound(RoundEvent e) {
+      if (e.round() == round) {
+        throw new IllegalStateException("simulated crash after round " + round);
+      }
+    }
+  }
+
+  @Test
+  void aRunResumedAfterACrashEndsWithTheParametersAndEpsilonOfAnUninterruptedRun(@TempDir Path dir) throws Exception {
+    int rounds = 7;
+    FederatedResult clean = new FederatedTrainer(net(8), fedAdamWithDp(rounds).build()).fit(silos, validation);
+
+    String ckpt = dir.resolve("ckpt").toUri().toString();
+    FederatedConfig cfg = fedAdamWithDp(rounds).checkpoints(ckpt, 2, 2).resume(true).build();
+    IllegalStateException crash = assertThrows(IllegalStateException.class,
+        () -> new FederatedTrainer(net(8), cfg).addListener(new CrashAfter(5)).fit(silos, validation));
+    assertEquals("simulated crash after round 5", crash.getMessage());
+    CheckpointStore store = new CheckpointStore(ckpt, spark.sparkContext().hadoopConfiguration(), 2);
+    assertEquals(List.of(2L, 4L), store.rounds());
+    assertEquals(2, store.latest().get().optimizerState().slotCount(), "FedAdam's m and v are in the checkpoint");
+
+    List<Long> seen = new ArrayList<>();
+    FederatedResult resumed = new FederatedTrainer(net(8), cfg)
+        .addListener(new TrainingListener() {
+          @Override
+          public void onRound(RoundEvent e) {
+            seen.add(e.round());
+          }
+        }).fit(silos, validation);
+    assertEquals(List.of(5L, 6L, 7L), seen, "the resumed run continues after round 4");
+    assertEquals(rounds, resumed.rounds());
+    assertArrayEquals(clean.params(), resumed.params());
+    assertEquals(clean.epsilon(), resumed.epsilon(), 0.0);
+    // The accountant itself, independently: 7 rounds at q = 2/4, z = 0.8.
+    assertEquals(new RdpAccountant().step(0.5, 0.8, rounds).epsilon(1e-5), resumed.epsilon(), 1e-12);
+    assertEquals(clean.finalValidation().get("val_loss"), resumed.finalValidation().get("val_loss"), 0.0);
+    // The last round is checkpointed too (round 6 and 7 are kept with keep 2).
+    assertEquals(List.of(6L, 7L), store.rounds());
+
+    // Extending the finished run to 9 rounds equals an uninterrupted 9-round run.
+    FederatedResult longer = new FederatedTrainer(net(8), fedAdamWithDp(9).checkpoints(ckpt, 2, 2).resume(true)
+        .build()).fit(silos, validation);
+    FederatedResult clean9 = new FederatedTrainer(net(8), fedAdamWithDp(9).build()).fit(silos, validation);
+    assertArrayEquals(clean9.params(), longer.params());
+    assertEquals(clean9.epsilon(), longer.epsilon(), 0.0);
+  }
+
+  @Test
+  void theControlAFreshServerOptimizerAndAccountantWouldNotReproduceTheRun(@TempDir Path dir) throws Exception {
+    // The control for the test above: round 4's checkpoint without the FedAdam moments and with a fresh
+    // accountant's RDP resumes to other parameters and a smaller epsilon, so that test can fail.
+    String ckpt = dir.resolve("ckpt").toUri().toString();
+    FederatedResult clean = new FederatedTrainer(net(8), fedAdamWithDp(6).build()).fit(silos, validation);
+    new FederatedTrainer(net(8), fedAdamWithDp(4).checkpoints(ckpt, 2, 3).build()).fit(silos, validation);
+    CheckpointStore store = new CheckpointStore(ckpt, spark.sparkContext().hadoopConfiguration(), 3);
+    Checkpoint c = store.load(4);
+    Map<String, String> extras = new LinkedHashMap<>(c.extras());
+    String zeros = java.util.Arrays.stream(new RdpAccountant().rdp()).mapToObj(Double::toString)
+        .collect(java.util.stream.Collectors.joining(","));
+    extras.put("federated.rdp", zeros);
+    store.save(new Checkpoint(c.round(), c.epoch(), c.roundInEpoch(), c.seed(), c.params(), c.bestParams(), null,
+        c.configJson(), extras, c.createdMillis()));
+    FederatedResult tampered = new FederatedTrainer(net(8), fedAdamWithDp(6).checkpoints(ckpt, 2, 3).resume(true)
+        .build()).fit(silos, validation);
+    assertFalse(java.util.Arrays.equals(clean.params(), tampered.params()));
+    assertEquals(new RdpAccountant().step(0.5, 0.8, 2).epsilon(1e-5), tampered.epsilon(), 1e-12);
+    assertTrue(tampered.epsilon() < clean.epsilon());
+  }
+
+  @Test
+  void serverOptimizerStateRoundTrips() {
+    for (ServerOptimizer.Kind kind : ServerOptimizer.Kind.values()) {
+      ServerOptimizer a = new ServerOptimizer(kind, 0.1, 0.9, 0.9, 0.99, 1e-3);
+      float[] xa = {1f, -2f, 3f};
+      a.apply(xa, new float[] {0.3f, -0.1f, 0.2f});
+      a.apply(xa, new float[] {-0.2f, 0.4f, 0.1f});
+      ServerOptimizer b = new ServerOptimizer(kind, 0.1, 0.9, 0.9, 0.99, 1e-3);
+      b.restore(a.state());
+      float[] xb = xa.clone();
+      float[] d = {0.05f, 0.05f, -0.3f};
+      a.apply(xa, d);
+      b.apply(xb, d);
+      assertArrayEquals(xa, xb, kind.name());
+      assertEquals(a.state().steps(), b.state().steps());
+    }
+    ServerOptimizer avg = new ServerOptimizer(ServerOptimizer.Kind.FEDAVG, 1, 0.9, 0.9, 0.99, 1e-3);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> avg.restore(new OptimizerState(3, new float[][] {{1f}, {2f}})));
+    assertEquals("server optimizer state: expected at most 0 slot(s) for fedavg, found 2", e.getMessage());
+  }
+
+  @Test
+  void resumingWithAnotherNetworkOrSiloCountFailsNamingWhatDiffers(@TempDir Path dir) {
+    String ckpt = dir.resolve("ckpt").toUri().toString();
+    new FederatedTrainer(net(8), fedAdamWithDp(2).checkpoints(ckpt, 1, 1).build()).fit(silos, validation);
+    TrainingData threeSilos = TrainingData.decode(Blobs.frame(spark, Blobs.rows(240, 21, false), 3, Blobs.PLAIN),
+        InputSpec.classification("features", "label").withNumClasses(3));
+    try {
+      FederatedConfig resume = fedAdamWithDp(4).checkpoints(ckpt, 1, 1).resume(true).build();
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> new FederatedTrainer(net(6), resume).fit(threeSilos, validation));
+      String m = e.getMessage();
+      assertTrue(m.startsWith("checkpoint.resume: the checkpoint of round 2 in " + ckpt + " does not fit this run: "
+          + "network: expected Network(inputs=4 -> "), m);
+      assertTrue(m.contains("silos: expected 3 (this run), found 4 (the checkpoint)"), m);
+      assertTrue(m.contains("params=51) (this run), found Network(") && m.contains("params=67) (the checkpoint)"), m);
+      IllegalArgumentException server = assertThrows(IllegalArgumentException.class,
+          () -> new FederatedTrainer(net(8), fedAdamWithDp(4).server(ServerOptimizer.Kind.FEDAVGM)
+              .checkpoints(ckpt, 1, 1).resume(true).build()).fit(silos, validation));
+      assertTrue(server.getMessage().endsWith("does not fit this run: server: expected fedavgm (this run),"
+          + " found fedadam (the checkpoint)"), server.getMessage());
+    } finally {
+      threeSilos.unpersist();
+    }
+  }
+
+  /** FedAvg, 2 of 4 silos a round, evaluation every 2 rounds. */
+  static FederatedConfig.Builder fedAvg(int rounds) {
+    return FederatedConfig.builder().rounds(rounds).clientFraction(0.5).localEpochs(1).localBatch(10)
+        .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(2).seed(5);
+  }
+
+  @Test
+  void earlyStoppingCountsEvaluationsAndRestoresTheBestRound(@TempDir Path dir) {
+    // min_delta 100: only the first evaluation (round 2) improves; patience 2 stops after the evaluations
+    // of rounds 4 and 6, at round 6 of 20.
+    String ckpt = dir.resolve("ckpt").toUri().toString();
+    FederatedConfig cfg = fedAvg(20).earlyStopping("val_loss", 2, 100).checkpoints(ckpt, 4, 3).resume(true).build();
+    FederatedResult stopped = new FederatedTrainer(net(8), cfg).fit(silos, validation);
+    assertEquals(6, stopped.rounds());
+    assertEquals("early_stopping", stopped.stopReason());
+    assertEquals(6, stopped.history().records("round").size());
+    // Restore best: the parameters of a plain 2-round run, and its validation metrics.
+    FederatedResult two = new FederatedTrainer(net(8), fedAvg(2).build()).fit(silos, validation);
+    assertArrayEquals(two.params(), stopped.params());
+    assertEquals(two.finalValidation().get("val_loss"), stopped.finalValidation().get("val_loss"), 0.0);
+    // Without restore: the parameters of a plain 6-round run.
+    FederatedResult last = new FederatedTrainer(net(8), fedAvg(20).earlyStopping("val_loss", 2, 100)
+        .restoreBestWeights(false).build()).fit(silos, validation);
+    assertEquals(6, last.rounds());
+    assertArrayEquals(new FederatedTrainer(net(8), fedAvg(6).build()).fit(silos, validation).params(), last.params());
+    // The stop is checkpointed (round 6, besides the every-4 checkpoint of round 4); resuming a finished
+    // run does no more rounds and returns the same result.
+    FederatedResult again = new FederatedTrainer(net(8), cfg).fit(silos, validation);
+    assertEquals(0, again.history().records("round").size());
+    assertEquals(6, again.rounds());
+    assertEquals("early_stopping", again.stopReason());
+    assertArrayEquals(stopped.params(), again.params());
+    // A metric that keeps improving (min_delta 0, val_loss on a learnable problem) runs every round.
+    FederatedResult full = new FederatedTrainer(net(8), fedAvg(6).earlyStopping("val_loss", 1, 0).build())
+        .fit(silos, validation);
+    assertEquals("rounds", full.stopReason());
+    assertEquals(6, full.rounds());
+  }
+
+  @Test
+  void earlyStoppingNeedsValidationDataBeforeAnyRound() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new FederatedTrainer(net(8), fedAvg(4).earlyStopping("val_accuracy", 2, 0).build()).fit(silos, null));
+    assertEquals("early_stopping.metric: val_accuracy needs validation data, found none", e.getMessage());
+    IllegalArgumentException every = assertThrows(IllegalArgumentException.class,
+        () -> fedAvg(4).checkpoints("file:///tmp/x", 0, 3).build());
+    assertEquals("checkpoint.every_rounds: expected >= 1 with a checkpoint dir, found 0", every.getMessage());
+  }
+}
