@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * The round loop: the one place where training happens on Spark.
  *
  * <p>Each round: broadcast the parameters; every partition runs its {@link LocalWork} on its
- * cached {@link Block} and returns one model-sized {@link Update}; {@code treeAggregate} sums the
+ * cached {@link Block} and returns one model-sized {@link Update}; a tree aggregation in partition order ({@link OrderedAggregate}) sums the
  * updates; the driver forms the weighted mean and takes a server step; the broadcast is
  * destroyed. What a partition does is a function of (seed, epoch, round, partition) only, so a
  * retried or speculative task returns the identical update.
@@ -317,10 +317,10 @@ public final class Trainer {
     }
   }
 
-  /** One round on the executors: every partition's update, summed by treeAggregate. */
+  /** One round on the executors: every partition's update, summed in partition order ({@link OrderedAggregate}, a treeAggregate whose result does not depend on task timing). */
   static Update runRound(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, TrainConfig cfg, long[] offsets,
       long n, int epoch, long r, long roundsPerEpoch, long globalRound) {
-    return blocks.mapPartitionsWithIndex((p, it) -> {
+    JavaRDD<Update> updates = blocks.mapPartitionsWithIndex((p, it) -> {
       Block b = Block.only(it);
       TaskHook hook = taskHook;
       if (hook != null) {
@@ -342,7 +342,9 @@ public final class Trainer {
         u = work.localSteps(bc.value(), b, order, from, to, cfg.batchSize(), cfg.localOptimizer(), taskSeed);
       }
       return List.of(u).iterator();
-    }, true).treeAggregate(new Update(), Update::merge, Update::merge, cfg.aggregationDepth());
+    }, true);
+    // In partition order, so the sum never depends on which task finished first.
+    return OrderedAggregate.aggregate(updates, Update::new, Update::merge, cfg.aggregationDepth());
   }
 
   /**
