@@ -84,27 +84,38 @@ public final class FederatedTrainer {
             config.seed(), round);
         int m = 0;
         for (boolean x : sampled) m += x ? 1 : 0;
-        Map<Integer, byte[]> keys = cfg().secureAggregation() ? publicKeys(silos.blocks(), sampled, round) : Map.of();
+        // Simulated stragglers: dropped ones leave the round (keys, masks and DP count only the others).
+        Stragglers.Plan plan = Stragglers.plan(config, siloRows, sampled, round);
+        boolean[] working = plan.dropped() > 0 ? plan.workingMask() : sampled;
+        int w = plan.working();
+        boolean noUpdate = w == 0;
+        if (noUpdate) {
+          LOG.info("sparktrain federated round {}: all {} sampled silos straggled and were dropped"
+              + " (straggler_policy drop): no update this round, the model stays", round, m);
+        }
+        Map<Integer, byte[]> keys = cfg().secureAggregation() && !noUpdate ? publicKeys(silos.blocks(), working, round)
+            : Map.of();
         jsc.setJobDescription("sparktrain federated round " + round + "/" + config.rounds());
         Broadcast<float[]> bc = jsc.broadcast(params);
         Aggregate agg;
         try {
-          agg = aggregate(silos.blocks(), bc, network, config, sampled, round, m, keys);
+          agg = noUpdate ? Aggregate.none(params.length)
+              : aggregate(silos.blocks(), bc, network, config, working, round, w, keys, plan.budgets());
         } finally {
           bc.destroy();
         }
-        if (!(agg.weight > 0)) {
+        if (!(agg.weight > 0) && !noUpdate) {
           throw new IllegalStateException("federated round " + round + ": no sampled silo returned an update");
         }
         float[] delta = agg.delta;
-        if (config.dp()) {
+        if (config.dp() && !noUpdate) {
           // Fixed denominator: the expected number of sampled silos (McMahan et al. 2018, the unbiased estimator).
           double expected = config.sampling() == FederatedConfig.Sampling.POISSON
-              ? config.clientFraction() * countNonEmpty(siloRows) : m;
+              ? config.clientFraction() * countNonEmpty(siloRows) : w;
           float inv = (float) (1.0 / expected);
           for (int i = 0; i < delta.length; i++) delta[i] *= inv;
           double q = config.sampling() == FederatedConfig.Sampling.POISSON ? config.clientFraction()
-              : (double) m / countNonEmpty(siloRows);
+              : (double) w / countNonEmpty(siloRows);
           accountant.step(q, config.dpNoiseMultiplier(), 1);
         }
         for (float v : delta) {
@@ -113,8 +124,10 @@ public final class FederatedTrainer {
                 + ": the aggregated update is not finite; lower the client learning rate or clip (dp clip_norm)");
           }
         }
-        server.apply(params, delta);
-        double loss = agg.lossSum / Math.max(1e-12, agg.exampleWeight);
+        if (!noUpdate) {
+          server.apply(params, delta);
+        }
+        double loss = noUpdate ? Double.NaN : agg.lossSum / Math.max(1e-12, agg.exampleWeight);
         double secs = (System.nanoTime() - r0) / 1e9;
         Map<String, Double> val = Collections.emptyMap();
         boolean evalNow = validation != null && config.evalEveryRounds() > 0
@@ -129,6 +142,10 @@ public final class FederatedTrainer {
         long now = System.nanoTime();
         Map<String, Double> extra = new LinkedHashMap<>(val);
         extra.put("silos", (double) m);
+        if (config.stragglers() > 0) {
+          extra.put("stragglers", (double) plan.stragglers());
+          extra.put("dropped", (double) plan.dropped());
+        }
         if (config.dp() && config.dpNoiseMultiplier() > 0) {
           extra.put("dp_epsilon", accountant.epsilon(config.dpDelta()));
         }
@@ -179,6 +196,13 @@ public final class FederatedTrainer {
     double exampleWeight;
     double lossSum;
     long rows;
+
+    /** A round without any update (every sampled silo straggled and was dropped). */
+    static Aggregate none(int size) {
+      Aggregate a = new Aggregate();
+      a.delta = new float[size];
+      return a;
+    }
   }
 
   /** Secure aggregation, step 1: the sampled silos' public keys for this round (32 bytes each). */
@@ -206,7 +230,7 @@ public final class FederatedTrainer {
    * driver.
    */
   static Aggregate aggregate(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, FederatedConfig cfg,
-      boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys) {
+      boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys, int[] budgets) {
     JavaRDD<SiloWork.Result> results = blocks.mapPartitionsWithIndex((p, it) -> {
       Block b = Block.only(it);
       Trainer.TaskHook hook = Trainer.taskHook;
@@ -216,7 +240,7 @@ public final class FederatedTrainer {
       }
       List<SiloWork.Result> out = new ArrayList<>();
       if (sampled[p] && b.rows() > 0) {
-        out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys));
+        out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, budgets[p]));
       }
       return out.iterator();
     }, true);
