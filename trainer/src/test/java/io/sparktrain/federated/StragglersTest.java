@@ -355,6 +355,23 @@ class StragglersTest {
   }
 
   @Test
+  void secureAggregationAndDpCountOnlyTheSilosThatFinish() {
+    TrainingData data = silos(200, 4, 71);
+    FederatedConfig.Builder b = FederatedConfig.builder().rounds(2).clientFraction(1.0).localEpochs(2).localBatch(10)
+        .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(0).seed(9).stragglers(0.5);
+    float[] plain = new FederatedTrainer(net(), b.build()).fit(data, null).params();
+    // Masks are agreed among the 2 silos that finish: the unmasked sum is the plain one.
+    float[] masked = new FederatedTrainer(net(), b.secureAggregation(true).build()).fit(data, null).params();
+    for (int i = 0; i < plain.length; i++) assertEquals(plain[i], masked[i], 1e-4, "parameter " + i);
+    // DP: 2 of the 4 silos contribute each round, so the accountant charges q = 0.5, not 1.
+    FederatedResult dp = new FederatedTrainer(net(), b.secureAggregation(false).differentialPrivacy(1.0, 1.1, 1e-5)
+        .build()).fit(data, null);
+    assertEquals(new RdpAccountant().step(0.5, 1.1, 2).epsilon(1e-5), dp.epsilon(), 1e-9);
+    assertEquals(2.0, dp.history().records("round").get(1).get("dropped"));
+    data.unpersist();
+  }
+
+  @Test
   void badSettingsAreRejectedNamingTheKey() {
     IllegalArgumentException one = assertThrows(IllegalArgumentException.class,
         () -> FederatedConfig.builder().stragglers(1.0).build());
