@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code sparktrain experiment --config conf/fed-x.yaml [--set key.path=value]...}: runs every setting
- * of the experiment grid (silos x algorithms x C x E x B x compression x seeds) with {@link FederatedTrainer} in
+ * of the experiment grid (silos x algorithms x C x E x B x compression x stragglers x straggler policies x seeds)
+ * with {@link FederatedTrainer} in
  * one Spark application, evaluating on the test data every federated.eval_every_rounds rounds, and
  * writes experiment.csv (one row per setting and round), summary.csv (one row per setting) and
  * experiment.html into output.dir.
@@ -59,6 +60,9 @@ final class ExperimentCommand implements Callable<Integer> {
     int localBatch;
     float proxMu;
     long seed;
+    double stragglers;
+    /** drop or partial when there are stragglers, else empty. */
+    String stragglerPolicy = "";
 
     /** The setting without its silos: a row of the rounds-to-target table. */
     String row() {
@@ -66,13 +70,16 @@ final class ExperimentCommand implements Callable<Integer> {
       if (config.server() != ServerOptimizer.Kind.FEDAVG) {
         sb.append(" \u03b7=").append(trim(config.serverLr())); // server rules differ by their learning rate
       }
-      if (proxMu > 0) {
+      if (proxMu > 0 || config.algorithmName().equals("FedProx")) {
         sb.append(" \u03bc=").append(trim(Double.parseDouble(Float.toString(proxMu))));
       }
       sb.append(" E=").append(localEpochs).append(" B=").append(localBatch == 0 ? "\u221e" : localBatch)
           .append(" C=").append(trim(clientFraction));
       if (config.compress()) {
         sb.append(config.errorFeedback() ? " int8+EF" : " int8");
+      }
+      if (stragglers > 0) {
+        sb.append(" stragglers=").append(trim(stragglers)).append(" (").append(stragglerPolicy).append(')');
       }
       return sb.toString();
     }
@@ -108,7 +115,11 @@ final class ExperimentCommand implements Callable<Integer> {
     }
   }
 
-  /** The settings of the grid, in order silos, algorithm, C, E, B, compression, seed; duplicates (FedSGD's E, B) dropped. */
+  /**
+   * The settings of the grid, in order silos, algorithm, C, E, B, compression, stragglers, straggler
+   * policy, seed; duplicates (FedSGD's E, B; the policies without stragglers; fedavg and fedprox(0)
+   * without stragglers) dropped.
+   */
   static List<Setting> grid(JobConfig cfg) {
     List<String> silos = cfg.isNull("experiment.silos") ? List.of(defaultSilos(cfg)) : cfg.strings("experiment.silos");
     List<Double> cs = orDefault(cfg.doubleList("experiment.client_fraction"), cfg.number("federated.client_fraction"));
@@ -116,6 +127,9 @@ final class ExperimentCommand implements Callable<Integer> {
     List<Integer> bs = orDefault(cfg.intList("experiment.local_batch"), cfg.integer("federated.local_batch"));
     List<String> zs = cfg.isNull("experiment.compression") ? List.of(cfg.string("federated.compression"))
         : cfg.strings("experiment.compression");
+    List<Double> ps = orDefault(cfg.doubleList("experiment.stragglers"), cfg.number("federated.stragglers"));
+    List<String> policies = cfg.isNull("experiment.straggler_policy") ? java.util.Collections.singletonList(null)
+        : cfg.strings("experiment.straggler_policy");
     List<Long> seeds = new ArrayList<>();
     for (int s : cfg.intList("experiment.seeds")) seeds.add((long) s);
     if (seeds.isEmpty()) {
@@ -128,12 +142,16 @@ final class ExperimentCommand implements Callable<Integer> {
           for (int e : es) {
             for (int b : bs) {
               for (String z : zs) {
-                for (long seed : seeds) {
-                  Setting st = setting(cfg, s.trim(), alg.trim(), c, e, b, z, seed);
-                  String key = st.silos + "|" + st.row() + "|" + st.config.toMap() + "|" + seed;
-                  if (!out.containsKey(key)) {
-                    st.id = out.size() + 1;
-                    out.put(key, st);
+                for (double p : ps) {
+                  for (String policy : policies) {
+                    for (long seed : seeds) {
+                      Setting st = setting(cfg, s.trim(), alg.trim(), c, e, b, z, p, policy, seed);
+                      String key = st.silos + "|" + st.row() + "|" + st.config.toMap() + "|" + seed;
+                      if (!out.containsKey(key)) {
+                        st.id = out.size() + 1;
+                        out.put(key, st);
+                      }
+                    }
                   }
                 }
               }
@@ -162,8 +180,13 @@ final class ExperimentCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * One setting. {@code policy} (drop, partial) is the experiment.straggler_policy value, or null: then
+   * fedavg drops stragglers and fedprox(mu) keeps their partial work, as Li et al. 2020 compare them,
+   * and the other presets use federated.straggler_policy.
+   */
   private static Setting setting(JobConfig cfg, String silos, String alg, double c, int e, int b, String compression,
-      long seed) {
+      double stragglers, String policy, long seed) {
     Object[] preset = ConfigSchema.algorithm(alg);
     String name = (String) preset[0];
     double arg = (Double) preset[1];
@@ -196,6 +219,12 @@ final class ExperimentCommand implements Callable<Integer> {
         fb.proxMu(0).server(k).serverLr(lr);
       }
     }
+    FederatedConfig.StragglerPolicy sp = policy != null
+        ? FederatedConfig.StragglerPolicy.valueOf(policy.toUpperCase(Locale.ROOT))
+        : name.equals("fedavg") ? FederatedConfig.StragglerPolicy.DROP
+        : name.equals("fedprox") ? FederatedConfig.StragglerPolicy.PARTIAL
+        : FederatedConfig.StragglerPolicy.valueOf(cfg.string("federated.straggler_policy").toUpperCase(Locale.ROOT));
+    fb.stragglers(stragglers).stragglerPolicy(sp);
     Setting st = new Setting();
     st.silos = silos;
     st.algorithm = alg;
@@ -204,11 +233,15 @@ final class ExperimentCommand implements Callable<Integer> {
     st.localBatch = b;
     st.proxMu = mu;
     st.seed = seed;
+    st.stragglers = stragglers;
     try {
       st.config = fb.build();
     } catch (IllegalArgumentException ex) {
       throw new ConfigException("experiment (" + alg + ", " + silos
           + (compression.equals("none") ? "" : ", " + compression) + "): " + ex.getMessage(), ex);
+    }
+    if (stragglers > 0) {
+      st.stragglerPolicy = st.config.dropsStragglers() ? "drop" : "partial";
     }
     return st;
   }
@@ -382,8 +415,11 @@ final class ExperimentCommand implements Callable<Integer> {
     Map<String, Object> audit = r.audit();
     printAudit(r, out);
     Double acc = r.finalValidation().get("val_accuracy");
-    out.println(String.format(Locale.ROOT, "  test accuracy %.4f after %d rounds, %.1f s%s",
-        acc == null ? Double.NaN : acc, r.rounds(), r.trainSeconds(),
+    // The final global model's loss on all training rows of all silos (not only the last round's sample).
+    Double trainLoss = new io.sparktrain.train.Trainer(net, io.sparktrain.train.TrainConfig.builder()
+        .aggregationDepth(s.config.aggregationDepth()).build()).validate(train, r.params()).get("val_loss");
+    out.println(String.format(Locale.ROOT, "  test accuracy %.4f, training loss %.4f after %d rounds, %.1f s%s",
+        acc == null ? Double.NaN : acc, trainLoss == null ? Double.NaN : trainLoss, r.rounds(), r.trainSeconds(),
         Double.isNaN(r.epsilon()) ? "" : String.format(Locale.ROOT, ", (%.3g, %s)-DP", r.epsilon(),
             s.config.toMap().get("dp_delta"))));
     ExperimentReport.Run run = new ExperimentReport.Run();
@@ -403,6 +439,9 @@ final class ExperimentCommand implements Callable<Integer> {
     run.epsilon = r.epsilon();
     run.trainSeconds = r.trainSeconds();
     run.finalAccuracy = acc == null ? Double.NaN : acc;
+    run.finalTrainLoss = trainLoss == null ? Double.NaN : trainLoss;
+    run.stragglers = s.stragglers;
+    run.stragglerPolicy = s.stragglerPolicy;
     return run;
   }
 

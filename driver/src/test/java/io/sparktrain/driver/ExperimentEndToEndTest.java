@@ -94,6 +94,7 @@ class ExperimentEndToEndTest {
         "  algorithms: [fedsgd, fedavg]",
         "  silos: [iid, \"dirichlet(0.5)\"]",
         "  target_accuracy: [0.5, 0.99]",
+        "  stragglers: [0.5]                        # 1 of the 2 sampled silos straggles and is dropped",
         "output: {dir: " + out + "}",
         "spark: {master: \"local[2]\", conf: {spark.ui.enabled: \"false\", spark.sql.shuffle.partitions: \"2\"}}",
         ""));
@@ -110,13 +111,14 @@ class ExperimentEndToEndTest {
 
     List<String> rounds = Files.readAllLines(out.resolve("experiment.csv"));
     assertEquals("setting,silos,algorithm,client_fraction,local_epochs,local_batch,prox_mu,seed,round,train_loss,"
-        + "test_loss,test_accuracy,seconds", rounds.get(0));
+        + "test_loss,test_accuracy,seconds,stragglers,straggler_policy,straggling_silos,dropped_silos", rounds.get(0));
     assertEquals(1 + 4 * 3, rounds.size(), String.join("\n", rounds));
     for (String line : rounds.subList(1, rounds.size())) {
       String[] f = line.split(",", -1);
-      assertEquals(13, f.length, line);
+      assertEquals(17, f.length, line);
       double acc = Double.parseDouble(f[11]); // evaluated every round
       assertTrue(acc >= 0 && acc <= 1, line);
+      assertEquals("0.5,drop,1,1", String.join(",", List.of(f).subList(13, 17)), line); // fedsgd, fedavg: drop
     }
     assertTrue(rounds.get(1).startsWith("1,iid,FedSGD,0.5,1,0,0,42,1,"), rounds.get(1));
     assertTrue(rounds.get(4).startsWith("2,iid,FedAvg,0.5,2,16,0,42,1,"), rounds.get(4));
@@ -124,15 +126,17 @@ class ExperimentEndToEndTest {
     List<String> summary = Files.readAllLines(out.resolve("summary.csv"));
     assertEquals("setting,silos,algorithm,preset,client_fraction,local_epochs,local_batch,prox_mu,server,seed,rounds,"
         + "final_accuracy,rounds_to_0.5,rounds_to_0.99,train_seconds,rows_moved,bytes_per_round,"
-        + "largest_upload_bytes,epsilon", summary.get(0));
+        + "largest_upload_bytes,epsilon,stragglers,straggler_policy,final_train_loss", summary.get(0));
     assertEquals(5, summary.size(), String.join("\n", summary));
     for (String line : summary.subList(1, summary.size())) {
       String[] f = line.split(",", -1);
-      assertEquals(19, f.length, line);
+      assertEquals(22, f.length, line);
       assertEquals("3", f[10], line);
       assertEquals("0", f[15], line); // rows moved
       assertTrue(Long.parseLong(f[16]) > 0, line); // bytes per round
       assertEquals("", f[18], line); // no DP
+      double trainLoss = Double.parseDouble(f[21]); // the final model on all training rows
+      assertTrue(trainLoss > 0 && trainLoss < 2, line);
     }
 
     String html = Files.readString(out.resolve("experiment.html"));
@@ -141,8 +145,8 @@ class ExperimentEndToEndTest {
     assertTrue(html.contains("id=\"curve-iid\"") && html.contains("id=\"curve-dirichlet-0-5-\""));
     assertTrue(html.contains("<table class=\"num rounds\" id=\"target-0.5\">"), html);
     assertTrue(html.contains("<th>iid<br>IID</th><th>dirichlet(0.5)<br>non-IID</th>"), html);
-    assertTrue(html.contains("<tr><th>FedSGD E=1 B=\u221e C=0.5</th>"), html);
-    assertTrue(html.contains("<tr><th>FedAvg E=2 B=16 C=0.5</th>"), html);
+    assertTrue(html.contains("<tr><th>FedSGD E=1 B=\u221e C=0.5 stragglers=0.5 (drop)</th>"), html);
+    assertTrue(html.contains("<tr><th>FedAvg E=2 B=16 C=0.5 stragglers=0.5 (drop)</th>"), html);
     assertTrue(!html.contains("<script"), "self-contained, no scripts");
   }
 }

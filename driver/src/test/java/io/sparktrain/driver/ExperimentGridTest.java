@@ -47,6 +47,43 @@ class ExperimentGridTest {
   }
 
   @Test
+  void stragglerConfigIsFedAvgDropAgainstFedProxPartialAtThreeFractions() {
+    JobConfig cfg = JobConfig.load(conf("fed-synthetic-stragglers.yaml"), List.of());
+    List<ExperimentCommand.Setting> grid = ExperimentCommand.grid(cfg);
+    // 3 algorithms x 3 fractions, less FedProx mu 0 without stragglers (that is FedAvg, run once)
+    assertEquals(8, grid.size());
+    assertEquals("FedAvg E=20 B=10 C=0.34", grid.get(0).row());
+    assertEquals("FedAvg E=20 B=10 C=0.34 stragglers=0.5 (drop)", grid.get(1).row());
+    assertTrue(grid.get(1).config.dropsStragglers());
+    assertEquals(0.5, grid.get(1).config.stragglers());
+    assertEquals("FedAvg E=20 B=10 C=0.34 stragglers=0.9 (drop)", grid.get(2).row());
+    assertEquals("FedProx \u03bc=0 E=20 B=10 C=0.34 stragglers=0.5 (partial)", grid.get(3).row());
+    assertEquals(0f, grid.get(3).config.proxMu());
+    assertTrue(!grid.get(3).config.dropsStragglers());
+    assertEquals("FedProx \u03bc=1 E=20 B=10 C=0.34", grid.get(5).row());
+    assertEquals("FedProx \u03bc=1 E=20 B=10 C=0.34 stragglers=0.9 (partial)", grid.get(7).row());
+    assertEquals("partial", grid.get(7).stragglerPolicy);
+    assertEquals("", grid.get(0).stragglerPolicy);
+  }
+
+  @Test
+  void stragglerPoliciesAreAGridAxis() {
+    JobConfig cfg = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("experiment.algorithms=[fedavg, fedyogi]",
+        "experiment.stragglers=[0, 0.9]", "experiment.straggler_policy=[drop, partial]"));
+    List<ExperimentCommand.Setting> grid = ExperimentCommand.grid(cfg);
+    // per algorithm: stragglers 0 (the policy does not matter: once), 0.9 x {drop, partial}
+    assertEquals(6, grid.size());
+    assertEquals("FedAvg E=1 B=10 C=0.1", grid.get(0).row());
+    assertEquals("FedAvg E=1 B=10 C=0.1 stragglers=0.9 (drop)", grid.get(1).row());
+    assertEquals("FedProx \u03bc=0 E=1 B=10 C=0.1 stragglers=0.9 (partial)", grid.get(2).row());
+    assertEquals("FedYogi \u03b7=0.01 E=1 B=10 C=0.1 stragglers=0.9 (partial)", grid.get(5).row());
+    // without the axis the other presets follow federated.straggler_policy (auto: drop with mu 0)
+    JobConfig auto = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("experiment.algorithms=[fedyogi]",
+        "federated.stragglers=0.5"));
+    assertTrue(ExperimentCommand.grid(auto).get(0).config.dropsStragglers());
+  }
+
+  @Test
   void fedSgdCollapsesTheEAndBListsAndSeedsMultiply() {
     JobConfig cfg = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("experiment.algorithms=[fedsgd, fedavg]",
         "experiment.local_epochs=[1, 5]", "experiment.local_batch=[0, 10]", "experiment.seeds=[1, 2]"));

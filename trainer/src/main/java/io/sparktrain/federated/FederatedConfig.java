@@ -20,6 +20,13 @@ public final class FederatedConfig implements Serializable {
   /** How the server combines the sampled silos' updates. */
   public enum Aggregation { MEAN, MEDIAN, TRIMMED_MEAN, MULTI_KRUM }
 
+  /**
+   * What the server does with simulated stragglers ({@link Stragglers}): DROP waits only for the
+   * silos that finished E epochs (Li et al. 2020's FedAvg); PARTIAL averages the stragglers' partial
+   * work in as well (their FedProx, with mu = 0 or mu > 0); AUTO = DROP when mu = 0, else PARTIAL.
+   */
+  public enum StragglerPolicy { AUTO, DROP, PARTIAL }
+
   private final int rounds;
   private final double clientFraction;
   private final Sampling sampling;
@@ -57,6 +64,8 @@ public final class FederatedConfig implements Serializable {
   private final int patience;
   private final double minDelta;
   private final boolean restoreBestWeights;
+  private final double stragglers;
+  private final StragglerPolicy stragglerPolicy;
 
   private FederatedConfig(Builder b) {
     rounds = b.rounds;
@@ -95,6 +104,8 @@ public final class FederatedConfig implements Serializable {
     patience = b.patience;
     minDelta = b.minDelta;
     restoreBestWeights = b.restoreBestWeights;
+    stragglers = b.stragglers;
+    stragglerPolicy = b.stragglerPolicy;
   }
 
   public static Builder builder() {
@@ -150,6 +161,14 @@ public final class FederatedConfig implements Serializable {
   public int patience() { return patience; }
   public double minDelta() { return minDelta; }
   public boolean restoreBestWeights() { return restoreBestWeights; }
+  /** The fraction of each round's sampled silos that straggle (0 = none); see {@link Stragglers}. */
+  public double stragglers() { return stragglers; }
+  /** The policy as configured (AUTO included). */
+  public StragglerPolicy stragglerPolicy() { return stragglerPolicy; }
+  /** True when stragglers' updates are dropped: policy DROP, or AUTO with mu = 0. */
+  public boolean dropsStragglers() {
+    return stragglerPolicy == StragglerPolicy.DROP || (stragglerPolicy == StragglerPolicy.AUTO && proxMu == 0);
+  }
 
   /** A fresh server optimizer. */
   public ServerOptimizer newServerOptimizer() {
@@ -162,8 +181,8 @@ public final class FederatedConfig implements Serializable {
       return server.name().replace("FED", "Fed").replace("AVGM", "AvgM").replace("ADAGRAD", "Adagrad")
           .replace("ADAM", "Adam").replace("YOGI", "Yogi");
     }
-    if (proxMu > 0) {
-      return "FedProx";
+    if (proxMu > 0 || (stragglers > 0 && !dropsStragglers())) {
+      return "FedProx"; // Li et al. 2020: FedProx with mu = 0 is FedAvg that keeps the stragglers' partial work
     }
     return localEpochs == 1 && localBatch == 0 ? "FedSGD" : "FedAvg";
   }
@@ -187,6 +206,10 @@ public final class FederatedConfig implements Serializable {
     m.put("aggregation", aggregation.name().toLowerCase(Locale.ROOT));
     m.put("secure_aggregation", secureAggregation);
     m.put("compression", compress ? (errorFeedback ? "int8+error_feedback" : "int8") : "none");
+    if (stragglers > 0) {
+      m.put("stragglers", stragglers);
+      m.put("straggler_policy", dropsStragglers() ? "drop" : "partial");
+    }
     return m;
   }
 
@@ -233,6 +256,8 @@ public final class FederatedConfig implements Serializable {
     private int patience = 3;
     private double minDelta = 0;
     private boolean restoreBestWeights = true;
+    private double stragglers = 0;
+    private StragglerPolicy stragglerPolicy = StragglerPolicy.AUTO;
 
     public Builder rounds(int v) { rounds = v; return this; }
     public Builder clientFraction(double v) { clientFraction = v; return this; }
@@ -303,6 +328,10 @@ public final class FederatedConfig implements Serializable {
     /** Early stopping: end with the parameters of the best evaluation (default true). */
     public Builder restoreBestWeights(boolean v) { restoreBestWeights = v; return this; }
 
+    /** The fraction of the sampled silos that straggle each round, in [0, 1) (Li et al. 2020: 0, 0.5, 0.9). */
+    public Builder stragglers(double v) { stragglers = v; return this; }
+    public Builder stragglerPolicy(StragglerPolicy v) { stragglerPolicy = v; return this; }
+
     public FederatedConfig build() {
       require(rounds >= 1, "federated.rounds", ">= 1", rounds);
       require(clientFraction > 0 && clientFraction <= 1, "federated.client_fraction", "0 < C <= 1", clientFraction);
@@ -317,6 +346,14 @@ public final class FederatedConfig implements Serializable {
       require(trimFraction >= 0 && trimFraction < 0.5, "federated.trim_fraction", "0 <= beta < 0.5", trimFraction);
       require(krumByzantine >= 0, "federated.krum_f", ">= 0", krumByzantine);
       require(krumSelect >= 0, "federated.krum_m", ">= 0", krumSelect);
+      require(stragglers >= 0 && stragglers < 1, "federated.stragglers", "a fraction in [0, 1)", stragglers);
+      require(stragglerPolicy != null, "federated.straggler_policy", "one of auto, drop, partial", stragglerPolicy);
+      if (stragglers > 0 && dpClipNorm > 0 && sampling == Sampling.POISSON
+          && (stragglerPolicy == StragglerPolicy.DROP || (stragglerPolicy == StragglerPolicy.AUTO && proxMu == 0))) {
+        throw new IllegalArgumentException("federated.straggler_policy: expected partial with DP and poisson"
+            + " sampling (dropping stragglers changes the expected number of contributions the DP mean divides"
+            + " by), found drop");
+      }
       if (secureAggregation && aggregation != Aggregation.MEAN) {
         throw new IllegalArgumentException("federated.secure_aggregation: expected aggregation mean (the server"
             + " sees only the masked sum), found " + aggregation.name().toLowerCase(Locale.ROOT));

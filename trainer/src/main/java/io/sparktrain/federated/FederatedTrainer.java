@@ -104,32 +104,43 @@ public final class FederatedTrainer {
             config.seed(), round);
         int m = 0;
         for (boolean x : sampled) m += x ? 1 : 0;
-        Map<Integer, byte[]> keys = cfg().secureAggregation() ? publicKeys(silos.blocks(), sampled, round) : Map.of();
+        // Simulated stragglers: dropped ones leave the round (keys, masks and DP count only the others).
+        Stragglers.Plan plan = Stragglers.plan(config, siloRows, sampled, round);
+        boolean[] working = plan.dropped() > 0 ? plan.workingMask() : sampled;
+        int w = plan.working();
+        boolean noUpdate = w == 0;
+        if (noUpdate) {
+          LOG.info("sparktrain federated round {}: all {} sampled silos straggled and were dropped"
+              + " (straggler_policy drop): no update this round, the model stays", round, m);
+        }
+        Map<Integer, byte[]> keys = cfg().secureAggregation() && !noUpdate ? publicKeys(silos.blocks(), working, round)
+            : Map.of();
         jsc.setJobDescription("sparktrain federated round " + round + "/" + config.rounds());
         Broadcast<float[]> bc = jsc.broadcast(params);
         Aggregate agg;
         try {
-          agg = aggregate(silos.blocks(), bc, network, config, sampled, round, m, keys, residuals);
-          if (residuals != null) {
+          agg = noUpdate ? Aggregate.none(params.length)
+              : aggregate(silos.blocks(), bc, network, config, working, round, w, keys, plan.budgets(), residuals);
+          if (residuals != null && !noUpdate) {
             residuals.commit(); // this round's residuals replace the previous round's on the executors
           }
         } finally {
           bc.destroy();
         }
-        if (!(agg.weight > 0)) {
+        if (!(agg.weight > 0) && !noUpdate) {
           throw new IllegalStateException("federated round " + round + ": no sampled silo returned an update");
         }
         float[] delta = agg.delta;
         payload[0] += agg.payloadBytes;
         payload[1] += agg.float32Bytes;
-        if (config.dp()) {
+        if (config.dp() && !noUpdate) {
           // Fixed denominator: the expected number of sampled silos (McMahan et al. 2018, the unbiased estimator).
           double expected = config.sampling() == FederatedConfig.Sampling.POISSON
-              ? config.clientFraction() * countNonEmpty(siloRows) : m;
+              ? config.clientFraction() * countNonEmpty(siloRows) : w;
           float inv = (float) (1.0 / expected);
           for (int i = 0; i < delta.length; i++) delta[i] *= inv;
           double q = config.sampling() == FederatedConfig.Sampling.POISSON ? config.clientFraction()
-              : (double) m / countNonEmpty(siloRows);
+              : (double) w / countNonEmpty(siloRows);
           accountant.step(q, config.dpNoiseMultiplier(), 1);
         }
         for (float v : delta) {
@@ -138,8 +149,10 @@ public final class FederatedTrainer {
                 + ": the aggregated update is not finite; lower the client learning rate or clip (dp clip_norm)");
           }
         }
-        server.apply(params, delta);
-        double loss = agg.lossSum / Math.max(1e-12, agg.exampleWeight);
+        if (!noUpdate) {
+          server.apply(params, delta);
+        }
+        double loss = noUpdate ? Double.NaN : agg.lossSum / Math.max(1e-12, agg.exampleWeight);
         double secs = (System.nanoTime() - r0) / 1e9;
         Map<String, Double> val = Collections.emptyMap();
         boolean evalNow = validation != null && config.evalEveryRounds() > 0
@@ -154,6 +167,10 @@ public final class FederatedTrainer {
         long now = System.nanoTime();
         Map<String, Double> extra = new LinkedHashMap<>(val);
         extra.put("silos", (double) m);
+        if (config.stragglers() > 0) {
+          extra.put("stragglers", (double) plan.stragglers());
+          extra.put("dropped", (double) plan.dropped());
+        }
         if (config.dp() && config.dpNoiseMultiplier() > 0) {
           extra.put("dp_epsilon", accountant.epsilon(config.dpDelta()));
         }
@@ -235,6 +252,13 @@ public final class FederatedTrainer {
     /** Compression: the int8 payloads' bytes and the float32 bytes they replace. */
     long payloadBytes;
     long float32Bytes;
+
+    /** A round without any update (every sampled silo straggled and was dropped). */
+    static Aggregate none(int size) {
+      Aggregate a = new Aggregate();
+      a.delta = new float[size];
+      return a;
+    }
   }
 
   /** Secure aggregation, step 1: the sampled silos' public keys for this round (32 bytes each). */
@@ -256,22 +280,23 @@ public final class FederatedTrainer {
 
   /**
    * One round on the executors. Plain mean: the silos' example-weighted deltas are summed by
-   * treeAggregate. Secure aggregation: masked fixed-point vectors are summed modulo 2^32 by
+   * an ordered tree aggregation ({@code OrderedAggregate}): the sum does not depend on task timing. Secure aggregation: masked fixed-point vectors are summed modulo 2^32 by
    * treeAggregate, so the driver and every combiner see only masked vectors. Robust aggregation
    * and compression: the silos' (small, or quantized) updates are collected and combined on the
    * driver.
    */
   static Aggregate aggregate(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, FederatedConfig cfg,
-      boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys, SiloResiduals residuals) {
+      boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys, int[] budgets,
+      SiloResiduals residuals) {
     JavaRDD<SiloWork.Result> results = residuals != null
         ? residuals.uploads(round, sampled, (p, b, residual) ->
-            SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, residual))
+            SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, residual, budgets[p]))
         : blocks.mapPartitionsWithIndex((p, it) -> {
           Block b = Block.only(it);
           SiloWork.beforeWork(round, p);
           List<SiloWork.Result> out = new ArrayList<>();
           if (sampled[p] && b.rows() > 0) {
-            out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys));
+            out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, null, budgets[p]));
           }
           return out.iterator();
         }, true);
@@ -293,8 +318,10 @@ public final class FederatedTrainer {
     boolean collect = cfg.compress() || cfg.aggregation() != FederatedConfig.Aggregation.MEAN;
     if (!collect) {
       // Under DP the weights are 1 per silo; the loss is normalised by the rows (unweighted examples).
-      Update u = results.map(r -> new Update(r.vector, r.weight, r.lossSum, r.rows, r.steps))
-          .treeAggregate(new Update(), Update::merge, Update::merge, cfg.aggregationDepth());
+      // In silo order, so the sum never depends on which task finished first.
+      Update u = io.sparktrain.train.OrderedAggregate.aggregate(
+          results.map(r -> new Update(r.vector, r.weight, r.lossSum, r.rows, r.steps)), Update::new, Update::merge,
+          cfg.aggregationDepth());
       if (u.isEmpty()) {
         return a;
       }

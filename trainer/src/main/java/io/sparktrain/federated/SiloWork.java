@@ -53,27 +53,31 @@ final class SiloWork {
   /** The contribution vector and weight of silo {@code p}: n_k delta_k and n_k, or under DP clip(delta_k) and 1. */
   static Result run(Network net, FederatedConfig cfg, float[] params, Block b, int p, long round, int sampledCount,
       Map<Integer, byte[]> publicKeys) {
-    return run(net, cfg, params, b, p, round, sampledCount, publicKeys, null);
+    return run(net, cfg, params, b, p, round, sampledCount, publicKeys, null, Stragglers.FULL);
   }
 
   /**
-   * As {@link #run(Network, FederatedConfig, float[], Block, int, long, int, Map)}, with error
-   * feedback when {@code residual} is not null (compression only): the silo quantizes its
-   * contribution plus the residual and overwrites {@code residual} with what quantization lost.
+   * As {@link #run(Network, FederatedConfig, float[], Block, int, long, int, Map)}, stopped after
+   * {@code maxSteps} local steps (a straggler, {@link Stragglers}; {@link Stragglers#FULL} = the full
+   * E epochs), and with error feedback when {@code residual} is not null (compression only): the
+   * silo quantizes its contribution plus the residual and overwrites {@code residual} with what
+   * quantization lost.
    */
   static Result run(Network net, FederatedConfig cfg, float[] params, Block b, int p, long round, int sampledCount,
-      Map<Integer, byte[]> publicKeys, float[] residual) {
+      Map<Integer, byte[]> publicKeys, float[] residual, int maxSteps) {
     if (residual != null && (cfg.secureAggregation() || !cfg.compress())) {
       throw new IllegalStateException("error feedback: expected compression without secure aggregation");
     }
     LocalWork work = new LocalWork(net, cfg.l2());
     Update u = work.localEpochs(params, b, cfg.localEpochs(), cfg.localBatch(), cfg.localOptimizer(), cfg.proxMu(),
-        LocalWork.seed(cfg.seed(), round, p));
+        LocalWork.seed(cfg.seed(), round, p), maxSteps);
     Result r = new Result();
     r.silo = p;
     r.rows = u.rows();
     r.steps = u.steps();
-    r.lossSum = u.lossSum() / cfg.localEpochs();
+    // The loss summed over one pass: the steps' loss sum divided by the passes made (E for a full client).
+    long fullRows = (long) b.rows() * cfg.localEpochs();
+    r.lossSum = u.rows() == fullRows ? u.lossSum() / cfg.localEpochs() : u.lossSum() * b.rows() / Math.max(1, u.rows());
     float[] v = u.vector();
     r.weight = u.weight();
     r.examples = u.weight();

@@ -119,20 +119,46 @@ public final class LocalWork {
    */
   public Update localEpochs(float[] params, Block block, int epochs, int batchSize, OptimizerSpec local,
       float proxMu, long seed) {
+    return localEpochs(params, block, epochs, batchSize, local, proxMu, seed, 0);
+  }
+
+  /**
+   * {@link #localEpochs(float[], Block, int, int, OptimizerSpec, float, long)} stopped after
+   * {@code maxSteps} mini-batch steps (0 = no limit): a straggler's partial work (Li et al. 2020),
+   * exactly the first {@code maxSteps} steps of the full run. The returned weight is still the
+   * client's example weight n_k; rows and steps count the work actually done, and the loss is
+   * summed over those steps.
+   */
+  public Update localEpochs(float[] params, Block block, int epochs, int batchSize, OptimizerSpec local,
+      float proxMu, long seed, int maxSteps) {
     if (block.rows() == 0 || epochs <= 0) {
       return new Update();
     }
     checkBlock(block);
     int b = batchSize == 0 ? block.rows() : batchSize;
     checkBatch(b);
+    if (maxSteps < 0) {
+      throw new IllegalArgumentException("local steps limit: expected >= 0 (0 = none), found " + maxSteps);
+    }
     float[] w = params.clone();
     Steps s = new Steps(params.length, local);
-    for (int e = 0; e < epochs; e++) {
+    s.limit = maxSteps == 0 ? Integer.MAX_VALUE : maxSteps;
+    int e = 0;
+    for (; e < epochs && s.steps < s.limit; e++) {
       int[] order = permutation(block.rows(), seed(seed, e));
       s.run(w, params, block, order, 0, block.rows(), b, proxMu, seed(seed, e, 1));
     }
-    // The client's weight is its example weight n_k, not n_k times the epochs it ran.
-    return s.delta(w, params, (long) block.rows() * epochs, s.weight / epochs);
+    if (s.rows == (long) block.rows() * epochs) {
+      // The client's weight is its example weight n_k, not n_k times the epochs it ran.
+      return s.delta(w, params, s.rows, s.weight / epochs);
+    }
+    return s.delta(w, params, s.rows, block.weighted() ? sum(block.weights(), block.rows()) : block.rows());
+  }
+
+  private static double sum(float[] v, int n) {
+    double t = 0;
+    for (int i = 0; i < n; i++) t += v[i];
+    return t;
   }
 
   private static void checkBatch(int batchSize) {
@@ -148,6 +174,8 @@ public final class LocalWork {
     double lossSum;
     double weight;
     int steps;
+    long rows;
+    int limit = Integer.MAX_VALUE;
 
     Steps(int size, OptimizerSpec local) {
       grad = new float[size];
@@ -156,8 +184,9 @@ public final class LocalWork {
 
     void run(float[] w, float[] anchor, Block block, int[] order, int from, int to, int batchSize, float proxMu,
         long seed) {
-      for (int start = from; start < to; start += batchSize, steps++) {
+      for (int start = from; start < to && steps < limit; start += batchSize, steps++) {
         int end = Math.min(to, start + batchSize);
+        rows += end - start;
         gather(block, order, start, end);
         double batchLoss = network.lossAndGradient(w, batch, grad, ws, seed(seed, steps), false);
         double bw = batch.weightSum();

@@ -285,6 +285,13 @@ public final class ConfigSchema {
           integer("local_epochs", 1, "E: local epochs per round").min(1),
           integer("local_batch", 10, "B: local mini-batch (0 = the whole silo, full batch)").min(0),
           number("prox_mu", 0.0, "FedProx proximal term mu (0 = FedAvg)").min(0),
+          number("stragglers", 0.0, "simulated stragglers (Li et al. 2020): each round round(p m) of the m sampled"
+              + " silos, drawn from (seed, round), run e epochs, e uniform in 1..E-1 from (seed, round, silo) (E = 1:"
+              + " fewer steps of the one epoch); 0 = none").min(0).maxExclusive(1),
+          oneOf("straggler_policy", "auto", "drop: the round averages only the silos that finished E epochs"
+              + " (FedAvg in Li et al. 2020; when all straggle the model stays that round); partial: the stragglers'"
+              + " partial work is averaged in (FedProx, also with mu 0); auto = drop when prox_mu is 0, else partial",
+              "auto", "drop", "partial"),
           section("local_optimizer", "the silos' optimizer",
               oneOf("name", "sgd", "optimizer", "sgd", "adam", "adamw"),
               number("learning_rate", 0.05, "client learning rate").minExclusive(0)),
@@ -347,6 +354,12 @@ public final class ConfigSchema {
                   x -> List.of("none", "int8", "int8_error_feedback").contains(x) ? null : "bad")
               .doc("federated.compression values (null = federated.compression)"),
           new Builder("seeds", Kind.INT_LIST).def(List.of()).min(0).doc("seeds (empty = training.seed)"),
+          new Builder("stragglers", Kind.DOUBLE_LIST).def(List.of()).min(0).maxExclusive(1)
+              .doc("straggler fractions (empty = federated.stragglers)"),
+          new Builder("straggler_policy", Kind.STRINGS).def(null).nullable()
+              .check("a list of drop, partial", s -> s.equals("drop") || s.equals("partial") ? null : "bad")
+              .doc("straggler policies (null = per algorithm: fedavg drop, fedprox(mu) partial, the others"
+                  + " federated.straggler_policy)"),
           new Builder("target_accuracy", Kind.DOUBLE_LIST).def(List.of()).minExclusive(0).max(1)
               .doc("test accuracies for the rounds-to-target table")),
       section("checkpoint", "checkpoints of parameters and optimizer state",

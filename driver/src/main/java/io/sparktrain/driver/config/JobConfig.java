@@ -636,6 +636,9 @@ public final class JobConfig {
         .localEpochs(integer(f + "local_epochs"))
         .localBatch(integer(f + "local_batch"))
         .proxMu((float) number(f + "prox_mu"))
+        .stragglers(number(f + "stragglers"))
+        .stragglerPolicy(io.sparktrain.federated.FederatedConfig.StragglerPolicy.valueOf(
+            string(f + "straggler_policy").toUpperCase(Locale.ROOT)))
         .localOptimizer(local)
         .server(io.sparktrain.federated.ServerOptimizer.kind(string(f + "server")))
         .serverLr(number(f + "server_lr"))

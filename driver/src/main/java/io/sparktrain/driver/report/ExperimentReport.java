@@ -42,6 +42,11 @@ public final class ExperimentReport {
     public double epsilon;
     public double trainSeconds;
     public double finalAccuracy;
+    /** The final model's loss on all training rows (NaN when not computed). */
+    public double finalTrainLoss = Double.NaN;
+    /** The straggler fraction of the setting (0 = none) and its policy (drop, partial; empty without stragglers). */
+    public double stragglers;
+    public String stragglerPolicy = "";
 
     /** The first round whose test accuracy reached {@code target}, or -1. */
     public long roundsTo(double target) {
@@ -59,7 +64,8 @@ public final class ExperimentReport {
       + "table.settings td.n{text-align:right}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:13px}";
 
   static final String ROUNDS_HEADER = "setting,silos,algorithm,client_fraction,local_epochs,local_batch,prox_mu,"
-      + "seed,round,train_loss,test_loss,test_accuracy,seconds";
+      + "seed,round,train_loss,test_loss,test_accuracy,seconds,stragglers,straggler_policy,straggling_silos,"
+      + "dropped_silos";
 
   /** experiment.csv: one row per (setting, round); test columns empty in rounds without evaluation. */
   public static String roundsCsv(List<Run> runs) {
@@ -70,7 +76,9 @@ public final class ExperimentReport {
             .append(num(r.clientFraction)).append(',').append(r.localEpochs).append(',').append(r.localBatch)
             .append(',').append(num(r.proxMu)).append(',').append(r.seed).append(',').append(rec.get("round"))
             .append(',').append(num(rec.get("loss"))).append(',').append(num(rec.get("val_loss"))).append(',')
-            .append(num(rec.get("val_accuracy"))).append(',').append(num(rec.get("train_s"))).append('\n');
+            .append(num(rec.get("val_accuracy"))).append(',').append(num(rec.get("train_s"))).append(',')
+            .append(num(r.stragglers)).append(',').append(csv(r.stragglerPolicy)).append(',')
+            .append(num(rec.get("stragglers"))).append(',').append(num(rec.get("dropped"))).append('\n');
       }
     }
     return sb.toString();
@@ -81,7 +89,8 @@ public final class ExperimentReport {
     StringBuilder sb = new StringBuilder("setting,silos,algorithm,preset,client_fraction,local_epochs,local_batch,"
         + "prox_mu,server,seed,rounds,final_accuracy");
     for (double t : targets) sb.append(",rounds_to_").append(num(t));
-    sb.append(",train_seconds,rows_moved,bytes_per_round,largest_upload_bytes,epsilon\n");
+    sb.append(",train_seconds,rows_moved,bytes_per_round,largest_upload_bytes,epsilon,stragglers,straggler_policy,"
+        + "final_train_loss\n");
     for (Run r : runs) {
       sb.append(r.id).append(',').append(csv(r.silos)).append(',').append(csv(r.algorithm)).append(',')
           .append(csv(r.algorithmPreset)).append(',').append(num(r.clientFraction)).append(',').append(r.localEpochs)
@@ -93,7 +102,8 @@ public final class ExperimentReport {
       }
       sb.append(',').append(num(r.trainSeconds)).append(',').append(r.audit.get("rows_moved_during_training"))
           .append(',').append(r.audit.get("bytes_per_round")).append(',').append(r.audit.get("largest_upload_bytes"))
-          .append(',').append(num(r.epsilon)).append('\n');
+          .append(',').append(num(r.epsilon)).append(',').append(num(r.stragglers)).append(',')
+          .append(csv(r.stragglerPolicy)).append(',').append(num(r.finalTrainLoss)).append('\n');
     }
     return sb.toString();
   }

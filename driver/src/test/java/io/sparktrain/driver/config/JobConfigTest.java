@@ -215,6 +215,32 @@ class JobConfigTest {
   }
 
   @Test
+  void stragglerKeysAreValidatedAndBuildTheFederatedConfig() {
+    assertEquals("federated.stragglers: expected a number in [0, 1), found 1.0", error(MIN, "federated.stragglers=1.0"));
+    assertEquals("federated.stragglers: expected a number in [0, 1), found -0.5",
+        error(MIN, "federated.stragglers=-0.5"));
+    assertEquals("federated.straggler_policy: expected one of auto, drop, partial, found \"dorp\"; did you mean drop?",
+        error(MIN, "federated.straggler_policy=dorp"));
+    assertEquals("experiment.stragglers: expected a list of numbers in [0, 1), found [0, 0.5, 1]",
+        error(MIN, "experiment.stragglers=[0, 0.5, 1]"));
+    String policy = error(MIN, "experiment.straggler_policy=[drop, wait]");
+    assertTrue(policy.startsWith("experiment.straggler_policy: expected a list of drop, partial"), policy);
+    assertTrue(policy.endsWith("found [\"drop\", \"wait\"]"), policy);
+    String dp = error(MIN + "federated: {stragglers: 0.5, sampling: poisson, dp: {clip_norm: 1}}\n");
+    assertTrue(dp.startsWith("federated.straggler_policy: expected partial with DP and poisson sampling"), dp);
+    io.sparktrain.federated.FederatedConfig none = parse(MIN).federatedConfig();
+    assertEquals(0.0, none.stragglers());
+    assertEquals(io.sparktrain.federated.FederatedConfig.StragglerPolicy.AUTO, none.stragglerPolicy());
+    io.sparktrain.federated.FederatedConfig prox = parse(MIN, "federated.stragglers=0.9", "federated.prox_mu=1")
+        .federatedConfig();
+    assertEquals(0.9, prox.stragglers());
+    assertTrue(!prox.dropsStragglers(), "auto: FedProx keeps partial work");
+    assertTrue(parse(MIN, "federated.stragglers=0.5").federatedConfig().dropsStragglers(), "auto: FedAvg drops");
+    assertTrue(!parse(MIN, "federated.stragglers=0.5", "federated.straggler_policy=partial").federatedConfig()
+        .dropsStragglers());
+  }
+
+  @Test
   void federatedValidationNamesTheKeyPath() {
     assertEquals("federated.rouds: unknown key; did you mean federated.rounds?", error(MIN + "federated: {rouds: 3}\n"));
     assertEquals("silos.sorce: unknown key; did you mean silos.source?", error(MIN, "silos.sorce=iid"));

@@ -1,0 +1,133 @@
+package io.sparktrain.federated;
+
+import io.sparktrain.train.LocalWork;
+import java.util.SplittableRandom;
+
+/**
+ * Simulated systems heterogeneity, as in Li et al. 2020 (FedProx, Section 5.2 and the released
+ * code): in each round a fraction p of the sampled silos are stragglers that do less local work.
+ *
+ * <ul>
+ *   <li>Who: exactly round(p m) of the round's m sampled silos (halves round up), drawn uniformly
+ *       without replacement from (seed, round). With p &lt; 1 that can still be all of them when m
+ *       is small (m = 1, p &gt;= 0.5).
+ *   <li>How much: a straggler runs e epochs, e uniform in {1, ..., E - 1}, drawn from (seed, round,
+ *       silo) (the released FedProx code: {@code randint(1, E)} epochs). With E = 1 it runs s of
+ *       the epoch's S = ceil(n / B) mini-batch steps, s uniform in {1, ..., S - 1}; when S = 1 too
+ *       (full batch, or n &lt;= B) its one step is all it can do. The work is a prefix of the full
+ *       client's: the same permutations and steps, stopped early.
+ * </ul>
+ * The draws do not depend on mu or the policy, so FedAvg and FedProx runs with one seed see the
+ * same stragglers doing the same amount of work (as in the paper's code).
+ */
+public final class Stragglers {
+  /** Not a straggler: the full E epochs. */
+  public static final int FULL = 0;
+  /** Not sampled, or dropped: no work. */
+  public static final int NONE = -1;
+
+  private Stragglers() {
+  }
+
+  /** One round's plan. */
+  public static final class Plan {
+    private final boolean[] straggler;
+    private final int[] steps;
+    private final int stragglers;
+    private final int dropped;
+    private final int working;
+
+    Plan(boolean[] straggler, int[] steps, int stragglers, int dropped, int working) {
+      this.straggler = straggler;
+      this.steps = steps;
+      this.stragglers = stragglers;
+      this.dropped = dropped;
+      this.working = working;
+    }
+
+    /** True for the silos that straggle this round (a subset of the sampled ones). */
+    public boolean isStraggler(int silo) { return straggler[silo]; }
+    /**
+     * Per silo: {@link #NONE} (not sampled, or dropped), {@link #FULL} (E epochs) or the number of
+     * local mini-batch steps the silo runs (a straggler under the partial policy).
+     */
+    public int steps(int silo) { return steps[silo]; }
+    /** The per-silo step budgets (see {@link #steps(int)}); shared, do not modify. */
+    int[] budgets() { return steps; }
+    public int stragglers() { return stragglers; }
+    public int dropped() { return dropped; }
+    /** Silos that send an update: sampled, not dropped. */
+    public int working() { return working; }
+
+    /** The silos that send an update: sampled and not dropped. */
+    public boolean[] workingMask() {
+      boolean[] w = new boolean[steps.length];
+      for (int i = 0; i < w.length; i++) w[i] = steps[i] != NONE;
+      return w;
+    }
+  }
+
+  /** The number of stragglers among {@code m} sampled silos: round(p m), halves up. */
+  public static int count(int m, double p) {
+    return (int) Math.min(m, Math.floor(p * m + 0.5));
+  }
+
+  /** Mini-batch steps of one local epoch over {@code rows} rows with batch {@code batch} (0 = full batch). */
+  public static int stepsPerEpoch(long rows, int batch) {
+    return batch == 0 ? 1 : (int) ((rows + batch - 1) / batch);
+  }
+
+  /**
+   * The work of straggler {@code silo} in {@code round}, in local mini-batch steps: e epochs' worth,
+   * e uniform in {1, ..., E - 1}; with E = 1, s uniform in {1, ..., S - 1} steps; at least 1.
+   */
+  public static int stragglerSteps(long seed, long round, int silo, long rows, int epochs, int batch) {
+    SplittableRandom rnd = new SplittableRandom(LocalWork.seed(seed, round, silo, 0x57A66L));
+    int perEpoch = stepsPerEpoch(rows, batch);
+    if (epochs >= 2) {
+      return (1 + rnd.nextInt(epochs - 1)) * perEpoch;
+    }
+    return perEpoch >= 2 ? 1 + rnd.nextInt(perEpoch - 1) : 1;
+  }
+
+  /** The plan of {@code round}: who straggles among {@code sampled}, and what every silo does. */
+  public static Plan plan(FederatedConfig cfg, long[] siloRows, boolean[] sampled, long round) {
+    int k = sampled.length;
+    int[] idx = new int[k];
+    int m = 0;
+    for (int i = 0; i < k; i++) {
+      if (sampled[i]) {
+        idx[m++] = i;
+      }
+    }
+    boolean[] straggler = new boolean[k];
+    int s = cfg.stragglers() > 0 ? count(m, cfg.stragglers()) : 0;
+    SplittableRandom rnd = new SplittableRandom(LocalWork.seed(cfg.seed(), round, 0x57A65L));
+    for (int i = 0; i < s; i++) { // partial Fisher-Yates over the sampled silos, in silo order
+      int j = i + rnd.nextInt(m - i);
+      int t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+      straggler[idx[i]] = true;
+    }
+    boolean drop = cfg.dropsStragglers();
+    int[] steps = new int[k];
+    int dropped = 0;
+    int working = 0;
+    for (int i = 0; i < k; i++) {
+      if (!sampled[i]) {
+        steps[i] = NONE;
+      } else if (!straggler[i]) {
+        steps[i] = FULL;
+        working++;
+      } else if (drop) {
+        steps[i] = NONE;
+        dropped++;
+      } else {
+        steps[i] = stragglerSteps(cfg.seed(), round, i, siloRows[i], cfg.localEpochs(), cfg.localBatch());
+        working++;
+      }
+    }
+    return new Plan(straggler, steps, s, dropped, working);
+  }
+}
