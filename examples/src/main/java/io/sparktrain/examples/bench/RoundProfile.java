@@ -24,7 +24,7 @@ final class RoundProfile extends SparkListener {
   static final class Round {
     long submitted;
     long completed;
-    final List<long[]> tasks = new ArrayList<>(); // {run ms, deserialize ms, duration ms}
+    final List<long[]> tasks = new ArrayList<>(); // {run ms, deserialize ms, duration ms, cpu ms}
   }
 
   private final Map<Integer, Round> byJob = new ConcurrentHashMap<>();
@@ -55,7 +55,8 @@ final class RoundProfile extends SparkListener {
     }
     Round r = byJob.get(job);
     synchronized (r) {
-      r.tasks.add(new long[] {m.executorRunTime(), m.executorDeserializeTime(), e.taskInfo().duration()});
+      r.tasks.add(new long[] {m.executorRunTime(), m.executorDeserializeTime(), e.taskInfo().duration(),
+          m.executorCpuTime() / 1_000_000});
     }
   }
 
@@ -71,7 +72,7 @@ final class RoundProfile extends SparkListener {
    * Medians over the second half of the rounds: the job's wall time, the mean and the slowest
    * task's run time, task deserialization, and samples/s per task thread while it computes.
    */
-  Map<String, Object> steadyState(long rowsPerRound) {
+  Map<String, Object> steadyState(long rowsPerTask) {
     List<Round> rounds = new ArrayList<>();
     byJob.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(x -> rounds.add(x.getValue()));
     List<Round> late = rounds.subList(rounds.size() / 2, rounds.size());
@@ -80,13 +81,16 @@ final class RoundProfile extends SparkListener {
     double[] maxRun = new double[late.size()];
     double[] deser = new double[late.size()];
     double[] perThread = new double[late.size()];
+    double[] onCpu = new double[late.size()];
     for (int i = 0; i < late.size(); i++) {
       Round r = late.get(i);
       job[i] = (r.completed - r.submitted) / 1e3;
       double sum = 0;
       double max = 0;
       double d = 0;
+      double cpu = 0;
       for (long[] t : r.tasks) {
+        cpu += t[3];
         sum += t[0];
         max = Math.max(max, t[0]);
         d += t[1];
@@ -95,7 +99,8 @@ final class RoundProfile extends SparkListener {
       meanRun[i] = sum / n / 1e3;
       maxRun[i] = max / 1e3;
       deser[i] = d / n;
-      perThread[i] = rowsPerRound / (sum / 1e3);
+      onCpu[i] = sum > 0 ? cpu / sum : Double.NaN;
+      perThread[i] = sum > 0 ? rowsPerTask * (double) n / (sum / 1e3) : Double.NaN;
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("rounds_profiled", late.size());
@@ -104,6 +109,8 @@ final class RoundProfile extends SparkListener {
     out.put("task_run_seconds_max", median(maxRun));
     out.put("task_deserialize_ms", median(deser));
     out.put("samples_per_s_per_task_thread", median(perThread));
+    // CPU time over run time: below 1 means the task threads waited for a core (something else ran).
+    out.put("task_cpu_share_of_run_time", median(onCpu));
     return out;
   }
 
