@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.spark.sql.SparkSession;
@@ -26,9 +25,7 @@ class ExperimentEndToEndTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("sparktrain-experiment-test")
-        .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    spark = DriverTestData.session("sparktrain-experiment-test");
   }
 
   @AfterAll
@@ -39,18 +36,7 @@ class ExperimentEndToEndTest {
   }
 
   private static Path writeCsv(Path dir) throws IOException {
-    Random r = new Random(5);
-    StringBuilder sb = new StringBuilder("f1,f2,f3,f4,label\n");
-    for (int i = 0; i < 600; i++) {
-      double[] x = new double[4];
-      for (int j = 0; j < 4; j++) x[j] = r.nextGaussian();
-      int label = x[0] + 0.5 * x[1] > 0.5 ? 2 : x[0] + 0.5 * x[1] < -0.5 ? 1 : 0;
-      sb.append(x[0]).append(',').append(x[1]).append(',').append(x[2]).append(',').append(x[3]).append(',')
-          .append(label).append('\n');
-    }
-    Path csv = dir.resolve("train.csv");
-    Files.writeString(csv, sb.toString());
-    return csv;
+    return DriverTestData.threeClassCsv(dir, 600, 5);
   }
 
   @Test

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -33,9 +32,7 @@ class FederatedTrainResumeTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("sparktrain-fed-resume-test")
-        .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    spark = DriverTestData.session("sparktrain-fed-resume-test");
   }
 
   @AfterAll
@@ -46,18 +43,7 @@ class FederatedTrainResumeTest {
   }
 
   private static Path writeCsv(Path dir) throws IOException {
-    Random r = new Random(9);
-    StringBuilder sb = new StringBuilder("f1,f2,f3,f4,label\n");
-    for (int i = 0; i < 400; i++) {
-      double[] x = new double[4];
-      for (int j = 0; j < 4; j++) x[j] = r.nextGaussian();
-      int label = x[0] + 0.5 * x[1] > 0.5 ? 2 : x[0] + 0.5 * x[1] < -0.5 ? 1 : 0;
-      sb.append(x[0]).append(',').append(x[1]).append(',').append(x[2]).append(',').append(x[3]).append(',')
-          .append(label).append('\n');
-    }
-    Path csv = dir.resolve("train.csv");
-    Files.writeString(csv, sb.toString());
-    return csv;
+    return DriverTestData.threeClassCsv(dir, 400, 9);
   }
 
   /** The job's --set arguments, then {@code more}. */
