@@ -212,6 +212,34 @@ public final class Evaluator {
     }
   }
 
+  /**
+   * One {@link Validation} per partition, in partition order, from one job and one forward pass:
+   * merged they give {@link #validation}'s result; apart, the metrics of each partition (a federated
+   * silo's own validation rows, say). The accumulators are small (a k x k confusion matrix, or a few
+   * sums per output), so they are collected.
+   */
+  public static java.util.List<Validation> validationByPartition(JavaRDD<Block> blocks, Network net,
+      float[] params) {
+    check(net, params, 1);
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
+    Broadcast<float[]> bc = jsc.broadcast(params);
+    try {
+      return blocks.mapPartitions((Iterator<Block> it) -> {
+        Validation v = new Validation(net);
+        Network.Workspace ws = net.newWorkspace();
+        float[] p = bc.value();
+        while (it.hasNext()) {
+          double[] s = lossSums(net, p, it.next(), ws, v);
+          v.lossSum += s[0];
+          v.weight += s[1];
+        }
+        return Collections.singletonList(v).iterator();
+      }).collect();
+    } finally {
+      bc.destroy();
+    }
+  }
+
   /** The loss and the metrics of one validation pass; mergeable. */
   public static final class Validation implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
@@ -235,6 +263,26 @@ public final class Evaluator {
         regression.merge(o.regression);
       }
       return this;
+    }
+
+    /** A new Validation holding the merge of {@code parts} (which are left as they are). */
+    public static Validation merged(Network net, java.util.List<Validation> parts) {
+      Validation all = new Validation(net);
+      for (Validation v : parts) all.merge(v);
+      return all;
+    }
+
+    /** The example weight behind it (0 for a partition without rows). */
+    public double weight() {
+      return weight;
+    }
+
+    /** val_loss and the metrics, each prefixed val_: what validation reports after a round or an epoch. */
+    public java.util.Map<String, Double> toValidationMap() {
+      java.util.Map<String, Double> out = new java.util.LinkedHashMap<>();
+      out.put("val_loss", loss());
+      metrics().forEach((k, m) -> out.put("val_" + k, m));
+      return out;
     }
 
     /** Weighted mean loss; NaN when the total weight is 0. */

@@ -2,7 +2,6 @@ package io.sparktrain.federated;
 
 import io.sparktrain.data.Block;
 import io.sparktrain.data.TrainingData;
-import io.sparktrain.eval.ClassificationAccumulator;
 import io.sparktrain.eval.Evaluator;
 import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
@@ -403,32 +402,20 @@ public final class FederatedTrainer {
    * partition): val_accuracy_silo_min / _median / _max.
    */
   public Map<String, Double> evaluate(TrainingData validation, float[] params) {
-    Trainer t = new Trainer(network, io.sparktrain.train.TrainConfig.builder()
-        .aggregationDepth(config.aggregationDepth()).build());
-    Map<String, Double> out = new LinkedHashMap<>(t.validate(validation, params));
-    if (Predictions.isClassifier(network) && validation.numPartitions() > 1) {
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(validation.blocks().context());
-      Broadcast<float[]> bc = jsc.broadcast(params);
-      try {
-        Network net = network;
-        int k = Predictions.numClasses(network);
-        List<Double> acc = validation.blocks().map(b -> {
-          if (b.rows() == 0) {
-            return Double.NaN;
-          }
-          ClassificationAccumulator a = new ClassificationAccumulator(k);
-          Evaluator.accumulate(net, bc.value(), b, net.newWorkspace(), a);
-          return a.result().accuracy();
-        }).collect();
-        double[] v = acc.stream().filter(d -> !d.isNaN()).mapToDouble(Double::doubleValue).sorted().toArray();
-        if (v.length > 0) {
-          out.put("val_accuracy_silo_min", v[0]);
-          out.put("val_accuracy_silo_median", v[v.length / 2]);
-          out.put("val_accuracy_silo_max", v[v.length - 1]);
-        }
-      } finally {
-        bc.destroy();
-      }
+    if (!Predictions.isClassifier(network) || validation.numPartitions() <= 1) {
+      Trainer t = new Trainer(network, io.sparktrain.train.TrainConfig.builder()
+          .aggregationDepth(config.aggregationDepth()).build());
+      return t.validate(validation, params);
+    }
+    // One job, one forward pass: each silo's accumulators, merged for the overall figures.
+    List<Evaluator.Validation> bySilo = Evaluator.validationByPartition(validation.blocks(), network, params);
+    Map<String, Double> out = new LinkedHashMap<>(Evaluator.Validation.merged(network, bySilo).toValidationMap());
+    double[] v = bySilo.stream().filter(x -> x.weight() > 0).mapToDouble(x -> x.metrics().get("accuracy"))
+        .sorted().toArray();
+    if (v.length > 0) {
+      out.put("val_accuracy_silo_min", v[0]);
+      out.put("val_accuracy_silo_median", v[v.length / 2]);
+      out.put("val_accuracy_silo_max", v[v.length - 1]);
     }
     return out;
   }

@@ -408,11 +408,6 @@ public final class Trainer {
    * regression: mse, rmse, mae, r2).
    */
   public Map<String, Double> validate(TrainingData data, float[] params) {
-    Map<String, Double> out = new LinkedHashMap<>();
-    int depth = config.aggregationDepth();
-    Evaluator.Validation v = Evaluator.validation(data.blocks(), network, params, depth);
-    out.put("val_loss", v.loss());
-    v.metrics().forEach((k, m) -> out.put("val_" + k, m));
-    return out;
+    return Evaluator.validation(data.blocks(), network, params, config.aggregationDepth()).toValidationMap();
   }
 }

@@ -125,6 +125,32 @@ class EvaluatorTest {
   }
 
   @Test
+  void validationByPartitionGivesEachPartitionsOwnMetricsInOneJob() {
+    Network net = Network.builder(5).dense(8, Activation.TANH).dense(3, Activation.SOFTMAX)
+        .loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+    float[] params = net.initParameters(4);
+    List<Block> blocks = blocks(5, 1, 3, 200);
+    JavaRDD<Block> rdd = rdd(blocks);
+    List<List<Block>> byPartition = rdd.glom().collect();
+    List<Evaluator.Validation> parts = Evaluator.validationByPartition(rdd, net, params);
+    assertEquals(byPartition.size(), parts.size(), "one Validation per partition, in partition order");
+    for (int p = 0; p < parts.size(); p++) {
+      List<Block> own = byPartition.get(p);
+      double rows = own.stream().mapToInt(Block::rows).sum();
+      if (rows == 0) {
+        assertEquals(0.0, parts.get(p).weight(), "partition " + p + " has no rows");
+        continue;
+      }
+      // Against the in-process reference on that partition's blocks alone.
+      assertSame(local(net, params, own).toMap(), parts.get(p).metrics());
+    }
+    // Merged, they are the one-pass validation of the whole RDD.
+    Map<String, Double> all = Evaluator.Validation.merged(net, parts).toValidationMap();
+    assertSame(Evaluator.validation(rdd, net, params, 2).toValidationMap(), all);
+    assertEquals(Evaluator.loss(rdd, net, params, 2), all.get("val_loss"), 1e-9);
+  }
+
+  @Test
   void binaryLogitOverPartitionsEqualsInProcess() {
     Network net = Network.builder(4).dense(6, Activation.RELU).dense(1, Activation.IDENTITY)
         .loss(Loss.BINARY_CROSS_ENTROPY).build();
