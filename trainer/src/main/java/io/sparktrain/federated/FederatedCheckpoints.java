@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,9 +36,21 @@ import org.slf4j.LoggerFactory;
  * silos, the server rule and DP on or off must match (an error names each difference); other
  * changed settings (learning rates, C, E, B, the seed, more rounds) are allowed and logged.
  *
- * <p>Per-silo state: none is stored yet. A feature that keeps state in the silos across rounds
- * (for example error-feedback residuals of compressed uploads) must add it here, in
- * {@link #save} and {@link #resume}, or a resumed run will not equal an uninterrupted one.
+ * <p>Per-silo state: the error-feedback residuals ({@link SiloResiduals}). They never reach the
+ * driver: with error feedback, {@link #save} first has every silo write its residual from its
+ * executor into {@code <checkpoint.dir>/silo-state/round-%012d/} ({@link ResidualFiles}), and only
+ * then writes the checkpoint file, which records that directory ({@code federated.residuals}); a
+ * crash in between leaves residuals without a checkpoint (deleted by the store's next prune), never
+ * a checkpoint without its residuals. Before that, an existing checkpoint of the same round is
+ * deleted, then its residuals, so a checkpoint never points at residuals being replaced. The store
+ * deletes a round's residuals with its checkpoint (keep the newest K). On resume the silos read
+ * their own files back ({@link SiloResiduals#load}).
+ *
+ * <p>Error feedback on one side only: a checkpoint with residuals resumed without error feedback
+ * ignores them (logged: what quantization had lost is dropped); a checkpoint without residuals
+ * resumed with error feedback starts the residuals from zero (logged; such a run does not equal an
+ * uninterrupted one with error feedback). Any other state a feature keeps in the silos across
+ * rounds must be added here the same way, or a resumed run will not equal an uninterrupted one.
  */
 final class FederatedCheckpoints {
   private static final Logger LOG = LoggerFactory.getLogger(FederatedCheckpoints.class);
@@ -47,12 +60,14 @@ final class FederatedCheckpoints {
   private final Network network;
   private final long[] siloRows;
   private final CheckpointStore store;
+  private final Configuration hconf;
 
   /** Opens the store of {@code config.checkpointDir()}, or none when it is null. */
   FederatedCheckpoints(FederatedConfig config, Network network, long[] siloRows, Configuration hconf) {
     this.config = config;
     this.network = network;
     this.siloRows = siloRows.clone();
+    this.hconf = hconf;
     if (config.checkpointDir() == null || config.checkpointDir().isEmpty()) {
       this.store = null;
       return;
@@ -69,10 +84,25 @@ final class FederatedCheckpoints {
     return store != null && (last || round % config.checkpointEveryRounds() == 0);
   }
 
-  /** Writes the checkpoint of {@code round}, tells the listeners, returns its path. */
+  /**
+   * Writes the checkpoint of {@code round}, tells the listeners, returns its path. With
+   * {@code residuals} (error feedback on) the silos first write their residuals from the executors;
+   * the checkpoint file, written last, records where.
+   */
   String save(int round, float[] params, ServerOptimizer server, RdpAccountant accountant, EarlyStopping stopping,
-      Map<String, Double> lastValidation, boolean stopped, List<TrainingListener> listeners) {
+      Map<String, Double> lastValidation, boolean stopped, List<TrainingListener> listeners,
+      SiloResiduals residuals) {
     Map<String, String> extras = new LinkedHashMap<>(fingerprint());
+    if (residuals != null) {
+      try {
+        store.discardRound(round);
+      } catch (IOException e) {
+        throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot replace round " + round,
+            e);
+      }
+      residuals.save(store.stateDir(round).toString(), round, new SerializableConfiguration(hconf));
+      extras.put(P + "residuals", CheckpointStore.stateDirName(round));
+    }
     for (Map.Entry<String, Object> e : config.toMap().entrySet()) {
       extras.put(P + "setting." + e.getKey(), String.valueOf(e.getValue()));
     }
@@ -103,8 +133,20 @@ final class FederatedCheckpoints {
     return path;
   }
 
-  /** Where a resumed run continues: the rounds done, the parameters, the last metrics, whether it had ended. */
-  record Resumed(int round, float[] params, Map<String, Double> lastValidation, boolean stopped) {
+  /**
+   * Where a resumed run continues: the rounds done, the parameters, the last metrics, whether it had
+   * ended, and the directory of the silos' error-feedback residuals to start from (null: none, or
+   * this run has no error feedback).
+   */
+  record Resumed(int round, float[] params, Map<String, Double> lastValidation, boolean stopped,
+      String residualsDir) {
+
+    /** Has every silo read its residual of the resumed round from {@link #residualsDir}; no-op without. */
+    void loadResiduals(SiloResiduals residuals, Configuration hconf) {
+      if (residuals != null && residualsDir != null) {
+        residuals.load(residualsDir, round, new SerializableConfiguration(hconf));
+      }
+    }
   }
 
   /**
@@ -173,13 +215,44 @@ final class FederatedCheckpoints {
         lastValidation.put(e.getKey().substring(vp.length()), Double.parseDouble(e.getValue()));
       }
     }
+    String residualsDir = residualsToLoad(c, where);
     boolean stopped = Boolean.parseBoolean(ex.get(P + "stopped"));
     if (c.round() > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(where + ": expected a round count below 2^31, found " + c.round());
     }
     LOG.info("sparktrain federated: resumed from the checkpoint of round {} in {}{}", c.round(),
         config.checkpointDir(), stopped ? " (early stopping had ended that run)" : "");
-    return Optional.of(new Resumed((int) c.round(), c.params(), lastValidation, stopped));
+    return Optional.of(new Resumed((int) c.round(), c.params(), lastValidation, stopped, residualsDir));
+  }
+
+  /**
+   * The qualified directory of the checkpoint's residuals when this run continues them; null when
+   * the checkpoint has none or this run has no error feedback (both logged).
+   */
+  private String residualsToLoad(Checkpoint c, String where) {
+    String rel = c.extras().get(P + "residuals");
+    String compression = c.extras().get(P + "setting.compression");
+    if (rel != null && !rel.equals(CheckpointStore.stateDirName(c.round()))) {
+      throw new IllegalArgumentException(where + ": expected the silos' residuals in "
+          + CheckpointStore.stateDirName(c.round()) + ", found " + rel);
+    }
+    if (config.errorFeedback()) {
+      if (rel != null) {
+        return store.dir() + "/" + rel;
+      }
+      if ("int8+error_feedback".equals(compression)) {
+        LOG.warn("sparktrain federated: {} was written with error feedback but without the silos' residuals (by an"
+            + " earlier sparktrain); they start from zero, so this run will not equal an uninterrupted one", where);
+      } else {
+        LOG.warn("sparktrain federated: {} was written without error feedback (compression {}); the silos'"
+            + " residuals start from zero", where, compression);
+      }
+    } else if (rel != null) {
+      LOG.warn("sparktrain federated: {} holds the silos' error-feedback residuals; this run has no error feedback"
+          + " (compression {}), so they are not read and what quantization had lost is dropped", where,
+          config.toMap().get("compression"));
+    }
+    return null;
   }
 
   /** What must be equal for a checkpoint to continue this run. */

@@ -81,10 +81,6 @@ public final class FederatedTrainer {
     int lastRound = resumed != null && resumed.stopped() ? startRound : Math.max(startRound, config.rounds());
     if (resumed != null) {
       params = resumed.params();
-      if (config.errorFeedback()) {
-        LOG.warn("sparktrain federated: resumed at round {} with error feedback; the silos' residuals are not in"
-            + " checkpoints (they never leave the executors), so they start from zero", startRound);
-      }
     }
     String stopReason = resumed != null && resumed.stopped() ? "early_stopping" : "rounds";
     jsc.sc().addSparkListener(audit);
@@ -97,6 +93,9 @@ public final class FederatedTrainer {
     SiloResiduals residuals = config.errorFeedback() ? new SiloResiduals(silos.blocks(), params.length) : null;
     long[] payload = new long[2]; // compression: int8 payload bytes and their float32 size, summed over rounds
     try {
+      if (resumed != null && startRound < lastRound) {
+        resumed.loadResiduals(residuals, jsc.hadoopConfiguration()); // each silo reads its own file, if any
+      }
       for (int round = startRound + 1; round <= lastRound; round++) {
         long r0 = System.nanoTime();
         boolean[] sampled = ClientSampler.sample(siloRows, config.clientFraction(), config.sampling(),
@@ -178,7 +177,7 @@ public final class FederatedTrainer {
         for (TrainingListener l : all) l.onRound(ev);
         boolean stop = evalNow && stopping.enabled() && stopping.update(round, val, params);
         if (checkpoints.due(round, stop || round == lastRound)) {
-          checkpoints.save(round, params, server, accountant, stopping, lastVal, stop, all);
+          checkpoints.save(round, params, server, accountant, stopping, lastVal, stop, all, residuals);
         }
         if (stop) {
           LOG.info("sparktrain federated: early stopping after round {}: {} did not improve by {} for {} evaluations"

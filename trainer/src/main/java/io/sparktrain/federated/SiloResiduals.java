@@ -5,9 +5,12 @@ import java.io.Serializable;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.SerializableConfiguration;
 
 /**
  * The silos' error-feedback residuals ({@link ErrorFeedback}), kept on the executors between rounds.
@@ -31,6 +34,13 @@ import org.apache.spark.storage.StorageLevel;
  * speculative task returns the identical upload and residual. The price of keeping the residuals
  * only on the executors: when an executor holding one is lost, the next round fails (Spark reports
  * a missing checkpoint block) rather than silently resetting that residual.
+ *
+ * <p>Checkpoints ({@link #save}, {@link #load}): with a federated checkpoint each silo's task writes
+ * its own residual from the executor into the round's state directory ({@link ResidualFiles}), one
+ * job over the current state RDD ({@code foreachPartition}: no shuffle, nothing returned); a resumed
+ * run's silos read their own files back ({@code blocks.mapPartitionsWithIndex}), in one job at resume
+ * that also caches them, so a missing or damaged file fails before any round. The driver only names
+ * the directory.
  *
  * <p>Driver-side object; not thread-safe.
  */
@@ -62,6 +72,8 @@ final class SiloResiduals implements AutoCloseable {
   private final int length;
   private JavaRDD<State> current;
   private JavaRDD<State> pending;
+  /** The residuals read from a checkpoint at resume (cached), until the first round replaces them. */
+  private JavaRDD<State> loaded;
 
   /** Residuals of {@code length} values for each silo (partition) of {@code blocks}, all zero at first. */
   SiloResiduals(JavaRDD<Block> blocks, int length) {
@@ -78,8 +90,7 @@ final class SiloResiduals implements AutoCloseable {
       throw new IllegalStateException("error feedback: round " + round + " started before the previous round"
           + " was committed");
     }
-    JavaRDD<State> previous = current != null ? current
-        : blocks.mapPartitionsWithIndex((p, it) -> List.of(new State(p, null, null)).iterator(), true);
+    JavaRDD<State> previous = start();
     int d = length;
     JavaRDD<State> next = blocks.zipPartitions(previous, (bs, ss) -> {
       Block b = Block.only(bs);
@@ -114,8 +125,100 @@ final class SiloResiduals implements AutoCloseable {
     if (current != null) {
       current.unpersist(false);
     }
+    if (loaded != null) {
+      loaded.unpersist(false); // the new state is locally checkpointed: nothing reads the files' residuals again
+      loaded = null;
+    }
     current = pending;
     pending = null;
+  }
+
+  /** The residuals now held: those of the last committed round, else those loaded at resume, else zeros. */
+  private JavaRDD<State> start() {
+    if (current != null) {
+      return current;
+    }
+    if (loaded != null) {
+      return loaded;
+    }
+    return blocks.mapPartitionsWithIndex((p, it) -> List.of(new State(p, null, null)).iterator(), true);
+  }
+
+  /**
+   * Checkpoint, step 1: every silo's task writes its residual (or a file saying it has none) to
+   * {@code dir} ({@link ResidualFiles}), from the executor that holds it. One job named
+   * "sparktrain federated checkpoint residuals round r" ({@link LocalityAudit} does not count it as a
+   * round); nothing is returned to the driver. Call after {@link #commit}.
+   */
+  void save(String dir, long round, SerializableConfiguration hconf) {
+    if (pending != null) {
+      throw new IllegalStateException("error feedback: the residuals of round " + round + " were saved before the"
+          + " round was committed");
+    }
+    JavaRDD<State> states = start();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
+    String previous = jsc.getLocalProperty("spark.job.description");
+    jsc.setJobDescription("sparktrain federated checkpoint residuals round " + round);
+    try {
+      states.foreachPartition(it -> {
+        State s = only(it);
+        checkSilo(s);
+        ResidualFiles.write(new Path(dir).getFileSystem(hconf.value()), dir, round, s.silo, s.residual);
+      });
+    } finally {
+      jsc.setJobDescription(previous);
+    }
+  }
+
+  /**
+   * Resume: the silos start from the residuals saved in {@code dir} with the checkpoint of
+   * {@code round}. Each silo's task reads its own file ({@code blocks.mapPartitionsWithIndex}); one job
+   * ("sparktrain federated resume residuals round r") reads and caches them all now, so a missing or
+   * damaged file fails here, before any round, with a {@link ResidualFiles.Corrupt} naming the silo,
+   * the round and the path. Call before the first round.
+   */
+  void load(String dir, long round, SerializableConfiguration hconf) {
+    if (current != null || pending != null || loaded != null) {
+      throw new IllegalStateException("error feedback: residuals can only be loaded before the first round");
+    }
+    int d = length;
+    JavaRDD<State> states = blocks.mapPartitionsWithIndex((p, it) -> {
+      float[] r = ResidualFiles.read(new Path(dir).getFileSystem(hconf.value()), dir, round, p, d);
+      return List.of(new State(p, null, r)).iterator();
+    }, true);
+    states.setName("sparktrain error-feedback residuals, resumed from round " + round);
+    states.persist(StorageLevel.MEMORY_AND_DISK());
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
+    String previous = jsc.getLocalProperty("spark.job.description");
+    jsc.setJobDescription("sparktrain federated resume residuals round " + round);
+    try {
+      states.foreachPartition(it -> only(it));
+    } catch (Exception e) { // Spark's job failure is a SparkException, a checked exception thrown from Scala
+      states.unpersist(false);
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof ResidualFiles.Corrupt) {
+          throw new ResidualFiles.Corrupt(t.getMessage(), e); // the silo's own message, not Spark's wrapper
+        }
+      }
+      throw SiloResiduals.<RuntimeException>rethrow(e);
+    } finally {
+      jsc.setJobDescription(previous);
+    }
+    loaded = states;
+  }
+
+  /** Rethrows {@code e} unchanged, checked or not (Spark throws checked exceptions undeclared). */
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> E rethrow(Throwable e) throws E {
+    throw (E) e;
+  }
+
+  private static void checkSilo(State s) {
+    TaskContext tc = TaskContext.get();
+    if (tc != null && tc.partitionId() != s.silo) {
+      throw new IllegalStateException("error feedback: partition " + tc.partitionId() + " holds the residual of silo "
+          + s.silo + "; expected the residuals co-partitioned with the silos");
+    }
   }
 
   /**
@@ -123,10 +226,10 @@ final class SiloResiduals implements AutoCloseable {
    * this is the one place residuals would reach the driver, and the round loop never calls it.
    */
   List<float[]> collectForTesting() {
-    if (current == null) {
+    if (current == null && loaded == null) {
       return Collections.emptyList();
     }
-    return current.map(s -> s.residual).collect();
+    return start().map(s -> s.residual).collect();
   }
 
   /** Drops every residual from the executors. */
@@ -139,6 +242,10 @@ final class SiloResiduals implements AutoCloseable {
     if (current != null) {
       current.unpersist(false);
       current = null;
+    }
+    if (loaded != null) {
+      loaded.unpersist(false);
+      loaded = null;
     }
   }
 

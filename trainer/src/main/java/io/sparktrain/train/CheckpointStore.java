@@ -64,6 +64,13 @@ import org.apache.hadoop.fs.StreamCapabilities;
  * an {@link IOException} naming the file and what was expected versus found. Floats are stored as
  * raw bit patterns, so values (NaN payloads included) come back bit-exact.
  *
+ * <p>Per-round state written by others (a federated run's silos write their error-feedback
+ * residuals from the executors) lives next to the checkpoints in {@link #stateDir}
+ * ({@code silo-state/round-%012d/}); a checkpoint that uses it records so itself. Such a directory is
+ * written before its round's checkpoint file, and {@link #save} deletes every state directory whose
+ * round has no checkpoint file after pruning (those of dropped checkpoints, and leftovers of a crash
+ * between the two writes), so the state directories follow the newest {@code keep} checkpoints.
+ *
  * <p>Not safe for concurrent savers of the same directory.
  */
 public final class CheckpointStore {
@@ -75,6 +82,9 @@ public final class CheckpointStore {
   static final byte[] MAGIC = "SPTRCKPT".getBytes(StandardCharsets.US_ASCII);
   static final String TMP_PREFIX = "_tmp-";
   private static final Pattern NAME = Pattern.compile("ckpt-(\\d+)\\.bin");
+  /** The directory (under the checkpoint directory) of per-round state written by others. */
+  public static final String STATE_DIR = "silo-state";
+  private static final Pattern STATE_NAME = Pattern.compile("round-(\\d+)");
   /** Magic, version, body length. */
   private static final int HEADER_BYTES = 8 + 4 + 8;
   private static final int CRC_BYTES = 4;
@@ -124,6 +134,41 @@ public final class CheckpointStore {
 
   static String fileName(long round) {
     return String.format("ckpt-%012d.bin", round);
+  }
+
+  /**
+   * The directory of round {@code round}'s per-round state, relative to {@link #dir()}:
+   * {@code silo-state/round-%012d}. A checkpoint records this name (not the absolute path), so a
+   * checkpoint directory can be moved or copied whole.
+   */
+  public static String stateDirName(long round) {
+    return STATE_DIR + "/" + String.format("round-%012d", round);
+  }
+
+  /** The qualified directory of round {@code round}'s per-round state ({@link #stateDirName}). */
+  public Path stateDir(long round) {
+    return new Path(dir, stateDirName(round));
+  }
+
+  /** The file system of {@link #dir()}. */
+  public FileSystem fileSystem() {
+    return fs;
+  }
+
+  /**
+   * Deletes round {@code round}'s checkpoint file, then its state directory, when they exist: called
+   * before that round's state is written anew, so no checkpoint ever points at state that is being
+   * replaced (a crash in between leaves no checkpoint of this round, not a mixed one).
+   */
+  public void discardRound(long round) throws IOException {
+    Path c = pathFor(round);
+    if (fs.exists(c) && !fs.delete(c, false)) {
+      throw new IOException("could not delete " + c + " before writing round " + round + " again");
+    }
+    Path s = stateDir(round);
+    if (fs.exists(s) && !fs.delete(s, true)) {
+      throw new IOException("could not delete " + s + " before writing round " + round + " again");
+    }
   }
 
   /**
@@ -269,8 +314,33 @@ public final class CheckpointStore {
         }
         excess--;
       }
+      pruneState(rounds());
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.WARNING, "checkpoint prune failed in " + dir, e);
+    }
+  }
+
+  /** Deletes the state directories of rounds without a checkpoint file; logs failures. */
+  private void pruneState(List<Long> kept) throws IOException {
+    Path states = new Path(dir, STATE_DIR);
+    FileStatus[] st;
+    try {
+      st = fs.listStatus(states);
+    } catch (FileNotFoundException e) {
+      return;
+    }
+    for (FileStatus s : st) {
+      Matcher m = STATE_NAME.matcher(s.getPath().getName());
+      if (!s.isDirectory() || !m.matches()) continue;
+      long r;
+      try {
+        r = Long.parseLong(m.group(1));
+      } catch (NumberFormatException e) {
+        continue;
+      }
+      if (!kept.contains(r) && !fs.delete(s.getPath(), true)) {
+        LOG.warning("checkpoint prune: could not delete " + s.getPath());
+      }
     }
   }
 

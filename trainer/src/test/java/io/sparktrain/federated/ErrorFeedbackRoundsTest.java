@@ -21,13 +21,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.SerializableConfiguration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Error feedback in the federated round loop: residuals kept per silo on the executors across rounds. */
 class ErrorFeedbackRoundsTest {
@@ -136,6 +140,74 @@ class ErrorFeedbackRoundsTest {
       }
     } finally {
       spark.sparkContext().removeSparkListener(countJobs);
+      data.unpersist();
+    }
+  }
+
+  /**
+   * Checkpointing the residuals: each silo's task writes its own file (one job of one task per silo,
+   * not a training round, no shuffle, task results far smaller than one float32 residual, so no
+   * residual travels to the driver), the files hold exactly the residuals the executors hold (a silo
+   * never sampled writes a file saying it has none), and a fresh SiloResiduals loads them back
+   * bit-exact. A length that does not fit the run fails naming the silo, the round and the file.
+   */
+  @Test
+  void theSilosWriteTheirOwnResidualFilesAndReadThemBackBitExact(@TempDir java.nio.file.Path tmp) throws Exception {
+    TrainingData data = silos(100, 4, 25);
+    int d = 5000;
+    boolean[][] sampled = {{true, false, true, false}, {false, true, true, false}};
+    String dir = tmp.resolve("silo-state").resolve("round-2").toUri().toString();
+    JobWatch watch = new JobWatch();
+    spark.sparkContext().addSparkListener(watch);
+    try (SiloResiduals residuals = new SiloResiduals(data.blocks(), d)) {
+      for (int round = 1; round <= sampled.length; round++) {
+        long r = round;
+        residuals.uploads(r, sampled[round - 1], (p, b, residual) -> {
+          SiloWork.Result out = new SiloWork.Result();
+          out.silo = p;
+          out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
+              LocalWork.seed(7, r, p, 0x71));
+          return out;
+        }).count();
+        residuals.commit();
+      }
+      String description = "sparktrain federated checkpoint residuals round 2";
+      assertFalse(LocalityAudit.isTrainingRound(description), "the checkpoint job is not a training round");
+      residuals.save(dir, 2, new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()));
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      List<JobWatch.Task> tasks = watch.tasks(description);
+      assertEquals(List.of(0, 1, 2, 3), tasks.stream().map(JobWatch.Task::partition).sorted().toList(),
+          "one task per silo wrote the files: " + tasks);
+      for (JobWatch.Task t : tasks) {
+        assertEquals(0L, t.shuffleRecords(), t.toString());
+        assertEquals(0L, t.shuffleBytes(), t.toString());
+        assertTrue(t.resultBytes() < 4L * d / 4, "a task result of " + t.resultBytes() + " bytes: " + t);
+      }
+      List<float[]> held = residuals.collectForTesting(); // the test's view; the round loop never collects
+      FileSystem fs = new Path(dir).getFileSystem(spark.sparkContext().hadoopConfiguration());
+      assertNull(held.get(3));
+      for (int p = 0; p < 4; p++) {
+        assertTrue(fs.exists(new Path(dir, String.format("silo-%05d.bin", p))), "silo " + p + "'s file");
+        assertArrayEquals(held.get(p), ResidualFiles.read(fs, dir, 2, p, d), "silo " + p);
+      }
+      assertEquals(ResidualFiles.fileBytes(0), fs.getFileStatus(new Path(dir, "silo-00003.bin")).getLen(),
+          "silo 3 was never sampled: its file says it has no residual");
+      assertEquals(4, fs.listStatus(new Path(dir)).length, "no temporary left behind");
+
+      try (SiloResiduals back = new SiloResiduals(data.blocks(), d)) {
+        back.load(dir, 2, new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()));
+        List<float[]> loaded = back.collectForTesting();
+        for (int p = 0; p < 4; p++) assertArrayEquals(held.get(p), loaded.get(p), "silo " + p);
+      }
+      try (SiloResiduals wrong = new SiloResiduals(data.blocks(), d + 1)) {
+        ResidualFiles.Corrupt e = assertThrows(ResidualFiles.Corrupt.class, () -> wrong.load(dir, 2,
+            new SerializableConfiguration(spark.sparkContext().hadoopConfiguration())));
+        assertTrue(e.getMessage().matches("checkpoint\\.resume: silo [012]: the error-feedback residual of round 2 at "
+            + "file:.*/silo-state/round-2/silo-0000[012]\\.bin has the wrong length: expected 20037 bytes \\(5001"
+            + " values\\) or 33 \\(no residual\\), found 20033"), e.getMessage());
+      }
+    } finally {
+      spark.sparkContext().removeSparkListener(watch);
       data.unpersist();
     }
   }

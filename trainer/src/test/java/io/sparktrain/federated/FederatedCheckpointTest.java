@@ -194,6 +194,158 @@ class FederatedCheckpointTest {
     }
   }
 
+  /** FedAvg with int8 uploads and error feedback, 2 of 4 silos a round, no evaluation. */
+  static FederatedConfig.Builder errorFeedback(int rounds) {
+    return FederatedConfig.builder().rounds(rounds).clientFraction(0.5).localEpochs(1).localBatch(10)
+        .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).compression(true, true).evalEveryRounds(0)
+        .seed(13);
+  }
+
+  private static final int WIDE = 256; // 2051 parameters: a residual (8 KB) is far larger than a task's result
+
+  /** The names in {@code <ckpt>/silo-state}, sorted. */
+  private static List<String> stateDirs(Path ckpt) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(ckpt.resolve("silo-state"))) {
+      return s.map(x -> x.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  /**
+   * Error feedback with partial sampling: a run crashed after round 5 and resumed from round 4 ends
+   * with bit-identical parameters to the uninterrupted run, because every silo wrote its residual
+   * with the checkpoint (from its task: one job of one task per silo, nothing shuffled, no task
+   * result near a residual's size) and reads it back on resume. A silo sampled by then holds a
+   * residual, one never sampled a file saying it has none. Keep-last-2 drops the residuals with the
+   * checkpoints; the checkpoint and resume jobs are not training rounds and nothing moves.
+   */
+  @Test
+  void withErrorFeedbackAResumedRunEqualsAnUninterruptedOneFromTheSilosResidualFiles(@TempDir Path dir)
+      throws Exception {
+    int rounds = 7;
+    JobWatch watch = new JobWatch();
+    spark.sparkContext().addSparkListener(watch);
+    try {
+      FederatedResult clean = new FederatedTrainer(net(WIDE), errorFeedback(rounds).build()).fit(silos, null);
+      Path ckptDir = dir.resolve("ckpt");
+      String ckpt = ckptDir.toUri().toString();
+      FederatedConfig cfg = errorFeedback(rounds).checkpoints(ckpt, 2, 2).resume(true).build();
+      assertThrows(IllegalStateException.class,
+          () -> new FederatedTrainer(net(WIDE), cfg).addListener(new CrashAfter(5)).fit(silos, null));
+      CheckpointStore store = new CheckpointStore(ckpt, spark.sparkContext().hadoopConfiguration(), 2);
+      assertEquals(List.of(2L, 4L), store.rounds());
+      assertEquals(List.of("round-000000000002", "round-000000000004"), stateDirs(ckptDir));
+      assertEquals("silo-state/round-000000000004", store.load(4).extras().get("federated.residuals"));
+
+      // One file per silo; a residual exactly for the silos sampled up to that round.
+      int d = net(WIDE).initParameters(0).length;
+      long[] rows = silos.partitionRows();
+      boolean[] seen = new boolean[rows.length];
+      int withNone = 0;
+      org.apache.hadoop.fs.FileSystem fs = store.fileSystem();
+      for (int round = 1; round <= 4; round++) {
+        boolean[] sampled = ClientSampler.sample(rows, 0.5, cfg.sampling(), cfg.seed(), round);
+        for (int p = 0; p < rows.length; p++) seen[p] |= sampled[p];
+        if (round % 2 == 1) continue;
+        for (int p = 0; p < rows.length; p++) {
+          float[] r = ResidualFiles.read(fs, store.stateDir(round).toString(), round, p, d);
+          assertEquals(seen[p], r != null, "round " + round + " silo " + p);
+          withNone += r == null ? 1 : 0;
+        }
+      }
+      assertTrue(withNone > 0, "a silo not yet sampled at a checkpoint (this seed): its file says it has none");
+
+      FederatedResult resumed = new FederatedTrainer(net(WIDE), cfg).fit(silos, null);
+      assertArrayEquals(clean.params(), resumed.params());
+      assertEquals(0L, resumed.audit().get("rows_moved_during_training"), resumed.audit().toString());
+      assertEquals(3, resumed.audit().get("training_stages"), "rounds 5-7 only: " + resumed.audit());
+      // Keep the last 2: the checkpoints of rounds 6 and 7, and only their residuals.
+      assertEquals(List.of(6L, 7L), store.rounds());
+      assertEquals(List.of("round-000000000006", "round-000000000007"), stateDirs(ckptDir));
+
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      for (String job : List.of("sparktrain federated checkpoint residuals round 2",
+          "sparktrain federated checkpoint residuals round 4", "sparktrain federated resume residuals round 4",
+          "sparktrain federated checkpoint residuals round 7")) {
+        assertFalse(LocalityAudit.isTrainingRound(job), job);
+        List<JobWatch.Task> tasks = watch.tasks(job);
+        assertEquals(List.of(0, 1, 2, 3), tasks.stream().map(JobWatch.Task::partition).sorted().toList(), job);
+        for (JobWatch.Task t : tasks) {
+          assertEquals(0L, t.shuffleRecords() + t.shuffleBytes(), t.toString());
+          assertTrue(t.resultBytes() < 4L * d / 2, "a task result of " + t.resultBytes() + " bytes: " + t);
+        }
+      }
+    } finally {
+      spark.sparkContext().removeSparkListener(watch);
+    }
+  }
+
+  /**
+   * The control: without a silo's residual file the resume fails before any round, naming the silo,
+   * the round and the file; a damaged file fails on its checksum; and the checkpoint resumed without
+   * residuals (its record removed: zeros) ends elsewhere than the uninterrupted run.
+   */
+  @Test
+  void withoutTheResidualFilesAResumeFailsNamingTheSiloOrEndsElsewhere(@TempDir Path dir) throws Exception {
+    FederatedResult clean = new FederatedTrainer(net(WIDE), errorFeedback(6).build()).fit(silos, null);
+    Path ckptDir = dir.resolve("ckpt");
+    String ckpt = ckptDir.toUri().toString();
+    new FederatedTrainer(net(WIDE), errorFeedback(4).checkpoints(ckpt, 2, 3).build()).fit(silos, null);
+    FederatedConfig resume = errorFeedback(6).checkpoints(ckpt, 2, 3).resume(true).build();
+    Path file = ckptDir.resolve("silo-state/round-000000000004/silo-00001.bin");
+    byte[] intact = java.nio.file.Files.readAllBytes(file);
+    java.nio.file.Files.delete(file);
+    java.nio.file.Files.deleteIfExists(file.resolveSibling(".silo-00001.bin.crc"));
+    ResidualFiles.Corrupt missing = assertThrows(ResidualFiles.Corrupt.class,
+        () -> new FederatedTrainer(net(WIDE), resume).fit(silos, null));
+    assertEquals("checkpoint.resume: silo 1: the error-feedback residual of round 4 at " + file.toUri().toString()
+        .replace("file:///", "file:/") + " is missing (expected one file per silo, written with the checkpoint of"
+        + " round 4; was the silo-state directory deleted or not copied?)", missing.getMessage());
+
+    byte[] damaged = intact.clone();
+    damaged[damaged.length / 2] ^= 0x10;
+    java.nio.file.Files.write(file, damaged);
+    ResidualFiles.Corrupt bad = assertThrows(ResidualFiles.Corrupt.class,
+        () -> new FederatedTrainer(net(WIDE), resume).fit(silos, null));
+    assertTrue(bad.getMessage().startsWith("checkpoint.resume: silo 1: the error-feedback residual of round 4 at ")
+        && bad.getMessage().contains(" has a bad checksum: expected "), bad.getMessage());
+    CheckpointStore store = new CheckpointStore(ckpt, spark.sparkContext().hadoopConfiguration(), 3);
+    assertEquals(List.of(2L, 4L), store.rounds(), "the failed resumes ran no round");
+
+    // Intact again, but the checkpoint no longer records its residuals: they start from zero.
+    java.nio.file.Files.write(file, intact);
+    Checkpoint c = store.load(4);
+    Map<String, String> extras = new LinkedHashMap<>(c.extras());
+    assertTrue(extras.remove("federated.residuals") != null);
+    store.save(new Checkpoint(c.round(), c.epoch(), c.roundInEpoch(), c.seed(), c.params(), c.bestParams(),
+        c.optimizerState(), c.configJson(), extras, c.createdMillis()));
+    FederatedResult zeros = new FederatedTrainer(net(WIDE), resume).fit(silos, null);
+    assertEquals(6, zeros.rounds());
+    assertFalse(java.util.Arrays.equals(clean.params(), zeros.params()), "the residuals changed nothing");
+  }
+
+  /**
+   * Error feedback on one side only: a checkpoint with residuals resumed with plain int8 ignores them
+   * and writes none; that checkpoint resumed with error feedback starts from zero residuals and
+   * writes them again. Both run.
+   */
+  @Test
+  void errorFeedbackOnOneSideOfAResumeIsAllowed(@TempDir Path dir) throws Exception {
+    Path ckptDir = dir.resolve("ckpt");
+    String ckpt = ckptDir.toUri().toString();
+    new FederatedTrainer(net(8), errorFeedback(2).checkpoints(ckpt, 2, 3).build()).fit(silos, null);
+    FederatedResult int8 = new FederatedTrainer(net(8), errorFeedback(4).compression(true, false)
+        .checkpoints(ckpt, 2, 3).resume(true).build()).fit(silos, null);
+    assertEquals(4, int8.rounds());
+    CheckpointStore store = new CheckpointStore(ckpt, spark.sparkContext().hadoopConfiguration(), 3);
+    assertEquals(null, store.load(4).extras().get("federated.residuals"));
+    assertEquals(List.of("round-000000000002"), stateDirs(ckptDir));
+    FederatedResult again = new FederatedTrainer(net(8), errorFeedback(6).checkpoints(ckpt, 2, 3).resume(true)
+        .build()).fit(silos, null);
+    assertEquals(6, again.rounds());
+    assertEquals("silo-state/round-000000000006", store.load(6).extras().get("federated.residuals"));
+    assertEquals(List.of("round-000000000002", "round-000000000006"), stateDirs(ckptDir));
+  }
+
   /** FedAvg, 2 of 4 silos a round, evaluation every 2 rounds. */
   static FederatedConfig.Builder fedAvg(int rounds) {
     return FederatedConfig.builder().rounds(rounds).clientFraction(0.5).localEpochs(1).localBatch(10)

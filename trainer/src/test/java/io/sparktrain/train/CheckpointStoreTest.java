@@ -211,6 +211,44 @@ class CheckpointStoreTest {
     assertEquals(List.of(3L, 4L), store.rounds());
   }
 
+  /**
+   * Per-round state directories follow the kept checkpoints: a save deletes those of pruned rounds
+   * and leftovers of rounds without a checkpoint (a crash between writing the state and the
+   * checkpoint), never a kept round's; discardRound deletes a round's checkpoint, then its state.
+   */
+  @Test
+  void stateDirectoriesArePrunedWithTheirCheckpoints() throws IOException {
+    Path dir = tmp.resolve("s");
+    CheckpointStore store = store(dir, 2);
+    assertEquals("silo-state/round-000000000003", CheckpointStore.stateDirName(3));
+    for (long r = 1; r <= 3; r++) {
+      Files.createDirectories(dir.resolve(CheckpointStore.stateDirName(r)));
+      Files.write(dir.resolve(CheckpointStore.stateDirName(r)).resolve("silo-00000.bin"), new byte[] {1});
+      store.save(simple(r));
+    }
+    Files.createDirectories(dir.resolve(CheckpointStore.stateDirName(9))); // a crash before ckpt 9
+    Files.write(dir.resolve("silo-state/notes.txt"), new byte[] {1});
+    assertEquals(List.of(2L, 3L), store.rounds());
+    assertEquals(List.of("notes.txt", "round-000000000002", "round-000000000003", "round-000000000009"),
+        names(dir.resolve("silo-state")));
+    store.save(simple(4));
+    assertEquals(List.of(3L, 4L), store.rounds());
+    assertEquals(List.of("notes.txt", "round-000000000003"), names(dir.resolve("silo-state")));
+    store.discardRound(3);
+    assertEquals(List.of(4L), store.rounds());
+    assertEquals(List.of("notes.txt"), names(dir.resolve("silo-state")));
+    store.discardRound(5); // nothing to discard
+    assertEquals(dir.toUri().toString().replaceAll("/$", "").replace("file:///", "file:/")
+        + "/silo-state/round-000000000004", store.stateDir(4).toString());
+  }
+
+  private static List<String> names(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted()
+          .collect(Collectors.toList());
+    }
+  }
+
   private Path savedFile(String name, long round) throws IOException {
     Path dir = tmp.resolve(name);
     CheckpointStore store = store(dir, 5);

@@ -1,0 +1,185 @@
+package io.sparktrain.federated;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.UUID;
+import java.util.zip.CRC32;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.StreamCapabilities;
+
+/**
+ * One silo's error-feedback residual in a federated checkpoint: {@code silo-%05d.bin} in the
+ * round's state directory ({@code <checkpoint.dir>/silo-state/round-%012d/}), written and read by
+ * the silo's own task on an executor through the Hadoop {@link FileSystem} API; the driver only
+ * names the directory.
+ *
+ * <p>Every silo writes a file, also one without a residual (never sampled: the file says so), so a
+ * missing file is always an error. A file is written to {@code _tmp-silo-%05d.bin-<uuid>} in the same
+ * directory, closed (after hsync where supported), then renamed; an existing file of the same name
+ * (a retried task's) is replaced.
+ *
+ * <p>Format (big-endian), version {@value #VERSION}:
+ * <pre>
+ *   8 bytes  magic "SPTRSILO"
+ *   int      format version
+ *   long     round
+ *   int      silo
+ *   byte     1 if a residual follows, 0 if the silo has none (zeros)
+ *   int      n, then n raw IEEE-754 bit patterns (n = 0 without a residual)
+ *   int      CRC32 of every byte before it
+ * </pre>
+ * Reading checks the exact file length, the CRC, magic, version, round, silo and n against what the
+ * run expects, and fails with a {@link Corrupt} naming the silo, the round, the path, what was
+ * expected and what was found.
+ */
+final class ResidualFiles {
+  static final int VERSION = 1;
+  private static final byte[] MAGIC = "SPTRSILO".getBytes(StandardCharsets.US_ASCII);
+  /** Magic, version, round, silo, flag, n. */
+  private static final int HEADER = 8 + 4 + 8 + 4 + 1 + 4;
+  private static final int CRC = 4;
+
+  private ResidualFiles() {
+  }
+
+  /** A silo's residual file is missing, damaged or not the one expected. */
+  static final class Corrupt extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    Corrupt(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  static String fileName(int silo) {
+    return String.format("silo-%05d.bin", silo);
+  }
+
+  /** The file of {@code silo} in the state directory {@code dir}. */
+  static Path path(String dir, int silo) {
+    return new Path(dir, fileName(silo));
+  }
+
+  /** Bytes of a file holding {@code n} values (or none: n = 0). */
+  static long fileBytes(int n) {
+    return HEADER + 4L * n + CRC;
+  }
+
+  /** Writes {@code silo}'s residual of {@code round} (null = none) into {@code dir}, atomically. */
+  static void write(FileSystem fs, String dir, long round, int silo, float[] residual) throws IOException {
+    Path target = path(dir, silo);
+    Path tmp = new Path(dir, "_tmp-" + fileName(silo) + "-" + UUID.randomUUID());
+    int n = residual == null ? 0 : residual.length;
+    ByteBuffer b = ByteBuffer.allocate((int) fileBytes(n));
+    b.put(MAGIC).putInt(VERSION).putLong(round).putInt(silo).put((byte) (residual == null ? 0 : 1)).putInt(n);
+    for (int i = 0; i < n; i++) b.putInt(Float.floatToRawIntBits(residual[i]));
+    CRC32 crc = new CRC32();
+    crc.update(b.array(), 0, b.position());
+    b.putInt((int) crc.getValue());
+    try {
+      if (!fs.mkdirs(new Path(dir))) {
+        throw new IOException("could not create directory " + dir);
+      }
+      try (FSDataOutputStream out = fs.create(tmp, false)) {
+        out.write(b.array());
+        if (out.hasCapability(StreamCapabilities.HSYNC)) {
+          out.hsync();
+        }
+      }
+      if (fs.exists(target) && !fs.delete(target, false)) {
+        throw new IOException("could not replace existing " + target);
+      }
+      if (!fs.rename(tmp, target)) {
+        throw new IOException("rename of " + tmp + " to " + target + " failed");
+      }
+    } catch (IOException | RuntimeException e) {
+      try {
+        fs.delete(tmp, false);
+      } catch (IOException | RuntimeException ignored) {
+        // the write already failed; that error is reported
+      }
+      throw new IOException("federated checkpoint: silo " + silo + " could not write its error-feedback residual"
+          + " of round " + round + " to " + target + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reads {@code silo}'s residual of {@code round} from {@code dir}: null when the silo had none,
+   * else {@code length} values.
+   */
+  static float[] read(FileSystem fs, String dir, long round, int silo, int length) {
+    Path p = path(dir, silo);
+    String where = "checkpoint.resume: silo " + silo + ": the error-feedback residual of round " + round + " at " + p;
+    FileStatus st;
+    try {
+      st = fs.getFileStatus(p);
+    } catch (FileNotFoundException e) {
+      throw new Corrupt(where + " is missing (expected one file per silo, written with the checkpoint of round "
+          + round + "; was the silo-state directory deleted or not copied?)", e);
+    } catch (IOException e) {
+      throw new Corrupt(where + " cannot be read: " + e.getMessage(), e);
+    }
+    long len = st.getLen();
+    long full = fileBytes(length);
+    long empty = fileBytes(0);
+    if (len != full && len != empty) {
+      throw new Corrupt(where + " has the wrong length: expected " + full + " bytes (" + length + " values) or "
+          + empty + " (no residual), found " + len, null);
+    }
+    byte[] bytes = new byte[(int) len];
+    try (InputStream in = fs.open(p)) {
+      int off = 0;
+      while (off < bytes.length) {
+        int r = in.read(bytes, off, bytes.length - off);
+        if (r < 0) {
+          throw new Corrupt(where + " is truncated: expected " + len + " bytes, found " + off, null);
+        }
+        off += r;
+      }
+    } catch (IOException e) {
+      throw new Corrupt(where + " cannot be read: " + e.getMessage(), e);
+    }
+    CRC32 crc = new CRC32();
+    crc.update(bytes, 0, bytes.length - CRC);
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    long stored = b.getInt(bytes.length - CRC) & 0xffffffffL;
+    if (stored != crc.getValue()) {
+      throw new Corrupt(where + " has a bad checksum: expected " + stored + ", found " + crc.getValue(), null);
+    }
+    byte[] magic = new byte[MAGIC.length];
+    b.get(magic);
+    if (!Arrays.equals(magic, MAGIC)) {
+      throw new Corrupt(where + " is not a residual file: expected magic \"SPTRSILO\", found "
+          + new String(magic, StandardCharsets.ISO_8859_1), null);
+    }
+    int version = b.getInt();
+    if (version != VERSION) {
+      throw new Corrupt(where + ": unsupported format version: expected " + VERSION + ", found " + version, null);
+    }
+    long r = b.getLong();
+    int s = b.getInt();
+    if (r != round || s != silo) {
+      throw new Corrupt(where + " belongs elsewhere: expected round " + round + " silo " + silo + ", found round " + r
+          + " silo " + s, null);
+    }
+    int flag = b.get();
+    int n = b.getInt();
+    if (!(flag == 0 && n == 0 && len == empty || flag == 1 && n == length && len == full)) {
+      throw new Corrupt(where + " has the wrong shape: expected no residual or " + length + " values, found flag "
+          + flag + " with " + n + " values in " + len + " bytes", null);
+    }
+    if (flag == 0) {
+      return null;
+    }
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) v[i] = Float.intBitsToFloat(b.getInt());
+    return v;
+  }
+}
