@@ -97,7 +97,9 @@ public final class Activation implements java.io.Serializable {
         if (a != z) System.arraycopy(z, off, a, off, n);
         break;
       case RELU:
-        for (int i = off; i < off + n; i++) a[i] = z[i] > 0f ? z[i] : 0f;
+        // Math.max compiles to a branch-free (and vectorised) max; a branch here mispredicts on
+        // real data, where about half the units are active in no predictable pattern. NaN stays NaN.
+        for (int i = off; i < off + n; i++) a[i] = Math.max(z[i], 0f);
         break;
       case LEAKY_RELU:
         for (int i = off; i < off + n; i++) a[i] = z[i] > 0f ? z[i] : alpha * z[i];
@@ -134,7 +136,12 @@ public final class Activation implements java.io.Serializable {
         if (dz != da) System.arraycopy(da, off, dz, off, n);
         break;
       case RELU:
-        for (int i = off; i < off + n; i++) dz[i] = z[i] > 0f ? da[i] : 0f;
+        // dz = z > 0 ? da : 0 without a branch: the mask is all ones exactly when z's bits, read as
+        // an int, are positive (z > 0 or a positive NaN), and zero for +0, -0 and negative z.
+        for (int i = off; i < off + n; i++) {
+          int b = Float.floatToRawIntBits(z[i]);
+          dz[i] = Float.intBitsToFloat(Float.floatToRawIntBits(da[i]) & ((-b & ~b) >> 31));
+        }
         break;
       case LEAKY_RELU:
         for (int i = off; i < off + n; i++) dz[i] = z[i] > 0f ? da[i] : alpha * da[i];
