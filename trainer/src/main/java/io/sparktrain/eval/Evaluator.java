@@ -196,17 +196,8 @@ public final class Evaluator {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
     Broadcast<float[]> bc = jsc.broadcast(params);
     try {
-      return blocks.mapPartitions((Iterator<Block> it) -> {
-        Validation v = new Validation(net);
-        Network.Workspace ws = net.newWorkspace();
-        float[] p = bc.value();
-        while (it.hasNext()) {
-          double[] s = lossSums(net, p, it.next(), ws, v);
-          v.lossSum += s[0];
-          v.weight += s[1];
-        }
-        return Collections.singletonList(v).iterator();
-      }).treeAggregate(new Validation(net), Validation::merge, Validation::merge, depth);
+      return perPartition(blocks, net, bc).treeAggregate(new Validation(net), Validation::merge, Validation::merge,
+          depth);
     } finally {
       bc.destroy();
     }
@@ -224,20 +215,25 @@ public final class Evaluator {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
     Broadcast<float[]> bc = jsc.broadcast(params);
     try {
-      return blocks.mapPartitions((Iterator<Block> it) -> {
-        Validation v = new Validation(net);
-        Network.Workspace ws = net.newWorkspace();
-        float[] p = bc.value();
-        while (it.hasNext()) {
-          double[] s = lossSums(net, p, it.next(), ws, v);
-          v.lossSum += s[0];
-          v.weight += s[1];
-        }
-        return Collections.singletonList(v).iterator();
-      }).collect();
+      return perPartition(blocks, net, bc).collect();
     } finally {
       bc.destroy();
     }
+  }
+
+  /** One Validation per partition: the loss sums and the metrics' accumulators of its rows. */
+  private static JavaRDD<Validation> perPartition(JavaRDD<Block> blocks, Network net, Broadcast<float[]> bc) {
+    return blocks.mapPartitions((Iterator<Block> it) -> {
+      Validation v = new Validation(net);
+      Network.Workspace ws = net.newWorkspace();
+      float[] p = bc.value();
+      while (it.hasNext()) {
+        double[] s = lossSums(net, p, it.next(), ws, v);
+        v.lossSum += s[0];
+        v.weight += s[1];
+      }
+      return Collections.singletonList(v).iterator();
+    });
   }
 
   /** The loss and the metrics of one validation pass; mergeable. */
