@@ -611,16 +611,9 @@ public final class JobConfig {
     if (!isNull("training.local_optimizer")) {
       b.localOptimizer(optimizer("training.local_optimizer"));
     }
-    if (!isNull("training.early_stopping")) {
-      b.earlyStopping(string("training.early_stopping.metric"), integer("training.early_stopping.patience"),
-          number("training.early_stopping.min_delta"))
-          .restoreBestWeights(bool("training.early_stopping.restore_best_weights"));
-    }
-    try {
-      return b.build();
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(e.getMessage(), e);
-    }
+    earlyStopping((metric, patience, minDelta, restore) ->
+        b.earlyStopping(metric, patience, minDelta).restoreBestWeights(restore));
+    return validated(b::build);
   }
 
   /** A federated builder from the federated section and training.seed and training.l2. */
@@ -674,24 +667,35 @@ public final class JobConfig {
           integer("checkpoint.keep"));
     }
     b.resume(bool("checkpoint.resume"));
-    if (!isNull("training.early_stopping")) {
-      b.earlyStopping(string("training.early_stopping.metric"), integer("training.early_stopping.patience"),
-          number("training.early_stopping.min_delta"))
-          .restoreBestWeights(bool("training.early_stopping.restore_best_weights"));
-    }
+    earlyStopping((metric, patience, minDelta, restore) ->
+        b.earlyStopping(metric, patience, minDelta).restoreBestWeights(restore));
+    return validated(b::build);
+  }
+
+  /** The federated section as a validated FederatedConfig. */
+  public io.sparktrain.federated.FederatedConfig federatedConfig() {
+    return validated(federatedBuilder()::build);
+  }
+
+  /** The value {@code build} returns; a builder's validation error becomes a ConfigException (exit 2). */
+  private static <T> T validated(java.util.function.Supplier<T> build) {
     try {
-      return b.build();
+      return build.get();
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage(), e);
     }
   }
 
-  /** The federated section as a validated FederatedConfig. */
-  public io.sparktrain.federated.FederatedConfig federatedConfig() {
-    try {
-      return federatedBuilder().build();
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(e.getMessage(), e);
+  /** Where training.early_stopping goes: normal and federated training take the same four values. */
+  private interface EarlyStoppingTarget {
+    void set(String metric, int patience, double minDelta, boolean restoreBestWeights);
+  }
+
+  /** Hands training.early_stopping to {@code target} when the section is set. */
+  private void earlyStopping(EarlyStoppingTarget target) {
+    if (!isNull("training.early_stopping")) {
+      target.set(string("training.early_stopping.metric"), integer("training.early_stopping.patience"),
+          number("training.early_stopping.min_delta"), bool("training.early_stopping.restore_best_weights"));
     }
   }
 
