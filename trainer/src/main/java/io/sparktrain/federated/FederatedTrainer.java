@@ -53,17 +53,16 @@ public final class FederatedTrainer {
 
   /** Trains on the silos (one per partition of {@code silos}); {@code validation} may be null. */
   public FederatedResult fit(TrainingData silos, TrainingData validation) {
-    io.sparktrain.train.TrainConfig shape = io.sparktrain.train.TrainConfig.builder().build();
-    Trainer checker = new Trainer(network, shape);
-    checker.checkData(silos, "silo data");
+    Trainer.checkData(network, silos, "silo data");
     if (validation != null) {
-      checker.checkData(validation, "validation data");
+      Trainer.checkData(network, validation, "validation data");
     } else if (config.earlyStoppingMetric() != null) {
       throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStoppingMetric()
           + " needs validation data, found none");
     }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(silos.blocks().context());
     long[] siloRows = silos.partitionRows();
+    int nonEmptySilos = countNonEmpty(siloRows);
     float[] params = network.initParameters(config.seed());
     ServerOptimizer server = config.newServerOptimizer();
     MetricsHistory history = new MetricsHistory();
@@ -111,7 +110,7 @@ public final class FederatedTrainer {
           LOG.info("sparktrain federated round {}: all {} sampled silos straggled and were dropped"
               + " (straggler_policy drop): no update this round, the model stays", round, m);
         }
-        Map<Integer, byte[]> keys = cfg().secureAggregation() && !noUpdate ? publicKeys(silos.blocks(), working, round)
+        Map<Integer, byte[]> keys = config.secureAggregation() && !noUpdate ? publicKeys(silos.blocks(), working, round)
             : Map.of();
         jsc.setJobDescription("sparktrain federated round " + round + "/" + config.rounds());
         Broadcast<float[]> bc = jsc.broadcast(params);
@@ -134,11 +133,11 @@ public final class FederatedTrainer {
         if (config.dp() && !noUpdate) {
           // Fixed denominator: the expected number of sampled silos (McMahan et al. 2018, the unbiased estimator).
           double expected = config.sampling() == FederatedConfig.Sampling.POISSON
-              ? config.clientFraction() * countNonEmpty(siloRows) : w;
+              ? config.clientFraction() * nonEmptySilos : w;
           float inv = (float) (1.0 / expected);
           for (int i = 0; i < delta.length; i++) delta[i] *= inv;
           double q = config.sampling() == FederatedConfig.Sampling.POISSON ? config.clientFraction()
-              : (double) w / countNonEmpty(siloRows);
+              : (double) w / nonEmptySilos;
           accountant.step(q, config.dpNoiseMultiplier(), 1);
         }
         for (float v : delta) {
@@ -228,10 +227,6 @@ public final class FederatedTrainer {
     }
     return new FederatedResult(params, history, lastRound, auditMap, lastVal, epsilon,
         (System.nanoTime() - t0 - evalNanos) / 1e9, stopReason);
-  }
-
-  private FederatedConfig cfg() {
-    return config;
   }
 
   private static int countNonEmpty(long[] rows) {
@@ -346,8 +341,7 @@ public final class FederatedTrainer {
       a.rows += r.rows;
       weights[i] = r.weight;
       if (!cfg.dp()) {
-        v = v.clone();
-        scale(v, 1.0 / r.weight); // per-silo mean delta
+        scale(v, 1.0 / r.weight); // per-silo mean delta (v is the driver's own copy of the upload)
       }
       deltas.add(v);
     }
@@ -402,9 +396,8 @@ public final class FederatedTrainer {
    */
   public Map<String, Double> evaluate(TrainingData validation, float[] params) {
     if (!Predictions.isClassifier(network) || validation.numPartitions() <= 1) {
-      Trainer t = new Trainer(network, io.sparktrain.train.TrainConfig.builder()
-          .aggregationDepth(config.aggregationDepth()).build());
-      return t.validate(validation, params);
+      return Evaluator.validation(validation.blocks(), network, params, config.aggregationDepth())
+          .toValidationMap();
     }
     // One job, one forward pass: each silo's accumulators, merged for the overall figures.
     List<Evaluator.Validation> bySilo = Evaluator.validationByPartition(validation.blocks(), network, params);

@@ -81,6 +81,8 @@ final class SiloWork {
     float[] v = u.vector();
     r.weight = u.weight();
     r.examples = u.weight();
+    // The silo's secret keys both its DP noise and its secure-aggregation keys: hashed once per task.
+    byte[] secret = cfg.secureAggregation() || (cfg.dp() && cfg.dpNoiseMultiplier() > 0) ? secretBytes(b) : null;
     if (cfg.dp()) {
       // DP-FedAvg (McMahan et al. 2018): the silo's own delta, clipped to S, counts once; its share of
       // the noise N(0, (z S)^2 / m) makes the sum of the m sampled silos carry N(0, (z S)^2).
@@ -88,7 +90,8 @@ final class SiloWork {
       for (int i = 0; i < v.length; i++) v[i] *= inv;
       DpClipping.clip(v, cfg.dpClipNorm());
       if (cfg.dpNoiseMultiplier() > 0) {
-        DpClipping.addNoise(v, cfg.dpNoiseMultiplier() / Math.sqrt(sampledCount), cfg.dpClipNorm(), secret(b), round, p);
+        DpClipping.addNoise(v, cfg.dpNoiseMultiplier() / Math.sqrt(sampledCount), cfg.dpClipNorm(),
+            ByteBuffer.wrap(secret).getLong(), round, p);
       }
       r.weight = 1;
     }
@@ -97,7 +100,7 @@ final class SiloWork {
       withTail[v.length] = (float) r.weight;
       withTail[v.length + 1] = (float) r.lossSum;
       withTail[v.length + 2] = (float) r.examples;
-      java.security.KeyPair kp = SecureAggregation.keyPair(secretBytes(b), round);
+      java.security.KeyPair kp = SecureAggregation.keyPair(secret, round);
       r.masked = SecureAggregation.mask(p, withTail, publicKeys, kp.getPrivate(), round, SECURE_SCALE);
       r.weight = 0; // travel masked, inside the vector
       r.lossSum = 0;
@@ -134,9 +137,5 @@ final class SiloWork {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 unavailable", e);
     }
-  }
-
-  static long secret(Block b) {
-    return ByteBuffer.wrap(secretBytes(b)).getLong();
   }
 }

@@ -97,6 +97,11 @@ public final class Trainer {
 
   /** Checks that the data fits the network: feature count, label width and classes. */
   public void checkData(TrainingData data, String what) {
+    checkData(network, data, what);
+  }
+
+  /** Checks that {@code data} fits {@code network}: feature count, label width and classes. */
+  public static void checkData(Network network, TrainingData data, String what) {
     if (data.numFeatures() != network.inputs()) {
       throw new io.sparktrain.data.InvalidInputException(what + " features: expected " + network.inputs()
           + " values per row (the input width of layer 0), found " + data.numFeatures());

@@ -125,8 +125,8 @@ class FederatedTrainerTest {
     assertTrue(clean.finalValidation().containsKey("val_accuracy_silo_min"));
     AtomicInteger failures = new AtomicInteger();
     Trainer.taskHook = (round, partition, attempt) -> {
-      if (round == 5 && attempt == 0 && failures.get() == 0) {
-        failures.incrementAndGet();
+      // compareAndSet: two tasks of round 5 run at once, and only one of them may fail.
+      if (round == 5 && attempt == 0 && failures.compareAndSet(0, 1)) {
         throw new IllegalStateException("injected failure in federated round 5");
       }
     };
