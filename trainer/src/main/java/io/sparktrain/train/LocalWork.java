@@ -76,18 +76,30 @@ public final class LocalWork {
     if (from >= to) {
       return new Update();
     }
-    checkBlock(block);
     float[] grad = new float[params.length];
-    double lossSum = 0;
-    double weight = 0;
+    double[] lw = new double[2];
+    addGradient(params, block, order, from, to, microBatch, seed, grad, lw);
+    return new Update(grad, lw[1], lw[0], Math.max(0, to - from), 1);
+  }
+
+  /**
+   * Adds the summed gradient of rows {@code order[from, to)} to {@code grad}, and their loss sum
+   * and example weight to {@code lossAndWeight[0]} and {@code [1]}: {@link #gradient} without
+   * allocating (the collective engine calls it once per step into one buffer).
+   */
+  public void addGradient(float[] params, Block block, int[] order, int from, int to, int microBatch, long seed,
+      float[] grad, double[] lossAndWeight) {
+    if (from >= to) {
+      return;
+    }
+    checkBlock(block);
     int chunk = 0;
     for (int start = from; start < to; start += microBatch, chunk++) {
       int end = Math.min(to, start + microBatch);
       gather(block, order, start, end);
-      lossSum += network.lossAndGradient(params, batch, grad, ws, seed(seed, chunk));
-      weight += batch.weightSum();
+      lossAndWeight[0] += network.lossAndGradient(params, batch, grad, ws, seed(seed, chunk));
+      lossAndWeight[1] += batch.weightSum();
     }
-    return new Update(grad, weight, lossSum, Math.max(0, to - from), 1);
   }
 
   /**

@@ -23,7 +23,19 @@ public final class TrainConfig implements Serializable {
     OPTIMIZER
   }
 
+  /** How sync mode runs its steps. */
+  public enum SyncEngine {
+    /** One Spark barrier stage per span of steps, a ring all-reduce among the tasks ({@link CollectiveEngine}). */
+    COLLECTIVE,
+    /** One Spark job per step; the driver sums the gradients and steps (any cluster, no barrier mode). */
+    DRIVER
+  }
+
   private final Mode mode;
+  private final SyncEngine syncEngine;
+  private final long collectiveTimeoutMillis;
+  private final int spanRetries;
+  private final int replicaCheckEvery;
   private final int epochs;
   private final long maxRounds;
   private final int batchSize;
@@ -49,6 +61,10 @@ public final class TrainConfig implements Serializable {
 
   private TrainConfig(Builder b) {
     mode = b.mode;
+    syncEngine = b.syncEngine;
+    collectiveTimeoutMillis = b.collectiveTimeoutMillis;
+    spanRetries = b.spanRetries;
+    replicaCheckEvery = b.replicaCheckEvery;
     epochs = b.epochs;
     maxRounds = b.maxRounds;
     batchSize = b.batchSize;
@@ -78,6 +94,14 @@ public final class TrainConfig implements Serializable {
   }
 
   public Mode mode() { return mode; }
+  /** SYNC: the engine that runs the steps. */
+  public SyncEngine syncEngine() { return syncEngine; }
+  /** Collective engine: a peer that makes no progress for this long fails the span. */
+  public long collectiveTimeoutMillis() { return collectiveTimeoutMillis; }
+  /** Collective engine: how often a failed span is rerun from its start before the run fails. */
+  public int spanRetries() { return spanRetries; }
+  /** Collective engine: compare the replicas' parameter checksums every N steps (and at each span's end). */
+  public int replicaCheckEvery() { return replicaCheckEvery; }
   public int epochs() { return epochs; }
   /** Stop after this many rounds in total (0 = no limit). */
   public long maxRounds() { return maxRounds; }
@@ -113,6 +137,9 @@ public final class TrainConfig implements Serializable {
   public Map<String, Object> toMap() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("mode", mode.name().toLowerCase(Locale.ROOT));
+    m.put("sync_engine", syncEngine.name().toLowerCase(Locale.ROOT));
+    m.put("collective_timeout_ms", collectiveTimeoutMillis);
+    m.put("span_retries", spanRetries);
     m.put("epochs", epochs);
     m.put("max_rounds", maxRounds);
     m.put("batch_size", batchSize);
@@ -150,6 +177,10 @@ public final class TrainConfig implements Serializable {
   /** Defaults follow Keras where it has one (batch 32 would be slow on Spark: 128 here). */
   public static final class Builder {
     private Mode mode = Mode.SYNC;
+    private SyncEngine syncEngine = SyncEngine.COLLECTIVE;
+    private long collectiveTimeoutMillis = 60_000;
+    private int spanRetries = 2;
+    private int replicaCheckEvery = 100;
     private int epochs = 10;
     private long maxRounds = 0;
     private int batchSize = 128;
@@ -174,6 +205,10 @@ public final class TrainConfig implements Serializable {
     private boolean restoreBestWeights = true;
 
     public Builder mode(Mode v) { mode = v; return this; }
+    public Builder syncEngine(SyncEngine v) { syncEngine = v; return this; }
+    public Builder collectiveTimeoutMillis(long v) { collectiveTimeoutMillis = v; return this; }
+    public Builder spanRetries(int v) { spanRetries = v; return this; }
+    public Builder replicaCheckEvery(int v) { replicaCheckEvery = v; return this; }
     public Builder epochs(int v) { epochs = v; return this; }
     public Builder maxRounds(long v) { maxRounds = v; return this; }
     public Builder batchSize(int v) { batchSize = v; return this; }
@@ -203,6 +238,11 @@ public final class TrainConfig implements Serializable {
 
     public TrainConfig build() {
       require(epochs >= 1, "training.epochs", ">= 1", epochs);
+      require(syncEngine != null, "training.sync_engine", "collective or driver", syncEngine);
+      require(collectiveTimeoutMillis >= 100, "training.collective_timeout_s", ">= 0.1", collectiveTimeoutMillis / 1e3);
+      require(spanRetries >= 0, "training.span_retries", ">= 0", spanRetries);
+      require(replicaCheckEvery >= 0, "training.replica_check_every", ">= 0 (0 = at span ends only)",
+          replicaCheckEvery);
       require(maxRounds >= 0, "training.max_rounds", ">= 0 (0 = no limit)", maxRounds);
       require(batchSize >= 1, "training.batch_size", ">= 1", batchSize);
       require(localSteps >= 1, "training.local_steps", ">= 1", localSteps);

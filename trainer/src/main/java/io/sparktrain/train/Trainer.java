@@ -193,13 +193,15 @@ public final class Trainer {
         network, n, partRows.length, config.mode().name().toLowerCase(Locale.ROOT), roundsPerEpoch,
         config.epochs(), io.sparktrain.linalg.Blas.get().describe());
     long t0 = System.nanoTime();
-    long validationNanos = 0;
+    long[] validationNanosRef = {0}; // also read by the collective engine's step callback
     String stopReason = "epochs";
     int epochsDone = startEpoch;
     Map<String, Double> lastValidation = Collections.emptyMap();
     long totalRoundsPlanned = config.epochs() * roundsPerEpoch;
     String lastCheckpoint = null;
     String previousDescription = jsc.getLocalProperty("spark.job.description");
+    CollectiveEngine engine = config.mode() == Mode.SYNC && config.syncEngine() == TrainConfig.SyncEngine.COLLECTIVE
+        ? new CollectiveEngine(train.blocks(), offsets, n, network, config) : null;
     try {
       outer:
       for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
@@ -207,41 +209,84 @@ public final class Trainer {
         double lossSum = 0;
         double weightSum = 0;
         long rowsSeen = 0;
-        for (long r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
+        long r = epoch == startEpoch ? startRound : 0;
+        while (r < roundsPerEpoch) {
           if (config.maxRounds() > 0 && round >= config.maxRounds()) {
             stopReason = "max_rounds";
             break outer;
           }
-          long roundStart = System.nanoTime();
-          jsc.setJobDescription(String.format(Locale.ROOT, "sparktrain epoch %d/%d round %d/%d",
-              epoch + 1, config.epochs(), r + 1, roundsPerEpoch));
-          Broadcast<float[]> bc = jsc.broadcast(params);
-          Update u;
-          try {
-            u = runRound(train.blocks(), bc, network, config, offsets, n, epoch, r, roundsPerEpoch, round);
-          } finally {
-            bc.destroy();
+          // A span runs to the next boundary: epoch end, validation, checkpoint or max_rounds.
+          long end = spanEnd(r, round, roundsPerEpoch, validation != null, store != null);
+          double lastLoss;
+          long lastRows;
+          double lastSecs;
+          if (engine != null) {
+            jsc.setJobDescription(CollectiveEngine.description(epoch, config.epochs(), r, end));
+            int e = epoch;
+            long base = round - r;
+            CollectiveEngine.Outcome o = engine.run(epoch, r, end, round, params, server, (rd, loss, rows, secs) -> {
+              long now = System.nanoTime();
+              RoundEvent ev = new RoundEvent(e + 1, config.epochs(), rd, rd - base, roundsPerEpoch, loss, rows, secs,
+                  (now - t0) / 1e9, (now - t0 - validationNanosRef[0]) / 1e9, Collections.emptyMap());
+              for (TrainingListener l : all) l.onRound(ev);
+            });
+            if (o.divergedRound > 0) {
+              throw diverged(o.divergedRound, o.divergedWhat, lastCheckpoint);
+            }
+            lossSum += o.lossSum;
+            weightSum += o.weightSum;
+            rowsSeen += o.rows;
+            round += end - r;
+            lastLoss = o.lastLoss;
+            lastRows = o.lastRows;
+            lastSecs = o.lastSeconds;
+          } else {
+            lastLoss = Double.NaN;
+            lastRows = 0;
+            lastSecs = 0;
+            for (long q = r; q < end; q++) {
+              long roundStart = System.nanoTime();
+              jsc.setJobDescription(String.format(Locale.ROOT, "sparktrain epoch %d/%d round %d/%d",
+                  epoch + 1, config.epochs(), q + 1, roundsPerEpoch));
+              Broadcast<float[]> bc = jsc.broadcast(params);
+              Update u;
+              try {
+                u = runRound(train.blocks(), bc, network, config, offsets, n, epoch, q, roundsPerEpoch, round);
+              } finally {
+                bc.destroy();
+              }
+              round++;
+              lastLoss = serverStep(params, u, server, round, lastCheckpoint);
+              lossSum += u.lossSum();
+              weightSum += u.weight();
+              rowsSeen += u.rows();
+              lastRows = u.rows();
+              lastSecs = (System.nanoTime() - roundStart) / 1e9;
+              if (q + 1 < end) {
+                long now = System.nanoTime();
+                RoundEvent ev = new RoundEvent(epoch + 1, config.epochs(), round, q + 1, roundsPerEpoch, lastLoss,
+                    lastRows, lastSecs, (now - t0) / 1e9, (now - t0 - validationNanosRef[0]) / 1e9,
+                    Collections.emptyMap());
+                for (TrainingListener l : all) l.onRound(ev);
+              }
+            }
           }
-          round++;
-          double loss = serverStep(params, u, server, round, lastCheckpoint);
-          lossSum += u.lossSum();
-          weightSum += u.weight();
-          rowsSeen += u.rows();
-          double secs = (System.nanoTime() - roundStart) / 1e9;
+          r = end;
+          // The boundary: validation, the span's last round event, then the checkpoint.
           Map<String, Double> roundVal = Collections.emptyMap();
           if (validation != null && config.validateEveryRounds() > 0 && round % config.validateEveryRounds() == 0
-              && r + 1 < roundsPerEpoch) {
+              && r < roundsPerEpoch) {
             long v0 = System.nanoTime();
             roundVal = validate(validation, params);
-            validationNanos += System.nanoTime() - v0;
+            validationNanosRef[0] += System.nanoTime() - v0;
           }
           long now = System.nanoTime();
-          RoundEvent ev = new RoundEvent(epoch + 1, config.epochs(), round, r + 1, roundsPerEpoch, loss, u.rows(),
-              secs, (now - t0) / 1e9, (now - t0 - validationNanos) / 1e9, roundVal);
+          RoundEvent ev = new RoundEvent(epoch + 1, config.epochs(), round, r, roundsPerEpoch, lastLoss, lastRows,
+              lastSecs, (now - t0) / 1e9, (now - t0 - validationNanosRef[0]) / 1e9, roundVal);
           for (TrainingListener l : all) l.onRound(ev);
           if (store != null && config.checkpointEveryRounds() > 0 && round % config.checkpointEveryRounds() == 0
-              && r + 1 < roundsPerEpoch) {
-            lastCheckpoint = save(store, round, epoch, r + 1, params, server, stopping, all);
+              && r < roundsPerEpoch) {
+            lastCheckpoint = save(store, round, epoch, r, params, server, stopping, all);
           }
         }
         epochsDone = epoch + 1;
@@ -251,7 +296,7 @@ public final class Trainer {
               config.epochs()));
           long v0 = System.nanoTime();
           val = validate(validation, params);
-          validationNanos += System.nanoTime() - v0;
+          validationNanosRef[0] += System.nanoTime() - v0;
           lastValidation = val;
         }
         boolean stop = stopping.update(epoch + 1, val, params);
@@ -260,7 +305,7 @@ public final class Trainer {
         double eta = roundsThisRun > 0 ? elapsed / roundsThisRun * Math.max(0, totalRoundsPlanned - round) : 0;
         EpochEvent ev = new EpochEvent(epoch + 1, config.epochs(), round, weightSum > 0 ? lossSum / weightSum
             : Double.NaN, val, (System.nanoTime() - epochStart) / 1e9, elapsed, eta, rowsSeen,
-            elapsed - validationNanos / 1e9);
+            elapsed - validationNanosRef[0] / 1e9);
         for (TrainingListener l : all) l.onEpoch(ev);
         if (store != null && config.checkpointEveryEpochs() > 0 && (epoch + 1) % config.checkpointEveryEpochs() == 0) {
           lastCheckpoint = save(store, round, epoch + 1, 0, params, server, stopping, all);
@@ -274,6 +319,9 @@ public final class Trainer {
         }
       }
     } finally {
+      if (engine != null) {
+        engine.close();
+      }
       jsc.setJobDescription(previousDescription);
     }
     float[] result = params;
@@ -389,11 +437,8 @@ public final class Trainer {
     boolean finite = Double.isFinite(loss);
     for (int i = 0; finite && i < mean.length; i++) finite = Float.isFinite(mean[i]);
     if (!finite) {
-      throw new TrainingDivergedException("round " + round + ": " + (Double.isFinite(loss)
-          ? "the aggregated " + (config.mode() == Mode.SYNC ? "gradient" : "update") + " is not finite"
-          : "loss is " + loss) + "; training stopped. Last good checkpoint: "
-          + (lastCheckpoint == null ? "none" : lastCheckpoint)
-          + ". Try a lower learning rate or clipping (optimizer clip_norm).");
+      throw diverged(round, Double.isFinite(loss) ? "the aggregated " + (config.mode() == Mode.SYNC ? "gradient"
+          : "update") + " is not finite" : "loss is " + loss, lastCheckpoint);
     }
     if (config.mode() == Mode.SYNC) {
       loss += network.addL2(params, mean, config.l2());
@@ -405,6 +450,31 @@ public final class Trainer {
       server.step(params, mean);
     }
     return loss;
+  }
+
+  private static TrainingDivergedException diverged(long round, String what, String lastCheckpoint) {
+    return new TrainingDivergedException("round " + round + ": " + what + "; training stopped. Last good checkpoint: "
+        + (lastCheckpoint == null ? "none" : lastCheckpoint) + ". Try a lower learning rate or clipping (optimizer"
+        + " clip_norm).");
+  }
+
+  /**
+   * The end (exclusive) of the span that starts at round {@code r} of the epoch ({@code round} of
+   * the run): the epoch's end, or the next round after which the loop validates, checkpoints or
+   * stops (max_rounds), whichever comes first.
+   */
+  long spanEnd(long r, long round, long roundsPerEpoch, boolean validating, boolean checkpointing) {
+    long end = roundsPerEpoch;
+    if (config.maxRounds() > 0) {
+      end = Math.min(end, r + (config.maxRounds() - round));
+    }
+    if (validating && config.validateEveryRounds() > 0) {
+      end = Math.min(end, r + (config.validateEveryRounds() - round % config.validateEveryRounds()));
+    }
+    if (checkpointing && config.checkpointEveryRounds() > 0) {
+      end = Math.min(end, r + (config.checkpointEveryRounds() - round % config.checkpointEveryRounds()));
+    }
+    return Math.min(end, r + (Integer.MAX_VALUE - 1) / config.batchSize()); // StepRows' limit per span
   }
 
   /**

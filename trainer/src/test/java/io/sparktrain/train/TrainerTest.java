@@ -217,17 +217,22 @@ class TrainerTest {
     spark.sparkContext().addSparkListener(listener);
     TrainingData train = decode(blobs(100, 8), 2, false);
     Map<Long, Double> seen = new ConcurrentHashMap<>();
-    TrainResult r = new Trainer(net3(), sync().epochs(2).batchSize(50).build())
-        .addListener(new TrainingListener() {
-          @Override
-          public void onRound(RoundEvent e) {
-            seen.put(e.round(), e.loss());
-          }
-        }).fit(train, null);
+    TrainResult r = null;
+    for (TrainConfig.SyncEngine engine : TrainConfig.SyncEngine.values()) {
+      seen.clear();
+      r = new Trainer(net3(), sync().syncEngine(engine).epochs(2).batchSize(50).build())
+          .addListener(new TrainingListener() {
+            @Override
+            public void onRound(RoundEvent e) {
+              seen.put(e.round(), e.loss());
+            }
+          }).fit(train, null);
+      assertEquals(4, seen.size(), engine.name());
+    }
     spark.sparkContext().listenerBus().waitUntilEmpty();
     spark.sparkContext().removeSparkListener(listener);
     assertTrue(descriptions.contains("sparktrain epoch 2/2 round 1/2"), descriptions.toString());
-    assertEquals(4, seen.size());
+    assertTrue(descriptions.contains("sparktrain epoch 2/2 steps 1-2 (collective)"), descriptions.toString());
     Path out = dir.resolve("metrics.jsonl");
     r.history().writeJsonLines(out.toUri().toString(), spark.sparkContext().hadoopConfiguration());
     List<String> lines = Files.readAllLines(out);
@@ -244,9 +249,11 @@ class TrainerTest {
     Dataset<Row> df = spark.createDataFrame(rows, schema);
     TrainingData data = TrainingData.decode(df, InputSpec.regression("features", "label"));
     Network net = Network.builder(2).dense(1, Activation.IDENTITY).loss(Loss.MSE).build();
-    TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
-        () -> new Trainer(net, sync().build()).fit(data, null));
-    assertTrue(e.getMessage().startsWith("round 1: ") && e.getMessage().contains("not finite"), e.getMessage());
+    for (TrainConfig.SyncEngine engine : TrainConfig.SyncEngine.values()) {
+      TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+          () -> new Trainer(net, sync().syncEngine(engine).build()).fit(data, null));
+      assertTrue(e.getMessage().startsWith("round 1: ") && e.getMessage().contains("not finite"), e.getMessage());
+    }
     data.unpersist();
   }
 

@@ -1,0 +1,640 @@
+package io.sparktrain.train;
+
+import io.sparktrain.collective.CollectiveException;
+import io.sparktrain.collective.Rendezvous;
+import io.sparktrain.collective.RingAllReduce;
+import io.sparktrain.data.Block;
+import io.sparktrain.nn.Network;
+import io.sparktrain.optim.Optimizer;
+import io.sparktrain.optim.OptimizerState;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.Dependency;
+import org.apache.spark.Partitioner;
+import org.apache.spark.ShuffleDependency;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaFutureAction;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+/**
+ * The {@code collective} engine of sync mode: one Spark barrier stage runs a whole span of steps
+ * (up to the next epoch end, validation, checkpoint or max_rounds), and the driver is not
+ * involved per step. Every task holds a replica of the parameters and of the optimizer state; per
+ * step it computes the gradient sum of its rows of the global batch, joins a ring all-reduce
+ * ({@link RingAllReduce}) with the other tasks, and applies the same optimizer step as every
+ * other replica, as DDP does. The tasks find each other through the driver's {@link Rendezvous}
+ * (one TCP round trip per task and span; {@code BarrierTaskContext} serves only for gang
+ * scheduling). Rank 0 streams each step's loss to the driver, and at the span's end returns the
+ * parameters and the optimizer state; every rank returns checksums of its replica, which the
+ * driver compares.
+ *
+ * <p>Semantics are the driver engine's: step r of epoch e is the global mini-batch of positions
+ * [rB, (r+1)B) of the epoch's seeded permutation, each partition's rows in it are summed with the
+ * same dropout seeds (seed, epoch, r, partition), the mean is taken, L2 added, one optimizer step.
+ * Only the order of the float sums differs (fixed by the ring, so run after run is bit-identical).
+ *
+ * <p>Failure: a task error, a lost executor or a peer that stops answering (no progress for
+ * {@link TrainConfig#collectiveTimeoutMillis()}) fails the stage; the engine reruns the span
+ * from the state it kept at the span's start, up to {@link TrainConfig#spanRetries()} times, so
+ * the run ends bit-identical to an undisturbed one.
+ *
+ * <p>Slots: a barrier stage needs all its tasks running at once. When the data has more
+ * partitions than the cluster has task slots (or its lineage has a step Spark's barrier mode
+ * refuses, such as a union or coalesce), the cached blocks are grouped once into as many tasks as
+ * there are slots, with one shuffle, and a task trains on several partitions' rows, each with its
+ * own seeds, so the result is the same.
+ */
+public final class CollectiveEngine implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(CollectiveEngine.class);
+
+  /** A partition's cached block, its index and its first global row id. */
+  static final class Shard implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final int partition;
+    final long offset;
+    final Block block;
+
+    Shard(int partition, long offset, Block block) {
+      this.partition = partition;
+      this.offset = offset;
+      this.block = block;
+    }
+  }
+
+  /** Where a span starts: the parameters and optimizer state every replica copies. */
+  static final class SpanStart implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final float[] params;
+    final OptimizerState state;
+
+    SpanStart(float[] params, OptimizerState state) {
+      this.params = params;
+      this.state = state;
+    }
+  }
+
+  /** What a span is: shipped in the task closure (small). */
+  static final class SpanPlan implements Serializable {
+    private static final long serialVersionUID = 1L;
+    Network network;
+    TrainConfig config;
+    int epoch;
+    long first;
+    long end;
+    long globalRoundStart;
+    long rows;
+    long spanId;
+    int attempt;
+    String host;
+    int port;
+    long token;
+    int checkEvery;
+  }
+
+  /** A task's result; only rank 0's carries the parameters and the optimizer state. */
+  static final class SpanResult implements Serializable {
+    private static final long serialVersionUID = 1L;
+    int rank;
+    long steps;
+    long divergedRound = -1;
+    String divergedWhat;
+    float[] params;
+    OptimizerState state;
+    double lossSum;
+    double weightSum;
+    long rows;
+    double lastLoss;
+    long lastRows;
+    double lastSeconds;
+    long[] checksums;
+    long computeNanos;
+    long reduceNanos;
+    long waitNanos;
+    long optimizerNanos;
+    long setupNanos;
+    long bytesSent;
+  }
+
+  /** A span's outcome on the driver. */
+  public static final class Outcome {
+    public double lossSum;
+    public double weightSum;
+    public long rows;
+    public double lastLoss;
+    public long lastRows;
+    public double lastSeconds;
+    /** The 1-based round whose aggregated gradient or loss was not finite, or -1. */
+    public long divergedRound = -1;
+    public String divergedWhat;
+  }
+
+  /** Called on the driver's thread for each step rank 0 reports (1-based global round). */
+  public interface StepListener {
+    void onStep(long round, double loss, long rows, double seconds);
+  }
+
+  /** Time per step, summed over the steps of all spans (rank 0's view, and the span overhead). */
+  public static final class Profile {
+    public long steps;
+    public long spans;
+    public long computeNanos;
+    public long reduceNanos;
+    public long waitNanos;
+    public long optimizerNanos;
+    /** Per task: rendezvous and ring connection, summed over spans. */
+    public long setupNanos;
+    /** Driver: span wall time minus rank 0's step time (job launch, broadcast, results). */
+    public long spanOverheadNanos;
+    public long bytesSent;
+
+    public java.util.Map<String, Object> toMap() {
+      java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+      double s = Math.max(1, steps);
+      m.put("steps", steps);
+      m.put("spans", spans);
+      m.put("compute_ms_per_step", computeNanos / s / 1e6);
+      m.put("allreduce_ms_per_step", reduceNanos / s / 1e6);
+      m.put("allreduce_wait_ms_per_step", waitNanos / s / 1e6);
+      m.put("optimizer_ms_per_step", optimizerNanos / s / 1e6);
+      m.put("span_setup_ms", setupNanos / Math.max(1.0, spans) / 1e6);
+      m.put("span_overhead_ms", spanOverheadNanos / Math.max(1.0, spans) / 1e6);
+      m.put("bytes_sent_per_step", bytesSent / s);
+      return m;
+    }
+  }
+
+  /** Test hook: may alter a replica after a step (local mode only; null in production). */
+  interface ReplicaFault extends Serializable {
+    void afterStep(int rank, long round, float[] params);
+  }
+
+  static volatile ReplicaFault replicaFault;
+
+  private final JavaSparkContext jsc;
+  private final Network network;
+  private final TrainConfig config;
+  private final long rows;
+  private final JavaRDD<Shard[]> shards;
+  private final boolean grouped;
+  private final int tasks;
+  private final Rendezvous rendezvous;
+  private final long token;
+  private final Profile profile = new Profile();
+  private long nextSpan = 1;
+
+  /**
+   * Prepares the engine for {@code blocks} (one cached block per partition; {@code offsets} are
+   * their first global row ids): checks the cluster, groups partitions when needed and starts the
+   * rendezvous service. Call {@link #close()} at the end of the run.
+   */
+  public CollectiveEngine(JavaRDD<Block> blocks, long[] offsets, long rows, Network network, TrainConfig config) {
+    this.jsc = JavaSparkContext.fromSparkContext(blocks.context());
+    this.network = network;
+    this.config = config;
+    this.rows = rows;
+    if (jsc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)) {
+      throw new IllegalArgumentException("training.sync_engine: collective runs in Spark's barrier mode, which does"
+          + " not work with dynamic allocation (found spark.dynamicAllocation.enabled=true); set it to false, or"
+          + " use training.sync_engine: driver");
+    }
+    int n = blocks.getNumPartitions();
+    int slots = slots(jsc, n);
+    long[] off = offsets.clone();
+    boolean lineageOk = barrierSafe(blocks.rdd(), n);
+    if (n <= slots && lineageOk) {
+      shards = blocks.mapPartitionsWithIndex((p, it) -> List.<Shard[]>of(new Shard[] {
+          new Shard(p, off[p], Block.only(it))}).iterator(), true);
+      grouped = false;
+      tasks = n;
+    } else {
+      int k = Math.max(1, Math.min(n, slots));
+      LOG.warn("sparktrain: the training data has {} partitions{}; the collective engine groups them into {}"
+          + " barrier tasks (one shuffle of the cached blocks, once per run). Repartition the data to {} partitions"
+          + " to avoid it.", n, n > slots ? " but the cluster has " + slots + " task slots" : " and a lineage"
+          + " Spark's barrier mode refuses (union, coalesce, ...)", k, k);
+      int parts = n;
+      shards = blocks.mapPartitionsWithIndex((p, it) -> List.of(new Tuple2<>(p, new Shard(p, off[p],
+              Block.only(it)))).iterator(), true)
+          .mapToPair(t -> t)
+          .partitionBy(new GroupPartitioner(parts, k))
+          .mapPartitions(it -> {
+            List<Shard> list = new ArrayList<>();
+            it.forEachRemaining(t -> list.add(t._2()));
+            list.sort((a, b) -> Integer.compare(a.partition, b.partition));
+            return List.<Shard[]>of(list.toArray(new Shard[0])).iterator();
+          }, true)
+          .persist(StorageLevel.MEMORY_AND_DISK());
+      jsc.setJobDescription("sparktrain: group " + n + " partitions into " + k + " barrier tasks");
+      shards.count();
+      grouped = true;
+      tasks = k;
+    }
+    token = new SecureRandom().nextLong();
+    String host = jsc.getConf().get("spark.driver.host", "127.0.0.1");
+    try {
+      rendezvous = new Rendezvous(host, token);
+    } catch (IOException e) {
+      if (grouped) {
+        shards.unpersist(false);
+      }
+      throw new UncheckedIOException("sparktrain: cannot start the collective rendezvous service on " + host, e);
+    }
+    LOG.info("sparktrain: collective engine: {} barrier tasks ({} task slots), rendezvous at {}:{}", tasks, slots,
+        rendezvous.host(), rendezvous.port());
+  }
+
+  /** Tasks per span (the ranks of the ring). */
+  public int tasks() {
+    return tasks;
+  }
+
+  public Profile profile() {
+    return profile;
+  }
+
+  /**
+   * The task slots of the cluster: what Spark's own barrier check counts. On a cluster whose
+   * executors are still registering, waits up to 10 s for {@code wanted} slots.
+   */
+  static int slots(JavaSparkContext jsc, int wanted) {
+    org.apache.spark.SparkContext sc = jsc.sc();
+    int s = sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
+    if (!sc.isLocal()) {
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (s < wanted && System.currentTimeMillis() < deadline) {
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+        s = sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
+      }
+    }
+    return s;
+  }
+
+  /**
+   * True when Spark's barrier mode accepts a stage over {@code rdd}: every RDD of the stage (up to
+   * a shuffle) has the same number of partitions.
+   */
+  static boolean barrierSafe(RDD<?> rdd, int n) {
+    if (rdd.getNumPartitions() != n) {
+      return false;
+    }
+    for (Dependency<?> d : scala.jdk.javaapi.CollectionConverters.asJava(rdd.dependencies())) {
+      if (!(d instanceof ShuffleDependency) && !barrierSafe(d.rdd(), n)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Partition p of n goes to task p * k / n: contiguous groups, in order. */
+  static final class GroupPartitioner extends Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int n;
+    private final int k;
+
+    GroupPartitioner(int n, int k) {
+      this.n = n;
+      this.k = k;
+    }
+
+    @Override
+    public int numPartitions() {
+      return k;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (int) ((long) (Integer) key * k / n);
+    }
+  }
+
+  /**
+   * Runs steps {@code [first, end)} of {@code epoch} (rounds {@code globalRoundStart} + 0.. in the
+   * run's count) from {@code params} and {@code server}'s state, which it updates to the span's
+   * end. Reports each step to {@code onStep} but the last (whose figures are in the outcome).
+   */
+  public Outcome run(int epoch, long first, long end, long globalRoundStart, float[] params, Optimizer server,
+      StepListener onStep) {
+    SpanStart start = new SpanStart(params.clone(), server.state());
+    long lastRound = globalRoundStart + (end - first);
+    long[] delivered = {globalRoundStart};
+    String interrupt = jsc.getLocalProperty("spark.job.interruptOnCancel");
+    jsc.setLocalProperty("spark.job.interruptOnCancel", "true"); // killed tasks are interrupted, never left hanging
+    try {
+      for (int attempt = 0; ; attempt++) {
+        try {
+          return runOnce(epoch, first, end, globalRoundStart, start, params, server, attempt, lastRound, delivered,
+              onStep);
+        } catch (RuntimeException e) {
+          if (attempt >= config.spanRetries()) {
+            throw e;
+          }
+          LOG.warn("sparktrain: collective span epoch {} steps {}-{} failed (attempt {} of {}): {}; rerunning it"
+              + " from its start", epoch + 1, first + 1, end, attempt + 1, config.spanRetries() + 1,
+              rootMessage(e));
+        }
+      }
+    } finally {
+      jsc.setLocalProperty("spark.job.interruptOnCancel", interrupt);
+    }
+  }
+
+  private Outcome runOnce(int epoch, long first, long end, long globalRoundStart, SpanStart start, float[] params,
+      Optimizer server, int attempt, long lastRound, long[] delivered, StepListener onStep) {
+    SpanPlan plan = new SpanPlan();
+    plan.network = network;
+    plan.config = config;
+    plan.epoch = epoch;
+    plan.first = first;
+    plan.end = end;
+    plan.globalRoundStart = globalRoundStart;
+    plan.rows = rows;
+    plan.spanId = nextSpan++;
+    plan.attempt = attempt;
+    plan.host = rendezvous.host();
+    plan.port = rendezvous.port();
+    plan.token = token;
+    plan.checkEvery = config.replicaCheckEvery();
+    long t0 = System.nanoTime();
+    Broadcast<SpanStart> bc = jsc.broadcast(start);
+    Rendezvous.Span span = rendezvous.open(plan.spanId, tasks);
+    try {
+      ClassTag<SpanResult> tag = ClassTag$.MODULE$.apply(SpanResult.class);
+      scala.Function1<scala.collection.Iterator<Shard[]>, scala.collection.Iterator<SpanResult>> f =
+          (scala.Function1<scala.collection.Iterator<Shard[]>, scala.collection.Iterator<SpanResult>> & Serializable)
+              it -> {
+                Shard[] mine = it.next();
+                while (it.hasNext()) {
+                  it.next(); // drain: the cache releases its lock on the partition
+                }
+                SpanResult r;
+                try {
+                  r = task(mine, bc.value(), plan);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e.getMessage(), e);
+                }
+                return scala.jdk.javaapi.CollectionConverters.asScala(List.of(r).iterator());
+              };
+      RDD<SpanResult> out = shards.rdd().barrier().mapPartitions(f, false, tag);
+      JavaFutureAction<List<SpanResult>> future = new JavaRDD<>(out, tag).collectAsync();
+      while (!future.isDone()) {
+        Rendezvous.Progress p = span.progress().poll(20, TimeUnit.MILLISECONDS);
+        if (p != null) {
+          deliver(p, delivered, lastRound, onStep);
+        }
+      }
+      List<SpanResult> results;
+      try {
+        results = future.get();
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause() == null ? e : e.getCause();
+        throw c instanceof RuntimeException ? (RuntimeException) c : new IllegalStateException(c.getMessage(), c);
+      }
+      for (Rendezvous.Progress p; (p = span.progress().poll()) != null; ) {
+        deliver(p, delivered, lastRound, onStep);
+      }
+      return finish(results, params, server, plan, System.nanoTime() - t0);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the collective span", e);
+    } finally {
+      span.close();
+      bc.destroy();
+    }
+  }
+
+  private static void deliver(Rendezvous.Progress p, long[] delivered, long lastRound, StepListener onStep) {
+    if (p.round() > delivered[0] && p.round() < lastRound) {
+      delivered[0] = p.round();
+      onStep.onStep(p.round(), p.loss(), p.rows(), p.seconds());
+    }
+  }
+
+  private Outcome finish(List<SpanResult> results, float[] params, Optimizer server, SpanPlan plan, long wallNanos) {
+    SpanResult zero = null;
+    for (SpanResult r : results) {
+      if (r.rank == 0) {
+        zero = r;
+      }
+    }
+    if (zero == null || results.size() != tasks) {
+      throw new IllegalStateException("collective span: expected results of " + tasks + " ranks, found "
+          + results.size());
+    }
+    for (SpanResult r : results) {
+      if (!Arrays.equals(r.checksums, zero.checksums) || r.steps != zero.steps) {
+        throw new IllegalStateException("collective span epoch " + (plan.epoch + 1) + ": the replicas diverged:"
+            + " rank 0 checksums " + Arrays.toString(zero.checksums) + " after " + zero.steps + " steps, rank "
+            + r.rank + " " + Arrays.toString(r.checksums) + " after " + r.steps + " (every "
+            + plan.checkEvery + " steps and at the end)");
+      }
+    }
+    System.arraycopy(zero.params, 0, params, 0, params.length);
+    server.restore(zero.state);
+    Outcome o = new Outcome();
+    o.lossSum = zero.lossSum;
+    o.weightSum = zero.weightSum;
+    o.rows = zero.rows;
+    o.lastLoss = zero.lastLoss;
+    o.lastRows = zero.lastRows;
+    o.lastSeconds = zero.lastSeconds;
+    o.divergedRound = zero.divergedRound;
+    o.divergedWhat = zero.divergedWhat;
+    profile.spans++;
+    profile.steps += zero.steps;
+    profile.computeNanos += zero.computeNanos;
+    profile.reduceNanos += zero.reduceNanos;
+    profile.waitNanos += zero.waitNanos;
+    profile.optimizerNanos += zero.optimizerNanos;
+    profile.setupNanos += zero.setupNanos;
+    profile.bytesSent += zero.bytesSent;
+    profile.spanOverheadNanos += Math.max(0, wallNanos - (zero.computeNanos + zero.reduceNanos + zero.optimizerNanos));
+    return o;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage();
+    return t.getClass().getSimpleName() + (m == null ? "" : ": " + m.split("\n", 2)[0]);
+  }
+
+  /** A task of the span: rendezvous, ring, then the steps. */
+  static SpanResult task(Shard[] shards, SpanStart start, SpanPlan plan) throws IOException {
+    long s0 = System.nanoTime();
+    BarrierTaskContext ctx = BarrierTaskContext.get();
+    int rank = ctx.partitionId();
+    int size = ctx.getTaskInfos().length;
+    BooleanSupplier killed = ctx::isInterrupted;
+    long timeout = plan.config.collectiveTimeoutMillis();
+    String host = SparkEnv.get().blockManager().blockManagerId().host();
+    try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+      listener.bind(new InetSocketAddress(InetAddress.getByName(host), 0), size);
+      InetSocketAddress me = (InetSocketAddress) listener.getLocalAddress();
+      try (Rendezvous.Client rc = new Rendezvous.Client(plan.host, plan.port, plan.token, plan.spanId,
+               ctx.stageAttemptNumber(), rank, size, me, timeout);
+           RingAllReduce ring = RingAllReduce.connect(rank, size, plan.spanId << 8 | (ctx.stageAttemptNumber() & 0xff),
+               listener, rc.peers().get((rank + 1) % size), timeout, killed)) {
+        listener.close();
+        long setup = System.nanoTime() - s0;
+        SpanResult r = steps(shards, start, plan, ring, rank == 0 ? rc : null, killed);
+        r.rank = rank;
+        r.setupNanos = setup;
+        if (rank != 0) {
+          r.params = null;
+          r.state = null;
+        }
+        return r;
+      }
+    }
+  }
+
+  /** The span's steps on this task's replica. */
+  static SpanResult steps(Shard[] shards, SpanStart start, SpanPlan plan, RingAllReduce ring,
+      Rendezvous.Client progress, BooleanSupplier killed) throws IOException {
+    Network net = plan.network;
+    TrainConfig cfg = plan.config;
+    int size = net.layout().size();
+    float[] params = start.params.clone();
+    Optimizer opt = cfg.optimizer().create(size);
+    opt.restore(start.state);
+    LocalWork work = new LocalWork(net, cfg.l2());
+    long epochSeed = LocalWork.seed(cfg.seed(), plan.epoch);
+    StepRows[] rows = new StepRows[shards.length];
+    for (int i = 0; i < shards.length; i++) {
+      rows[i] = StepRows.of(shards[i].block.rows(), shards[i].offset, plan.rows, epochSeed, cfg.batchSize(),
+          plan.first, plan.end);
+    }
+    float[] grad = new float[size];
+    float[] extra = new float[2];
+    double[] lw = new double[2];
+    List<Long> checks = new ArrayList<>();
+    SpanResult res = new SpanResult();
+    long bytes0 = ring.bytesSent();
+    long wait0 = ring.waitNanos();
+    Trainer.TaskHook hook = Trainer.taskHook;
+    ReplicaFault fault = replicaFault;
+    for (long r = plan.first; r < plan.end; r++) {
+      long t0 = System.nanoTime();
+      long round = plan.globalRoundStart + (r - plan.first); // 0-based, as the driver engine's hook sees it
+      if (killed.getAsBoolean()) {
+        throw new CollectiveException("task killed at round " + (round + 1), null);
+      }
+      if (hook != null) {
+        for (Shard s : shards) hook.beforeWork(round, s.partition, plan.attempt);
+      }
+      Arrays.fill(grad, 0f);
+      lw[0] = 0;
+      lw[1] = 0;
+      for (int i = 0; i < shards.length; i++) {
+        Shard s = shards[i];
+        work.addGradient(params, s.block, rows[i].rows(), rows[i].start(r), rows[i].end(r), cfg.microBatch(),
+            LocalWork.seed(cfg.seed(), plan.epoch, r, s.partition), grad, lw);
+      }
+      extra[0] = (float) lw[0];
+      extra[1] = (float) lw[1];
+      long t1 = System.nanoTime();
+      ring.allReduce(grad, extra);
+      long t2 = System.nanoTime();
+      double weight = extra[1];
+      if (!(weight > 0)) {
+        throw new IllegalStateException("round " + (round + 1) + ": no partition returned any rows (total weight "
+            + weight + ")");
+      }
+      float inv = (float) (1.0 / weight);
+      boolean finite = true;
+      for (int i = 0; i < size; i++) {
+        grad[i] *= inv;
+        finite &= Float.isFinite(grad[i]);
+      }
+      double loss = extra[0] / weight;
+      if (!finite || !Double.isFinite(loss)) {
+        res.divergedRound = round + 1;
+        res.divergedWhat = !finite ? "the aggregated gradient is not finite" : "loss is " + loss;
+        break;
+      }
+      loss += net.addL2(params, grad, cfg.l2());
+      opt.step(params, grad);
+      if (fault != null) {
+        fault.afterStep(ring.rank(), round + 1, params);
+      }
+      long t3 = System.nanoTime();
+      long stepRows = Math.min(plan.rows, (r + 1) * cfg.batchSize()) - r * cfg.batchSize();
+      res.steps++;
+      res.lossSum += extra[0];
+      res.weightSum += weight;
+      res.rows += stepRows;
+      res.computeNanos += t1 - t0;
+      res.reduceNanos += t2 - t1;
+      res.optimizerNanos += t3 - t2;
+      res.lastLoss = loss;
+      res.lastRows = stepRows;
+      res.lastSeconds = (t3 - t0) / 1e9;
+      if (progress != null) {
+        progress.progress(round + 1, loss, stepRows, (t3 - t0) / 1e9);
+      }
+      if (plan.checkEvery > 0 && res.steps % plan.checkEvery == 0) {
+        checks.add(checksum(params));
+      }
+    }
+    checks.add(checksum(params));
+    res.checksums = checks.stream().mapToLong(Long::longValue).toArray();
+    res.waitNanos = ring.waitNanos() - wait0;
+    res.bytesSent = ring.bytesSent() - bytes0;
+    res.params = params;
+    res.state = opt.state();
+    return res;
+  }
+
+  /** A 64-bit hash of the parameters' bits. */
+  static long checksum(float[] p) {
+    long h = 0x9E3779B97F4A7C15L;
+    for (float v : p) {
+      h = (h ^ Float.floatToRawIntBits(v)) * 0x100000001B3L;
+    }
+    return h;
+  }
+
+  /** The Spark UI's name for a span's stage. */
+  static String description(int epoch, int epochs, long first, long end) {
+    return String.format(Locale.ROOT, "sparktrain epoch %d/%d steps %d-%d (collective)", epoch + 1, epochs,
+        first + 1, end);
+  }
+
+  @Override
+  public void close() {
+    rendezvous.close();
+    if (grouped) {
+      shards.unpersist(false);
+    }
+  }
+}
