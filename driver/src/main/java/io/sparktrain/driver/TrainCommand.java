@@ -181,6 +181,7 @@ final class TrainCommand implements Callable<Integer> {
     long resultRounds;
     int resultEpochs;
     String stopReason;
+    Map<String, Object> collective = null;
     Map<String, Double> finalValidation;
     double trainSeconds;
     FederatedResult fed = null;
@@ -207,6 +208,7 @@ final class TrainCommand implements Callable<Integer> {
       org.apache.logging.log4j.core.config.Configurator.setLevel("io.sparktrain.progress",
           org.apache.logging.log4j.Level.WARN);
       TrainResult result = trainer.fit(train, val);
+      collective = trainer.collectiveProfile();
       params = result.params();
       history = result.history();
       resultRounds = result.rounds();
@@ -300,6 +302,9 @@ final class TrainCommand implements Callable<Integer> {
     summary.put("parameters", net.layout().size());
     summary.put("data", data);
     summary.put("blas", blas);
+    if (collective != null) {
+      summary.put("collective", collective); // where the sync steps' time went (compute, all-reduce, optimizer)
+    }
     summary.put("timings", timings);
     summary.put("rounds", resultRounds);
     summary.put("epochs", resultEpochs);

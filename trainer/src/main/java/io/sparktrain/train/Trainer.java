@@ -58,6 +58,7 @@ public final class Trainer {
   private final Network network;
   private final TrainConfig config;
   private final List<TrainingListener> listeners = new ArrayList<>();
+  private Map<String, Object> collectiveProfile;
 
   public Trainer(Network network, TrainConfig config) {
     this.network = network;
@@ -67,6 +68,15 @@ public final class Trainer {
   public Trainer addListener(TrainingListener l) {
     listeners.add(l);
     return this;
+  }
+
+  /**
+   * Where the last fit's collective steps spent their time (per step: compute, all-reduce, of it
+   * waiting, optimizer; per span: setup and overhead; bytes sent per step), or null when the last
+   * fit did not use the collective engine.
+   */
+  public Map<String, Object> collectiveProfile() {
+    return collectiveProfile;
   }
 
   public Network network() {
@@ -321,6 +331,8 @@ public final class Trainer {
     } finally {
       if (engine != null) {
         engine.close();
+        collectiveProfile = engine.profile().toMap();
+        LOG.info("sparktrain: collective engine: {}", collectiveProfile);
       }
       jsc.setJobDescription(previousDescription);
     }

@@ -253,6 +253,15 @@ public final class ConfigSchema {
               + " one partition; the rounds are federated.rounds; the epochs, batch and optimizer keys here do not"
               + " apply; early_stopping and the checkpoint section do)",
               "sync", "average", "federated"),
+          oneOf("sync_engine", "collective", "sync mode: collective = one Spark barrier stage per span of steps (to"
+              + " the next epoch end, validation or checkpoint), the tasks all-reduce the gradients over a TCP ring"
+              + " and step their own replicas (needs as many task slots as partitions, else the partitions are"
+              + " grouped into the slots once; no dynamic allocation); driver = one Spark job per step, the driver"
+              + " sums and steps (slower; for clusters without barrier mode)", "collective", "driver"),
+          number("collective_timeout_s", 60.0, "collective engine: a span fails when a peer makes no progress"
+              + " for this long (a hung or lost task); the span then reruns").min(0.1),
+          integer("span_retries", 2, "collective engine: reruns of a failed span from its start (identical"
+              + " result) before the run fails").min(0),
           integer("epochs", 10, "passes over the training data").min(1),
           longInt("max_rounds", 0, "stop after this many rounds (0 = no limit)").min(0),
           integer("batch_size", 128, "rows per mini-batch (sync: global; average: per local step)").min(1),

@@ -592,6 +592,9 @@ public final class JobConfig {
   public TrainConfig trainConfig() {
     TrainConfig.Builder b = TrainConfig.builder()
         .mode(isFederated() ? Mode.SYNC : Mode.valueOf(string("training.mode").toUpperCase(Locale.ROOT)))
+        .syncEngine(TrainConfig.SyncEngine.valueOf(string("training.sync_engine").toUpperCase(Locale.ROOT)))
+        .collectiveTimeoutMillis(Math.round(number("training.collective_timeout_s") * 1000))
+        .spanRetries(integer("training.span_retries"))
         .epochs(integer("training.epochs"))
         .maxRounds(longValue("training.max_rounds"))
         .batchSize(integer("training.batch_size"))

@@ -54,14 +54,24 @@ public final class CoreBench {
 
   /** Median single-thread samples/s on this JVM's BLAS (the figure other benchmarks compare to). */
   public static double singleThread(int batches, int reps, int batch) {
-    double[] sorted = rates(Blas.get(), batches, reps, batch);
+    return singleThread(batches, reps, batch, new int[] {256, 128});
+  }
+
+  /** As {@link #singleThread(int, int, int)} for 784-hidden-10. */
+  public static double singleThread(int batches, int reps, int batch, int[] hidden) {
+    double[] sorted = rates(Blas.get(), batches, reps, batch, hidden);
     return sorted[sorted.length / 2];
   }
 
-  /** Sorted samples/s of {@code reps} timed repetitions after one warm-up repetition. */
   static double[] rates(Blas blas, int perRep, int reps, int batch) {
-    Network net = Network.builder(784).dense(256, Activation.RELU).dense(128, Activation.RELU)
-        .dense(10, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+    return rates(blas, perRep, reps, batch, new int[] {256, 128});
+  }
+
+  /** Sorted samples/s of {@code reps} timed repetitions after one warm-up repetition. */
+  static double[] rates(Blas blas, int perRep, int reps, int batch, int[] hidden) {
+    Network.Builder nb = Network.builder(784);
+    for (int h : hidden) nb.dense(h, Activation.RELU);
+    Network net = nb.dense(10, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
     int rows = ROWS;
     Random r = new Random(1);
     float[] x = new float[rows * 784];

@@ -32,7 +32,14 @@ import org.apache.spark.sql.SparkSession;
  *
  * <p>Options: {@code --data DIR --master local[2] --partitions 2 --mode average|sync --epochs 10
  * --batch 128 --local-steps 235 --lr 0.001 --validate-every 1 --mllib-iterations 100 --skip-mllib
- * --warmup-epochs 10}.
+ * --warmup-epochs 10 --engine collective|driver --hidden 256,128}.
+ *
+ * <p>With {@code --mode sync} (and without {@code --no-compare}) one invocation measures, in the
+ * same JVM: the collective engine at {@code --batch}; the driver engine at the same batch for
+ * {@code --driver-rounds} rounds; the collective engine at global batch {@code --large-batch}; and
+ * {@code average} mode with the bench defaults (local steps 235, batch 128) for
+ * {@code --average-epochs}; then prints a comparison line of ratios. Steady state is the median
+ * epoch of the second half (rows / training seconds of the epoch, validation excluded).
  *
  * <p>Warm-up: before the measured run, the same training runs for {@code --warmup-epochs} epochs
  * on a throwaway model, so that the measured run sees a JVM whose JIT has compiled Spark's per-round
@@ -60,6 +67,12 @@ public final class FashionBench {
     opt.put("mllib-iterations", "100");
     opt.put("skip-mllib", "false");
     opt.put("warmup-epochs", "10");
+    opt.put("engine", "collective");
+    opt.put("hidden", "256,128");
+    opt.put("no-compare", "false");
+    opt.put("driver-rounds", "200");
+    opt.put("large-batch", "1024");
+    opt.put("average-epochs", "4");
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (!a.startsWith("--") || !opt.containsKey(a.substring(2))) {
@@ -67,7 +80,7 @@ public final class FashionBench {
         System.exit(2);
       }
       String key = a.substring(2);
-      opt.put(key, key.equals("skip-mllib") ? "true" : args[++i]);
+      opt.put(key, key.equals("skip-mllib") || key.equals("no-compare") ? "true" : args[++i]);
     }
     SparkSession spark = SparkSession.builder().master(opt.get("master")).appName("sparktrain-fashion-bench")
         .config("spark.driver.host", "127.0.0.1").config("spark.ui.enabled", "false")
@@ -78,13 +91,17 @@ public final class FashionBench {
       Dataset<Row> test = FashionMnist.load(spark, opt.get("data"), "test").coalesce(parts);
       // The single-thread figure of scripts/bench.sh core (median of 7 x 200 batches), measured in this
       // run for the scaling ratio.
-      double single = CoreBench.singleThread(200, 7, 128);
+      int[] hidden = java.util.Arrays.stream(opt.get("hidden").split(",")).mapToInt(Integer::parseInt).toArray();
+      double single = CoreBench.singleThread(200, 7, 128, hidden);
       Map<String, Object> ours = runSparktrain(train, test, opt);
       ours.put("single_thread_samples_per_s", single);
       ours.put("scaling_vs_single_thread", (Double) ours.get("samples_per_s_steady") / single);
       ours.put("scaling_vs_single_thread_whole_run", (Double) ours.get("samples_per_s") / single);
       List<double[]> oursCurve = curve(ours);
       System.out.println(Json.object(ours));
+      if (opt.get("mode").equals("sync") && !Boolean.parseBoolean(opt.get("no-compare"))) {
+        compareSync(train, test, opt, ours, single);
+      }
       if (!Boolean.parseBoolean(opt.get("skip-mllib"))) {
         Map<String, Object> mllib = runMllib(train, test, Integer.parseInt(opt.get("mllib-iterations")));
         System.out.println(Json.object(mllib));
@@ -104,6 +121,51 @@ public final class FashionBench {
     }
   }
 
+  /** The sync comparison runs (see the class comment) and their ratios, as JSON lines. */
+  private static void compareSync(Dataset<Row> train, Dataset<Row> test, Map<String, String> opt,
+      Map<String, Object> collective, double single) {
+    Map<String, String> driver = new LinkedHashMap<>(opt);
+    driver.put("engine", "driver");
+    driver.put("epochs", "1");
+    driver.put("max-rounds", opt.get("driver-rounds"));
+    driver.put("warmup-epochs", "0");
+    driver.put("warmup-rounds", "100");
+    Map<String, Object> d = runSparktrain(train, test, driver);
+    curve(d);
+    System.out.println(Json.object(d));
+    Map<String, String> large = new LinkedHashMap<>(opt);
+    large.put("batch", opt.get("large-batch"));
+    Map<String, Object> l = runSparktrain(train, test, large);
+    curve(l);
+    System.out.println(Json.object(l));
+    Map<String, String> avg = new LinkedHashMap<>(opt);
+    avg.put("mode", "average");
+    avg.put("batch", "128");
+    avg.put("local-steps", "235");
+    avg.put("epochs", opt.get("average-epochs"));
+    avg.put("warmup-epochs", "2");
+    Map<String, Object> a = runSparktrain(train, test, avg);
+    curve(a);
+    System.out.println(Json.object(a));
+    Map<String, Object> cmp = new LinkedHashMap<>();
+    cmp.put("bench", "fashion");
+    cmp.put("comparison", "sync_engines");
+    cmp.put("model", collective.get("model"));
+    cmp.put("single_thread_samples_per_s", single);
+    cmp.put("collective_samples_per_s_steady", collective.get("samples_per_s_steady"));
+    cmp.put("driver_samples_per_s_steady", d.get("samples_per_s_steady"));
+    cmp.put("collective_vs_driver", (Double) collective.get("samples_per_s_steady")
+        / (Double) d.get("samples_per_s_steady"));
+    cmp.put("collective_vs_single_thread", (Double) collective.get("samples_per_s_steady") / single);
+    cmp.put("collective_test_accuracy", collective.get("test_accuracy"));
+    cmp.put("collective_large_batch", l.get("batch"));
+    cmp.put("collective_large_batch_samples_per_s_steady", l.get("samples_per_s_steady"));
+    cmp.put("average_samples_per_s_steady", a.get("samples_per_s_steady"));
+    cmp.put("collective_large_batch_vs_average", (Double) l.get("samples_per_s_steady")
+        / (Double) a.get("samples_per_s_steady"));
+    System.out.println(Json.object(cmp));
+  }
+
   @SuppressWarnings("unchecked")
   private static List<double[]> curve(Map<String, Object> run) {
     return (List<double[]>) run.remove("_curve");
@@ -115,27 +177,39 @@ public final class FashionBench {
     TrainingData tr = TrainingData.decode(train, spec);
     TrainingData te = TrainingData.decode(test, spec);
     double decodeSeconds = (System.nanoTime() - d0) / 1e9;
-    Network net = Network.builder(784).dense(256, Activation.RELU).dense(128, Activation.RELU)
-        .dense(10, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+    Network.Builder nb = Network.builder(784);
+    String model = "784";
+    for (String h : opt.get("hidden").split(",")) {
+      nb.dense(Integer.parseInt(h.trim()), Activation.RELU);
+      model += "-" + h.trim();
+    }
+    model += "-10";
+    Network net = nb.dense(10, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
     Mode mode = Mode.valueOf(opt.get("mode").toUpperCase(Locale.ROOT));
+    TrainConfig.SyncEngine engine = TrainConfig.SyncEngine.valueOf(opt.get("engine").toUpperCase(Locale.ROOT));
     OptimizerSpec adam = OptimizerSpec.adam().learningRate(Double.parseDouble(opt.get("lr"))).build();
-    TrainConfig cfg = TrainConfig.builder().mode(mode).epochs(Integer.parseInt(opt.get("epochs")))
-        .batchSize(Integer.parseInt(opt.get("batch"))).localSteps(Integer.parseInt(opt.get("local-steps")))
-        .optimizer(adam).localOptimizer(adam).seed(1)
-        .validateEveryRounds(Integer.parseInt(opt.get("validate-every"))).build();
+    long maxRounds = Long.parseLong(opt.getOrDefault("max-rounds", "0"));
+    // Sync validates after each epoch (every round would be one validation per step).
+    int validateEvery = mode == Mode.SYNC ? 0 : Integer.parseInt(opt.get("validate-every"));
+    TrainConfig cfg = TrainConfig.builder().mode(mode).syncEngine(engine).epochs(Integer.parseInt(opt.get("epochs")))
+        .maxRounds(maxRounds).batchSize(Integer.parseInt(opt.get("batch")))
+        .localSteps(Integer.parseInt(opt.get("local-steps"))).optimizer(adam).localOptimizer(adam).seed(1)
+        .validateEveryRounds(validateEvery).build();
     int warmup = Integer.parseInt(opt.get("warmup-epochs"));
-    if (warmup > 0) {
+    long warmupRounds = Long.parseLong(opt.getOrDefault("warmup-rounds", "0"));
+    if (warmup > 0 || warmupRounds > 0) {
       long w0 = System.nanoTime();
-      TrainConfig warm = TrainConfig.builder().mode(mode).epochs(warmup).batchSize(cfg.batchSize())
-          .localSteps(cfg.localSteps()).optimizer(adam).localOptimizer(adam).seed(2)
-          .validateEveryRounds(cfg.validateEveryRounds()).build();
+      TrainConfig warm = TrainConfig.builder().mode(mode).syncEngine(engine).epochs(Math.max(1, warmup))
+          .maxRounds(warmupRounds).batchSize(cfg.batchSize()).localSteps(cfg.localSteps()).optimizer(adam)
+          .localOptimizer(adam).seed(2).validateEveryRounds(cfg.validateEveryRounds()).build();
       new Trainer(net, warm).fit(tr, te);
-      System.err.printf(Locale.ROOT, "fashion bench: warm-up of %d epochs took %.1f s (not measured)%n", warmup,
-          (System.nanoTime() - w0) / 1e9);
+      System.err.printf(Locale.ROOT, "fashion bench: warm-up (%s) took %.1f s (not measured)%n",
+          warmupRounds > 0 ? warmupRounds + " rounds" : warmup + " epochs", (System.nanoTime() - w0) / 1e9);
     }
     RoundProfile profile = new RoundProfile();
     train.sparkSession().sparkContext().addSparkListener(profile);
-    TrainResult r = new Trainer(net, cfg).fit(tr, te);
+    Trainer trainer = new Trainer(net, cfg);
+    TrainResult r = trainer.fit(tr, te);
     try {
       train.sparkSession().sparkContext().listenerBus().waitUntilEmpty(10_000);
     } catch (java.util.concurrent.TimeoutException e) {
@@ -144,11 +218,21 @@ public final class FashionBench {
     train.sparkSession().sparkContext().removeSparkListener(profile);
     List<double[]> curve = new ArrayList<>(); // (train seconds, accuracy)
     List<Double> roundRates = new ArrayList<>();
+    List<Double> epochRates = new ArrayList<>();
     long rows = 0;
+    long epochRows = 0;
+    double lastTrainS = 0;
     for (Map<String, Object> rec : r.history().records()) {
       if ("round".equals(rec.get("type"))) {
         rows += ((Number) rec.get("rows")).longValue();
+        epochRows += ((Number) rec.get("rows")).longValue();
         roundRates.add(((Number) rec.get("samples_per_s")).doubleValue());
+      }
+      if ("epoch".equals(rec.get("type"))) {
+        double ts = ((Number) rec.get("train_s")).doubleValue();
+        epochRates.add(epochRows / (ts - lastTrainS));
+        lastTrainS = ts;
+        epochRows = 0;
       }
       Object acc = rec.get("val_accuracy");
       if (acc != null) {
@@ -159,10 +243,11 @@ public final class FashionBench {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("bench", "fashion");
     out.put("system", "sparktrain");
-    out.put("model", "784-256-128-10");
+    out.put("model", model);
     out.put("master", opt.get("master"));
     out.put("partitions", tr.numPartitions());
     out.put("mode", opt.get("mode"));
+    out.put("sync_engine", mode == Mode.SYNC ? opt.get("engine") : null);
     out.put("batch", cfg.batchSize());
     out.put("local_steps", mode == Mode.AVERAGE ? cfg.localSteps() : null);
     out.put("optimizer", adam.toString());
@@ -177,11 +262,19 @@ public final class FashionBench {
     out.put("samples_per_s", rows / trainSeconds);
     // Steady state, like the single-thread core benchmark (which drops its warm-up repetition): the
     // median round of the second half of training, after the JIT has compiled Spark's and our code.
+    // (For sync with the collective engine a "round" rate is rank 0's step time, without the spans'
+    // fixed cost; the epoch figure below includes everything but validation.)
     List<Double> late = new ArrayList<>(roundRates.subList(roundRates.size() / 2, roundRates.size()));
     late.sort(null);
     roundRates.sort(null);
     out.put("samples_per_s_median_round", roundRates.get(roundRates.size() / 2));
-    out.put("samples_per_s_steady", late.get(late.size() / 2));
+    // Steady state: the median epoch of the second half (a partial last epoch, e.g. max_rounds, counts).
+    List<Double> lateEpochs = new ArrayList<>(epochRates.subList(epochRates.size() / 2, epochRates.size()));
+    lateEpochs.sort(null);
+    out.put("samples_per_s_steady", lateEpochs.isEmpty() ? late.get(late.size() / 2)
+        : lateEpochs.get(lateEpochs.size() / 2));
+    out.put("samples_per_s_per_epoch", epochRates);
+    out.put("collective_profile", trainer.collectiveProfile());
     // Where a steady-state round's time goes: tasks computing, the slowest task's extra, the rest
     // (broadcast, scheduling, task (de)serialization, results, the driver's step).
     double roundSeconds = rows / (double) r.rounds() / late.get(late.size() / 2);
