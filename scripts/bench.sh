@@ -6,6 +6,21 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 what="${1:-core}"; shift || true
+# The value of option $1 (--name V or --name=V, the last one wins) among the remaining arguments;
+# status 1 when it is absent.
+opt_value() {
+  local name="$1" v="" found=1
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      "$name") if [ $# -ge 2 ]; then v="$2"; found=0; shift; fi ;;
+      "$name"=*) v="${1#*=}"; found=0 ;;
+    esac
+    shift
+  done
+  [ "$found" = 0 ] && printf '%s\n' "$v"
+  return "$found"
+}
 ensure_deb libopenblas0-pthread || true
 mvn -q -B -ntp -Dstyle.color=never install -DskipTests >&2
 case "$what" in
@@ -16,7 +31,7 @@ case "$what" in
     # Debian's python3-torch lives under /usr/bin/python3 (a pyenv python3 may shadow it).
     ensure_deb python3-torch || true
     if /usr/bin/python3 -c "import torch" 2>/dev/null; then
-      OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench_torch.py "$@"
+      OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench_torch.py --data "$(bash scripts/get-fashion-mnist.sh)" "$@"
     else
       echo "sparktrain: python3-torch not installed; skipping the PyTorch reference line" >&2
     fi
@@ -25,7 +40,38 @@ case "$what" in
     DATA="$(bash scripts/get-fashion-mnist.sh)"
     CP="$(module_classpath examples)"
     # shellcheck disable=SC2086
-    java $SPARK_JVM_OPTS -Xmx6g -cp "$CP" io.sparktrain.examples.bench.FashionBench --data "$DATA" "$@"
+    lines="$(mktemp)"
+    trap 'rm -f "$lines"' EXIT
+    java $SPARK_JVM_OPTS -Xmx6g -cp "$CP" io.sparktrain.examples.bench.FashionBench --data "$DATA" "$@" | tee "$lines"
+    # Sync mode: the PyTorch DistributedDataParallel reference (gloo, 2 processes x 1 thread, loopback),
+    # with FashionBench's --epochs, --batch (global) and --hidden when given.
+    mode="$(opt_value --mode "$@" || true)"
+    if [ "${mode,,}" = sync ]; then
+      ensure_deb python3-torch || true
+      if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+        ddp_args=(--data "$DATA")
+        for o in epochs batch hidden; do
+          if v="$(opt_value "--$o" "$@")"; then ddp_args+=("--$o" "$v"); fi
+        done
+        OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench_ddp.py "${ddp_args[@]}" | tee -a "$lines"
+        # The comparison line: the collective engine's steady state against DDP, from this invocation.
+        python3 - "$lines" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+ours = next((r for r in recs if r.get("system") == "sparktrain" and r.get("sync_engine") == "collective"), None)
+ddp = next((r for r in recs if r.get("bench") == "ddp"), None)
+if ours and ddp:
+    print(json.dumps({"bench": "fashion", "comparison": "collective_vs_ddp", "model": ours.get("model"),
+                      "collective_samples_per_s_steady": ours["samples_per_s_steady"],
+                      "ddp_samples_per_s": ddp["samples_per_s"],
+                      "collective_vs_ddp": ours["samples_per_s_steady"] / ddp["samples_per_s"],
+                      "collective_test_accuracy": ours.get("test_accuracy"),
+                      "ddp_test_accuracy": ddp.get("test_accuracy")}))
+PY
+      else
+        echo "sparktrain: python3-torch not installed; skipping the PyTorch DDP reference line" >&2
+      fi
+    fi
     ;;
   *)
     echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...]" >&2

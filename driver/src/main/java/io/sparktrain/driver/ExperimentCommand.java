@@ -271,7 +271,7 @@ final class ExperimentCommand implements Callable<Integer> {
         testDf = parts[1];
       }
       if (cfg.integer("data.partitions") > 0) {
-        trainDf = trainDf.repartition(cfg.integer("data.partitions"));
+        trainDf = SparkSupport.repartition(trainDf, cfg.integer("data.partitions"));
       }
     }
     List<String> features = cfg.strings("data.features");

@@ -110,7 +110,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     int partitions = cfg.integer("data.partitions");
     if (partitions > 0) {
-      trainDf = trainDf.repartition(partitions);
+      trainDf = SparkSupport.repartition(trainDf, partitions);
     }
     if (federated && !cfg.string("silos.source").equals("synthetic") && !cfg.string("silos.source").equals("paths")) {
       // randomSplit above samples within partitions; the silos are built from what is left for training

@@ -180,6 +180,18 @@ class ClusterSubmitIT {
       assertEquals(2, master.path("workers").size(), "workers: " + master.path("workers"));
       assertEquals(2, workersWithExecutor.size(), "workers that ran an executor of " + appId + ": "
           + workersWithExecutor);
+      // The sync steps ran on the collective engine: one barrier task per executor JVM, all-reducing
+      // over TCP between them.
+      JsonNode collective = summary.path("collective");
+      assertTrue(collective.path("steps").asLong() == EPOCHS * 5L, "summary.json collective: " + collective);
+
+      // A longer run twice: undisturbed, then with one executor JVM killed (kill -9) mid-run. The span
+      // that loses its task fails, reruns from its start on a replacement executor, and the final
+      // parameters are bit-identical.
+      float[] undisturbed = longRun(work, train, masterUrl, masterUi, "long", false);
+      float[] survived = longRun(work, train, masterUrl, masterUi, "killed", true);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(undisturbed, survived,
+          "parameters after an executor was killed mid-run differ from an undisturbed run");
       log("checked; %.0f s in all", secondsSince(t0));
     } catch (Throwable e) {
       System.err.println(diagnostics(work));
@@ -191,6 +203,76 @@ class ClusterSubmitIT {
       int downCode = finish(down, Duration.ofSeconds(90), downLog);
       if (downCode != 0) System.err.println("cluster.sh down exited " + downCode + ":\n" + tail(downLog, 40));
     }
+  }
+
+  /**
+   * Trains the blobs for 40 epochs (19 collective steps each) on the cluster and returns the model's
+   * parameters; with {@code kill}, kills one executor of the application with SIGKILL a few seconds
+   * into training and checks that the application got a replacement executor.
+   */
+  private float[] longRun(Path work, Path train, String masterUrl, String masterUi, String name, boolean kill)
+      throws Exception {
+    Path out = work.resolve(name);
+    Path yaml = work.resolve(name + ".yaml");
+    Files.writeString(yaml, String.join("\n",
+        "name: " + name,
+        "data: {format: parquet, train: " + train + ", features: features, label: label, partitions: 2}",
+        "model: {task: classification, hidden: [16], activation: relu}",
+        "training: {mode: sync, sync_engine: collective, epochs: 40, batch_size: 16, seed: 7,"
+            + " optimizer: {name: adam, learning_rate: 0.01}, collective_timeout_s: 20}",
+        "output: {dir: " + out + ", overwrite: true}",
+        ""));
+    Path log = work.resolve(name + ".log");
+    long t0 = System.nanoTime();
+    Process submit = start(List.of("bash", root.resolve("scripts/submit.sh").toString(),
+        "--master", masterUrl,
+        "--conf", "spark.executor.cores=1",
+        "--conf", "spark.cores.max=2",
+        "--conf", "spark.executor.memory=768m",
+        "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
+        "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=60s",
+        // After a lost executor, recheck the barrier stage's slots every second (default 15 s).
+        "--conf", "spark.scheduler.barrier.maxConcurrentTasksCheck.interval=1s",
+        "--conf", "spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures=120",
+        "--conf", "spark.ui.enabled=false",
+        "--driver-memory", "1g",
+        "--",
+        "train", "--config", yaml.toString()),
+        Map.of("SPARKTRAIN_JAR", appJar.toString()), log);
+    String appId = null;
+    if (kill) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+      while (!Files.readString(log).contains("collective engine: 2 barrier tasks") && submit.isAlive()
+          && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
+      Thread.sleep(3_000); // some spans in
+      JsonNode master = pollJson(masterUi + "/json/", m -> m.path("activeapps").size() >= 1, 10);
+      appId = master.path("activeapps").get(0).path("id").asText();
+      Process pgrep = new ProcessBuilder("pgrep", "-f", "CoarseGrainedExecutorBackend.*" + appId).start();
+      String pids = new String(pgrep.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      pgrep.waitFor();
+      assertTrue(!pids.isEmpty(), "no executor process of " + appId + " to kill");
+      String victim = pids.split("\\s+")[0];
+      new ProcessBuilder("kill", "-9", victim).start().waitFor();
+      log("killed executor pid %s of %s %.0f s into the run", victim, appId, secondsSince(t0));
+    }
+    int code = finish(submit, SUBMIT_TIMEOUT, log);
+    assertEquals(0, code, "submit.sh ... train (" + name + ") exited " + code + ":\n" + tail(log, 120));
+    if (kill) {
+      String text = Files.readString(log);
+      log("%s: %s", name, text.contains("rerunning it from its start") ? "a span failed and was rerun"
+          : "the executor was lost between spans");
+      String id = appId;
+      JsonNode master = pollJson(masterUi + "/json/", m -> m.toString().contains(id), 10);
+      int executors = 0;
+      for (JsonNode w : master.path("workers")) {
+        executors += executorsOf(pollJson(w.path("webuiaddress").asText() + "/json/", j -> true, 10), id);
+      }
+      assertTrue(executors >= 3, "the killed executor must have been replaced; executors of " + id + ": " + executors);
+    }
+    log("%s run in %.0f s", name, secondsSince(t0));
+    return NeuralNetClassificationModel.load(out.resolve("model").toString()).parameters();
   }
 
   /** Three Gaussian blobs in 4 dimensions, features as an ml Vector, label 0..2 as a double. */

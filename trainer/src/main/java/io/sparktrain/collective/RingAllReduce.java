@@ -175,7 +175,7 @@ public final class RingAllReduce implements Closeable {
     return bytesSent;
   }
 
-  /** Nanoseconds this rank spent parked waiting for a peer (not counting transfers). */
+  /** Nanoseconds this rank spent without progress, waiting for a peer (spinning or parked). */
   public long waitNanos() {
     return waitNanos;
   }
@@ -232,49 +232,61 @@ public final class RingAllReduce implements Closeable {
     recvBytes.clear().limit(4 * (rHi - rLo));
     int consumed = 0; // floats of the incoming segment already applied
     long lastProgress = System.nanoTime();
+    long idleSince = 0; // when the current stretch without progress began (0 = progressing)
     int idle = 0;
-    while (sendBytes.hasRemaining() || recvBytes.hasRemaining()) {
-      int progress = 0;
-      if (sendBytes.hasRemaining()) {
-        int w = toNext.write(sendBytes);
-        progress += w;
-        bytesSent += w;
-      }
-      if (recvBytes.hasRemaining()) {
-        int r = fromPrev.read(recvBytes);
-        if (r < 0) {
-          throw new CollectiveException("rank " + rank + ": the previous rank closed its connection", null);
+    try {
+      while (sendBytes.hasRemaining() || recvBytes.hasRemaining()) {
+        int progress = 0;
+        if (sendBytes.hasRemaining()) {
+          int w = toNext.write(sendBytes);
+          progress += w;
+          bytesSent += w;
         }
-        progress += r;
-        int ready = recvBytes.position() / 4;
-        if (ready > consumed) {
-          applyRange(a, extra, rLo + consumed, rLo + ready, consumed, add);
-          consumed = ready;
+        if (recvBytes.hasRemaining()) {
+          int r = fromPrev.read(recvBytes);
+          if (r < 0) {
+            throw new CollectiveException("rank " + rank + ": the previous rank closed its connection", null);
+          }
+          progress += r;
+          int ready = recvBytes.position() / 4;
+          if (ready > consumed) {
+            applyRange(a, extra, rLo + consumed, rLo + ready, consumed, add);
+            consumed = ready;
+          }
         }
+        if (progress > 0) {
+          lastProgress = System.nanoTime();
+          if (idleSince != 0) {
+            waitNanos += lastProgress - idleSince;
+            idleSince = 0;
+          }
+          idle = 0;
+          continue;
+        }
+        if (idleSince == 0) {
+          idleSince = System.nanoTime();
+        }
+        if (++idle < SPINS) {
+          Thread.onSpinWait();
+          continue;
+        }
+        long waited = (System.nanoTime() - lastProgress) / 1_000_000;
+        if (waited > timeoutMillis) {
+          throw new CollectiveException("rank " + rank + " of " + size + ": no progress from its ring peers for "
+              + waited + " ms (training.collective_timeout_s); a peer stopped answering", null);
+        }
+        if (cancelled.getAsBoolean()) {
+          throw new CollectiveException("rank " + rank + ": cancelled (the task was killed)", null);
+        }
+        sendKey.interestOps(sendBytes.hasRemaining() ? SelectionKey.OP_WRITE : 0);
+        recvKey.interestOps(recvBytes.hasRemaining() ? SelectionKey.OP_READ : 0);
+        selector.select(Math.max(1, Math.min(100, timeoutMillis - waited)));
+        selector.selectedKeys().clear();
       }
-      if (progress > 0) {
-        lastProgress = System.nanoTime();
-        idle = 0;
-        continue;
+    } finally {
+      if (idleSince != 0) {
+        waitNanos += System.nanoTime() - idleSince;
       }
-      if (++idle < SPINS) {
-        Thread.onSpinWait();
-        continue;
-      }
-      long w0 = System.nanoTime();
-      long waited = (w0 - lastProgress) / 1_000_000;
-      if (waited > timeoutMillis) {
-        throw new CollectiveException("rank " + rank + " of " + size + ": no progress from its ring peers for "
-            + waited + " ms (training.collective_timeout_s); a peer stopped answering", null);
-      }
-      if (cancelled.getAsBoolean()) {
-        throw new CollectiveException("rank " + rank + ": cancelled (the task was killed)", null);
-      }
-      sendKey.interestOps(sendBytes.hasRemaining() ? SelectionKey.OP_WRITE : 0);
-      recvKey.interestOps(recvBytes.hasRemaining() ? SelectionKey.OP_READ : 0);
-      selector.select(Math.max(1, Math.min(100, timeoutMillis - waited)));
-      selector.selectedKeys().clear();
-      waitNanos += System.nanoTime() - w0;
     }
   }
 

@@ -106,6 +106,7 @@ public final class CollectiveEngine implements AutoCloseable {
     long end;
     long globalRoundStart;
     long rows;
+    long roundsPerEpoch;
     long spanId;
     int attempt;
     String host;
@@ -197,6 +198,7 @@ public final class CollectiveEngine implements AutoCloseable {
   private final Network network;
   private final TrainConfig config;
   private final long rows;
+  private final long roundsPerEpoch;
   private final JavaRDD<Shard[]> shards;
   private final boolean grouped;
   private final int tasks;
@@ -211,10 +213,20 @@ public final class CollectiveEngine implements AutoCloseable {
    * rendezvous service. Call {@link #close()} at the end of the run.
    */
   public CollectiveEngine(JavaRDD<Block> blocks, long[] offsets, long rows, Network network, TrainConfig config) {
+    this(blocks, offsets, rows, 0, network, config);
+  }
+
+  /**
+   * As above; {@code roundsPerEpoch} is needed in {@link Mode#AVERAGE}, where a round is each
+   * partition's slice of its epoch (local steps) followed by an all-reduce of the deltas.
+   */
+  public CollectiveEngine(JavaRDD<Block> blocks, long[] offsets, long rows, long roundsPerEpoch, Network network,
+      TrainConfig config) {
     this.jsc = JavaSparkContext.fromSparkContext(blocks.context());
     this.network = network;
     this.config = config;
     this.rows = rows;
+    this.roundsPerEpoch = roundsPerEpoch;
     if (jsc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)) {
       throw new IllegalArgumentException("training.sync_engine: collective runs in Spark's barrier mode, which does"
           + " not work with dynamic allocation (found spark.dynamicAllocation.enabled=true); set it to false, or"
@@ -342,7 +354,7 @@ public final class CollectiveEngine implements AutoCloseable {
    */
   public Outcome run(int epoch, long first, long end, long globalRoundStart, float[] params, Optimizer server,
       StepListener onStep) {
-    SpanStart start = new SpanStart(params.clone(), server.state());
+    SpanStart start = new SpanStart(params.clone(), server == null ? null : server.state());
     long lastRound = globalRoundStart + (end - first);
     long[] delivered = {globalRoundStart};
     String interrupt = jsc.getLocalProperty("spark.job.interruptOnCancel");
@@ -376,6 +388,7 @@ public final class CollectiveEngine implements AutoCloseable {
     plan.end = end;
     plan.globalRoundStart = globalRoundStart;
     plan.rows = rows;
+    plan.roundsPerEpoch = roundsPerEpoch;
     plan.spanId = nextSpan++;
     plan.attempt = attempt;
     plan.host = rendezvous.host();
@@ -457,7 +470,9 @@ public final class CollectiveEngine implements AutoCloseable {
       }
     }
     System.arraycopy(zero.params, 0, params, 0, params.length);
-    server.restore(zero.state);
+    if (server != null) {
+      server.restore(zero.state);
+    }
     Outcome o = new Outcome();
     o.lossSum = zero.lossSum;
     o.weightSum = zero.weightSum;
@@ -518,24 +533,37 @@ public final class CollectiveEngine implements AutoCloseable {
     }
   }
 
-  /** The span's steps on this task's replica. */
+  /**
+   * The span's rounds on this task's replica. Sync: a step on the global batch's rows. Average: each
+   * partition's local steps on its slice of the epoch, then the example-weighted mean delta, applied
+   * as is (plain) or as a pseudo-gradient of the server optimizer.
+   */
   static SpanResult steps(Shard[] shards, SpanStart start, SpanPlan plan, RingAllReduce ring,
       Rendezvous.Client progress, BooleanSupplier killed) throws IOException {
     Network net = plan.network;
     TrainConfig cfg = plan.config;
+    boolean sync = cfg.mode() == Mode.SYNC;
     int size = net.layout().size();
     float[] params = start.params.clone();
-    Optimizer opt = cfg.optimizer().create(size);
-    opt.restore(start.state);
+    Optimizer opt = start.state == null ? null : cfg.optimizer().create(size);
+    if (opt != null) {
+      opt.restore(start.state);
+    }
     LocalWork work = new LocalWork(net, cfg.l2());
     long epochSeed = LocalWork.seed(cfg.seed(), plan.epoch);
     StepRows[] rows = new StepRows[shards.length];
+    int[][] orders = new int[shards.length][];
     for (int i = 0; i < shards.length; i++) {
-      rows[i] = StepRows.of(shards[i].block.rows(), shards[i].offset, plan.rows, epochSeed, cfg.batchSize(),
-          plan.first, plan.end);
+      Block b = shards[i].block;
+      if (sync) {
+        rows[i] = StepRows.of(b.rows(), shards[i].offset, plan.rows, epochSeed, cfg.batchSize(), plan.first,
+            plan.end);
+      } else {
+        orders[i] = LocalWork.permutation(b.rows(), LocalWork.seed(cfg.seed(), plan.epoch, shards[i].partition));
+      }
     }
     float[] grad = new float[size];
-    float[] extra = new float[2];
+    float[] extra = new float[3];
     double[] lw = new double[2];
     List<Long> checks = new ArrayList<>();
     SpanResult res = new SpanResult();
@@ -555,13 +583,29 @@ public final class CollectiveEngine implements AutoCloseable {
       Arrays.fill(grad, 0f);
       lw[0] = 0;
       lw[1] = 0;
+      long localRows = 0;
       for (int i = 0; i < shards.length; i++) {
         Shard s = shards[i];
-        work.addGradient(params, s.block, rows[i].rows(), rows[i].start(r), rows[i].end(r), cfg.microBatch(),
-            LocalWork.seed(cfg.seed(), plan.epoch, r, s.partition), grad, lw);
+        long taskSeed = LocalWork.seed(cfg.seed(), plan.epoch, r, s.partition);
+        if (sync) {
+          work.addGradient(params, s.block, rows[i].rows(), rows[i].start(r), rows[i].end(r), cfg.microBatch(),
+              taskSeed, grad, lw);
+        } else {
+          int n = s.block.rows();
+          Update u = work.localSteps(params, s.block, orders[i], (int) (r * n / plan.roundsPerEpoch),
+              (int) ((r + 1) * n / plan.roundsPerEpoch), cfg.batchSize(), cfg.localOptimizer(), taskSeed);
+          if (!u.isEmpty()) {
+            float[] v = u.vector();
+            for (int j = 0; j < size; j++) grad[j] += v[j];
+            lw[0] += u.lossSum();
+            lw[1] += u.weight();
+            localRows += u.rows();
+          }
+        }
       }
       extra[0] = (float) lw[0];
       extra[1] = (float) lw[1];
+      extra[2] = localRows;
       long t1 = System.nanoTime();
       ring.allReduce(grad, extra);
       long t2 = System.nanoTime();
@@ -579,28 +623,40 @@ public final class CollectiveEngine implements AutoCloseable {
       double loss = extra[0] / weight;
       if (!finite || !Double.isFinite(loss)) {
         res.divergedRound = round + 1;
-        res.divergedWhat = !finite ? "the aggregated gradient is not finite" : "loss is " + loss;
+        res.divergedWhat = !finite ? "the aggregated " + (sync ? "gradient" : "update") + " is not finite"
+            : "loss is " + loss;
         break;
       }
-      loss += net.addL2(params, grad, cfg.l2());
-      opt.step(params, grad);
+      long roundRows;
+      if (sync) {
+        loss += net.addL2(params, grad, cfg.l2());
+        opt.step(params, grad);
+        roundRows = Math.min(plan.rows, (r + 1) * cfg.batchSize()) - r * cfg.batchSize();
+      } else {
+        if (opt == null) {
+          for (int i = 0; i < size; i++) params[i] += grad[i];
+        } else {
+          for (int i = 0; i < size; i++) grad[i] = -grad[i];
+          opt.step(params, grad);
+        }
+        roundRows = (long) extra[2];
+      }
       if (fault != null) {
         fault.afterStep(ring.rank(), round + 1, params);
       }
       long t3 = System.nanoTime();
-      long stepRows = Math.min(plan.rows, (r + 1) * cfg.batchSize()) - r * cfg.batchSize();
       res.steps++;
       res.lossSum += extra[0];
       res.weightSum += weight;
-      res.rows += stepRows;
+      res.rows += roundRows;
       res.computeNanos += t1 - t0;
       res.reduceNanos += t2 - t1;
       res.optimizerNanos += t3 - t2;
       res.lastLoss = loss;
-      res.lastRows = stepRows;
+      res.lastRows = roundRows;
       res.lastSeconds = (t3 - t0) / 1e9;
       if (progress != null) {
-        progress.progress(round + 1, loss, stepRows, (t3 - t0) / 1e9);
+        progress.progress(round + 1, loss, roundRows, (t3 - t0) / 1e9);
       }
       if (plan.checkEvery > 0 && res.steps % plan.checkEvery == 0) {
         checks.add(checksum(params));
@@ -611,7 +667,7 @@ public final class CollectiveEngine implements AutoCloseable {
     res.waitNanos = ring.waitNanos() - wait0;
     res.bytesSent = ring.bytesSent() - bytes0;
     res.params = params;
-    res.state = opt.state();
+    res.state = opt == null ? null : opt.state();
     return res;
   }
 
@@ -625,9 +681,9 @@ public final class CollectiveEngine implements AutoCloseable {
   }
 
   /** The Spark UI's name for a span's stage. */
-  static String description(int epoch, int epochs, long first, long end) {
-    return String.format(Locale.ROOT, "sparktrain epoch %d/%d steps %d-%d (collective)", epoch + 1, epochs,
-        first + 1, end);
+  static String description(Mode mode, int epoch, int epochs, long first, long end) {
+    return String.format(Locale.ROOT, "sparktrain epoch %d/%d %s %d-%d (collective)", epoch + 1, epochs,
+        mode == Mode.SYNC ? "steps" : "rounds", first + 1, end);
   }
 
   @Override

@@ -33,6 +33,7 @@ public final class TrainConfig implements Serializable {
 
   private final Mode mode;
   private final SyncEngine syncEngine;
+  private final SyncEngine averageEngine;
   private final long collectiveTimeoutMillis;
   private final int spanRetries;
   private final int replicaCheckEvery;
@@ -62,6 +63,7 @@ public final class TrainConfig implements Serializable {
   private TrainConfig(Builder b) {
     mode = b.mode;
     syncEngine = b.syncEngine;
+    averageEngine = b.averageEngine;
     collectiveTimeoutMillis = b.collectiveTimeoutMillis;
     spanRetries = b.spanRetries;
     replicaCheckEvery = b.replicaCheckEvery;
@@ -96,6 +98,12 @@ public final class TrainConfig implements Serializable {
   public Mode mode() { return mode; }
   /** SYNC: the engine that runs the steps. */
   public SyncEngine syncEngine() { return syncEngine; }
+  /**
+   * AVERAGE: DRIVER = one Spark job per round (broadcast, treeAggregate, the driver applies the
+   * mean delta); COLLECTIVE = spans of rounds in barrier stages, the deltas all-reduced among the
+   * tasks.
+   */
+  public SyncEngine averageEngine() { return averageEngine; }
   /** Collective engine: a peer that makes no progress for this long fails the span. */
   public long collectiveTimeoutMillis() { return collectiveTimeoutMillis; }
   /** Collective engine: how often a failed span is rerun from its start before the run fails. */
@@ -138,6 +146,7 @@ public final class TrainConfig implements Serializable {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("mode", mode.name().toLowerCase(Locale.ROOT));
     m.put("sync_engine", syncEngine.name().toLowerCase(Locale.ROOT));
+    m.put("average_engine", averageEngine.name().toLowerCase(Locale.ROOT));
     m.put("collective_timeout_ms", collectiveTimeoutMillis);
     m.put("span_retries", spanRetries);
     m.put("epochs", epochs);
@@ -178,6 +187,7 @@ public final class TrainConfig implements Serializable {
   public static final class Builder {
     private Mode mode = Mode.SYNC;
     private SyncEngine syncEngine = SyncEngine.COLLECTIVE;
+    private SyncEngine averageEngine = SyncEngine.DRIVER;
     private long collectiveTimeoutMillis = 60_000;
     private int spanRetries = 2;
     private int replicaCheckEvery = 100;
@@ -206,6 +216,7 @@ public final class TrainConfig implements Serializable {
 
     public Builder mode(Mode v) { mode = v; return this; }
     public Builder syncEngine(SyncEngine v) { syncEngine = v; return this; }
+    public Builder averageEngine(SyncEngine v) { averageEngine = v; return this; }
     public Builder collectiveTimeoutMillis(long v) { collectiveTimeoutMillis = v; return this; }
     public Builder spanRetries(int v) { spanRetries = v; return this; }
     public Builder replicaCheckEvery(int v) { replicaCheckEvery = v; return this; }
@@ -239,6 +250,7 @@ public final class TrainConfig implements Serializable {
     public TrainConfig build() {
       require(epochs >= 1, "training.epochs", ">= 1", epochs);
       require(syncEngine != null, "training.sync_engine", "collective or driver", syncEngine);
+      require(averageEngine != null, "training.average_engine", "collective or driver", averageEngine);
       require(collectiveTimeoutMillis >= 100, "training.collective_timeout_s", ">= 0.1", collectiveTimeoutMillis / 1e3);
       require(spanRetries >= 0, "training.span_retries", ">= 0", spanRetries);
       require(replicaCheckEvery >= 0, "training.replica_check_every", ">= 0 (0 = at span ends only)",

@@ -210,8 +210,10 @@ public final class Trainer {
     long totalRoundsPlanned = config.epochs() * roundsPerEpoch;
     String lastCheckpoint = null;
     String previousDescription = jsc.getLocalProperty("spark.job.description");
-    CollectiveEngine engine = config.mode() == Mode.SYNC && config.syncEngine() == TrainConfig.SyncEngine.COLLECTIVE
-        ? new CollectiveEngine(train.blocks(), offsets, n, network, config) : null;
+    boolean collective = config.mode() == Mode.SYNC ? config.syncEngine() == TrainConfig.SyncEngine.COLLECTIVE
+        : config.averageEngine() == TrainConfig.SyncEngine.COLLECTIVE;
+    CollectiveEngine engine = collective
+        ? new CollectiveEngine(train.blocks(), offsets, n, roundsPerEpoch, network, config) : null;
     try {
       outer:
       for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
@@ -231,7 +233,7 @@ public final class Trainer {
           long lastRows;
           double lastSecs;
           if (engine != null) {
-            jsc.setJobDescription(CollectiveEngine.description(epoch, config.epochs(), r, end));
+            jsc.setJobDescription(CollectiveEngine.description(config.mode(), epoch, config.epochs(), r, end));
             int e = epoch;
             long base = round - r;
             CollectiveEngine.Outcome o = engine.run(epoch, r, end, round, params, server, (rd, loss, rows, secs) -> {

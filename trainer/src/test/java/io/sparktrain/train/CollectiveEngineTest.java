@@ -103,6 +103,25 @@ class CollectiveEngineTest {
   }
 
   @Test
+  void averageModeOnTheCollectiveEngineMatchesTheDriverPath() {
+    for (TrainConfig.ServerUpdate server : TrainConfig.ServerUpdate.values()) {
+      TrainConfig.Builder avg = TrainConfig.builder().mode(Mode.AVERAGE).epochs(3).batchSize(16).localSteps(3)
+          .seed(5).serverUpdate(server).optimizer(OptimizerSpec.adam().learningRate(0.01).build())
+          .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).momentum(0.9).build());
+      TrainResult viaDriver = new Trainer(net(0.1f), avg.averageEngine(TrainConfig.SyncEngine.DRIVER).build())
+          .fit(two, null);
+      Trainer t = new Trainer(net(0.1f), avg.averageEngine(TrainConfig.SyncEngine.COLLECTIVE).build());
+      TrainResult viaRing = t.fit(two, null);
+      assertEquals(viaDriver.rounds(), viaRing.rounds());
+      assertTrue(((Number) t.collectiveProfile().get("steps")).longValue() == viaRing.rounds(), server.name());
+      assertArrayClose(viaDriver.params(), viaRing.params(), 1e-5);
+      double epochLossDriver = (Double) viaDriver.history().records("epoch").get(2).get("loss");
+      double epochLossRing = (Double) viaRing.history().records("epoch").get(2).get("loss");
+      assertEquals(epochLossDriver, epochLossRing, 1e-5, server.name());
+    }
+  }
+
+  @Test
   void oneAndFourPartitionsAgree() {
     TrainingData one = decode(1);
     TrainingData four = decode(4); // 4 partitions on 2 slots: grouped into 2 barrier tasks

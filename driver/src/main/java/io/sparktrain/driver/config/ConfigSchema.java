@@ -236,7 +236,8 @@ public final class ConfigSchema {
           str("label", "label", "label column: class index 0..K-1, a number, or an array/Vector of targets"),
           str("weight", null, "optional example-weight column").nullable(),
           map("options", "reader options, e.g. {header: \"true\", inferSchema: \"true\"} for csv"),
-          integer("partitions", 0, "0 = as read; n > 0 = repartition(n) once before training").min(0)),
+          integer("partitions", 0, "0 = as read; n > 0 = repartition(n) once before training, rows ordered by a hash of their"
+              + " values (so a partition Spark recomputes after a lost executor holds the same rows in the same order)").min(0)),
       section("model", "the network",
           oneOf("task", "classification", "classification: K softmax outputs; regression: identity outputs",
               "classification", "regression"),
@@ -258,6 +259,10 @@ public final class ConfigSchema {
               + " and step their own replicas (needs as many task slots as partitions, else the partitions are"
               + " grouped into the slots once; no dynamic allocation); driver = one Spark job per step, the driver"
               + " sums and steps (slower; for clusters without barrier mode)", "collective", "driver"),
+          oneOf("average_engine", "driver", "average mode: driver = one Spark job per round (broadcast, tree"
+              + " aggregation, the driver applies the mean delta); collective = spans of rounds in barrier stages,"
+              + " the deltas all-reduced among the tasks (same result, same slot rules as sync_engine)",
+              "driver", "collective"),
           number("collective_timeout_s", 60.0, "collective engine: a span fails when a peer makes no progress"
               + " for this long (a hung or lost task); the span then reruns").min(0.1),
           integer("span_retries", 2, "collective engine: reruns of a failed span from its start (identical"

@@ -593,6 +593,7 @@ public final class JobConfig {
     TrainConfig.Builder b = TrainConfig.builder()
         .mode(isFederated() ? Mode.SYNC : Mode.valueOf(string("training.mode").toUpperCase(Locale.ROOT)))
         .syncEngine(TrainConfig.SyncEngine.valueOf(string("training.sync_engine").toUpperCase(Locale.ROOT)))
+        .averageEngine(TrainConfig.SyncEngine.valueOf(string("training.average_engine").toUpperCase(Locale.ROOT)))
         .collectiveTimeoutMillis(Math.round(number("training.collective_timeout_s") * 1000))
         .spanRetries(integer("training.span_retries"))
         .epochs(integer("training.epochs"))

@@ -79,7 +79,7 @@ class JobConfigTest {
         error(MIN, "model.hidden=[64, x]"));
     assertEquals("output.overwrite: expected true or false, found 3", error(MIN, "output.overwrite=3"));
     assertEquals("data.train: expected a string, found 5", error("data: {train: 5}\n"));
-    assertEquals("training: expected a map with keys mode, sync_engine, collective_timeout_s, span_retries,"
+    assertEquals("training: expected a map with keys mode, sync_engine, average_engine, collective_timeout_s, span_retries,"
         + " epochs, max_rounds, batch_size, local_steps, seed, l2,"
         + " aggregation_depth, log_every_rounds, validate_every_rounds, server_update, optimizer, local_optimizer,"
         + " early_stopping, found 3", error(MIN + "training: 3\n"));
