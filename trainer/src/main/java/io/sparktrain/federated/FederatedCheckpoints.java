@@ -4,7 +4,7 @@ import io.sparktrain.nn.Network;
 import io.sparktrain.train.Checkpoint;
 import io.sparktrain.train.CheckpointStore;
 import io.sparktrain.train.EarlyStopping;
-import io.sparktrain.train.TrainingListener;
+import io.sparktrain.train.RoundLoop;
 import io.sparktrain.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -68,15 +68,8 @@ final class FederatedCheckpoints {
     this.network = network;
     this.siloRows = siloRows.clone();
     this.hconf = hconf;
-    if (config.checkpointDir() == null || config.checkpointDir().isEmpty()) {
-      this.store = null;
-      return;
-    }
-    try {
-      this.store = new CheckpointStore(config.checkpointDir(), hconf, config.checkpointKeep());
-    } catch (IOException e) {
-      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot open", e);
-    }
+    String dir = config.checkpointDir();
+    this.store = RoundLoop.openStore(dir == null || dir.isEmpty() ? null : dir, hconf, config.checkpointKeep());
   }
 
   /** Whether round {@code round} ends with a checkpoint: every N rounds, the last round, an early stop. */
@@ -85,13 +78,12 @@ final class FederatedCheckpoints {
   }
 
   /**
-   * Writes the checkpoint of {@code round}, tells the listeners, returns its path. With
+   * Writes the checkpoint of {@code round}, tells the loop's listeners, returns its path. With
    * {@code residuals} (error feedback on) the silos first write their residuals from the executors;
    * the checkpoint file, written last, records where.
    */
   String save(int round, float[] params, ServerOptimizer server, RdpAccountant accountant, EarlyStopping stopping,
-      Map<String, Double> lastValidation, boolean stopped, List<TrainingListener> listeners,
-      SiloResiduals residuals) {
+      Map<String, Double> lastValidation, boolean stopped, RoundLoop loop, SiloResiduals residuals) {
     Map<String, String> extras = new LinkedHashMap<>(fingerprint());
     if (residuals != null) {
       try {
@@ -123,14 +115,7 @@ final class FederatedCheckpoints {
     json.put("early_stopping_metric", config.earlyStoppingMetric());
     Checkpoint c = new Checkpoint(round, 0, 0, config.seed(), params, stopping.bestParams(), server.state(),
         Json.object(json), extras, System.currentTimeMillis());
-    try {
-      store.save(c);
-    } catch (IOException e) {
-      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot write round " + round, e);
-    }
-    String path = store.pathFor(round).toString();
-    for (TrainingListener l : listeners) l.onCheckpoint(round, path);
-    return path;
+    return loop.saveCheckpoint(store, config.checkpointDir(), c);
   }
 
   /**

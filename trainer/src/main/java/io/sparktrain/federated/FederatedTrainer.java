@@ -7,9 +7,8 @@ import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.EarlyStopping;
 import io.sparktrain.train.LocalWork;
-import io.sparktrain.train.MetricsHistory;
-import io.sparktrain.train.ProgressLogger;
 import io.sparktrain.train.RoundEvent;
+import io.sparktrain.train.RoundLoop;
 import io.sparktrain.train.Trainer;
 import io.sparktrain.train.TrainingListener;
 import io.sparktrain.train.Update;
@@ -32,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * FedProx term when mu > 0) and returns only its weight delta and example count; the server forms
  * the example-weighted mean (or a robust aggregate) and applies its rule ({@link ServerOptimizer}).
  * Stages contain no shuffle; a {@link LocalityAudit} proves it for every run. What a silo computes
- * depends on (seed, round, silo) only, so a retried task returns the identical update.
+ * depends on (seed, round, silo) only, so a retried task returns the identical update. The parts of
+ * the loop it shares with {@link Trainer} are in {@link RoundLoop}.
  */
 public final class FederatedTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(FederatedTrainer.class);
@@ -65,11 +65,6 @@ public final class FederatedTrainer {
     int nonEmptySilos = countNonEmpty(siloRows);
     float[] params = network.initParameters(config.seed());
     ServerOptimizer server = config.newServerOptimizer();
-    MetricsHistory history = new MetricsHistory();
-    List<TrainingListener> all = new ArrayList<>();
-    all.add(history);
-    all.add(new ProgressLogger(config.logEveryRounds()));
-    all.addAll(listeners);
     LocalityAudit audit = new LocalityAudit();
     RdpAccountant accountant = new RdpAccountant();
     EarlyStopping stopping = new EarlyStopping(config.earlyStoppingMetric(), config.patience(), config.minDelta(),
@@ -88,10 +83,10 @@ public final class FederatedTrainer {
     long t0 = System.nanoTime();
     long evalNanos = 0;
     Map<String, Double> lastVal = resumed == null ? Collections.emptyMap() : resumed.lastValidation();
-    String previous = jsc.getLocalProperty("spark.job.description");
+    RoundLoop loop = new RoundLoop(jsc, RoundLoop.Kind.FEDERATED, LOG, config.logEveryRounds(), listeners);
     SiloResiduals residuals = config.errorFeedback() ? new SiloResiduals(silos.blocks(), params.length) : null;
     long[] payload = new long[2]; // compression: int8 payload bytes and their float32 size, summed over rounds
-    try {
+    try (loop) {
       if (resumed != null && startRound < lastRound) {
         resumed.loadResiduals(residuals, jsc.hadoopConfiguration()); // each silo reads its own file, if any
       }
@@ -110,19 +105,16 @@ public final class FederatedTrainer {
           LOG.info("sparktrain federated round {}: all {} sampled silos straggled and were dropped"
               + " (straggler_policy drop): no update this round, the model stays", round, m);
         }
-        Map<Integer, byte[]> keys = config.secureAggregation() && !noUpdate ? publicKeys(silos.blocks(), working, round)
-            : Map.of();
-        jsc.setJobDescription("sparktrain federated round " + round + "/" + config.rounds());
-        Broadcast<float[]> bc = jsc.broadcast(params);
+        Map<Integer, byte[]> keys = config.secureAggregation() && !noUpdate
+            ? publicKeys(loop, silos.blocks(), working, round) : Map.of();
+        loop.describe("sparktrain federated round " + round + "/" + config.rounds());
         Aggregate agg;
-        try {
-          agg = noUpdate ? Aggregate.none(params.length)
-              : aggregate(silos.blocks(), bc, network, config, working, round, w, keys, plan.budgets(), residuals);
+        try (RoundLoop.ParamsBroadcast bc = loop.broadcast(params)) {
+          agg = noUpdate ? Aggregate.none(params.length) : aggregate(silos.blocks(), bc.get(), network, config,
+              working, round, w, keys, plan.budgets(), residuals);
           if (residuals != null && !noUpdate) {
             residuals.commit(); // this round's residuals replace the previous round's on the executors
           }
-        } finally {
-          bc.destroy();
         }
         if (!(agg.weight > 0) && !noUpdate) {
           throw new IllegalStateException("federated round " + round + ": no sampled silo returned an update");
@@ -140,12 +132,8 @@ public final class FederatedTrainer {
               : (double) w / nonEmptySilos;
           accountant.step(q, config.dpNoiseMultiplier(), 1);
         }
-        for (float v : delta) {
-          if (!Float.isFinite(v)) {
-            throw new io.sparktrain.train.TrainingDivergedException("federated round " + round
-                + ": the aggregated update is not finite; lower the client learning rate or clip (dp clip_norm)");
-          }
-        }
+        RoundLoop.requireFinite("federated round " + round, delta, "update",
+            "lower the client learning rate or clip (dp clip_norm)");
         if (!noUpdate) {
           server.apply(params, delta);
         }
@@ -156,7 +144,7 @@ public final class FederatedTrainer {
             && (round % config.evalEveryRounds() == 0 || round == config.rounds());
         if (evalNow) {
           long e0 = System.nanoTime();
-          jsc.setJobDescription("sparktrain federated evaluation after round " + round);
+          loop.describe("sparktrain federated evaluation after round " + round);
           val = evaluate(validation, params);
           evalNanos += System.nanoTime() - e0;
           lastVal = val;
@@ -173,15 +161,13 @@ public final class FederatedTrainer {
         }
         RoundEvent ev = new RoundEvent(1, 1, round, round, config.rounds(), loss, agg.rows, secs, (now - t0) / 1e9,
             (now - t0 - evalNanos) / 1e9, extra);
-        for (TrainingListener l : all) l.onRound(ev);
+        loop.onRound(ev);
         boolean stop = evalNow && stopping.enabled() && stopping.update(round, val, params);
         if (checkpoints.due(round, stop || round == lastRound)) {
-          checkpoints.save(round, params, server, accountant, stopping, lastVal, stop, all, residuals);
+          checkpoints.save(round, params, server, accountant, stopping, lastVal, stop, loop, residuals);
         }
         if (stop) {
-          LOG.info("sparktrain federated: early stopping after round {}: {} did not improve by {} for {} evaluations"
-              + " (best {} at round {})", round, config.earlyStoppingMetric(), config.minDelta(), config.patience(),
-              stopping.best(), stopping.bestEpoch());
+          loop.stoppedEarly(stopping, round);
           stopReason = "early_stopping";
           lastRound = round;
         }
@@ -190,7 +176,6 @@ public final class FederatedTrainer {
       if (residuals != null) {
         residuals.close();
       }
-      jsc.setJobDescription(previous);
       try {
         jsc.sc().listenerBus().waitUntilEmpty(10_000); // the audit must have seen every task
       } catch (java.util.concurrent.TimeoutException e) {
@@ -219,13 +204,8 @@ public final class FederatedTrainer {
       LOG.info("sparktrain federated: ({}, {})-DP after {} rounds (RDP accountant, z = {}, S = {})", epsilon,
           config.dpDelta(), lastRound, config.dpNoiseMultiplier(), config.dpClipNorm());
     }
-    if (stopping.enabled() && config.restoreBestWeights() && stopping.bestParams() != null) {
-      params = stopping.bestParams();
-      lastVal = evaluate(validation, params);
-      LOG.info("sparktrain federated: restored the best weights (round {}, {} = {})", stopping.bestEpoch(),
-          config.earlyStoppingMetric(), stopping.best());
-    }
-    return new FederatedResult(params, history, lastRound, auditMap, lastVal, epsilon,
+    RoundLoop.Weights out = loop.restoreBest(stopping, params, lastVal, p -> evaluate(validation, p));
+    return new FederatedResult(out.params(), loop.history(), lastRound, auditMap, out.validation(), epsilon,
         (System.nanoTime() - t0 - evalNanos) / 1e9, stopReason);
   }
 
@@ -255,9 +235,8 @@ public final class FederatedTrainer {
   }
 
   /** Secure aggregation, step 1: the sampled silos' public keys for this round (32 bytes each). */
-  static Map<Integer, byte[]> publicKeys(JavaRDD<Block> blocks, boolean[] sampled, long round) {
-    JavaSparkContext.fromSparkContext(blocks.context()).setJobDescription(
-        "sparktrain federated key exchange round " + round);
+  static Map<Integer, byte[]> publicKeys(RoundLoop loop, JavaRDD<Block> blocks, boolean[] sampled, long round) {
+    loop.describe("sparktrain federated key exchange round " + round);
     List<Map.Entry<Integer, byte[]>> keys = blocks.mapPartitionsWithIndex((p, it) -> {
       Block b = Block.only(it);
       List<Map.Entry<Integer, byte[]>> out = new ArrayList<>();

@@ -1,6 +1,7 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.data.Block;
+import io.sparktrain.train.RoundLoop;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.Iterator;
@@ -157,16 +158,13 @@ final class SiloResiduals implements AutoCloseable {
     }
     JavaRDD<State> states = start();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
-    String previous = jsc.getLocalProperty("spark.job.description");
-    jsc.setJobDescription("sparktrain federated checkpoint residuals round " + round);
-    try {
+    try (RoundLoop.JobDescription jobs = RoundLoop.JobDescription.keep(jsc)) {
+      jobs.set("sparktrain federated checkpoint residuals round " + round);
       states.foreachPartition(it -> {
         State s = only(it);
         checkSilo(s);
         ResidualFiles.write(new Path(dir).getFileSystem(hconf.value()), dir, round, s.silo, s.residual);
       });
-    } finally {
-      jsc.setJobDescription(previous);
     }
   }
 
@@ -189,9 +187,8 @@ final class SiloResiduals implements AutoCloseable {
     states.setName("sparktrain error-feedback residuals, resumed from round " + round);
     states.persist(StorageLevel.MEMORY_AND_DISK());
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
-    String previous = jsc.getLocalProperty("spark.job.description");
-    jsc.setJobDescription("sparktrain federated resume residuals round " + round);
-    try {
+    try (RoundLoop.JobDescription jobs = RoundLoop.JobDescription.keep(jsc)) {
+      jobs.set("sparktrain federated resume residuals round " + round);
       states.foreachPartition(it -> only(it));
     } catch (Exception e) { // Spark's job failure is a SparkException, a checked exception thrown from Scala
       states.unpersist(false);
@@ -201,8 +198,6 @@ final class SiloResiduals implements AutoCloseable {
         }
       }
       throw SiloResiduals.<RuntimeException>rethrow(e);
-    } finally {
-      jsc.setJobDescription(previous);
     }
     loaded = states;
   }

@@ -47,6 +47,24 @@ public final class EarlyStopping {
     return metric != null;
   }
 
+  /** The validation metric watched; null when disabled. */
+  public String metric() {
+    return metric;
+  }
+
+  public int patience() {
+    return patience;
+  }
+
+  public double minDelta() {
+    return minDelta;
+  }
+
+  /** Whether the best parameters are kept, to be restored at the end (restore-best-weights). */
+  public boolean keepsBest() {
+    return keepBest;
+  }
+
   /**
    * Records one evaluation's validation metrics ({@code epoch}: its 1-based number, an epoch or a
    * round, reported by {@link #bestEpoch()}); returns true when training should stop.

@@ -42,7 +42,9 @@ import org.slf4j.LoggerFactory;
  *       partition), taking a proportional slice per round and local mini-batch steps over it; the
  *       server applies the example-weighted mean delta directly or through its optimizer.
  * </ul>
- * Checkpoints, validation, early stopping and listeners hang off the same loop.
+ * Checkpoints, validation, early stopping and listeners hang off the same loop; what it shares with
+ * federated training (listeners, job descriptions, the broadcast, the divergence check, restore-best,
+ * the checkpoint store) is in {@link RoundLoop}.
  */
 public final class Trainer {
   private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -166,7 +168,8 @@ public final class Trainer {
     network.layout().check(params, "initial parameters");
     boolean serverOptimizer = config.mode() == Mode.SYNC || config.serverUpdate() == TrainConfig.ServerUpdate.OPTIMIZER;
     Optimizer server = serverOptimizer ? config.optimizer().create(paramCount) : null;
-    CheckpointStore store = openStore(jsc);
+    CheckpointStore store = RoundLoop.openStore(config.checkpointDir(), jsc.hadoopConfiguration(),
+        config.checkpointKeep());
 
     EarlyStopping stopping = new EarlyStopping(config);
     int startEpoch = 0;
@@ -193,12 +196,6 @@ public final class Trainer {
       }
     }
 
-    MetricsHistory history = new MetricsHistory();
-    List<TrainingListener> all = new ArrayList<>();
-    all.add(history);
-    all.add(new ProgressLogger(config.logEveryRounds()));
-    all.addAll(listeners);
-
     LOG.info("sparktrain: {} on {} rows in {} partitions, mode {}, {} rounds per epoch, {} epochs, {}",
         network, n, partRows.length, config.mode().name().toLowerCase(Locale.ROOT), roundsPerEpoch,
         config.epochs(), io.sparktrain.linalg.Blas.get().describe());
@@ -209,12 +206,12 @@ public final class Trainer {
     Map<String, Double> lastValidation = Collections.emptyMap();
     long totalRoundsPlanned = config.epochs() * roundsPerEpoch;
     String lastCheckpoint = null;
-    String previousDescription = jsc.getLocalProperty("spark.job.description");
+    RoundLoop loop = new RoundLoop(jsc, RoundLoop.Kind.TRAINER, LOG, config.logEveryRounds(), listeners);
     boolean collective = config.mode() == Mode.SYNC ? config.syncEngine() == TrainConfig.SyncEngine.COLLECTIVE
         : config.averageEngine() == TrainConfig.SyncEngine.COLLECTIVE;
     CollectiveEngine engine = collective
         ? new CollectiveEngine(train.blocks(), offsets, n, roundsPerEpoch, network, config) : null;
-    try {
+    try (loop) {
       outer:
       for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
         long epochStart = System.nanoTime();
@@ -233,17 +230,17 @@ public final class Trainer {
           long lastRows;
           double lastSecs;
           if (engine != null) {
-            jsc.setJobDescription(CollectiveEngine.description(config.mode(), epoch, config.epochs(), r, end));
+            loop.describe(CollectiveEngine.description(config.mode(), epoch, config.epochs(), r, end));
             int e = epoch;
             long base = round - r;
             CollectiveEngine.Outcome o = engine.run(epoch, r, end, round, params, server, (rd, loss, rows, secs) -> {
               long now = System.nanoTime();
               RoundEvent ev = new RoundEvent(e + 1, config.epochs(), rd, rd - base, roundsPerEpoch, loss, rows, secs,
                   (now - t0) / 1e9, (now - t0 - validationNanosRef[0]) / 1e9, Collections.emptyMap());
-              for (TrainingListener l : all) l.onRound(ev);
+              loop.onRound(ev);
             });
             if (o.divergedRound > 0) {
-              throw diverged(o.divergedRound, o.divergedWhat, lastCheckpoint);
+              throw RoundLoop.diverged("round " + o.divergedRound, o.divergedWhat, divergedAdvice(lastCheckpoint));
             }
             lossSum += o.lossSum;
             weightSum += o.weightSum;
@@ -258,14 +255,11 @@ public final class Trainer {
             lastSecs = 0;
             for (long q = r; q < end; q++) {
               long roundStart = System.nanoTime();
-              jsc.setJobDescription(String.format(Locale.ROOT, "sparktrain epoch %d/%d round %d/%d",
+              loop.describe(String.format(Locale.ROOT, "sparktrain epoch %d/%d round %d/%d",
                   epoch + 1, config.epochs(), q + 1, roundsPerEpoch));
-              Broadcast<float[]> bc = jsc.broadcast(params);
               Update u;
-              try {
-                u = runRound(train.blocks(), bc, network, config, offsets, n, epoch, q, roundsPerEpoch, round);
-              } finally {
-                bc.destroy();
+              try (RoundLoop.ParamsBroadcast bc = loop.broadcast(params)) {
+                u = runRound(train.blocks(), bc.get(), network, config, offsets, n, epoch, q, roundsPerEpoch, round);
               }
               round++;
               lastLoss = serverStep(params, u, server, round, lastCheckpoint);
@@ -279,7 +273,7 @@ public final class Trainer {
                 RoundEvent ev = new RoundEvent(epoch + 1, config.epochs(), round, q + 1, roundsPerEpoch, lastLoss,
                     lastRows, lastSecs, (now - t0) / 1e9, (now - t0 - validationNanosRef[0]) / 1e9,
                     Collections.emptyMap());
-                for (TrainingListener l : all) l.onRound(ev);
+                loop.onRound(ev);
               }
             }
           }
@@ -295,16 +289,16 @@ public final class Trainer {
           long now = System.nanoTime();
           RoundEvent ev = new RoundEvent(epoch + 1, config.epochs(), round, r, roundsPerEpoch, lastLoss, lastRows,
               lastSecs, (now - t0) / 1e9, (now - t0 - validationNanosRef[0]) / 1e9, roundVal);
-          for (TrainingListener l : all) l.onRound(ev);
+          loop.onRound(ev);
           if (store != null && config.checkpointEveryRounds() > 0 && round % config.checkpointEveryRounds() == 0
               && r < roundsPerEpoch) {
-            lastCheckpoint = save(store, round, epoch, r, params, server, stopping, all);
+            lastCheckpoint = save(loop, store, round, epoch, r, params, server, stopping);
           }
         }
         epochsDone = epoch + 1;
         Map<String, Double> val = Collections.emptyMap();
         if (validation != null) {
-          jsc.setJobDescription(String.format(Locale.ROOT, "sparktrain epoch %d/%d validation", epoch + 1,
+          loop.describe(String.format(Locale.ROOT, "sparktrain epoch %d/%d validation", epoch + 1,
               config.epochs()));
           long v0 = System.nanoTime();
           val = validate(validation, params);
@@ -318,15 +312,13 @@ public final class Trainer {
         EpochEvent ev = new EpochEvent(epoch + 1, config.epochs(), round, weightSum > 0 ? lossSum / weightSum
             : Double.NaN, val, (System.nanoTime() - epochStart) / 1e9, elapsed, eta, rowsSeen,
             elapsed - validationNanosRef[0] / 1e9);
-        for (TrainingListener l : all) l.onEpoch(ev);
+        loop.onEpoch(ev);
         if (store != null && config.checkpointEveryEpochs() > 0 && (epoch + 1) % config.checkpointEveryEpochs() == 0) {
-          lastCheckpoint = save(store, round, epoch + 1, 0, params, server, stopping, all);
+          lastCheckpoint = save(loop, store, round, epoch + 1, 0, params, server, stopping);
         }
         if (stop) {
           stopReason = "early_stopping";
-          LOG.info("sparktrain: early stopping after epoch {}: {} did not improve by {} for {} epochs (best {} at"
-              + " epoch {})", epoch + 1, config.earlyStoppingMetric(), config.minDelta(), config.patience(),
-              stopping.best(), stopping.bestEpoch());
+          loop.stoppedEarly(stopping, epoch + 1);
           break;
         }
       }
@@ -336,30 +328,11 @@ public final class Trainer {
         collectiveProfile = engine.profile().toMap();
         LOG.info("sparktrain: collective engine: {}", collectiveProfile);
       }
-      jsc.setJobDescription(previousDescription);
     }
-    float[] result = params;
-    if (stopping.enabled() && config.restoreBestWeights() && stopping.bestParams() != null) {
-      result = stopping.bestParams();
-      if (validation != null) {
-        lastValidation = validate(validation, result);
-      }
-      LOG.info("sparktrain: restored the best weights (epoch {}, {} = {})", stopping.bestEpoch(),
-          config.earlyStoppingMetric(), stopping.best());
-    }
-    return new TrainResult(result, server == null ? null : server.state(), history, round, epochsDone, stopReason,
-        (System.nanoTime() - t0) / 1e9, lastValidation);
-  }
-
-  private CheckpointStore openStore(JavaSparkContext jsc) {
-    if (config.checkpointDir() == null) {
-      return null;
-    }
-    try {
-      return new CheckpointStore(config.checkpointDir(), jsc.hadoopConfiguration(), config.checkpointKeep());
-    } catch (IOException e) {
-      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot open", e);
-    }
+    // Early stopping needs validation data (checked above), so validation is set when it restores.
+    RoundLoop.Weights out = loop.restoreBest(stopping, params, lastValidation, p -> validate(validation, p));
+    return new TrainResult(out.params(), server == null ? null : server.state(), loop.history(), round, epochsDone,
+        stopReason, (System.nanoTime() - t0) / 1e9, out.validation());
   }
 
   private static Optional<Checkpoint> latest(CheckpointStore store) {
@@ -370,18 +343,11 @@ public final class Trainer {
     }
   }
 
-  private String save(CheckpointStore store, long round, int epoch, long roundInEpoch, float[] params,
-      Optimizer server, EarlyStopping stopping, List<TrainingListener> all) {
+  private String save(RoundLoop loop, CheckpointStore store, long round, int epoch, long roundInEpoch,
+      float[] params, Optimizer server, EarlyStopping stopping) {
     Checkpoint c = new Checkpoint(round, epoch, roundInEpoch, config.seed(), params, stopping.bestParams(),
         server == null ? null : server.state(), config.toJson(), stopping.extras(), System.currentTimeMillis());
-    try {
-      store.save(c);
-      String path = store.pathFor(round).toString();
-      for (TrainingListener l : all) l.onCheckpoint(round, path);
-      return path;
-    } catch (IOException e) {
-      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot write round " + round, e);
-    }
+    return loop.saveCheckpoint(store, config.checkpointDir(), c);
   }
 
   /** One round on the executors: every partition's update, summed in partition order ({@link OrderedAggregate}, a treeAggregate whose result does not depend on task timing). */
@@ -448,12 +414,8 @@ public final class Trainer {
     }
     double loss = u.meanLoss();
     float[] mean = u.mean();
-    boolean finite = Double.isFinite(loss);
-    for (int i = 0; finite && i < mean.length; i++) finite = Float.isFinite(mean[i]);
-    if (!finite) {
-      throw diverged(round, Double.isFinite(loss) ? "the aggregated " + (config.mode() == Mode.SYNC ? "gradient"
-          : "update") + " is not finite" : "loss is " + loss, lastCheckpoint);
-    }
+    RoundLoop.requireFinite("round " + round, loss, mean, config.mode() == Mode.SYNC ? "gradient" : "update",
+        divergedAdvice(lastCheckpoint));
     if (config.mode() == Mode.SYNC) {
       loss += network.addL2(params, mean, config.l2());
       server.step(params, mean);
@@ -466,10 +428,10 @@ public final class Trainer {
     return loss;
   }
 
-  private static TrainingDivergedException diverged(long round, String what, String lastCheckpoint) {
-    return new TrainingDivergedException("round " + round + ": " + what + "; training stopped. Last good checkpoint: "
-        + (lastCheckpoint == null ? "none" : lastCheckpoint) + ". Try a lower learning rate or clipping (optimizer"
-        + " clip_norm).");
+  /** What a {@link TrainingDivergedException} of this loop tells the user after what went wrong. */
+  private static String divergedAdvice(String lastCheckpoint) {
+    return "training stopped. Last good checkpoint: " + (lastCheckpoint == null ? "none" : lastCheckpoint)
+        + ". Try a lower learning rate or clipping (optimizer clip_norm).";
   }
 
   /**
