@@ -187,7 +187,7 @@ public final class TrainConfig implements Serializable {
   public static final class Builder {
     private Mode mode = Mode.SYNC;
     private SyncEngine syncEngine = SyncEngine.COLLECTIVE;
-    private SyncEngine averageEngine = SyncEngine.DRIVER;
+    private SyncEngine averageEngine = SyncEngine.COLLECTIVE;
     private long collectiveTimeoutMillis = 60_000;
     private int spanRetries = 2;
     private int replicaCheckEvery = 100;

@@ -67,7 +67,7 @@ public final class FashionBench {
     opt.put("mllib-iterations", "100");
     opt.put("skip-mllib", "false");
     opt.put("warmup-epochs", "10");
-    opt.put("engine", "collective");
+    opt.put("engine", "collective"); // sync_engine or average_engine
     opt.put("hidden", "256,128");
     opt.put("no-compare", "false");
     opt.put("driver-rounds", "200");
@@ -144,6 +144,7 @@ public final class FashionBench {
     avg.put("local-steps", "235");
     avg.put("epochs", opt.get("average-epochs"));
     avg.put("warmup-epochs", "2");
+    avg.put("engine", "collective");
     Map<String, Object> a = runSparktrain(train, test, avg);
     curve(a);
     System.out.println(Json.object(a));
@@ -186,12 +187,13 @@ public final class FashionBench {
     model += "-10";
     Network net = nb.dense(10, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
     Mode mode = Mode.valueOf(opt.get("mode").toUpperCase(Locale.ROOT));
-    TrainConfig.SyncEngine engine = TrainConfig.SyncEngine.valueOf(opt.get("engine").toUpperCase(Locale.ROOT));
+    String engineName = opt.get("engine");
+    TrainConfig.SyncEngine engine = TrainConfig.SyncEngine.valueOf(engineName.toUpperCase(Locale.ROOT));
     OptimizerSpec adam = OptimizerSpec.adam().learningRate(Double.parseDouble(opt.get("lr"))).build();
     long maxRounds = Long.parseLong(opt.getOrDefault("max-rounds", "0"));
     // Sync validates after each epoch (every round would be one validation per step).
     int validateEvery = mode == Mode.SYNC ? 0 : Integer.parseInt(opt.get("validate-every"));
-    TrainConfig cfg = TrainConfig.builder().mode(mode).syncEngine(engine).epochs(Integer.parseInt(opt.get("epochs")))
+    TrainConfig cfg = TrainConfig.builder().mode(mode).syncEngine(engine).averageEngine(engine).epochs(Integer.parseInt(opt.get("epochs")))
         .maxRounds(maxRounds).batchSize(Integer.parseInt(opt.get("batch")))
         .localSteps(Integer.parseInt(opt.get("local-steps"))).optimizer(adam).localOptimizer(adam).seed(1)
         .validateEveryRounds(validateEvery).build();
@@ -199,7 +201,7 @@ public final class FashionBench {
     long warmupRounds = Long.parseLong(opt.getOrDefault("warmup-rounds", "0"));
     if (warmup > 0 || warmupRounds > 0) {
       long w0 = System.nanoTime();
-      TrainConfig warm = TrainConfig.builder().mode(mode).syncEngine(engine).epochs(Math.max(1, warmup))
+      TrainConfig warm = TrainConfig.builder().mode(mode).syncEngine(engine).averageEngine(engine).epochs(Math.max(1, warmup))
           .maxRounds(warmupRounds).batchSize(cfg.batchSize()).localSteps(cfg.localSteps()).optimizer(adam)
           .localOptimizer(adam).seed(2).validateEveryRounds(cfg.validateEveryRounds()).build();
       new Trainer(net, warm).fit(tr, te);
@@ -247,7 +249,8 @@ public final class FashionBench {
     out.put("master", opt.get("master"));
     out.put("partitions", tr.numPartitions());
     out.put("mode", opt.get("mode"));
-    out.put("sync_engine", mode == Mode.SYNC ? opt.get("engine") : null);
+    out.put("sync_engine", mode == Mode.SYNC ? engineName : null);
+    out.put("average_engine", mode == Mode.AVERAGE ? engineName : null);
     out.put("batch", cfg.batchSize());
     out.put("local_steps", mode == Mode.AVERAGE ? cfg.localSteps() : null);
     out.put("optimizer", adam.toString());
