@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks (never part of the tests).
-# Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options]
+# Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options] | cluster
 # Prints JSON lines; record the figures in docs/BENCHMARKS.md with the command that made them.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 what="${1:-core}"; shift || true
+# Issue 9, executors in separate JVMs on scripts/cluster.sh (1 and 2 Workers): no mvn install, it
+# submits the already built app jar (docs/CLUSTER-SCALING.md).
+if [ "$what" = cluster ]; then exec "$ROOT/scripts/bench_cluster.sh" "$@"; fi
 # The value of option $1 (--name V or --name=V, the last one wins) among the remaining arguments;
 # status 1 when it is absent.
 opt_value() {
@@ -74,6 +77,6 @@ PY
     fi
     ;;
   *)
-    echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...]" >&2
+    echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...] | cluster" >&2
     exit 2 ;;
 esac

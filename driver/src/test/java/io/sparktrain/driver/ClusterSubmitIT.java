@@ -125,19 +125,7 @@ class ClusterSubmitIT {
       log("cluster up in %.0f s: %s", secondsSince(t0), masterUrl);
 
       long t1 = System.nanoTime();
-      Process submit = start(List.of("bash", root.resolve("scripts/submit.sh").toString(),
-          "--master", masterUrl,
-          "--conf", "spark.executor.cores=1",
-          "--conf", "spark.cores.max=2",
-          "--conf", "spark.executor.memory=768m",
-          // Start training only when both executors are there (else a fast run may use one).
-          "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
-          "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=60s",
-          "--conf", "spark.ui.enabled=false",
-          "--driver-memory", "1g",
-          "--",
-          "train", "--config", yaml.toString()),
-          Map.of("SPARKTRAIN_JAR", appJar.toString()), submitLog);
+      Process submit = submitTrain(masterUrl, yaml, submitLog);
       int code = finish(submit, SUBMIT_TIMEOUT, submitLog);
       String stdout = Files.readString(submitLog);
       assertEquals(0, code, "submit.sh ... train exited " + code + ":\n" + tail(submitLog, 120));
@@ -224,21 +212,7 @@ class ClusterSubmitIT {
         ""));
     Path log = work.resolve(name + ".log");
     long t0 = System.nanoTime();
-    Process submit = start(List.of("bash", root.resolve("scripts/submit.sh").toString(),
-        "--master", masterUrl,
-        "--conf", "spark.executor.cores=1",
-        "--conf", "spark.cores.max=2",
-        "--conf", "spark.executor.memory=768m",
-        "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
-        "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=60s",
-        // After a lost executor, recheck the barrier stage's slots every second (default 15 s).
-        "--conf", "spark.scheduler.barrier.maxConcurrentTasksCheck.interval=1s",
-        "--conf", "spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures=120",
-        "--conf", "spark.ui.enabled=false",
-        "--driver-memory", "1g",
-        "--",
-        "train", "--config", yaml.toString()),
-        Map.of("SPARKTRAIN_JAR", appJar.toString()), log);
+    Process submit = submitTrain(masterUrl, yaml, log);
     String appId = null;
     if (kill) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
@@ -273,6 +247,26 @@ class ClusterSubmitIT {
     }
     log("%s run in %.0f s", name, secondsSince(t0));
     return NeuralNetClassificationModel.load(out.resolve("model").toString()).parameters();
+  }
+
+  /** {@code scripts/submit.sh ... -- train --config yaml} on the cluster's 2 executors of 1 core. */
+  private Process submitTrain(String masterUrl, Path yaml, Path log) throws IOException {
+    return start(List.of("bash", root.resolve("scripts/submit.sh").toString(),
+        "--master", masterUrl,
+        "--conf", "spark.executor.cores=1",
+        "--conf", "spark.cores.max=2",
+        "--conf", "spark.executor.memory=768m",
+        // Start training only when both executors are there (else a fast run may use one).
+        "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
+        "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=60s",
+        // After a lost executor, recheck a barrier stage's slots every second (default 15 s).
+        "--conf", "spark.scheduler.barrier.maxConcurrentTasksCheck.interval=1s",
+        "--conf", "spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures=120",
+        "--conf", "spark.ui.enabled=false",
+        "--driver-memory", "1g",
+        "--",
+        "train", "--config", yaml.toString()),
+        Map.of("SPARKTRAIN_JAR", appJar.toString()), log);
   }
 
   /** Three Gaussian blobs in 4 dimensions, features as an ml Vector, label 0..2 as a double. */

@@ -42,7 +42,10 @@ public final class Rendezvous implements Closeable {
   static final int MAGIC = 0x53545231; // "STR1"
 
   /** One step's progress, from rank 0. */
-  public record Progress(long round, double loss, long rows, double seconds) { }
+  public record Progress(long round, double loss, long rows, double seconds) {
+    /** Queued when rank 0 says its steps are over: the driver need not poll any longer. */
+    public static final Progress END = new Progress(-1, Double.NaN, 0, 0);
+  }
 
   private final ServerSocket server;
   private final long token;
@@ -176,6 +179,7 @@ public final class Rendezvous implements Closeable {
       while (true) {
         int type = in.readByte();
         if (type == 0) {
+          span.progress.add(Progress.END);
           return;
         }
         span.progress.add(new Progress(in.readLong(), in.readDouble(), in.readLong(), in.readDouble()));

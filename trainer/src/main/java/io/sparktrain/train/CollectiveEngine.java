@@ -51,6 +51,10 @@ import scala.reflect.ClassTag$;
  * parameters and the optimizer state; every rank returns checksums of its replica, which the
  * driver compares.
  *
+ * <p>{@link Mode#AVERAGE} runs on it too: a round is each partition's local steps on its slice of
+ * the epoch, then an all-reduce of the example-weighted deltas and the same server update (plain,
+ * or the server optimizer) on every replica.
+ *
  * <p>Semantics are the driver engine's: step r of epoch e is the global mini-batch of positions
  * [rB, (r+1)B) of the epoch's seeded permutation, each partition's rows in it are summed with the
  * same dropout seeds (seed, epoch, r, partition), the mean is taken, L2 added, one optimizer step.
@@ -136,6 +140,7 @@ public final class CollectiveEngine implements AutoCloseable {
     long waitNanos;
     long optimizerNanos;
     long setupNanos;
+    long taskNanos;
     long bytesSent;
   }
 
@@ -169,7 +174,11 @@ public final class CollectiveEngine implements AutoCloseable {
     public long setupNanos;
     /** Driver: span wall time minus rank 0's step time (job launch, broadcast, results). */
     public long spanOverheadNanos;
+    /** Rank 0's task from its start to its result, minus its step time (rendezvous, rows, result). */
+    public long taskOverheadNanos;
     public long bytesSent;
+    /** Each span's overhead, in order (milliseconds). */
+    public final List<Double> spanOverheadsMs = new ArrayList<>();
 
     public java.util.Map<String, Object> toMap() {
       java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
@@ -182,6 +191,14 @@ public final class CollectiveEngine implements AutoCloseable {
       m.put("optimizer_ms_per_step", optimizerNanos / s / 1e6);
       m.put("span_setup_ms", setupNanos / Math.max(1.0, spans) / 1e6);
       m.put("span_overhead_ms", spanOverheadNanos / Math.max(1.0, spans) / 1e6);
+      m.put("span_overhead_in_task_ms", taskOverheadNanos / Math.max(1.0, spans) / 1e6);
+      if (!spanOverheadsMs.isEmpty()) {
+        List<Double> sorted = new ArrayList<>(spanOverheadsMs);
+        sorted.sort(null);
+        m.put("span_overhead_ms_median", sorted.get(sorted.size() / 2));
+        m.put("span_overhead_ms_min", sorted.get(0));
+        m.put("span_overhead_ms_max", sorted.get(sorted.size() - 1));
+      }
       m.put("bytes_sent_per_step", bytesSent / s);
       return m;
     }
@@ -417,10 +434,25 @@ public final class CollectiveEngine implements AutoCloseable {
               };
       RDD<SpanResult> out = shards.rdd().barrier().mapPartitions(f, false, tag);
       JavaFutureAction<List<SpanResult>> future = new JavaRDD<>(out, tag).collectAsync();
+      // Listeners run on this thread, as rank 0's records arrive (it flushes every 50 ms); END (rank 0
+      // closed its stream) or the job's end stops the polling. Waking rarely matters: in local mode
+      // this thread competes with the tasks for the cores.
+      List<Rendezvous.Progress> batch = new ArrayList<>();
       while (!future.isDone()) {
-        Rendezvous.Progress p = span.progress().poll(20, TimeUnit.MILLISECONDS);
-        if (p != null) {
-          deliver(p, delivered, lastRound, onStep);
+        Rendezvous.Progress p = span.progress().poll(50, TimeUnit.MILLISECONDS);
+        if (p == null) {
+          continue;
+        }
+        batch.add(p);
+        span.progress().drainTo(batch);
+        boolean stepsOver = false;
+        for (Rendezvous.Progress q : batch) {
+          stepsOver |= q == Rendezvous.Progress.END;
+          deliver(q, delivered, lastRound, onStep);
+        }
+        batch.clear();
+        if (stepsOver) {
+          break;
         }
       }
       List<SpanResult> results;
@@ -444,7 +476,7 @@ public final class CollectiveEngine implements AutoCloseable {
   }
 
   private static void deliver(Rendezvous.Progress p, long[] delivered, long lastRound, StepListener onStep) {
-    if (p.round() > delivered[0] && p.round() < lastRound) {
+    if (p != Rendezvous.Progress.END && p.round() > delivered[0] && p.round() < lastRound) {
       delivered[0] = p.round();
       onStep.onStep(p.round(), p.loss(), p.rows(), p.seconds());
     }
@@ -489,8 +521,12 @@ public final class CollectiveEngine implements AutoCloseable {
     profile.waitNanos += zero.waitNanos;
     profile.optimizerNanos += zero.optimizerNanos;
     profile.setupNanos += zero.setupNanos;
+    profile.taskOverheadNanos += Math.max(0, zero.taskNanos - (zero.computeNanos + zero.reduceNanos
+        + zero.optimizerNanos));
     profile.bytesSent += zero.bytesSent;
-    profile.spanOverheadNanos += Math.max(0, wallNanos - (zero.computeNanos + zero.reduceNanos + zero.optimizerNanos));
+    long overhead = Math.max(0, wallNanos - (zero.computeNanos + zero.reduceNanos + zero.optimizerNanos));
+    profile.spanOverheadNanos += overhead;
+    profile.spanOverheadsMs.add(overhead / 1e6);
     return o;
   }
 
@@ -524,6 +560,7 @@ public final class CollectiveEngine implements AutoCloseable {
         SpanResult r = steps(shards, start, plan, ring, rank == 0 ? rc : null, killed);
         r.rank = rank;
         r.setupNanos = setup;
+        r.taskNanos = System.nanoTime() - s0;
         if (rank != 0) {
           r.params = null;
           r.state = null;

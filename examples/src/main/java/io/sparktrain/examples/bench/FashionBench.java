@@ -38,7 +38,8 @@ import org.apache.spark.sql.SparkSession;
  * same JVM: the collective engine at {@code --batch}; the driver engine at the same batch for
  * {@code --driver-rounds} rounds; the collective engine at global batch {@code --large-batch}; and
  * {@code average} mode with the bench defaults (local steps 235, batch 128) for
- * {@code --average-epochs}; then prints a comparison line of ratios. Steady state is the median
+ * {@code --average-epochs}; one epoch cut into spans of 25 steps (by validation), for the spans'
+ * fixed cost; then prints a comparison line of ratios. Steady state is the median
  * epoch of the second half (rows / training seconds of the epoch, validation excluded).
  *
  * <p>Warm-up: before the measured run, the same training runs for {@code --warmup-epochs} epochs
@@ -124,30 +125,14 @@ public final class FashionBench {
   /** The sync comparison runs (see the class comment) and their ratios, as JSON lines. */
   private static void compareSync(Dataset<Row> train, Dataset<Row> test, Map<String, String> opt,
       Map<String, Object> collective, double single) {
-    Map<String, String> driver = new LinkedHashMap<>(opt);
-    driver.put("engine", "driver");
-    driver.put("epochs", "1");
-    driver.put("max-rounds", opt.get("driver-rounds"));
-    driver.put("warmup-epochs", "0");
-    driver.put("warmup-rounds", "100");
-    Map<String, Object> d = runSparktrain(train, test, driver);
-    curve(d);
-    System.out.println(Json.object(d));
-    Map<String, String> large = new LinkedHashMap<>(opt);
-    large.put("batch", opt.get("large-batch"));
-    Map<String, Object> l = runSparktrain(train, test, large);
-    curve(l);
-    System.out.println(Json.object(l));
-    Map<String, String> avg = new LinkedHashMap<>(opt);
-    avg.put("mode", "average");
-    avg.put("batch", "128");
-    avg.put("local-steps", "235");
-    avg.put("epochs", opt.get("average-epochs"));
-    avg.put("warmup-epochs", "2");
-    avg.put("engine", "collective");
-    Map<String, Object> a = runSparktrain(train, test, avg);
-    curve(a);
-    System.out.println(Json.object(a));
+    Map<String, Object> d = variant(train, test, opt, "engine", "driver", "epochs", "1", "max-rounds",
+        opt.get("driver-rounds"), "warmup-epochs", "0", "warmup-rounds", "100");
+    Map<String, Object> l = variant(train, test, opt, "batch", opt.get("large-batch"));
+    // The spans' fixed cost: one epoch cut into spans of 25 steps by validation (about 19 spans).
+    Map<String, Object> probe = variant(train, test, opt, "epochs", "1", "warmup-epochs", "0",
+        "sync-validate-every", "25");
+    Map<String, Object> a = variant(train, test, opt, "mode", "average", "batch", "128", "local-steps", "235",
+        "epochs", opt.get("average-epochs"), "warmup-epochs", "2", "engine", "collective");
     Map<String, Object> cmp = new LinkedHashMap<>();
     cmp.put("bench", "fashion");
     cmp.put("comparison", "sync_engines");
@@ -158,6 +143,8 @@ public final class FashionBench {
     cmp.put("collective_vs_driver", (Double) collective.get("samples_per_s_steady")
         / (Double) d.get("samples_per_s_steady"));
     cmp.put("collective_vs_single_thread", (Double) collective.get("samples_per_s_steady") / single);
+    cmp.put("collective_step_profile", collective.get("collective_profile"));
+    cmp.put("span_probe_profile", probe.get("collective_profile"));
     cmp.put("collective_test_accuracy", collective.get("test_accuracy"));
     cmp.put("collective_large_batch", l.get("batch"));
     cmp.put("collective_large_batch_samples_per_s_steady", l.get("samples_per_s_steady"));
@@ -165,6 +152,17 @@ public final class FashionBench {
     cmp.put("collective_large_batch_vs_average", (Double) l.get("samples_per_s_steady")
         / (Double) a.get("samples_per_s_steady"));
     System.out.println(Json.object(cmp));
+  }
+
+  /** Runs sparktrain with {@code opt} changed by the (key, value) pairs and prints its JSON line. */
+  private static Map<String, Object> variant(Dataset<Row> train, Dataset<Row> test, Map<String, String> opt,
+      String... keyValues) {
+    Map<String, String> o = new LinkedHashMap<>(opt);
+    for (int i = 0; i < keyValues.length; i += 2) o.put(keyValues[i], keyValues[i + 1]);
+    Map<String, Object> run = runSparktrain(train, test, o);
+    curve(run);
+    System.out.println(Json.object(run));
+    return run;
   }
 
   @SuppressWarnings("unchecked")
@@ -192,7 +190,8 @@ public final class FashionBench {
     OptimizerSpec adam = OptimizerSpec.adam().learningRate(Double.parseDouble(opt.get("lr"))).build();
     long maxRounds = Long.parseLong(opt.getOrDefault("max-rounds", "0"));
     // Sync validates after each epoch (every round would be one validation per step).
-    int validateEvery = mode == Mode.SYNC ? 0 : Integer.parseInt(opt.get("validate-every"));
+    int validateEvery = mode == Mode.SYNC ? Integer.parseInt(opt.getOrDefault("sync-validate-every", "0"))
+        : Integer.parseInt(opt.get("validate-every"));
     TrainConfig cfg = TrainConfig.builder().mode(mode).syncEngine(engine).averageEngine(engine).epochs(Integer.parseInt(opt.get("epochs")))
         .maxRounds(maxRounds).batchSize(Integer.parseInt(opt.get("batch")))
         .localSteps(Integer.parseInt(opt.get("local-steps"))).optimizer(adam).localOptimizer(adam).seed(1)
