@@ -179,7 +179,9 @@ public final class Rendezvous implements Closeable {
       while (true) {
         int type = in.readByte();
         if (type == 0) {
-          span.progress.add(Progress.END);
+          if (rank == 0) {
+            span.progress.add(Progress.END); // after every record rank 0 sent: the socket keeps their order
+          }
           return;
         }
         span.progress.add(new Progress(in.readLong(), in.readDouble(), in.readLong(), in.readDouble()));

@@ -434,26 +434,11 @@ public final class CollectiveEngine implements AutoCloseable {
               };
       RDD<SpanResult> out = shards.rdd().barrier().mapPartitions(f, false, tag);
       JavaFutureAction<List<SpanResult>> future = new JavaRDD<>(out, tag).collectAsync();
-      // Listeners run on this thread, as rank 0's records arrive (it flushes every 50 ms); END (rank 0
-      // closed its stream) or the job's end stops the polling. Waking rarely matters: in local mode
-      // this thread competes with the tasks for the cores.
-      List<Rendezvous.Progress> batch = new ArrayList<>();
-      while (!future.isDone()) {
-        Rendezvous.Progress p = span.progress().poll(50, TimeUnit.MILLISECONDS);
-        if (p == null) {
-          continue;
-        }
-        batch.add(p);
-        span.progress().drainTo(batch);
-        boolean stepsOver = false;
-        for (Rendezvous.Progress q : batch) {
-          stepsOver |= q == Rendezvous.Progress.END;
-          deliver(q, delivered, lastRound, onStep);
-        }
-        batch.clear();
-        if (stepsOver) {
-          break;
-        }
+      // Listeners run on this thread, as rank 0's records arrive (it flushes every 50 ms). Waking rarely
+      // matters: in local mode this thread competes with the tasks for the cores.
+      boolean[] ended = {false};
+      while (!ended[0] && !future.isDone()) {
+        drain(span, 50, delivered, lastRound, onStep, ended);
       }
       List<SpanResult> results;
       try {
@@ -462,8 +447,11 @@ public final class CollectiveEngine implements AutoCloseable {
         Throwable c = e.getCause() == null ? e : e.getCause();
         throw c instanceof RuntimeException ? (RuntimeException) c : new IllegalStateException(c.getMessage(), c);
       }
-      for (Rendezvous.Progress p; (p = span.progress().poll()) != null; ) {
-        deliver(p, delivered, lastRound, onStep);
+      // Rank 0 closed its stream (END) before it returned its result, but the rendezvous thread may
+      // not have read the last records yet.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!ended[0] && System.nanoTime() < deadline) {
+        drain(span, 50, delivered, lastRound, onStep, ended);
       }
       return finish(results, params, server, plan, System.nanoTime() - t0);
     } catch (InterruptedException e) {
@@ -472,6 +460,22 @@ public final class CollectiveEngine implements AutoCloseable {
     } finally {
       span.close();
       bc.destroy();
+    }
+  }
+
+  /** Waits up to {@code millis} for rank 0's records, then delivers all that are there; END sets ended[0]. */
+  private static void drain(Rendezvous.Span span, long millis, long[] delivered, long lastRound, StepListener onStep,
+      boolean[] ended) throws InterruptedException {
+    Rendezvous.Progress p = span.progress().poll(millis, TimeUnit.MILLISECONDS);
+    if (p == null) {
+      return;
+    }
+    List<Rendezvous.Progress> batch = new ArrayList<>();
+    batch.add(p);
+    span.progress().drainTo(batch);
+    for (Rendezvous.Progress q : batch) {
+      ended[0] |= q == Rendezvous.Progress.END;
+      deliver(q, delivered, lastRound, onStep);
     }
   }
 
