@@ -157,7 +157,7 @@ class CollectiveEngineTest {
 
   @Test
   void aFailedTaskAndAPeerThatStopsAnsweringRerunTheSpanToTheSameBits() {
-    TrainConfig.Builder cfg = hundredSteps().collectiveTimeoutMillis(1_500);
+    TrainConfig.Builder cfg = hundredSteps().collectiveTimeoutMillis(3_000);
     float[] clean = fit(net(0.1f), cfg, TrainConfig.SyncEngine.COLLECTIVE, two);
     AtomicInteger failures = new AtomicInteger();
     Trainer.taskHook = (round, partition, attempt) -> {

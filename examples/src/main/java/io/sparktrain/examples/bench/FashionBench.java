@@ -74,6 +74,7 @@ public final class FashionBench {
     opt.put("driver-rounds", "200");
     opt.put("large-batch", "1024");
     opt.put("average-epochs", "4");
+    opt.put("micro-batch", String.valueOf(io.sparktrain.train.LocalWork.DEFAULT_MICRO_BATCH));
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (!a.startsWith("--") || !opt.containsKey(a.substring(2))) {
@@ -195,7 +196,7 @@ public final class FashionBench {
     TrainConfig cfg = TrainConfig.builder().mode(mode).syncEngine(engine).averageEngine(engine).epochs(Integer.parseInt(opt.get("epochs")))
         .maxRounds(maxRounds).batchSize(Integer.parseInt(opt.get("batch")))
         .localSteps(Integer.parseInt(opt.get("local-steps"))).optimizer(adam).localOptimizer(adam).seed(1)
-        .validateEveryRounds(validateEvery).build();
+        .microBatch(Integer.parseInt(opt.get("micro-batch"))).validateEveryRounds(validateEvery).build();
     int warmup = Integer.parseInt(opt.get("warmup-epochs"));
     long warmupRounds = Long.parseLong(opt.getOrDefault("warmup-rounds", "0"));
     if (warmup > 0 || warmupRounds > 0) {
