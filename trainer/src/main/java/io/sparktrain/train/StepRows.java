@@ -6,8 +6,8 @@ import java.util.Arrays;
  * A partition's rows for a run of sync steps, computed once: for steps {@code [first, end)} of an
  * epoch, the local rows whose position in the epoch's permutation of all n rows falls in step s's
  * global batch {@code [sB, (s+1)B)}, in batch order. One pass over the partition and a sort of the
- * rows that fall in the span: O(rows log rows) per span, where {@link Trainer#syncRows} costs
- * O(rows) per step. Step s's rows are {@code rows()[start(s), start(s+1))}.
+ * rows that fall in the span: O(rows log rows) per span, not O(rows) per step. Step s's rows are
+ * {@code rows()[start(s), start(s+1))}. The driver engine asks for one step at a time.
  */
 public final class StepRows {
   private final long first;

@@ -12,7 +12,6 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -209,9 +208,11 @@ public final class Trainer {
     RoundLoop loop = new RoundLoop(jsc, RoundLoop.Kind.TRAINER, LOG, config.logEveryRounds(), listeners);
     boolean collective = config.mode() == Mode.SYNC ? config.syncEngine() == TrainConfig.SyncEngine.COLLECTIVE
         : config.averageEngine() == TrainConfig.SyncEngine.COLLECTIVE;
-    CollectiveEngine engine = collective
-        ? new CollectiveEngine(train.blocks(), offsets, n, roundsPerEpoch, network, config) : null;
-    try (loop) {
+    CollectiveEngine engine = null;
+    try (loop) { // the loop puts the job description back, also when the engine refuses to start
+      if (collective) {
+        engine = new CollectiveEngine(train.blocks(), offsets, n, roundsPerEpoch, network, config);
+      }
       outer:
       for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
         long epochStart = System.nanoTime();
@@ -364,8 +365,8 @@ public final class Trainer {
       LocalWork work = new LocalWork(net, cfg.l2());
       Update u;
       if (cfg.mode() == Mode.SYNC) {
-        int[] rows = syncRows(b.rows(), offsets[p], n, LocalWork.seed(cfg.seed(), epoch),
-            r * cfg.batchSize(), Math.min(n, (r + 1) * cfg.batchSize()));
+        int[] rows = StepRows.of(b.rows(), offsets[p], n, LocalWork.seed(cfg.seed(), epoch), cfg.batchSize(), r,
+            r + 1).rows();
         u = work.gradient(bc.value(), b, rows, 0, rows.length, cfg.microBatch(), taskSeed);
       } else {
         int rows = b.rows();
@@ -378,32 +379,6 @@ public final class Trainer {
     }, true);
     // In partition order, so the sum never depends on which task finished first.
     return OrderedAggregate.aggregate(updates, Update::new, Update::merge, cfg.aggregationDepth());
-  }
-
-  /**
-   * The local rows of a partition (global ids offset..offset+rows-1) whose position in the epoch's
-   * permutation of n rows falls in [lo, hi), in batch order.
-   */
-  static int[] syncRows(int rows, long offset, long n, long epochSeed, long lo, long hi) {
-    if (rows == 0) {
-      return new int[0];
-    }
-    IndexPermutation perm = new IndexPermutation(n, epochSeed);
-    long[] hits = new long[Math.max(16, (int) Math.min(rows, 2 * (hi - lo) * rows / n + 16))];
-    int count = 0;
-    for (int i = 0; i < rows; i++) {
-      long pos = perm.apply(offset + i);
-      if (pos >= lo && pos < hi) {
-        if (count == hits.length) {
-          hits = java.util.Arrays.copyOf(hits, hits.length * 2);
-        }
-        hits[count++] = (pos - lo) << 32 | i;
-      }
-    }
-    java.util.Arrays.sort(hits, 0, count);
-    int[] out = new int[count];
-    for (int k = 0; k < count; k++) out[k] = (int) hits[k];
-    return out;
   }
 
   /** The server step; returns the round's mean loss (plus the L2 penalty in sync mode). */

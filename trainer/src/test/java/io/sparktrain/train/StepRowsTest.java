@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** StepRows (once per span) against Trainer.syncRows (the driver engine's per-step scan). */
+/** StepRows (once per span) against a brute-force scan of every row, step by step. */
 class StepRowsTest {
   @Test
   void everyStepHasTheRowsThePerStepScanFinds() {
@@ -26,7 +26,7 @@ class StepRowsTest {
         for (long[] span : spans) {
           StepRows sr = StepRows.of(rows, offset, n, seed, batch, span[0], span[1]);
           for (long s = span[0]; s < span[1]; s++) {
-            int[] expected = Trainer.syncRows(rows, offset, n, seed, s * batch, Math.min(n, (s + 1) * batch));
+            int[] expected = scan(rows, offset, n, seed, s * batch, Math.min(n, (s + 1) * batch));
             int[] got = Arrays.copyOfRange(sr.rows(), sr.start(s), sr.end(s));
             assertArrayEquals(expected, got, Arrays.toString(c) + " partition " + p + " step " + s);
             if (span == spans[0]) {
@@ -37,5 +37,19 @@ class StepRowsTest {
       }
       assertEquals(n, total, "every row once per epoch: " + Arrays.toString(c));
     }
+  }
+
+  /** The rows whose position in the epoch's permutation falls in [lo, hi), in position order. */
+  static int[] scan(int rows, long offset, long n, long seed, long lo, long hi) {
+    IndexPermutation perm = new IndexPermutation(n, seed);
+    java.util.List<long[]> hits = new java.util.ArrayList<>();
+    for (int i = 0; i < rows; i++) {
+      long pos = perm.apply(offset + i);
+      if (pos >= lo && pos < hi) {
+        hits.add(new long[] {pos, i});
+      }
+    }
+    hits.sort((a, b) -> Long.compare(a[0], b[0]));
+    return hits.stream().mapToInt(h -> (int) h[1]).toArray();
   }
 }
