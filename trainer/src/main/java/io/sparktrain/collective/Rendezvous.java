@@ -33,7 +33,10 @@ import org.slf4j.LoggerFactory;
  * <p>Protocol (DataOutputStream, big-endian): a task sends {@code MAGIC, token, span, attempt,
  * rank, size, host, port}; once all {@code size} ranks of that (span, attempt) have arrived,
  * each gets {@code size} pairs {@code (host, port)} in rank order. Then rank 0 sends
- * {@link Progress} records ({@code 1, round, loss, rows, seconds}) and {@code 0} at the end. A
+ * {@link Progress} records ({@code 1, round, loss, rows, seconds}), at most one payload
+ * ({@code 2, length, bytes}: its span result, which is too large for a cheap Spark task result)
+ * and {@code 0} at the end; any rank may ask for the span's start ({@code 3}, answered by
+ * {@code length, bytes}) when it has no replica cached. A
  * connection with a wrong token or an unknown span is closed. A newer attempt of a span closes
  * the older attempt's connections, so a stale task fails at once rather than waiting.
  */
@@ -88,6 +91,12 @@ public final class Rendezvous implements Closeable {
     private final BlockingQueue<Progress> progress = new LinkedBlockingQueue<>();
     private int attempt = -1;
     private final List<Registration> registered = new ArrayList<>();
+    private volatile long registeredNanos;
+    private volatile long endNanos;
+    private volatile byte[] payload;
+    private volatile int payloadAttempt = -1;
+    private java.util.function.Supplier<byte[]> start;
+    private byte[] startBytes;
 
     Span(long id, int size) {
       this.id = id;
@@ -96,6 +105,42 @@ public final class Rendezvous implements Closeable {
 
     public BlockingQueue<Progress> progress() {
       return progress;
+    }
+
+    /**
+     * Serves the span's start (made at most once, on the first request) to tasks that ask for it
+     * with {@link Client#fetchStart}: those that do not have it cached from the previous span.
+     */
+    public void serveStart(java.util.function.Supplier<byte[]> supplier) {
+      synchronized (this) {
+        start = supplier;
+      }
+    }
+
+    synchronized byte[] startBytes() {
+      if (startBytes == null && start != null) {
+        startBytes = start.get();
+      }
+      return startBytes;
+    }
+
+    /**
+     * The bytes rank 0 sent with {@link Client#payload} in stage attempt {@code attempt}, or null
+     * (none, or one from another attempt). Read it after {@link Progress#END}: the socket keeps the
+     * order.
+     */
+    public byte[] payload(int attempt) {
+      return payloadAttempt == attempt ? payload : null;
+    }
+
+    /** The driver's {@code System.nanoTime()} when the last rank registered (0 before). */
+    public long registeredNanos() {
+      return registeredNanos;
+    }
+
+    /** The driver's {@code System.nanoTime()} when rank 0 said its steps were over (0 before). */
+    public long endNanos() {
+      return endNanos;
     }
 
     /** Registers a task; when the last one arrives, answers them all. Returns false to refuse. */
@@ -126,6 +171,7 @@ public final class Rendezvous implements Closeable {
           }
           x.out.flush();
         }
+        registeredNanos = System.nanoTime();
       }
       return true;
     }
@@ -180,9 +226,28 @@ public final class Rendezvous implements Closeable {
         int type = in.readByte();
         if (type == 0) {
           if (rank == 0) {
+            span.endNanos = System.nanoTime();
             span.progress.add(Progress.END); // after every record rank 0 sent: the socket keeps their order
           }
           return;
+        }
+        if (type == 3) {
+          byte[] b = span.startBytes();
+          out.writeInt(b == null ? -1 : b.length);
+          if (b != null) {
+            out.write(b);
+          }
+          out.flush();
+          continue;
+        }
+        if (type == 2) {
+          byte[] b = new byte[in.readInt()];
+          in.readFully(b);
+          if (rank == 0) {
+            span.payload = b;
+            span.payloadAttempt = attempt;
+          }
+          continue;
         }
         span.progress.add(new Progress(in.readLong(), in.readDouble(), in.readLong(), in.readDouble()));
       }
@@ -209,6 +274,8 @@ public final class Rendezvous implements Closeable {
     private final Socket socket;
     private final DataOutputStream out;
     private final List<InetSocketAddress> peers;
+    private final DataInputStream in;
+    private final long timeoutMillis;
     private long lastFlush = System.nanoTime();
 
     /**
@@ -217,6 +284,7 @@ public final class Rendezvous implements Closeable {
      */
     public Client(String host, int port, long token, long span, int attempt, int rank, int size,
         InetSocketAddress listener, long timeoutMillis) throws IOException {
+      this.timeoutMillis = timeoutMillis;
       socket = new Socket();
       try {
         socket.setTcpNoDelay(true);
@@ -232,7 +300,7 @@ public final class Rendezvous implements Closeable {
         out.writeUTF(listener.getAddress().getHostAddress());
         out.writeInt(listener.getPort());
         out.flush();
-        DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+        in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
         int n;
         try {
           n = in.readInt();
@@ -270,6 +338,37 @@ public final class Rendezvous implements Closeable {
         out.flush();
         lastFlush = now;
       }
+    }
+
+    /** Asks the driver for the span's start (parameters and optimizer state), or null if it has none. */
+    public byte[] fetchStart() throws IOException {
+      out.writeByte(3);
+      out.flush();
+      socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMillis));
+      try {
+        int n = in.readInt();
+        if (n < 0) {
+          return null;
+        }
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return b;
+      } finally {
+        socket.setSoTimeout(0);
+      }
+    }
+
+    /**
+     * Sends {@code bytes} to the driver (rank 0's span result: parameters and optimizer state).
+     * A Spark task result above {@code spark.task.maxDirectResultSize} (1 MB) goes through the block
+     * manager, which cost 30-40 ms per span here; this is one write on an open socket.
+     */
+    public void payload(byte[] bytes) throws IOException {
+      out.writeByte(2);
+      out.writeInt(bytes.length);
+      out.write(bytes);
+      out.flush();
+      lastFlush = System.nanoTime();
     }
 
     @Override

@@ -34,6 +34,18 @@ public final class OptimizerState implements Serializable {
     return deepCopy(slots);
   }
 
+  /** A 64-bit hash of the step count and of every slot's bits (replicas compare states with it). */
+  public long checksum() {
+    long h = 0x9E3779B97F4A7C15L ^ steps;
+    for (float[] slot : slots) {
+      h = (h ^ slot.length) * 0x100000001B3L;
+      for (float v : slot) {
+        h = (h ^ Float.floatToRawIntBits(v)) * 0x100000001B3L;
+      }
+    }
+    return h;
+  }
+
   private static float[][] deepCopy(float[][] s) {
     float[][] c = new float[s.length][];
     for (int i = 0; i < s.length; i++) c[i] = s[i].clone();

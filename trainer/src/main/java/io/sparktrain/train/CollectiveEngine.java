@@ -117,12 +117,66 @@ public final class CollectiveEngine implements AutoCloseable {
     int port;
     long token;
     int checkEvery;
+    /** Checksums of the span's start; a task whose cached replica matches them skips the transfer. */
+    long startParamsSum;
+    long startStateSum;
   }
+
+  /**
+   * A replica kept on its executor between spans, so that the next span (which starts where this
+   * one ended, unless the driver changed the state) needs no broadcast of the parameters and
+   * optimizer state. Softly held: memory pressure may drop it, which costs one fetch.
+   */
+  static final class Replica {
+    final long token;
+    final long round;
+    final long paramsSum;
+    final long stateSum;
+    final float[] params;
+    final Optimizer opt;
+
+    Replica(long token, long round, long paramsSum, long stateSum, float[] params, Optimizer opt) {
+      this.token = token;
+      this.round = round;
+      this.paramsSum = paramsSum;
+      this.stateSum = stateSum;
+      this.params = params;
+      this.opt = opt;
+    }
+  }
+
+  /** This JVM's cached replicas, by (run token, rank); only the newest run's are kept. */
+  private static final java.util.Map<String, java.lang.ref.SoftReference<Replica>> REPLICAS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Removes and returns the replica of (token, rank) if it is at round {@code round} with these checksums. */
+  static Replica takeReplica(long token, int rank, long round, long paramsSum, long stateSum) {
+    java.lang.ref.SoftReference<Replica> ref = REPLICAS.remove(token + ":" + rank);
+    Replica r = ref == null ? null : ref.get();
+    return r != null && r.round == round && r.paramsSum == paramsSum && r.stateSum == stateSum ? r : null;
+  }
+
+  /** Drops this JVM's cached replicas (what memory pressure may do to the soft references); tests. */
+  static void dropReplicas() {
+    REPLICAS.clear();
+  }
+
+  static void keepReplica(int rank, Replica r) {
+    REPLICAS.keySet().removeIf(k -> !k.startsWith(r.token + ":"));
+    REPLICAS.put(r.token + ":" + rank, new java.lang.ref.SoftReference<>(r));
+  }
+
+  /** How a task got its span's start: its cached replica, the broadcast, or a fetch from the driver. */
+  static final int FROM_REPLICA = 0;
+  static final int FROM_BROADCAST = 1;
+  static final int FROM_DRIVER = 2;
 
   /** A task's result; only rank 0's carries the parameters and the optimizer state. */
   static final class SpanResult implements Serializable {
     private static final long serialVersionUID = 1L;
     int rank;
+    int stageAttempt;
+    int startFrom;
     long steps;
     long divergedRound = -1;
     String divergedWhat;
@@ -141,6 +195,9 @@ public final class CollectiveEngine implements AutoCloseable {
     long optimizerNanos;
     long setupNanos;
     long taskNanos;
+    /** From the task's start to its first step, and from its last step to its return. */
+    long preNanos;
+    long postNanos;
     long bytesSent;
   }
 
@@ -177,8 +234,26 @@ public final class CollectiveEngine implements AutoCloseable {
     /** Rank 0's task from its start to its result, minus its step time (rendezvous, rows, result). */
     public long taskOverheadNanos;
     public long bytesSent;
+    /** Spans whose tasks all started from their cached replicas (no broadcast, no fetch). */
+    public long spansFromReplicas;
+    /** Spans in which a task lacked its replica and fetched the start from the driver. */
+    public long spansWithFetch;
     /** Each span's overhead, in order (milliseconds). */
     public final List<Double> spanOverheadsMs = new ArrayList<>();
+    /** Per rank, summed over spans: compute and all-reduce wait (a straggler shows as the others' wait). */
+    long[] computeNanosByRank = new long[0];
+    long[] waitNanosByRank = new long[0];
+    long[] stepsByRank = new long[0];
+    /**
+     * Each span's overhead by phase (milliseconds, driver clock): the broadcast; job submit to the
+     * last rank's rendezvous; rank 0's task before its first step and after its last; rank 0's end of
+     * steps to the job's result on the driver; the driver's checks and restore.
+     */
+    final java.util.Map<String, List<Double>> phasesMs = new java.util.LinkedHashMap<>();
+
+    void phase(String name, long nanos) {
+      phasesMs.computeIfAbsent(name, k -> new ArrayList<>()).add(nanos / 1e6);
+    }
 
     public java.util.Map<String, Object> toMap() {
       java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
@@ -189,6 +264,8 @@ public final class CollectiveEngine implements AutoCloseable {
       m.put("allreduce_ms_per_step", reduceNanos / s / 1e6);
       m.put("allreduce_wait_ms_per_step", waitNanos / s / 1e6);
       m.put("optimizer_ms_per_step", optimizerNanos / s / 1e6);
+      m.put("spans_from_executor_replicas", spansFromReplicas);
+      m.put("spans_with_a_fetch_from_the_driver", spansWithFetch);
       m.put("span_setup_ms", setupNanos / Math.max(1.0, spans) / 1e6);
       m.put("span_overhead_ms", spanOverheadNanos / Math.max(1.0, spans) / 1e6);
       m.put("span_overhead_in_task_ms", taskOverheadNanos / Math.max(1.0, spans) / 1e6);
@@ -199,7 +276,26 @@ public final class CollectiveEngine implements AutoCloseable {
         m.put("span_overhead_ms_min", sorted.get(0));
         m.put("span_overhead_ms_max", sorted.get(sorted.size() - 1));
       }
+      java.util.Map<String, Object> phases = new java.util.LinkedHashMap<>();
+      for (java.util.Map.Entry<String, List<Double>> e : phasesMs.entrySet()) {
+        List<Double> sorted = new ArrayList<>(e.getValue());
+        sorted.sort(null);
+        phases.put(e.getKey(), sorted.get(sorted.size() / 2));
+      }
+      if (!phases.isEmpty()) {
+        m.put("span_phase_ms_median", phases);
+      }
       m.put("bytes_sent_per_step", bytesSent / s);
+      if (computeNanosByRank.length > 0) {
+        double[] c = new double[computeNanosByRank.length];
+        double[] w = new double[computeNanosByRank.length];
+        for (int i = 0; i < c.length; i++) {
+          c[i] = computeNanosByRank[i] / Math.max(1.0, stepsByRank[i]) / 1e6;
+          w[i] = waitNanosByRank[i] / Math.max(1.0, stepsByRank[i]) / 1e6;
+        }
+        m.put("compute_ms_per_step_by_rank", c);
+        m.put("allreduce_wait_ms_per_step_by_rank", w);
+      }
       return m;
     }
   }
@@ -223,6 +319,10 @@ public final class CollectiveEngine implements AutoCloseable {
   private final long token;
   private final Profile profile = new Profile();
   private long nextSpan = 1;
+  /** Where the replicas cached on the executors stand after the last good span (round -1: none). */
+  private long replicaRound = -1;
+  private long replicaParamsSum;
+  private long replicaStateSum;
 
   /**
    * Prepares the engine for {@code blocks} (one cached block per partition; {@code offsets} are
@@ -413,8 +513,18 @@ public final class CollectiveEngine implements AutoCloseable {
     plan.token = token;
     plan.checkEvery = config.replicaCheckEvery();
     long t0 = System.nanoTime();
-    Broadcast<SpanStart> bc = jsc.broadcast(start);
+    plan.startParamsSum = checksum(start.params);
+    plan.startStateSum = start.state == null ? 0 : start.state.checksum();
+    // The replicas cached on the executors are where this span starts (the usual case): no broadcast;
+    // a task that lacks its replica anyway (a new executor, memory pressure) fetches the start from
+    // the rendezvous. Otherwise (the first span, a rerun, a state the driver changed) broadcast it.
+    boolean cached = attempt == 0 && replicaRound == globalRoundStart && replicaParamsSum == plan.startParamsSum
+        && replicaStateSum == plan.startStateSum;
+    Broadcast<SpanStart> bc = cached ? null : jsc.broadcast(start);
+    long tBroadcast = System.nanoTime();
     Rendezvous.Span span = rendezvous.open(plan.spanId, tasks);
+    span.serveStart(() -> serializeStart(start));
+    replicaRound = -1;
     try {
       ClassTag<SpanResult> tag = ClassTag$.MODULE$.apply(SpanResult.class);
       scala.Function1<scala.collection.Iterator<Shard[]>, scala.collection.Iterator<SpanResult>> f =
@@ -426,7 +536,7 @@ public final class CollectiveEngine implements AutoCloseable {
                 }
                 SpanResult r;
                 try {
-                  r = task(mine, bc.value(), plan);
+                  r = task(mine, bc, plan);
                 } catch (IOException e) {
                   throw new UncheckedIOException(e.getMessage(), e);
                 }
@@ -450,16 +560,57 @@ public final class CollectiveEngine implements AutoCloseable {
       // Rank 0 closed its stream (END) before it returned its result, but the rendezvous thread may
       // not have read the last records yet.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      long tDone = System.nanoTime();
       while (!ended[0] && System.nanoTime() < deadline) {
         drain(span, 50, delivered, lastRound, onStep, ended);
       }
-      return finish(results, params, server, plan, System.nanoTime() - t0);
+      SpanResult zero = rank0(results);
+      if (zero != null && zero.params == null) {
+        byte[] b = span.payload(zero.stageAttempt);
+        if (b == null) {
+          throw new IllegalStateException("collective span epoch " + (plan.epoch + 1) + ": rank 0 (stage attempt "
+              + zero.stageAttempt + ") finished, but its parameters did not reach the driver's rendezvous");
+        }
+        SpanResult full = deserialize(b);
+        if (!Arrays.equals(full.checksums, zero.checksums) || full.steps != zero.steps) {
+          throw new IllegalStateException("collective span epoch " + (plan.epoch + 1) + ": rank 0's payload"
+              + " (checksums " + Arrays.toString(full.checksums) + ") does not match its task result ("
+              + Arrays.toString(zero.checksums) + ")");
+        }
+        zero.params = full.params;
+        zero.state = full.state;
+      }
+      Outcome o = finish(results, params, server, plan, System.nanoTime() - t0);
+      if (o.divergedRound < 0) {
+        replicaRound = lastRound;
+        replicaParamsSum = zero.checksums[zero.checksums.length - 1];
+        replicaStateSum = zero.state == null ? 0 : zero.state.checksum();
+      }
+      if (results.stream().allMatch(r -> r.startFrom == FROM_REPLICA)) {
+        profile.spansFromReplicas++;
+      }
+      if (results.stream().anyMatch(r -> r.startFrom == FROM_DRIVER)) {
+        profile.spansWithFetch++;
+      }
+      profile.phase("broadcast", tBroadcast - t0);
+      if (span.registeredNanos() > 0) {
+        profile.phase("launch_to_rendezvous", span.registeredNanos() - tBroadcast);
+      }
+      profile.phase("task_before_steps", rank0(results).preNanos);
+      profile.phase("task_after_steps", rank0(results).postNanos);
+      if (span.endNanos() > 0) {
+        profile.phase("end_of_steps_to_result", Math.max(0, tDone - span.endNanos()));
+      }
+      profile.phase("driver_finish", System.nanoTime() - tDone);
+      return o;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while waiting for the collective span", e);
     } finally {
       span.close();
-      bc.destroy();
+      if (bc != null) {
+        bc.destroy();
+      }
     }
   }
 
@@ -486,13 +637,17 @@ public final class CollectiveEngine implements AutoCloseable {
     }
   }
 
-  private Outcome finish(List<SpanResult> results, float[] params, Optimizer server, SpanPlan plan, long wallNanos) {
-    SpanResult zero = null;
+  private static SpanResult rank0(List<SpanResult> results) {
     for (SpanResult r : results) {
       if (r.rank == 0) {
-        zero = r;
+        return r;
       }
     }
+    return null;
+  }
+
+  private Outcome finish(List<SpanResult> results, float[] params, Optimizer server, SpanPlan plan, long wallNanos) {
+    SpanResult zero = rank0(results);
     if (zero == null || results.size() != tasks) {
       throw new IllegalStateException("collective span: expected results of " + tasks + " ranks, found "
           + results.size());
@@ -518,6 +673,16 @@ public final class CollectiveEngine implements AutoCloseable {
     o.lastSeconds = zero.lastSeconds;
     o.divergedRound = zero.divergedRound;
     o.divergedWhat = zero.divergedWhat;
+    if (profile.computeNanosByRank.length != results.size()) {
+      profile.computeNanosByRank = new long[results.size()];
+      profile.waitNanosByRank = new long[results.size()];
+      profile.stepsByRank = new long[results.size()];
+    }
+    for (SpanResult r : results) {
+      profile.computeNanosByRank[r.rank] += r.computeNanos;
+      profile.waitNanosByRank[r.rank] += r.waitNanos;
+      profile.stepsByRank[r.rank] += r.steps;
+    }
     profile.spans++;
     profile.steps += zero.steps;
     profile.computeNanos += zero.computeNanos;
@@ -544,7 +709,7 @@ public final class CollectiveEngine implements AutoCloseable {
   }
 
   /** A task of the span: rendezvous, ring, then the steps. */
-  static SpanResult task(Shard[] shards, SpanStart start, SpanPlan plan) throws IOException {
+  static SpanResult task(Shard[] shards, Broadcast<SpanStart> bc, SpanPlan plan) throws IOException {
     long s0 = System.nanoTime();
     BarrierTaskContext ctx = BarrierTaskContext.get();
     int rank = ctx.partitionId();
@@ -561,14 +726,35 @@ public final class CollectiveEngine implements AutoCloseable {
                listener, rc.peers().get((rank + 1) % size), timeout, killed)) {
         listener.close();
         long setup = System.nanoTime() - s0;
-        SpanResult r = steps(shards, start, plan, ring, rank == 0 ? rc : null, killed);
-        r.rank = rank;
-        r.setupNanos = setup;
-        r.taskNanos = System.nanoTime() - s0;
-        if (rank != 0) {
-          r.params = null;
-          r.state = null;
+        Replica replica = takeReplica(plan.token, rank, plan.globalRoundStart, plan.startParamsSum,
+            plan.startStateSum);
+        SpanStart start = null;
+        int from = FROM_REPLICA;
+        if (replica == null && bc != null) {
+          start = bc.value();
+          from = FROM_BROADCAST;
+        } else if (replica == null) {
+          byte[] b = rc.fetchStart();
+          if (b == null) {
+            throw new CollectiveException("rank " + rank + ": the driver has no start for span " + plan.spanId, null);
+          }
+          start = deserializeStart(b);
+          from = FROM_DRIVER;
         }
+        SpanResult r = steps(shards, replica, start, plan, ring, rank == 0 ? rc : null, killed);
+        r.startFrom = from;
+        r.preNanos -= s0;
+        r.rank = rank;
+        r.stageAttempt = ctx.stageAttemptNumber();
+        r.setupNanos = setup;
+        if (rank == 0) {
+          // The parameters and optimizer state go to the driver over the rendezvous socket; the Spark
+          // result keeps the small fields (and the checksums the driver compares with the payload's).
+          rc.payload(serialize(r));
+        }
+        r.params = null;
+        r.state = null;
+        r.taskNanos = System.nanoTime() - s0;
         return r;
       }
     }
@@ -579,16 +765,23 @@ public final class CollectiveEngine implements AutoCloseable {
    * partition's local steps on its slice of the epoch, then the example-weighted mean delta, applied
    * as is (plain) or as a pseudo-gradient of the server optimizer.
    */
-  static SpanResult steps(Shard[] shards, SpanStart start, SpanPlan plan, RingAllReduce ring,
+  static SpanResult steps(Shard[] shards, Replica replica, SpanStart start, SpanPlan plan, RingAllReduce ring,
       Rendezvous.Client progress, BooleanSupplier killed) throws IOException {
     Network net = plan.network;
     TrainConfig cfg = plan.config;
     boolean sync = cfg.mode() == Mode.SYNC;
     int size = net.layout().size();
-    float[] params = start.params.clone();
-    Optimizer opt = start.state == null ? null : cfg.optimizer().create(size);
-    if (opt != null) {
-      opt.restore(start.state);
+    float[] params;
+    Optimizer opt;
+    if (replica != null) {
+      params = replica.params;
+      opt = replica.opt;
+    } else {
+      params = start.params.clone();
+      opt = start.state == null ? null : cfg.optimizer().create(size);
+      if (opt != null) {
+        opt.restore(start.state);
+      }
     }
     LocalWork work = new LocalWork(net, cfg.l2());
     long epochSeed = LocalWork.seed(cfg.seed(), plan.epoch);
@@ -612,6 +805,7 @@ public final class CollectiveEngine implements AutoCloseable {
     long wait0 = ring.waitNanos();
     Trainer.TaskHook hook = Trainer.taskHook;
     ReplicaFault fault = replicaFault;
+    res.preNanos = System.nanoTime();
     for (long r = plan.first; r < plan.end; r++) {
       long t0 = System.nanoTime();
       long round = plan.globalRoundStart + (r - plan.first); // 0-based, as the driver engine's hook sees it
@@ -703,13 +897,55 @@ public final class CollectiveEngine implements AutoCloseable {
         checks.add(checksum(params));
       }
     }
+    long tEnd = System.nanoTime();
     checks.add(checksum(params));
     res.checksums = checks.stream().mapToLong(Long::longValue).toArray();
     res.waitNanos = ring.waitNanos() - wait0;
     res.bytesSent = ring.bytesSent() - bytes0;
     res.params = params;
     res.state = opt == null ? null : opt.state();
+    if (res.divergedRound < 0) {
+      keepReplica(ring.rank(), new Replica(plan.token, plan.globalRoundStart + res.steps, res.checksums[
+          res.checksums.length - 1], res.state == null ? 0 : res.state.checksum(), params, opt));
+    }
+    res.postNanos = System.nanoTime() - tEnd;
     return res;
+  }
+
+  static byte[] serialize(SpanResult r) throws IOException {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(
+        64 + 4 * (r.params == null ? 0 : r.params.length) * (1 + (r.state == null ? 0 : r.state.slotCount())));
+    try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
+      o.writeObject(r);
+    }
+    return bytes.toByteArray();
+  }
+
+  static byte[] serializeStart(SpanStart s) {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(64 + 4 * s.params.length
+        * (1 + (s.state == null ? 0 : s.state.slotCount())));
+    try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
+      o.writeObject(s);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  static SpanStart deserializeStart(byte[] b) {
+    try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(b))) {
+      return (SpanStart) in.readObject();
+    } catch (IOException | ClassNotFoundException e) {
+      throw new IllegalStateException("collective span: the start fetched from the driver does not read: " + e, e);
+    }
+  }
+
+  static SpanResult deserialize(byte[] b) {
+    try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(b))) {
+      return (SpanResult) in.readObject();
+    } catch (IOException | ClassNotFoundException e) {
+      throw new IllegalStateException("collective span: rank 0's result payload does not read: " + e, e);
+    }
   }
 
   /** A 64-bit hash of the parameters' bits. */

@@ -122,6 +122,52 @@ class CollectiveEngineTest {
   }
 
   @Test
+  void spansStartFromTheReplicasKeptOnTheExecutorsAndALostReplicaIsFetchedFromTheDriver() {
+    Trainer kept = new Trainer(net(0.2f), hundredSteps().syncEngine(TrainConfig.SyncEngine.COLLECTIVE).build());
+    float[] viaReplicas = kept.fit(two, null).params();
+    long spans = ((Number) kept.collectiveProfile().get("spans")).longValue();
+    assertEquals(8, spans, "100 steps of 13 per epoch: 8 spans");
+    // Only the first span needs the start from the driver (a broadcast); the others start where the
+    // replicas on the executors ended.
+    assertEquals(spans - 1, ((Number) kept.collectiveProfile().get("spans_from_executor_replicas")).longValue());
+    assertEquals(0L, ((Number) kept.collectiveProfile().get("spans_with_a_fetch_from_the_driver")).longValue());
+    // Lose every replica before each span (as memory pressure may, or a new executor): the tasks fetch
+    // the start from the driver's rendezvous, and the run ends on the same bits.
+    Trainer lost = new Trainer(net(0.2f), hundredSteps().syncEngine(TrainConfig.SyncEngine.COLLECTIVE).build());
+    lost.addListener(new TrainingListener() {
+      @Override
+      public void onEpoch(EpochEvent e) {
+        CollectiveEngine.dropReplicas();
+      }
+    });
+    assertArrayEquals(viaReplicas, lost.fit(two, null).params());
+    assertEquals(0L, ((Number) lost.collectiveProfile().get("spans_from_executor_replicas")).longValue());
+    assertEquals(spans - 1, ((Number) lost.collectiveProfile().get("spans_with_a_fetch_from_the_driver")).longValue());
+    // And both equal the driver engine (which never caches anything).
+    assertArrayClose(fit(net(0.2f), hundredSteps(), TrainConfig.SyncEngine.DRIVER, two), viaReplicas, 1e-5);
+  }
+
+  @Test
+  void aCachedReplicaIsUsedOnlyWhereTheSpanStarts() {
+    float[] p = {1f, 2f};
+    CollectiveEngine.Replica r = new CollectiveEngine.Replica(42L, 13, CollectiveEngine.checksum(p), 7L, p, null);
+    CollectiveEngine.keepReplica(0, r);
+    assertEquals(null, CollectiveEngine.takeReplica(42L, 0, 14, r.paramsSum, 7L), "another round");
+    CollectiveEngine.keepReplica(0, r);
+    assertEquals(null, CollectiveEngine.takeReplica(42L, 0, 13, r.paramsSum ^ 1, 7L), "other parameters");
+    CollectiveEngine.keepReplica(0, r);
+    assertEquals(null, CollectiveEngine.takeReplica(42L, 0, 13, r.paramsSum, 8L), "another optimizer state");
+    CollectiveEngine.keepReplica(0, r);
+    assertEquals(null, CollectiveEngine.takeReplica(42L, 1, 13, r.paramsSum, 7L), "another rank");
+    assertEquals(r, CollectiveEngine.takeReplica(42L, 0, 13, r.paramsSum, 7L));
+    assertEquals(null, CollectiveEngine.takeReplica(42L, 0, 13, r.paramsSum, 7L), "taken: a failed span leaves none");
+    CollectiveEngine.keepReplica(0, r);
+    CollectiveEngine.keepReplica(1, new CollectiveEngine.Replica(43L, 1, 0, 0, p, null));
+    assertEquals(null, CollectiveEngine.takeReplica(42L, 0, 13, r.paramsSum, 7L), "a newer run evicts the older");
+    CollectiveEngine.dropReplicas();
+  }
+
+  @Test
   void oneAndFourPartitionsAgree() {
     TrainingData one = decode(1);
     TrainingData four = decode(4); // 4 partitions on 2 slots: grouped into 2 barrier tasks
