@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,7 +96,7 @@ public final class Rendezvous implements Closeable {
     private volatile long endNanos;
     private volatile byte[] payload;
     private volatile int payloadAttempt = -1;
-    private java.util.function.Supplier<byte[]> start;
+    private Supplier<byte[]> start;
     private byte[] startBytes;
 
     Span(long id, int size) {
@@ -111,7 +112,7 @@ public final class Rendezvous implements Closeable {
      * Serves the span's start (made at most once, on the first request) to tasks that ask for it
      * with {@link Client#fetchStart}: those that do not have it cached from the previous span.
      */
-    public void serveStart(java.util.function.Supplier<byte[]> supplier) {
+    public void serveStart(Supplier<byte[]> supplier) {
       synchronized (this) {
         start = supplier;
       }

@@ -148,6 +148,23 @@ class CollectiveEngineTest {
   }
 
   @Test
+  void allFiniteAgreesWithFloatIsFinite() {
+    java.util.Random rnd = new java.util.Random(11);
+    float[] edge = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE, -Float.MAX_VALUE,
+        1e-40f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, Float.intBitsToFloat(0x7fc00001),
+        Float.intBitsToFloat(0xff800001)};
+    for (int trial = 0; trial < 2000; trial++) {
+      float[] v = new float[1 + rnd.nextInt(300)];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = rnd.nextInt(10) == 0 ? edge[rnd.nextInt(edge.length)] : Float.intBitsToFloat(rnd.nextInt());
+      }
+      boolean expected = true;
+      for (float x : v) expected &= Float.isFinite(x);
+      assertEquals(expected, CollectiveEngine.allFinite(v), java.util.Arrays.toString(v));
+    }
+  }
+
+  @Test
   void aCachedReplicaIsUsedOnlyWhereTheSpanStarts() {
     float[] p = {1f, 2f};
     CollectiveEngine.Replica r = new CollectiveEngine.Replica(42L, 13, CollectiveEngine.checksum(p), 7L, p, null);
