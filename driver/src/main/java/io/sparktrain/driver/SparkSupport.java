@@ -1,12 +1,11 @@
 package io.sparktrain.driver;
 
+import io.sparktrain.util.AtomicFiles;
 import java.io.IOException;
 import java.util.Map;
-import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
@@ -101,20 +100,14 @@ final class SparkSupport {
     return "file".equals(q.toUri().getScheme()) ? q.toUri().getPath() : q.toString();
   }
 
-  /** Replaces {@code target} (file or directory) by {@code tmp}: delete, then rename. */
+  /** Replaces {@code target} (file or directory) by {@code tmp}: delete, then rename ({@link AtomicFiles}). */
   static void replace(Path tmp, Path target, Configuration conf) throws IOException {
-    FileSystem fs = target.getFileSystem(conf);
-    if (fs.exists(target) && !fs.delete(target, true)) {
-      throw new IOException(target + ": could not delete the earlier version");
-    }
-    if (!fs.rename(tmp, target)) {
-      throw new IOException(target + ": rename from " + tmp + " failed");
-    }
+    AtomicFiles.replace(target.getFileSystem(conf), tmp, target);
   }
 
-  /** A temporary sibling of {@code target}. */
+  /** A temporary sibling of {@code target} ({@link AtomicFiles#temporaryFor}). */
   static Path tempSibling(Path target) {
-    return new Path(target.getParent(), "._tmp-" + target.getName() + "-" + UUID.randomUUID());
+    return AtomicFiles.temporaryFor(target);
   }
 
   private static final Pattern CLASS = Pattern.compile("\"class\"\\s*:\\s*\"([^\"]+)\"");

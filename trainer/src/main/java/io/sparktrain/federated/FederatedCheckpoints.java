@@ -3,6 +3,7 @@ package io.sparktrain.federated;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.Checkpoint;
 import io.sparktrain.train.CheckpointStore;
+import io.sparktrain.train.CheckpointStore.Problem;
 import io.sparktrain.train.EarlyStopping;
 import io.sparktrain.train.RoundLoop;
 import io.sparktrain.util.Json;
@@ -143,13 +144,8 @@ final class FederatedCheckpoints {
     if (store == null || !config.resume()) {
       return Optional.empty();
     }
-    Optional<Checkpoint> latest;
-    try {
-      latest = store.latest();
-    } catch (IOException e) {
-      throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir()
-          + ": cannot read the latest checkpoint", e);
-    }
+    Optional<Checkpoint> latest = RoundLoop.resumePoint(store, config.checkpointDir(),
+        c -> misfit(c, accountant), LOG, "sparktrain federated");
     if (latest.isEmpty()) {
       LOG.info("sparktrain federated: no checkpoint in {}; starting fresh", config.checkpointDir());
       return Optional.empty();
@@ -157,21 +153,6 @@ final class FederatedCheckpoints {
     Checkpoint c = latest.get();
     Map<String, String> ex = c.extras();
     String where = "checkpoint.resume: the checkpoint of round " + c.round() + " in " + config.checkpointDir();
-    if (!ex.containsKey(P + "network")) {
-      throw new IllegalArgumentException(where + " was not written by a federated run (expected the keys of"
-          + " federated training, found " + ex.keySet() + ")");
-    }
-    List<String> differs = new ArrayList<>();
-    for (Map.Entry<String, String> e : fingerprint().entrySet()) {
-      String found = ex.get(e.getKey());
-      if (!Objects.equals(e.getValue(), found)) {
-        differs.add(e.getKey().substring(P.length()) + ": expected " + e.getValue() + " (this run), found " + found
-            + " (the checkpoint)");
-      }
-    }
-    if (!differs.isEmpty()) {
-      throw new IllegalArgumentException(where + " does not fit this run: " + String.join("; ", differs));
-    }
     network.layout().check(c.params(), "checkpoint round " + c.round() + " parameters");
     List<String> changed = new ArrayList<>();
     for (Map.Entry<String, Object> e : config.toMap().entrySet()) {
@@ -183,10 +164,6 @@ final class FederatedCheckpoints {
     }
     if (!changed.isEmpty()) {
       LOG.warn("sparktrain federated: resuming with changed settings: {}", String.join(", ", changed));
-    }
-    if (!join(accountant.orders()).equals(ex.get(P + "rdp_orders"))) {
-      throw new IllegalArgumentException(where + ": the DP accountant's orders differ (expected "
-          + join(accountant.orders()) + ", found " + ex.get(P + "rdp_orders") + ")");
     }
     accountant.restore(parse(ex.get(P + "rdp")));
     if (c.optimizerState() != null) {
@@ -236,6 +213,49 @@ final class FederatedCheckpoints {
       LOG.warn("sparktrain federated: {} holds the silos' error-feedback residuals; this run has no error feedback"
           + " (compression {}), so they are not read and what quantization had lost is dropped", where,
           config.toMap().get("compression"));
+    }
+    return null;
+  }
+
+  /**
+   * Why checkpoint {@code c} cannot continue this run, or null: not a federated run's, a different
+   * network, silo count, server rule or DP setting, other DP accountant orders, or (with error
+   * feedback) silo residual files that are missing or of the wrong length. A residual file whose
+   * bytes are damaged is found later, by its silo (a clear error naming the file).
+   */
+  private Problem misfit(Checkpoint c, RdpAccountant accountant) {
+    Map<String, String> ex = c.extras();
+    if (!ex.containsKey(P + "network")) {
+      return Problem.mismatch("not written by a federated run (expected the keys of federated training, found "
+          + ex.keySet() + ")");
+    }
+    List<String> differs = new ArrayList<>();
+    for (Map.Entry<String, String> e : fingerprint().entrySet()) {
+      String found = ex.get(e.getKey());
+      if (!Objects.equals(e.getValue(), found)) {
+        differs.add(e.getKey().substring(P.length()) + ": expected " + e.getValue() + " (this run), found " + found
+            + " (the checkpoint)");
+      }
+    }
+    if (!differs.isEmpty()) {
+      return Problem.mismatch("does not fit this run: " + String.join("; ", differs));
+    }
+    if (c.params().length != network.layout().size()) {
+      return Problem.mismatch("expected " + network.layout().size() + " parameters, found " + c.params().length);
+    }
+    if (!join(accountant.orders()).equals(ex.get(P + "rdp_orders"))) {
+      return Problem.mismatch("the DP accountant's orders differ (expected " + join(accountant.orders())
+          + ", found " + ex.get(P + "rdp_orders") + ")");
+    }
+    String rel = ex.get(P + "residuals");
+    if (config.errorFeedback() && rel != null) {
+      if (!rel.equals(CheckpointStore.stateDirName(c.round()))) {
+        return Problem.mismatch("expected the silos' residuals in " + CheckpointStore.stateDirName(c.round())
+            + ", found " + rel);
+      }
+      String broken = ResidualFiles.check(store.fileSystem(), store.dir() + "/" + rel, siloRows.length,
+          network.layout().size());
+      return broken == null ? null : Problem.damaged(broken);
     }
     return null;
   }

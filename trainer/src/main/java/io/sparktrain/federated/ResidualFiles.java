@@ -1,18 +1,18 @@
 package io.sparktrain.federated;
 
+import io.sparktrain.util.AtomicFiles;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.UUID;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.zip.CRC32;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.StreamCapabilities;
 
 /**
  * One silo's error-feedback residual in a federated checkpoint: {@code silo-%05d.bin} in the
@@ -21,9 +21,9 @@ import org.apache.hadoop.fs.StreamCapabilities;
  * names the directory.
  *
  * <p>Every silo writes a file, also one without a residual (never sampled: the file says so), so a
- * missing file is always an error. A file is written to {@code _tmp-silo-%05d.bin-<uuid>} in the same
- * directory, closed (after hsync where supported), then renamed; an existing file of the same name
- * (a retried task's) is replaced.
+ * missing file is always an error. A file is written through {@link AtomicFiles} (a temporary in the
+ * same directory, hsync where supported, close, rename); an existing file of the same name (a retried
+ * task's) is replaced.
  *
  * <p>Format (big-endian), version {@value #VERSION}:
  * <pre>
@@ -75,7 +75,6 @@ final class ResidualFiles {
   /** Writes {@code silo}'s residual of {@code round} (null = none) into {@code dir}, atomically. */
   static void write(FileSystem fs, String dir, long round, int silo, float[] residual) throws IOException {
     Path target = path(dir, silo);
-    Path tmp = new Path(dir, "_tmp-" + fileName(silo) + "-" + UUID.randomUUID());
     int n = residual == null ? 0 : residual.length;
     ByteBuffer b = ByteBuffer.allocate((int) fileBytes(n));
     b.put(MAGIC).putInt(VERSION).putLong(round).putInt(silo).put((byte) (residual == null ? 0 : 1)).putInt(n);
@@ -84,30 +83,40 @@ final class ResidualFiles {
     crc.update(b.array(), 0, b.position());
     b.putInt((int) crc.getValue());
     try {
-      if (!fs.mkdirs(new Path(dir))) {
-        throw new IOException("could not create directory " + dir);
-      }
-      try (FSDataOutputStream out = fs.create(tmp, false)) {
-        out.write(b.array());
-        if (out.hasCapability(StreamCapabilities.HSYNC)) {
-          out.hsync();
-        }
-      }
-      if (fs.exists(target) && !fs.delete(target, false)) {
-        throw new IOException("could not replace existing " + target);
-      }
-      if (!fs.rename(tmp, target)) {
-        throw new IOException("rename of " + tmp + " to " + target + " failed");
-      }
-    } catch (IOException | RuntimeException e) {
-      try {
-        fs.delete(tmp, false);
-      } catch (IOException | RuntimeException ignored) {
-        // the write already failed; that error is reported
-      }
+      AtomicFiles.write(fs, target, b.array());
+    } catch (IOException e) {
       throw new IOException("federated checkpoint: silo " + silo + " could not write its error-feedback residual"
-          + " of round " + round + " to " + target + ": " + e.getMessage(), e);
+          + " of round " + round + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Why the residual files of {@code silos} silos in {@code dir} cannot be read back, or null: one
+   * listing, checking that every silo's file is there with a possible length (its bytes are checked
+   * when the silo reads it).
+   */
+  static String check(FileSystem fs, String dir, int silos, int length) {
+    Map<String, Long> lengths = new HashMap<>();
+    try {
+      for (FileStatus st : fs.listStatus(new Path(dir))) {
+        lengths.put(st.getPath().getName(), st.getLen());
+      }
+    } catch (FileNotFoundException e) {
+      return "the silos' error-feedback residuals are missing (" + dir + ")";
+    } catch (IOException e) {
+      return "the silos' error-feedback residuals cannot be listed: " + e.getMessage();
+    }
+    for (int silo = 0; silo < silos; silo++) {
+      Long len = lengths.get(fileName(silo));
+      if (len == null) {
+        return "silo " + silo + "'s error-feedback residual " + fileName(silo) + " is missing";
+      }
+      if (len != fileBytes(length) && len != fileBytes(0)) {
+        return "silo " + silo + "'s error-feedback residual " + fileName(silo) + " has the wrong length: expected "
+            + fileBytes(length) + " or " + fileBytes(0) + " bytes, found " + len;
+      }
+    }
+    return null;
   }
 
   /**

@@ -347,6 +347,19 @@ public final class Network implements Serializable {
     return 0.5 * lambda * penalty;
   }
 
+  /**
+   * What the parameters mean, for telling checkpoints of different networks apart: the input count,
+   * each layer's units and activation, and the loss, such as
+   * {@code 784-256 relu-128 relu-10 softmax, softmax_cross_entropy}. Dropout is not part of it.
+   */
+  public String architecture() {
+    StringBuilder sb = new StringBuilder().append(inputs);
+    for (LayerSpec s : layers) {
+      sb.append('-').append(s.units()).append(' ').append(s.activation());
+    }
+    return sb.append(", ").append(loss).toString();
+  }
+
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder("Network(inputs=").append(inputs);

@@ -1,6 +1,7 @@
 package io.sparktrain.train;
 
 import io.sparktrain.optim.OptimizerState;
+import io.sparktrain.util.AtomicFiles;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -10,6 +11,7 @@ import java.io.FileNotFoundException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,7 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Matcher;
@@ -28,21 +30,19 @@ import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumException;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.StreamCapabilities;
 
 /**
  * Checkpoints in one directory of a Hadoop {@link FileSystem} (file:, hdfs:, s3a:, ...), one file
  * per round: {@code ckpt-%012d.bin}.
  *
- * <p>{@link #save} writes {@code _tmp-ckpt-%012d.bin-<uuid>} in the same directory, closes it
- * (after hsync where the stream supports it), then renames it to the final name, so a reader never
- * sees a half-written {@code ckpt-} file (on object stores, where rename is a copy, the final object
- * appears whole). An existing checkpoint of the same round is deleted just before the rename and so
- * replaced. Then the oldest checkpoints beyond {@code keep} are deleted, never the one just saved.
+ * <p>{@link #save} writes through {@link AtomicFiles} ({@code _tmp-ckpt-%012d.bin-<uuid>} in the
+ * same directory, hsync where the stream supports it, close, rename), so a reader never sees a
+ * half-written {@code ckpt-} file, and a failed save (a full disk, a directory that cannot be
+ * written) leaves the earlier checkpoints as they were. An existing checkpoint of the same round is
+ * deleted just before the rename and so replaced. Then the oldest checkpoints beyond {@code keep} are deleted, never the one just saved.
  * Temporaries (names starting with {@code _}) are ignored by {@link #rounds()} and {@link #latest()}
  * and left in place, since another writer may own them.
  *
@@ -80,7 +80,7 @@ public final class CheckpointStore {
   public static final int FORMAT_VERSION = 1;
 
   static final byte[] MAGIC = "SPTRCKPT".getBytes(StandardCharsets.US_ASCII);
-  static final String TMP_PREFIX = "_tmp-";
+  static final String TMP_PREFIX = AtomicFiles.TMP_PREFIX;
   private static final Pattern NAME = Pattern.compile("ckpt-(\\d+)\\.bin");
   /** The directory (under the checkpoint directory) of per-round state written by others. */
   public static final String STATE_DIR = "silo-state";
@@ -178,31 +178,18 @@ public final class CheckpointStore {
    */
   public void save(Checkpoint c) throws IOException {
     Path target = pathFor(c.round());
-    Path tmp = new Path(dir, TMP_PREFIX + fileName(c.round()) + "-" + UUID.randomUUID());
     try {
-      if (!fs.mkdirs(dir)) {
-        throw new IOException("could not create directory " + dir);
+      if (fs.exists(target) && !fs.getFileStatus(target).isFile()) {
+        throw new IOException("could not write " + target + ": expected the target to be a file, found a directory");
       }
-      write(c, tmp);
-      if (fs.exists(target)) {
-        if (!fs.getFileStatus(target).isFile()) {
-          throw new IOException("expected the target to be a file, found a directory");
-        }
-        if (!fs.delete(target, false)) {
-          throw new IOException("could not replace existing " + target);
-        }
-      }
-      if (!fs.rename(tmp, target)) {
-        throw new IOException("rename of " + tmp + " to " + target + " failed");
-      }
+      AtomicFiles.write(fs, target, out -> write(c, out));
     } catch (IOException | RuntimeException e) {
-      deleteQuietly(tmp);
-      throw new IOException("checkpoint save failed: " + target + ": " + e.getMessage(), e);
+      throw new IOException("checkpoint save failed: " + e.getMessage(), e);
     }
     prune(c.round());
   }
 
-  private void write(Checkpoint c, Path tmp) throws IOException {
+  private static void write(Checkpoint c, OutputStream raw) throws IOException {
     byte[] config = c.configJson().getBytes(StandardCharsets.UTF_8);
     List<byte[]> extras = new ArrayList<>();
     for (Map.Entry<String, String> e : c.extras().entrySet()) {
@@ -226,50 +213,32 @@ public final class CheckpointStore {
     for (byte[] b : extras) body += 4 + b.length;
     long total = HEADER_BYTES + body + CRC_BYTES;
 
-    FSDataOutputStream raw = fs.create(tmp, false);
-    boolean closed = false;
-    try {
-      CRC32 crc = new CRC32();
-      DataOutputStream out = new DataOutputStream(
-          new CheckedOutputStream(new BufferedOutputStream(raw, CHUNK), crc));
-      out.write(MAGIC);
-      out.writeInt(FORMAT_VERSION);
-      out.writeLong(body);
-      out.writeLong(c.round());
-      out.writeInt(c.epoch());
-      out.writeLong(c.roundInEpoch());
-      out.writeLong(c.seed());
-      out.writeLong(c.createdMillis());
-      writeFloats(out, params);
-      out.writeByte(best == null ? 0 : 1);
-      if (best != null) writeFloats(out, best);
-      out.writeByte(opt == null ? 0 : 1);
-      if (opt != null) {
-        out.writeLong(opt.steps());
-        out.writeInt(opt.slotCount());
-        for (int i = 0; i < opt.slotCount(); i++) writeFloats(out, opt.slot(i));
-      }
-      writeBytes(out, config);
-      out.writeInt(extras.size() / 2);
-      for (byte[] b : extras) writeBytes(out, b);
-      out.writeInt((int) crc.getValue());
-      out.flush();
-      if (total < Integer.MAX_VALUE && out.size() != total) {
-        throw new IOException("internal error: wrote " + out.size() + " bytes, expected " + total);
-      }
-      if (raw.hasCapability(StreamCapabilities.HSYNC)) {
-        raw.hsync();
-      }
-      out.close();
-      closed = true;
-    } finally {
-      if (!closed) {
-        try {
-          raw.close();
-        } catch (IOException | RuntimeException e) {
-          // the write already failed; that error is reported
-        }
-      }
+    CRC32 crc = new CRC32();
+    DataOutputStream out = new DataOutputStream(new CheckedOutputStream(new BufferedOutputStream(raw, CHUNK), crc));
+    out.write(MAGIC);
+    out.writeInt(FORMAT_VERSION);
+    out.writeLong(body);
+    out.writeLong(c.round());
+    out.writeInt(c.epoch());
+    out.writeLong(c.roundInEpoch());
+    out.writeLong(c.seed());
+    out.writeLong(c.createdMillis());
+    writeFloats(out, params);
+    out.writeByte(best == null ? 0 : 1);
+    if (best != null) writeFloats(out, best);
+    out.writeByte(opt == null ? 0 : 1);
+    if (opt != null) {
+      out.writeLong(opt.steps());
+      out.writeInt(opt.slotCount());
+      for (int i = 0; i < opt.slotCount(); i++) writeFloats(out, opt.slot(i));
+    }
+    writeBytes(out, config);
+    out.writeInt(extras.size() / 2);
+    for (byte[] b : extras) writeBytes(out, b);
+    out.writeInt((int) crc.getValue());
+    out.flush(); // the caller syncs and closes the underlying stream
+    if (total < Integer.MAX_VALUE && out.size() != total) {
+      throw new IOException("internal error: wrote " + out.size() + " bytes, expected " + total);
     }
   }
 
@@ -344,14 +313,6 @@ public final class CheckpointStore {
     }
   }
 
-  private void deleteQuietly(Path p) {
-    try {
-      fs.delete(p, false);
-    } catch (IOException | RuntimeException e) {
-      LOG.log(Level.WARNING, "could not delete temporary checkpoint " + p, e);
-    }
-  }
-
   /** Rounds that have a checkpoint file, ascending; empty when the directory does not exist. */
   public List<Long> rounds() throws IOException {
     FileStatus[] st;
@@ -377,11 +338,119 @@ public final class CheckpointStore {
 
   /**
    * The checkpoint with the highest round, or empty when there is none. A damaged latest file
-   * fails (it does not fall back to an older one silently).
+   * fails (it does not fall back to an older one); resuming uses {@link #latestUsable}.
    */
   public Optional<Checkpoint> latest() throws IOException {
     List<Long> r = rounds();
     return r.isEmpty() ? Optional.empty() : Optional.of(load(r.get(r.size() - 1)));
+  }
+
+  /** A checkpoint file passed over on resume: where it was, where it is now, and why. */
+  public record Skipped(Path path, Path movedTo, String reason) {
+    @Override
+    public String toString() {
+      return path.getName() + " (" + reason + ")" + (movedTo == null ? "" : ", moved aside to " + movedTo.getName());
+    }
+  }
+
+  /** Why a checkpoint that reads cannot resume a run: it does not fit it, or something it needs is damaged. */
+  public record Problem(String reason, boolean damaged) {
+    /** Another network, silo count, ...: moved aside as {@value CheckpointStore#MISMATCHED}. */
+    public static Problem mismatch(String reason) {
+      return new Problem(reason, false);
+    }
+
+    /** Per-round state it needs is missing or broken: moved aside as {@value CheckpointStore#DAMAGED}. */
+    public static Problem damaged(String reason) {
+      return new Problem(reason, true);
+    }
+  }
+
+  /** What {@link #latestUsable} found: the checkpoint to resume from (if any) and the newer ones skipped. */
+  public record Usable(Optional<Checkpoint> checkpoint, List<Skipped> skipped) { }
+
+  /** The suffix a checkpoint that does not read gets when moved aside (never deleted). */
+  public static final String DAMAGED = ".damaged";
+  /** The suffix a checkpoint that reads but does not fit the run gets when moved aside. */
+  public static final String MISMATCHED = ".mismatched";
+
+  /**
+   * The newest checkpoint that reads, verifies (length, structure, CRC, format version) and fits
+   * the run ({@code problem} returns null, or why not: another network, damaged per-round state).
+   * Each newer file is skipped with its reason; when an older checkpoint is used, the skipped files
+   * (and their rounds' state directories) are moved aside ({@value #DAMAGED} or {@value #MISMATCHED}
+   * appended to the name, never deleted) so that the resumed run does not overwrite or prune them. When no checkpoint is usable, nothing is moved and
+   * the caller gets every file's problem.
+   */
+  public Usable latestUsable(Function<Checkpoint, Problem> problem) throws IOException {
+    List<Long> rounds = new ArrayList<>(rounds());
+    Collections.reverse(rounds);
+    List<Skipped> skipped = new ArrayList<>();
+    List<Boolean> damaged = new ArrayList<>();
+    for (long r : rounds) {
+      Path p = pathFor(r);
+      Checkpoint c;
+      try {
+        c = load(r);
+      } catch (IOException | RuntimeException e) {
+        skipped.add(new Skipped(p, null, withoutPath(e.getMessage(), p)));
+        damaged.add(true);
+        continue;
+      }
+      Problem why = problem.apply(c);
+      if (why != null) {
+        skipped.add(new Skipped(p, null, why.reason()));
+        damaged.add(why.damaged());
+        continue;
+      }
+      List<Skipped> moved = new ArrayList<>();
+      for (int i = 0; i < skipped.size(); i++) {
+        Skipped s = skipped.get(i);
+        moved.add(new Skipped(s.path(), moveAside(s.path(), damaged.get(i) ? DAMAGED : MISMATCHED), s.reason()));
+      }
+      return new Usable(Optional.of(c), moved);
+    }
+    return new Usable(Optional.empty(), skipped);
+  }
+
+  /** Renames {@code p} to {@code p + suffix} (or {@code p + suffix + "-2"}, ...); returns the new path. */
+  private Path moveAside(Path p, String suffix) throws IOException {
+    Path to = new Path(p.getParent(), p.getName() + suffix);
+    for (int i = 2; fs.exists(to); i++) {
+      to = new Path(p.getParent(), p.getName() + suffix + "-" + i);
+    }
+    if (!fs.rename(p, to)) {
+      throw new IOException("could not move the unusable checkpoint " + p + " aside to " + to);
+    }
+    // Its round's per-round state goes aside with it: the resumed run would replace or prune it.
+    Matcher m = NAME.matcher(p.getName());
+    if (m.matches()) {
+      Path state = stateDir(Long.parseLong(m.group(1)));
+      if (fs.exists(state)) {
+        Path stateTo = new Path(state.getParent(), state.getName() + suffix);
+        for (int i = 2; fs.exists(stateTo); i++) {
+          stateTo = new Path(state.getParent(), state.getName() + suffix + "-" + i);
+        }
+        if (!fs.rename(state, stateTo)) {
+          throw new IOException("could not move " + state + " aside to " + stateTo);
+        }
+      }
+    }
+    return to;
+  }
+
+  /** A load error's message without the leading path (the caller names the file). */
+  private static String withoutPath(String message, Path p) {
+    if (message == null) {
+      return "unreadable";
+    }
+    String m = message;
+    for (String prefix : new String[] {p.toString() + ": ", p.toUri().getPath() + ": "}) {
+      if (m.startsWith(prefix)) {
+        m = m.substring(prefix.length());
+      }
+    }
+    return m.split("\n", 2)[0];
   }
 
   /** Loads and verifies the checkpoint of {@code round}. */

@@ -1,17 +1,15 @@
 package io.sparktrain.train;
 
+import io.sparktrain.util.AtomicFiles;
 import io.sparktrain.util.Json;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /** Keeps every round and epoch record of a run; writes them as JSON lines. */
@@ -59,26 +57,6 @@ public final class MetricsHistory implements TrainingListener {
   /** Writes {@code bytes} to a temporary file beside {@code path}, then renames it over {@code path}. */
   public static void writeAtomically(String path, byte[] bytes, Configuration conf) throws IOException {
     Path target = new Path(path);
-    FileSystem fs = target.getFileSystem(conf);
-    Path parent = target.getParent();
-    if (parent != null) {
-      fs.mkdirs(parent);
-    }
-    Path tmp = new Path(parent, "._tmp-" + target.getName() + "-" + UUID.randomUUID());
-    try {
-      try (OutputStream out = fs.create(tmp, true)) {
-        out.write(bytes);
-      }
-      if (fs.exists(target) && !fs.delete(target, false)) {
-        throw new IOException(target + ": could not replace the existing file");
-      }
-      if (!fs.rename(tmp, target)) {
-        throw new IOException(target + ": rename from " + tmp + " failed");
-      }
-    } finally {
-      if (fs.exists(tmp)) {
-        fs.delete(tmp, false);
-      }
-    }
+    AtomicFiles.write(target.getFileSystem(conf), target, bytes);
   }
 }

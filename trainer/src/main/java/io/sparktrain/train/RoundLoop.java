@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -213,6 +214,38 @@ public final class RoundLoop implements TrainingListener, AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("checkpoint.dir " + dir + ": cannot open", e);
     }
+  }
+
+  /**
+   * Where a resumed run continues: the newest checkpoint of {@code store} (of {@code dir}) that reads,
+   * verifies and fits the run ({@code problem} returns null, or why not). A warning names each newer
+   * file skipped, why, where it was moved aside, and the round the run falls back to. With
+   * checkpoints but none usable, fails listing every file and its problem. Empty when there are none.
+   */
+  public static Optional<Checkpoint> resumePoint(CheckpointStore store, String dir,
+      Function<Checkpoint, CheckpointStore.Problem> problem, Logger log, String prefix) {
+    CheckpointStore.Usable u;
+    try {
+      u = store.latestUsable(problem);
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint.dir " + dir + ": cannot list or move checkpoints: " + e.getMessage(),
+          e);
+    }
+    if (u.checkpoint().isEmpty() && !u.skipped().isEmpty()) {
+      StringBuilder sb = new StringBuilder();
+      for (CheckpointStore.Skipped s : u.skipped()) sb.append(sb.length() == 0 ? "" : "; ").append(s);
+      throw new IllegalStateException("checkpoint.resume: no usable checkpoint in " + dir + ": " + sb
+          + ". Nothing was moved or deleted; set checkpoint.resume: false (or another checkpoint.dir) to start"
+          + " fresh");
+    }
+    if (!u.skipped().isEmpty()) {
+      for (CheckpointStore.Skipped s : u.skipped()) {
+        log.warn("{}: checkpoint.resume: skipped {}", prefix, s);
+      }
+      log.warn("{}: checkpoint.resume: falling back to round {} ({})", prefix, u.checkpoint().get().round(),
+          store.pathFor(u.checkpoint().get().round()).getName());
+    }
+    return u.checkpoint();
   }
 
   /** Writes {@code c} to {@code store} (of {@code dir}), tells the listeners, returns its path. */

@@ -7,11 +7,13 @@ import io.sparktrain.nn.Loss;
 import io.sparktrain.eval.Evaluator;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
+import io.sparktrain.optim.OptimizerState;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -175,7 +177,8 @@ public final class Trainer {
     long startRound = 0;
     long round = 0;
     if (config.resume()) {
-      Optional<Checkpoint> latest = latest(store);
+      Optional<Checkpoint> latest = RoundLoop.resumePoint(store, config.checkpointDir(), this::misfit, LOG,
+          "sparktrain");
       if (latest.isPresent()) {
         Checkpoint c = latest.get();
         float[] p = c.params();
@@ -336,18 +339,38 @@ public final class Trainer {
         stopReason, (System.nanoTime() - t0) / 1e9, out.validation());
   }
 
-  private static Optional<Checkpoint> latest(CheckpointStore store) {
-    try {
-      return store.latest();
-    } catch (IOException e) {
-      throw new UncheckedIOException("checkpoint.dir: cannot read the latest checkpoint", e);
+  /** The checkpoint extra naming the network whose parameters it holds ({@link Network#architecture}). */
+  static final String NETWORK_KEY = "sparktrain.network";
+
+  /** Why checkpoint {@code c} cannot resume this run (another network, a federated run's), or null. */
+  private CheckpointStore.Problem misfit(Checkpoint c) {
+    String arch = c.extras().get(NETWORK_KEY);
+    if (c.extras().containsKey("federated.network")) {
+      return CheckpointStore.Problem.mismatch("written by a federated run");
     }
+    if (arch != null && !arch.equals(network.architecture())) {
+      return CheckpointStore.Problem.mismatch("another network: expected " + network.architecture() + ", found "
+          + arch);
+    }
+    int size = network.layout().size();
+    if (c.params().length != size) {
+      return CheckpointStore.Problem.mismatch("another network: expected " + size + " parameters ("
+          + network.architecture() + "), found " + c.params().length);
+    }
+    OptimizerState st = c.optimizerState();
+    if (st != null && st.slotCount() > 0 && st.slot(0).length != size) {
+      return CheckpointStore.Problem.mismatch("its optimizer state has " + st.slot(0).length
+          + " values per slot, expected " + size);
+    }
+    return null;
   }
 
   private String save(RoundLoop loop, CheckpointStore store, long round, int epoch, long roundInEpoch,
       float[] params, Optimizer server, EarlyStopping stopping) {
+    Map<String, String> extras = new LinkedHashMap<>(stopping.extras());
+    extras.put(NETWORK_KEY, network.architecture());
     Checkpoint c = new Checkpoint(round, epoch, roundInEpoch, config.seed(), params, stopping.bestParams(),
-        server == null ? null : server.state(), config.toJson(), stopping.extras(), System.currentTimeMillis());
+        server == null ? null : server.state(), config.toJson(), extras, System.currentTimeMillis());
     return loop.saveCheckpoint(store, config.checkpointDir(), c);
   }
 

@@ -177,18 +177,20 @@ class FederatedCheckpointTest {
         InputSpec.classification("features", "label").withNumClasses(3));
     try {
       FederatedConfig resume = fedAdamWithDp(4).checkpoints(ckpt, 1, 1).resume(true).build();
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+      IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> new FederatedTrainer(net(6), resume).fit(threeSilos, validation));
       String m = e.getMessage();
-      assertTrue(m.startsWith("checkpoint.resume: the checkpoint of round 2 in " + ckpt + " does not fit this run: "
-          + "network: expected Network(inputs=4 -> "), m);
+      assertTrue(m.startsWith("checkpoint.resume: no usable checkpoint in " + ckpt + ": ckpt-000000000002.bin (does"
+          + " not fit this run: network: expected Network(inputs=4 -> "), m);
       assertTrue(m.contains("silos: expected 3 (this run), found 4 (the checkpoint)"), m);
       assertTrue(m.contains("params=51) (this run), found Network(") && m.contains("params=67) (the checkpoint)"), m);
-      IllegalArgumentException server = assertThrows(IllegalArgumentException.class,
+      assertTrue(m.endsWith("Nothing was moved or deleted; set checkpoint.resume: false (or another checkpoint.dir)"
+          + " to start fresh"), m);
+      IllegalStateException server = assertThrows(IllegalStateException.class,
           () -> new FederatedTrainer(net(8), fedAdamWithDp(4).server(ServerOptimizer.Kind.FEDAVGM)
               .checkpoints(ckpt, 1, 1).resume(true).build()).fit(silos, validation));
-      assertTrue(server.getMessage().endsWith("does not fit this run: server: expected fedavgm (this run),"
-          + " found fedadam (the checkpoint)"), server.getMessage());
+      assertTrue(server.getMessage().contains("does not fit this run: server: expected fedavgm (this run),"
+          + " found fedadam (the checkpoint))"), server.getMessage());
     } finally {
       threeSilos.unpersist();
     }
@@ -280,12 +282,14 @@ class FederatedCheckpointTest {
   }
 
   /**
-   * The control: without a silo's residual file the resume fails before any round, naming the silo,
-   * the round and the file; a damaged file fails on its checksum; and the checkpoint resumed without
-   * residuals (its record removed: zeros) ends elsewhere than the uninterrupted run.
+   * The control: a checkpoint whose silo residual file is missing is skipped (moved aside with its
+   * state directory) and the run resumes from the previous checkpoint, ending where the uninterrupted
+   * run ends; a residual whose bytes are damaged fails on its checksum, naming the silo and the file;
+   * and the checkpoint resumed without residuals (its record removed: zeros) ends elsewhere.
    */
   @Test
-  void withoutTheResidualFilesAResumeFailsNamingTheSiloOrEndsElsewhere(@TempDir Path dir) throws Exception {
+  void aMissingResidualFallsBackADamagedOneFailsNamingTheSiloAndNoneEndsElsewhere(@TempDir Path dir)
+      throws Exception {
     FederatedResult clean = new FederatedTrainer(net(WIDE), errorFeedback(6).build()).fit(silos, null);
     Path ckptDir = dir.resolve("ckpt");
     String ckpt = ckptDir.toUri().toString();
@@ -293,32 +297,36 @@ class FederatedCheckpointTest {
     FederatedConfig resume = errorFeedback(6).checkpoints(ckpt, 2, 3).resume(true).build();
     Path file = ckptDir.resolve("silo-state/round-000000000004/silo-00001.bin");
     byte[] intact = java.nio.file.Files.readAllBytes(file);
-    java.nio.file.Files.delete(file);
-    java.nio.file.Files.deleteIfExists(file.resolveSibling(".silo-00001.bin.crc"));
-    ResidualFiles.Corrupt missing = assertThrows(ResidualFiles.Corrupt.class,
-        () -> new FederatedTrainer(net(WIDE), resume).fit(silos, null));
-    assertEquals("checkpoint.resume: silo 1: the error-feedback residual of round 4 at " + file.toUri().toString()
-        .replace("file:///", "file:/") + " is missing (expected one file per silo, written with the checkpoint of"
-        + " round 4; was the silo-state directory deleted or not copied?)", missing.getMessage());
+    CheckpointStore store = new CheckpointStore(ckpt, spark.sparkContext().hadoopConfiguration(), 3);
+    Checkpoint four = store.load(4);
 
     byte[] damaged = intact.clone();
     damaged[damaged.length / 2] ^= 0x10;
     java.nio.file.Files.write(file, damaged);
+    java.nio.file.Files.deleteIfExists(file.resolveSibling(".silo-00001.bin.crc"));
     ResidualFiles.Corrupt bad = assertThrows(ResidualFiles.Corrupt.class,
         () -> new FederatedTrainer(net(WIDE), resume).fit(silos, null));
     assertTrue(bad.getMessage().startsWith("checkpoint.resume: silo 1: the error-feedback residual of round 4 at ")
         && bad.getMessage().contains(" has a bad checksum: expected "), bad.getMessage());
-    CheckpointStore store = new CheckpointStore(ckpt, spark.sparkContext().hadoopConfiguration(), 3);
-    assertEquals(List.of(2L, 4L), store.rounds(), "the failed resumes ran no round");
+    assertEquals(List.of(2L, 4L), store.rounds(), "the failed resume ran no round");
 
-    // Intact again, but the checkpoint no longer records its residuals: they start from zero.
+    java.nio.file.Files.delete(file);
+    FederatedResult fellBack = new FederatedTrainer(net(WIDE), resume).fit(silos, null);
+    assertEquals(6, fellBack.rounds());
+    assertArrayEquals(clean.params(), fellBack.params(), "resumed from round 2: the uninterrupted run's bits");
+    assertTrue(java.nio.file.Files.exists(ckptDir.resolve("ckpt-000000000004.bin.damaged")));
+    assertTrue(java.nio.file.Files.isDirectory(ckptDir.resolve("silo-state/round-000000000004.damaged")));
+
+    // Round 4's checkpoint back, intact, but no longer recording its residuals: they start from zero.
     java.nio.file.Files.write(file, intact);
-    Checkpoint c = store.load(4);
-    Map<String, String> extras = new LinkedHashMap<>(c.extras());
+    Map<String, String> extras = new LinkedHashMap<>(four.extras());
     assertTrue(extras.remove("federated.residuals") != null);
-    store.save(new Checkpoint(c.round(), c.epoch(), c.roundInEpoch(), c.seed(), c.params(), c.bestParams(),
-        c.optimizerState(), c.configJson(), extras, c.createdMillis()));
-    FederatedResult zeros = new FederatedTrainer(net(WIDE), resume).fit(silos, null);
+    CheckpointStore fresh = new CheckpointStore(dir.resolve("fresh").toUri().toString(),
+        spark.sparkContext().hadoopConfiguration(), 3);
+    fresh.save(new Checkpoint(four.round(), four.epoch(), four.roundInEpoch(), four.seed(), four.params(),
+        four.bestParams(), four.optimizerState(), four.configJson(), extras, four.createdMillis()));
+    FederatedResult zeros = new FederatedTrainer(net(WIDE), errorFeedback(6).checkpoints(dir.resolve("fresh").toUri()
+        .toString(), 2, 3).resume(true).build()).fit(silos, null);
     assertEquals(6, zeros.rounds());
     assertFalse(java.util.Arrays.equals(clean.params(), zeros.params()), "the residuals changed nothing");
   }

@@ -332,6 +332,135 @@ class CheckpointStoreTest {
         e.getMessage());
   }
 
+  /** Three checkpoints (rounds 1-3) in {@code name}; returns the store. */
+  private CheckpointStore threeRounds(String name) throws IOException {
+    CheckpointStore store = store(tmp.resolve(name), 3);
+    for (long r = 1; r <= 3; r++) store.save(simple(r));
+    return store;
+  }
+
+  private Path file(CheckpointStore store, long round) {
+    return Path.of(store.pathFor(round).toUri());
+  }
+
+  @Test
+  void resumeFallsBackPastATruncatedAFlippedAndAnOldVersionCheckpointAndMovesThemAside() throws IOException {
+    CheckpointStore store = store(tmp.resolve("fb"), 5);
+    for (long r = 1; r <= 4; r++) store.save(simple(r));
+    byte[] b = Files.readAllBytes(file(store, 4));
+    Files.write(file(store, 4), Arrays.copyOf(b, b.length - 10)); // truncated (its .crc sidecar now disagrees too)
+    flipByte(file(store, 3), 60); // a flipped byte inside the parameters, .crc kept
+    Files.delete(sidecar(file(store, 2)));
+    byte[] v = Files.readAllBytes(file(store, 2));
+    v[11] = 9; // format version 9, no sidecar: the store's own check reads it
+    Files.write(file(store, 2), v);
+
+    CheckpointStore.Usable u = store.latestUsable(c -> null);
+    assertEquals(1, u.checkpoint().orElseThrow().round());
+    assertArrayEquals(bits(simple(1).params()), bits(u.checkpoint().get().params()));
+    assertEquals(3, u.skipped().size());
+    List<String> reasons = u.skipped().stream().map(CheckpointStore.Skipped::reason).collect(Collectors.toList());
+    assertTrue(reasons.get(0).contains("checksum") || reasons.get(0).contains("truncated"), reasons.get(0));
+    assertTrue(reasons.get(1).contains("checksum"), reasons.get(1));
+    assertEquals("unsupported format version: expected 1, found 9", reasons.get(2));
+    // Moved aside, never deleted; the store no longer lists them.
+    assertEquals(List.of("ckpt-000000000001.bin", "ckpt-000000000002.bin.damaged", "ckpt-000000000003.bin.damaged",
+        "ckpt-000000000004.bin.damaged"), files(tmp.resolve("fb")));
+    assertEquals(List.of(1L), store.rounds());
+    assertEquals(b.length - 10, Files.size(tmp.resolve("fb").resolve("ckpt-000000000004.bin.damaged")));
+    assertTrue(u.skipped().get(0).toString().startsWith("ckpt-000000000004.bin ("), u.skipped().get(0).toString());
+    assertTrue(u.skipped().get(0).toString().endsWith("moved aside to ckpt-000000000004.bin.damaged"));
+  }
+
+  @Test
+  void aMissingCrcSidecarAloneIsNoDamageButWithAFlippedByteTheStoresOwnChecksumCatchesIt() throws IOException {
+    CheckpointStore store = threeRounds("crc");
+    Files.delete(sidecar(file(store, 3)));
+    CheckpointStore.Usable u = store.latestUsable(c -> null);
+    assertEquals(3, u.checkpoint().orElseThrow().round());
+    assertTrue(u.skipped().isEmpty());
+
+    flipByte(file(store, 3), 60);
+    u = store.latestUsable(c -> null);
+    assertEquals(2, u.checkpoint().orElseThrow().round());
+    assertTrue(u.skipped().get(0).reason().startsWith("bad checksum: expected "), u.skipped().get(0).reason());
+  }
+
+  @Test
+  void aCheckpointOfAnotherNetworkIsSkippedAsMismatched() throws IOException {
+    CheckpointStore store = threeRounds("net");
+    CheckpointStore.Usable u = store.latestUsable(c -> c.round() == 3
+        ? CheckpointStore.Problem.mismatch("another network: 4-8 relu-2 softmax") : null);
+    assertEquals(2, u.checkpoint().orElseThrow().round());
+    assertEquals("another network: 4-8 relu-2 softmax", u.skipped().get(0).reason());
+    assertTrue(files(tmp.resolve("net")).contains("ckpt-000000000003.bin.mismatched"));
+  }
+
+  @Test
+  void withNoUsableCheckpointNothingIsMovedAndEveryProblemIsListed() throws IOException {
+    CheckpointStore store = threeRounds("none");
+    for (long r = 1; r <= 3; r++) flipByte(file(store, r), 60);
+    CheckpointStore.Usable u = store.latestUsable(c -> null);
+    assertTrue(u.checkpoint().isEmpty());
+    assertEquals(List.of(3L, 2L, 1L), u.skipped().stream().map(s -> Long.parseLong(s.path().getName()
+        .replaceAll("\\D", ""))).collect(Collectors.toList()));
+    assertEquals(List.of(1L, 2L, 3L), store.rounds(), "nothing moved");
+    assertTrue(u.skipped().stream().allMatch(s -> s.movedTo() == null));
+    // An empty directory is a fresh start, not an error.
+    assertTrue(store(tmp.resolve("empty"), 3).latestUsable(c -> null).checkpoint().isEmpty());
+  }
+
+  /**
+   * Makes {@code dir} unwritable even for root (chattr +i on ext4 and the like; chmod otherwise);
+   * returns false when neither works here.
+   */
+  static boolean makeReadOnly(Path dir) throws IOException, InterruptedException {
+    try {
+      Process p = new ProcessBuilder("chattr", "+i", dir.toString()).redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      p.waitFor();
+    } catch (IOException e) {
+      // no chattr: try permissions
+    }
+    dir.toFile().setWritable(false, false);
+    Path probe = dir.resolve("probe");
+    try {
+      Files.write(probe, new byte[1]);
+      Files.delete(probe);
+      return false;
+    } catch (IOException expected) {
+      return true;
+    }
+  }
+
+  static void makeWritable(Path dir) throws IOException, InterruptedException {
+    try {
+      new ProcessBuilder("chattr", "-i", dir.toString()).redirectErrorStream(true).start().waitFor();
+    } catch (IOException e) {
+      // no chattr
+    }
+    dir.toFile().setWritable(true, false);
+  }
+
+  @Test
+  void aSaveIntoADirectoryThatCannotBeWrittenFailsClearlyAndKeepsTheEarlierCheckpoints() throws Exception {
+    CheckpointStore store = threeRounds("ro");
+    Path dir = tmp.resolve("ro");
+    byte[] before = Files.readAllBytes(file(store, 3));
+    org.junit.jupiter.api.Assumptions.assumeTrue(makeReadOnly(dir), "cannot make a read-only directory here");
+    try {
+      IOException e = assertThrows(IOException.class, () -> store.save(simple(4)));
+      assertTrue(e.getMessage().startsWith("checkpoint save failed: could not write " + store.pathFor(4)),
+          e.getMessage());
+      assertEquals(List.of(1L, 2L, 3L), store.rounds());
+      assertArrayEquals(before, Files.readAllBytes(file(store, 3)));
+      assertEquals(3, store.latest().orElseThrow().round());
+      assertFalse(files(dir).stream().anyMatch(n -> n.contains("_tmp-")), "temporary left behind: " + files(dir));
+    } finally {
+      makeWritable(dir);
+    }
+  }
+
   @Test
   void loadOfAMissingRoundNamesThePath() throws IOException {
     CheckpointStore store = store(tmp.resolve("none"), 2);

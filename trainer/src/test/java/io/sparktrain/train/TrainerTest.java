@@ -144,6 +144,38 @@ class TrainerTest {
   }
 
   @Test
+  void aDamagedNewestCheckpointFallsBackToTheLastGoodOneAndEndsWhereTheUninterruptedRunEnds(@TempDir Path dir)
+      throws Exception {
+    TrainingData train = decode(blobs(300, 4), 2, true);
+    float[] uninterrupted = new Trainer(net3(), sync().epochs(4).batchSize(64).build()).fit(train, null).params();
+    Path ckptDir = dir.resolve("ckpt");
+    String ckpt = ckptDir.toUri().toString();
+    // Rounds 1-7 (epochs of 5 rounds), one checkpoint per round, the newest 3 kept: 5, 6, 7.
+    new Trainer(net3(), sync().epochs(4).batchSize(64).maxRounds(7).checkpointDir(ckpt).checkpointEveryRounds(1)
+        .checkpointKeep(3).build()).fit(train, null);
+    Path seven = ckptDir.resolve("ckpt-000000000007.bin");
+    byte[] b = java.nio.file.Files.readAllBytes(seven);
+    java.nio.file.Files.write(seven, java.util.Arrays.copyOf(b, b.length / 2)); // truncated
+    TrainResult rest = new Trainer(net3(), sync().epochs(4).batchSize(64).checkpointDir(ckpt).resume(true).build())
+        .fit(train, null);
+    assertArrayClose(uninterrupted, rest.params(), 1e-6);
+    assertTrue(java.nio.file.Files.exists(ckptDir.resolve("ckpt-000000000007.bin.damaged")), "moved aside");
+    assertEquals(b.length / 2, java.nio.file.Files.size(ckptDir.resolve("ckpt-000000000007.bin.damaged")));
+
+    // A checkpoint directory of another network: the error lists every file, and nothing is moved.
+    Network other = Network.builder(4).dense(5, Activation.TANH).dense(3, Activation.SOFTMAX)
+        .loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> new Trainer(other,
+        sync().epochs(4).batchSize(64).checkpointDir(ckpt).resume(true).build()).fit(train, null));
+    assertTrue(e.getMessage().startsWith("checkpoint.resume: no usable checkpoint in " + ckpt + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains("another network: expected 4-5 tanh-3 softmax, softmax_cross_entropy, found 4-"),
+        e.getMessage());
+    CheckpointStore store = new CheckpointStore(ckpt, new org.apache.hadoop.conf.Configuration(), 3);
+    assertEquals(3, store.rounds().size(), "nothing moved: " + store.rounds());
+    train.unpersist();
+  }
+
+  @Test
   void aTaskThatFailsOnceIsRetriedWithTheIdenticalUpdate() {
     // 4 partitions: with 3 or more, an arrival-order sum could differ in the last bits; the ordered one cannot.
     TrainingData train = decode(blobs(300, 5), 4, true);
