@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.Arrays;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -49,8 +50,16 @@ public final class Main implements Callable<Integer> {
     System.exit(run(args, System.out, System.err));
   }
 
+  private static volatile boolean verboseRun;
+
+  /** Whether the current command line asked for --verbose (stack traces, Spark's task failure logs). */
+  static boolean verbose() {
+    return verboseRun;
+  }
+
   /** Runs the command line and returns the exit code (no System.exit). */
   public static int run(String[] args, PrintStream out, PrintStream err) {
+    verboseRun = Arrays.asList(args).contains("--verbose") || Arrays.asList(args).contains("-v");
     CommandLine cl = new CommandLine(new Main());
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
@@ -86,7 +95,7 @@ public final class Main implements Callable<Integer> {
   static String describe(Throwable ex) {
     for (Throwable t = ex; t != null; t = t.getCause()) {
       if (t instanceof InvalidInputException || t instanceof ConfigException) {
-        return oneLine(t.getMessage());
+        return plain(oneLine(t.getMessage()));
       }
     }
     String msg = ex.getMessage();
@@ -94,8 +103,14 @@ public final class Main implements Callable<Integer> {
       Throwable c = ex.getCause();
       msg = c != null && c.getMessage() != null ? c.getMessage() : "";
     }
-    String line = msg.lines().findFirst().orElse("").trim();
+    String line = plain(msg.lines().findFirst().orElse("").trim());
     return ex.getClass().getSimpleName() + (line.isEmpty() ? "" : ": " + line);
+  }
+
+  /** Spark's message without its {@code [ERROR_CLASS]} prefix and {@code SQLSTATE: ...} suffix. */
+  static String plain(String line) {
+    String s = line.replaceFirst("^\\[[A-Z0-9_.]+\\]\\s*", "").replaceFirst("\\s*SQLSTATE: \\w+\\.?\\s*$", "");
+    return s.isEmpty() ? line : s;
   }
 
   static String oneLine(String s) {

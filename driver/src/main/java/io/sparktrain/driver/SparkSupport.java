@@ -1,5 +1,6 @@
 package io.sparktrain.driver;
 
+import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.util.AtomicFiles;
 import java.io.IOException;
 import java.util.Map;
@@ -7,7 +8,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.spark.SparkConf;
+import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -69,7 +73,23 @@ final class SparkSupport {
     if (conf != null) {
       conf.forEach(b::config);
     }
+    if (m.startsWith("local") && !Main.verbose()) {
+      quietTaskFailures();
+    }
     return new Session(b.getOrCreate(), true);
+  }
+
+  /**
+   * In local mode the executors log into the CLI's own stderr: a task that fails on bad input would
+   * print Spark's ERROR and WARN lines with full stack traces (the executor's, then the scheduler's),
+   * before the CLI's one-line error says the same. Those loggers are silenced unless --verbose; on a
+   * cluster the executors' logs are theirs and stay as they are.
+   */
+  static void quietTaskFailures() {
+    for (String logger : new String[] {"org.apache.spark.executor.Executor", "org.apache.spark.scheduler.TaskSetManager",
+        "org.apache.spark.storage.BlockManager", "org.apache.spark.scheduler.TaskSchedulerImpl"}) {
+      Configurator.setLevel(logger, Level.OFF);
+    }
   }
 
   /** Reads {@code path} (a table name when format is table). */
@@ -87,10 +107,30 @@ final class SparkSupport {
   }
 
   static Dataset<Row> read(SparkSession spark, String format, String path, Map<String, String> options) {
+    return read(spark, format, path, options, "input");
+  }
+
+  /** As above; {@code what} ("training", "validation", "test") names the data in errors. */
+  static Dataset<Row> read(SparkSession spark, String format, String path, Map<String, String> options,
+      String what) {
     if (format.equals("table")) {
       return spark.table(path);
     }
-    return spark.read().format(format).options(options).load(path);
+    try {
+      return spark.read().format(format).options(options).load(path);
+    } catch (Exception e) { // AnalysisException is checked but thrown undeclared by Scala code
+      // An empty directory (or one of only _SUCCESS and hidden files): Spark cannot infer a schema.
+      if (e instanceof AnalysisException a && "UNABLE_TO_INFER_SCHEMA".equals(a.getCondition())) {
+        throw new InvalidInputException(what + " data has no rows (path " + path + ": no " + format
+            + " files to read)");
+      }
+      throw SparkSupport.<RuntimeException>rethrow(e);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Exception> E rethrow(Exception e) throws E {
+    throw (E) e;
   }
 
   /** The path fully qualified; local files without the file: scheme. */

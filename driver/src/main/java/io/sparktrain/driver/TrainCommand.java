@@ -89,11 +89,11 @@ final class TrainCommand implements Callable<Integer> {
     Dataset<Row> trainDf = federated && (cfg.string("silos.source").equals("synthetic")
         || cfg.string("silos.source").equals("paths"))
         ? ExperimentCommand.sourceSilos(cfg, session, silosSpec)
-        : SparkSupport.read(session.spark, format, cfg.string("data.train"), options);
+        : SparkSupport.read(session.spark, format, cfg.string("data.train"), options, "training");
     Dataset<Row> valDf = cfg.isNull("data.validation") ? null
-        : SparkSupport.read(session.spark, format, cfg.string("data.validation"), options);
+        : SparkSupport.read(session.spark, format, cfg.string("data.validation"), options, "validation");
     Dataset<Row> testDf = cfg.isNull("data.test") ? null
-        : SparkSupport.read(session.spark, format, cfg.string("data.test"), options);
+        : SparkSupport.read(session.spark, format, cfg.string("data.test"), options, "test");
     boolean testIsValidation = testDf != null && valDf != null
         && cfg.string("data.test").equals(cfg.string("data.validation"));
     double vf = cfg.number("data.validation_fraction");
@@ -137,8 +137,8 @@ final class TrainCommand implements Callable<Integer> {
     TrainingData test = null;
     try {
       train = TrainingData.decode(trainDf, spec);
-      val = valDf == null ? null : TrainingData.decode(valDf, spec);
-      test = testDf == null ? null : testIsValidation ? val : TrainingData.decode(testDf, spec);
+      val = valDf == null ? null : TrainingData.decode(valDf, spec, "validation");
+      test = testDf == null ? null : testIsValidation ? val : TrainingData.decode(testDf, spec, "test");
       double decodeSeconds = seconds(d0);
       return trainAndWrite(cfg, trainConfig, session, out, t0, outDir, train, val, test, decodeSeconds);
     } finally {

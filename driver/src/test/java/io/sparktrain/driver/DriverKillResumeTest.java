@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparktrain.ml.NeuralNetClassificationModel;
-import java.io.File;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -41,29 +38,15 @@ class DriverKillResumeTest {
     }
   }
 
-  /** {@code sparktrain train} in a child JVM with this JVM's classpath and module flags. */
+  /** {@code sparktrain train} in a child JVM ({@link CliProcess}). */
   private static ProcessBuilder train(Path csv, Path out, Path ckpt, boolean resume, Path log) {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-") || a.startsWith("-Djava.security") || a.startsWith("-Xmx")) {
-        cmd.add(a);
-      }
-    }
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("io.sparktrain.driver.Main");
-    cmd.addAll(List.of("train", "--config", "/dev/null", "--set", "data.train=" + csv, "--set", "data.format=csv",
-        "--set", "data.options={header: \"true\", inferSchema: \"true\"}", "--set", "data.features=[f1, f2, f3, f4]",
-        "--set", "data.partitions=2", "--set", "model.hidden=[16]", "--set", "training.epochs=25",
-        "--set", "training.batch_size=16", "--set", "training.seed=5", "--set", "output.dir=" + out,
+    return CliProcess.sparktrain(log, List.of("train", "--config", "/dev/null", "--set", "data.train=" + csv,
+        "--set", "data.format=csv", "--set", "data.options={header: \"true\", inferSchema: \"true\"}",
+        "--set", "data.features=[f1, f2, f3, f4]", "--set", "data.partitions=2", "--set", "model.hidden=[16]",
+        "--set", "training.epochs=25", "--set", "training.batch_size=16", "--set", "training.seed=5",
+        "--set", "output.dir=" + out,
         "--set", "checkpoint={dir: " + ckpt + ", every_epochs: 1, keep: 3, resume: " + resume + "}",
         "--set", "spark.master=local[2]", "--set", "spark.conf={spark.ui.enabled: \"false\"}"));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-    pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-    return pb;
   }
 
   private static long checkpoints(Path ckpt) throws IOException {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
@@ -68,7 +69,13 @@ public final class TrainingData {
     double maxLabel = Double.NEGATIVE_INFINITY;
     double weightSum;
     long bytes;
+    /** The largest |x| of any feature value, and the feature index where it is. */
+    float maxAbs;
+    int maxAbsFeature = -1;
   }
+
+  /** Feature values above this in magnitude get a warning before training: unscaled inputs train badly. */
+  public static final float LARGE_FEATURE = 1e6f;
 
   /**
    * Validates and decodes {@code df}; runs one Spark job (which also fills the cache).
@@ -76,7 +83,25 @@ public final class TrainingData {
    * @throws InvalidInputException for any bad column, type or value, before training starts
    */
   public static TrainingData decode(Dataset<Row> df, InputSpec spec) {
+    return decode(df, spec, "training");
+  }
+
+  /**
+   * As {@link #decode(Dataset, InputSpec)}; {@code what} ("training", "validation", "test") names
+   * the data in errors and warnings.
+   */
+  public static TrainingData decode(Dataset<Row> df, InputSpec spec, String what) {
     StructType schema = df.schema();
+    // No rows: say so, before a type check that schema inference on nothing (a CSV with only its
+    // header reads as strings) would fail with a misleading message.
+    boolean typesOk = true;
+    for (String c : spec.featureCols()) {
+      typesOk &= schema.getFieldIndex(c).isEmpty() || field(schema, c, "features").dataType() instanceof NumericType
+          || isVectorOrNumericArray(field(schema, c, "features").dataType());
+    }
+    if (!typesOk && df.isEmpty()) {
+      throw noRows(df, what);
+    }
     List<String> cols = new ArrayList<>(spec.featureCols());
     cols.add(spec.labelCol());
     if (spec.weightCol() != null) {
@@ -134,6 +159,15 @@ public final class TrainingData {
         st.bytes = b.sizeInBytes();
         float[] y = b.labels();
         for (float v : y) st.maxLabel = Math.max(st.maxLabel, v);
+        float[] x = b.features();
+        int in = Math.max(1, b.inputs());
+        for (int i = 0; i < x.length; i++) {
+          float a = Math.abs(x[i]);
+          if (a > st.maxAbs) {
+            st.maxAbs = a;
+            st.maxAbsFeature = i % in;
+          }
+        }
         float[] w = b.weights();
         if (w == null) {
           st.weightSum = b.rows();
@@ -183,8 +217,19 @@ public final class TrainingData {
     }
     if (first == null) {
       blocks.unpersist(false);
-      throw new InvalidInputException("dataset: expected at least one row, found an empty dataset ("
-          + stats.size() + " partitions, columns " + cols + ")");
+      throw noRows(df, what);
+    }
+    Stats largest = null;
+    for (Stats st : stats) {
+      if (st.rows > 0 && (largest == null || st.maxAbs > largest.maxAbs)) {
+        largest = st;
+      }
+    }
+    if (largest != null && largest.maxAbs > LARGE_FEATURE) {
+      LOG.warn("sparktrain: {} data: {} holds values up to {} in magnitude (partition {}); features this large"
+          + " saturate activations and make the gradients explode. Scale them first, e.g. StandardScaler or"
+          + " MinMaxScaler in a Pipeline before the estimator", what, featureName(spec, largest.maxAbsFeature),
+          String.format(Locale.ROOT, "%.3g", largest.maxAbs), largest.partition);
     }
     if (weightSum <= 0) {
       blocks.unpersist(false);
@@ -201,6 +246,29 @@ public final class TrainingData {
         td.rows, td.numFeatures, partRows.length, String.format("%.1f", bytes / 1e6),
         numClasses > 0 ? ", " + numClasses + " classes" : "");
     return td;
+  }
+
+  /** "features column 'x3'" for one numeric column per feature, else "features column 'v' element 17". */
+  static String featureName(InputSpec spec, int feature) {
+    List<String> cols = spec.featureCols();
+    if (cols.size() > 1 && feature >= 0 && feature < cols.size()) {
+      return "features column '" + cols.get(feature) + "'";
+    }
+    return "features column '" + cols.get(0) + "'" + (feature >= 0 ? " element " + feature : "");
+  }
+
+  /** "training data has no rows (path ...)", naming the files it was read from when there are any. */
+  static InvalidInputException noRows(Dataset<Row> df, String what) {
+    String[] files;
+    try {
+      files = df.inputFiles();
+    } catch (RuntimeException e) {
+      files = new String[0];
+    }
+    String from = files.length == 0 ? df.javaRDD().getNumPartitions() + " partitions, columns "
+        + Arrays.toString(df.columns())
+        : "path " + (files.length == 1 ? files[0] : files[0] + " and " + (files.length - 1) + " more files");
+    return new InvalidInputException(what + " data has no rows (" + from + ")");
   }
 
   private static boolean isVectorOrNumericArray(DataType t) {

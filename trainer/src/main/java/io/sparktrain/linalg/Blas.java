@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one facade over dev.ludovic.netlib's BLAS, in row-major terms.
@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * warning says how to get it. Tests build the other implementations with {@link #of(Impl)}.
  */
 public final class Blas {
-  private static final Logger LOG = Logger.getLogger(Blas.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(Blas.class);
 
   /** The netlib implementations sparktrain knows. */
   public enum Impl {
@@ -93,7 +93,7 @@ public final class Blas {
       try {
         return of(impl);
       } catch (RuntimeException | LinkageError e) {
-        LOG.log(Level.FINE, "BLAS " + impl + " unavailable", e);
+        LOG.debug("BLAS {} unavailable", impl, e);
       }
     }
     throw new IllegalStateException("no BLAS implementation could be loaded");
@@ -141,12 +141,12 @@ public final class Blas {
     String how = "install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas0-pthread) and set"
         + " OPENBLAS_NUM_THREADS=1 for one BLAS thread per Spark task";
     if (impl == Impl.JNI) {
-      LOG.info("sparktrain BLAS: JNIBLAS over " + nativeLibrary);
+      LOG.info("sparktrain BLAS: JNIBLAS over {}", nativeLibrary);
       if (isReferenceBlas()) {
-        LOG.warning("sparktrain BLAS: " + nativeLibrary + " is the slow reference BLAS; " + how);
+        LOG.warn("sparktrain BLAS: " + nativeLibrary + " is the slow reference BLAS; " + how);
       }
     } else {
-      LOG.warning("sparktrain BLAS: no native BLAS loaded, using " + blas.getClass().getSimpleName()
+      LOG.warn("sparktrain BLAS: no native BLAS loaded, using " + blas.getClass().getSimpleName()
           + " (several times slower); " + how
           + (impl == Impl.JAVA11 ? "; or add the JVM option --add-modules jdk.incubator.vector" : ""));
     }

@@ -21,8 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
@@ -33,6 +31,8 @@ import org.apache.hadoop.fs.ChecksumException;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checkpoints in one directory of a Hadoop {@link FileSystem} (file:, hdfs:, s3a:, ...), one file
@@ -74,7 +74,7 @@ import org.apache.hadoop.fs.Path;
  * <p>Not safe for concurrent savers of the same directory.
  */
 public final class CheckpointStore {
-  private static final Logger LOG = Logger.getLogger(CheckpointStore.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
 
   /** The format version this class writes and reads. */
   public static final int FORMAT_VERSION = 1;
@@ -279,13 +279,13 @@ public final class CheckpointStore {
         if (r == justSaved) continue;
         Path p = pathFor(r);
         if (!fs.delete(p, false)) {
-          LOG.warning("checkpoint prune: could not delete " + p);
+          LOG.warn("checkpoint prune: could not delete {}", p);
         }
         excess--;
       }
       pruneState(rounds());
     } catch (IOException | RuntimeException e) {
-      LOG.log(Level.WARNING, "checkpoint prune failed in " + dir, e);
+      LOG.warn("checkpoint prune failed in {}", dir, e);
     }
   }
 
@@ -308,7 +308,7 @@ public final class CheckpointStore {
         continue;
       }
       if (!kept.contains(r) && !fs.delete(s.getPath(), true)) {
-        LOG.warning("checkpoint prune: could not delete " + s.getPath());
+        LOG.warn("checkpoint prune: could not delete {}", s.getPath());
       }
     }
   }

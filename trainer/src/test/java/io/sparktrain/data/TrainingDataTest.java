@@ -177,7 +177,10 @@ class TrainingDataTest {
   @Test
   void emptyDatasetAndNetworkMismatch() {
     Dataset<Row> empty = spark.createDataFrame(List.of(), VEC);
-    assertTrue(error(empty, CLS).startsWith("dataset: expected at least one row, found an empty dataset"));
+    assertTrue(error(empty, CLS).startsWith("training data has no rows ("), error(empty, CLS));
+    // A filter that leaves nothing: the same sentence.
+    Dataset<Row> none = vec(2, r(new double[] {1, 2}, 0, 1), r(new double[] {3, 4}, 1, 1)).filter("label > 5");
+    assertTrue(error(none, CLS).startsWith("training data has no rows ("), error(none, CLS));
     TrainingData td = TrainingData.decode(vec(2, r(new double[] {1, 2}, 0, 1), r(new double[] {3, 4}, 3, 1)), CLS);
     Network wide = Network.builder(3).dense(4, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
     Network fewClasses = Network.builder(2).dense(3, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY).build();
