@@ -8,6 +8,7 @@ import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.Update;
+import io.sparktrain.util.Seeds;
 import java.util.Locale;
 import java.util.Random;
 
@@ -37,7 +38,7 @@ public final class SimpleNet {
     LocalWork work = new LocalWork(net, 0f);
     int batch = 32;
     for (int epoch = 1; epoch <= 10; epoch++) {
-      int[] order = LocalWork.permutation(train.rows(), LocalWork.seed(42, epoch));
+      int[] order = LocalWork.permutation(train.rows(), Seeds.of(42, epoch));
       double loss = 0;
       for (int from = 0; from < train.rows(); from += batch) {
         int to = Math.min(train.rows(), from + batch);

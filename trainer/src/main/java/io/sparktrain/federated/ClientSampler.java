@@ -1,6 +1,7 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.train.LocalWork;
+import io.sparktrain.util.Seeds;
 import java.util.SplittableRandom;
 
 /**
@@ -28,7 +29,7 @@ public final class ClientSampler {
     if (n == 0) {
       return picked;
     }
-    SplittableRandom rnd = new SplittableRandom(LocalWork.seed(seed, round, 0x5A3F));
+    SplittableRandom rnd = new SplittableRandom(Seeds.of(seed, round, Seeds.CLIENT_SAMPLING));
     if (sampling == FederatedConfig.Sampling.POISSON) {
       int count = 0;
       for (int i = 0; i < n; i++) {

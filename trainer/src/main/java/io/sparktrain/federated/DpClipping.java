@@ -1,6 +1,7 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.train.LocalWork;
+import io.sparktrain.util.Seeds;
 
 /**
  * The two steps of the Gaussian mechanism on model updates (DP-FedAvg: McMahan, Ramage, Talwar,
@@ -55,6 +56,6 @@ public final class DpClipping {
 
   /** The generator seed of ({@code secretSeed}, {@code round}, {@code silo}). */
   public static long noiseSeed(long secretSeed, long round, int silo) {
-    return LocalWork.seed(secretSeed, round, silo, 0x6E6F697365L); // "noise": a separate stream
+    return Seeds.of(secretSeed, round, silo, Seeds.DP_NOISE);
   }
 }

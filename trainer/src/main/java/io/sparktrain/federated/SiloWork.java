@@ -5,6 +5,7 @@ import io.sparktrain.nn.Network;
 import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.Trainer;
 import io.sparktrain.train.Update;
+import io.sparktrain.util.Seeds;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -70,7 +71,7 @@ final class SiloWork {
     }
     LocalWork work = new LocalWork(net, cfg.l2());
     Update u = work.localEpochs(params, b, cfg.localEpochs(), cfg.localBatch(), cfg.localOptimizer(), cfg.proxMu(),
-        LocalWork.seed(cfg.seed(), round, p), maxSteps);
+        Seeds.of(cfg.seed(), round, p), maxSteps);
     Result r = new Result();
     r.silo = p;
     r.rows = u.rows();
@@ -106,7 +107,7 @@ final class SiloWork {
       r.lossSum = 0;
       r.examples = 0;
     } else if (cfg.compress()) {
-      long seed = LocalWork.seed(cfg.seed(), round, p, 0x71);
+      long seed = Seeds.of(cfg.seed(), round, p, Seeds.QUANTIZATION);
       r.quantized = residual == null ? QuantizedUpdate.quantize(v, QUANTIZATION_CHUNK, seed)
           : ErrorFeedback.compress(v, residual, QUANTIZATION_CHUNK, seed);
     } else {

@@ -1,6 +1,7 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.train.LocalWork;
+import io.sparktrain.util.Seeds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -98,7 +99,7 @@ public final class Silos {
     switch (split) {
       case IID:
         return exact(df, df.javaRDD().zipWithIndex().mapToPair(t -> new scala.Tuple2<>(
-            (int) Math.floorMod(LocalWork.seed(seed, t._2()), (long) silos), t._1())), silos);
+            (int) Math.floorMod(Seeds.of(seed, t._2()), (long) silos), t._1())), silos);
       case QUANTITY: {
         double[] share = dirichlet(new SplittableRandom(seed), silos, param);
         double[] cdf = cumulative(share);
@@ -129,7 +130,7 @@ public final class Silos {
         // Sort by (label, a seeded hash) so that each shard holds one or two labels.
         JavaRDD<Row> sorted = df.javaRDD().zipWithIndex().map(t -> t)
             .sortBy(t -> ((Number) t._1().get(labelIdx)).doubleValue() * 1e12
-                + Math.floorMod(LocalWork.seed(seed, t._2()), 1_000_000_000_000L) / 1.0, true, df.rdd()
+                + Math.floorMod(Seeds.of(seed, t._2()), 1_000_000_000_000L) / 1.0, true, df.rdd()
                 .getNumPartitions())
             .map(t -> t._1());
         return exact(df, sorted.zipWithIndex().mapToPair(t -> new scala.Tuple2<>(
@@ -173,7 +174,7 @@ public final class Silos {
   }
 
   static double uniform(long seed, long i) {
-    return (LocalWork.seed(seed, i, 77) >>> 11) * 0x1.0p-53;
+    return (Seeds.of(seed, i, Seeds.SILO_ROW_UNIFORM) >>> 11) * 0x1.0p-53;
   }
 
   static int pick(double[] cdf, double u) {
@@ -264,7 +265,7 @@ public final class Silos {
     for (int i = 0; i < devices; i++) ids.add(i);
     JavaRDD<Row> rows = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(ids, devices)
         .flatMap(k -> {
-          SplittableRandom rnd = new SplittableRandom(LocalWork.seed(seed, k));
+          SplittableRandom rnd = new SplittableRandom(Seeds.of(seed, k));
           int n = (int) Math.exp(4 + 2 * normal(rnd)) + 50;
           n = Math.min(n, 20_000);
           double u = Math.sqrt(alpha) * normal(rnd);

@@ -1,6 +1,7 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.train.LocalWork;
+import io.sparktrain.util.Seeds;
 import java.util.SplittableRandom;
 
 /**
@@ -82,7 +83,7 @@ public final class Stragglers {
    * e uniform in {1, ..., E - 1}; with E = 1, s uniform in {1, ..., S - 1} steps; at least 1.
    */
   public static int stragglerSteps(long seed, long round, int silo, long rows, int epochs, int batch) {
-    SplittableRandom rnd = new SplittableRandom(LocalWork.seed(seed, round, silo, 0x57A66L));
+    SplittableRandom rnd = new SplittableRandom(Seeds.of(seed, round, silo, Seeds.STRAGGLER_SILO));
     int perEpoch = stepsPerEpoch(rows, batch);
     if (epochs >= 2) {
       return (1 + rnd.nextInt(epochs - 1)) * perEpoch;
@@ -102,7 +103,7 @@ public final class Stragglers {
     }
     boolean[] straggler = new boolean[k];
     int s = cfg.stragglers() > 0 ? count(m, cfg.stragglers()) : 0;
-    SplittableRandom rnd = new SplittableRandom(LocalWork.seed(cfg.seed(), round, 0x57A65L));
+    SplittableRandom rnd = new SplittableRandom(Seeds.of(cfg.seed(), round, Seeds.STRAGGLER_ROUND));
     for (int i = 0; i < s; i++) { // partial Fisher-Yates over the sampled silos, in silo order
       int j = i + rnd.nextInt(m - i);
       int t = idx[i];

@@ -1,5 +1,6 @@
 package io.sparktrain.nn;
 
+import io.sparktrain.util.Seeds;
 import java.util.SplittableRandom;
 
 /**
@@ -20,7 +21,7 @@ public final class Initializer {
       int[] shape = k.shape();
       int fanIn = shape[0];
       int fanOut = shape[1];
-      SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + l + 1);
+      SplittableRandom rnd = new SplittableRandom(Seeds.initLayer(seed, l));
       if (network.layer(l).activation().isReluFamily()) {
         double std = Math.sqrt(2.0 / fanIn);
         for (int i = k.offset(); i < k.end(); i++) p[i] = (float) (std * gaussian(rnd));

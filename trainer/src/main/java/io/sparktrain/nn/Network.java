@@ -1,6 +1,7 @@
 package io.sparktrain.nn;
 
 import io.sparktrain.linalg.Blas;
+import io.sparktrain.util.Seeds;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -311,7 +312,7 @@ public final class Network implements Serializable {
    * probability 1-rate, else 0, drawn from (seed, layer) only.
    */
   public static void dropoutMask(long seed, int layer, float rate, float[] mask, int n) {
-    SplittableRandom rnd = new SplittableRandom(seed ^ (0xD1B54A32D192ED03L * (layer + 1)));
+    SplittableRandom rnd = new SplittableRandom(Seeds.dropoutLayer(seed, layer));
     float keep = 1f - rate;
     float scale = 1f / keep;
     for (int i = 0; i < n; i++) mask[i] = rnd.nextFloat() < keep ? scale : 0f;

@@ -7,6 +7,7 @@ import io.sparktrain.data.Block;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
+import io.sparktrain.util.Seeds;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -792,7 +793,7 @@ public final class CollectiveEngine implements AutoCloseable {
       }
     }
     LocalWork work = new LocalWork(net, cfg.l2());
-    long epochSeed = LocalWork.seed(cfg.seed(), plan.epoch);
+    long epochSeed = Seeds.of(cfg.seed(), plan.epoch);
     StepRows[] rows = new StepRows[shards.length];
     int[][] orders = new int[shards.length][];
     for (int i = 0; i < shards.length; i++) {
@@ -801,7 +802,7 @@ public final class CollectiveEngine implements AutoCloseable {
         rows[i] = StepRows.of(b.rows(), shards[i].offset, plan.rows, epochSeed, cfg.batchSize(), plan.first,
             plan.end);
       } else {
-        orders[i] = LocalWork.permutation(b.rows(), LocalWork.seed(cfg.seed(), plan.epoch, shards[i].partition));
+        orders[i] = LocalWork.permutation(b.rows(), Seeds.of(cfg.seed(), plan.epoch, shards[i].partition));
       }
     }
     float[] grad = new float[size];
@@ -829,7 +830,7 @@ public final class CollectiveEngine implements AutoCloseable {
       long localRows = 0;
       for (int i = 0; i < shards.length; i++) {
         Shard s = shards[i];
-        long taskSeed = LocalWork.seed(cfg.seed(), plan.epoch, r, s.partition);
+        long taskSeed = Seeds.of(cfg.seed(), plan.epoch, r, s.partition);
         if (sync) {
           work.addGradient(params, s.block, rows[i].rows(), rows[i].start(r), rows[i].end(r), cfg.microBatch(),
               taskSeed, grad, lw);

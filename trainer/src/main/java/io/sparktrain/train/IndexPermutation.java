@@ -1,5 +1,6 @@
 package io.sparktrain.train;
 
+import io.sparktrain.util.Seeds;
 /**
  * A seeded pseudo-random permutation of [0, n) that needs no array: a 4-round balanced Feistel
  * network on the smallest even number of bits covering n, with cycle walking (values >= n are fed
@@ -24,7 +25,7 @@ public final class IndexPermutation {
     }
     this.half = bits / 2;
     this.mask = (1L << half) - 1;
-    for (int i = 0; i < ROUNDS; i++) keys[i] = LocalWork.seed(seed, i);
+    for (int i = 0; i < ROUNDS; i++) keys[i] = Seeds.of(seed, i);
   }
 
   /** The position of {@code i} in the permuted order. */

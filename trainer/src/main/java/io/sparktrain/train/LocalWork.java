@@ -5,6 +5,7 @@ import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.util.Seeds;
 import java.util.SplittableRandom;
 
 /**
@@ -55,18 +56,6 @@ public final class LocalWork {
     return p;
   }
 
-  /** Mixes several longs into one seed (SplitMix64 finaliser), for (seed, epoch, partition, ...) keys. */
-  public static long seed(long... parts) {
-    long h = 0x9E3779B97F4A7C15L;
-    for (long p : parts) {
-      h ^= p + 0x9E3779B97F4A7C15L + (h << 6) + (h >>> 2);
-      h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
-      h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
-      h ^= h >>> 31;
-    }
-    return h;
-  }
-
   /**
    * The summed gradient (sum over rows of w_i dl_i/dtheta) and loss of rows {@code order[from, to)}
    * of {@code block}; no L2 (the caller adds it to the mean once). Dropout masks come from
@@ -97,7 +86,7 @@ public final class LocalWork {
     for (int start = from; start < to; start += microBatch, chunk++) {
       int end = Math.min(to, start + microBatch);
       gather(block, order, start, end);
-      lossAndWeight[0] += network.lossAndGradient(params, batch, grad, ws, seed(seed, chunk));
+      lossAndWeight[0] += network.lossAndGradient(params, batch, grad, ws, Seeds.of(seed, chunk));
       lossAndWeight[1] += batch.weightSum();
     }
   }
@@ -157,8 +146,8 @@ public final class LocalWork {
     s.limit = maxSteps == 0 ? Integer.MAX_VALUE : maxSteps;
     int e = 0;
     for (; e < epochs && s.steps < s.limit; e++) {
-      int[] order = permutation(block.rows(), seed(seed, e));
-      s.run(w, params, block, order, 0, block.rows(), b, proxMu, seed(seed, e, 1));
+      int[] order = permutation(block.rows(), Seeds.of(seed, e));
+      s.run(w, params, block, order, 0, block.rows(), b, proxMu, Seeds.of(seed, e, 1));
     }
     if (s.rows == (long) block.rows() * epochs) {
       // The client's weight is its example weight n_k, not n_k times the epochs it ran.
@@ -200,7 +189,7 @@ public final class LocalWork {
         int end = Math.min(to, start + batchSize);
         rows += end - start;
         gather(block, order, start, end);
-        double batchLoss = network.lossAndGradient(w, batch, grad, ws, seed(seed, steps), false);
+        double batchLoss = network.lossAndGradient(w, batch, grad, ws, Seeds.of(seed, steps), false);
         double bw = batch.weightSum();
         lossSum += batchLoss;
         weight += bw;

@@ -8,6 +8,7 @@ import io.sparktrain.eval.Evaluator;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
+import io.sparktrain.util.Seeds;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -384,16 +385,16 @@ public final class Trainer {
         TaskContext tc = TaskContext.get();
         hook.beforeWork(globalRound, p, tc == null ? 0 : tc.attemptNumber());
       }
-      long taskSeed = LocalWork.seed(cfg.seed(), epoch, r, p);
+      long taskSeed = Seeds.of(cfg.seed(), epoch, r, p);
       LocalWork work = new LocalWork(net, cfg.l2());
       Update u;
       if (cfg.mode() == Mode.SYNC) {
-        int[] rows = StepRows.of(b.rows(), offsets[p], n, LocalWork.seed(cfg.seed(), epoch), cfg.batchSize(), r,
+        int[] rows = StepRows.of(b.rows(), offsets[p], n, Seeds.of(cfg.seed(), epoch), cfg.batchSize(), r,
             r + 1).rows();
         u = work.gradient(bc.value(), b, rows, 0, rows.length, cfg.microBatch(), taskSeed);
       } else {
         int rows = b.rows();
-        int[] order = LocalWork.permutation(rows, LocalWork.seed(cfg.seed(), epoch, p));
+        int[] order = LocalWork.permutation(rows, Seeds.of(cfg.seed(), epoch, p));
         int from = (int) (r * rows / roundsPerEpoch);
         int to = (int) ((r + 1) * rows / roundsPerEpoch);
         u = work.localSteps(bc.value(), b, order, from, to, cfg.batchSize(), cfg.localOptimizer(), taskSeed);

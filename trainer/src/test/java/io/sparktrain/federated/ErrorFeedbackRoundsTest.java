@@ -17,6 +17,7 @@ import io.sparktrain.testing.Blobs;
 import io.sparktrain.testing.Spark;
 import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.Trainer;
+import io.sparktrain.util.Seeds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -59,7 +60,7 @@ class ErrorFeedbackRoundsTest {
 
   /** A silo's "true delta" in a round: known to the test independently of Spark. */
   private static float[] trueDelta(int silo, long round, int d) {
-    SplittableRandom r = new SplittableRandom(LocalWork.seed(99, round, silo));
+    SplittableRandom r = new SplittableRandom(Seeds.of(99, round, silo));
     float[] v = new float[d];
     float scale = (float) Math.pow(10, -1 - silo % 3); // silos of different magnitudes
     for (int i = 0; i < d; i++) v[i] = (float) (scale * r.nextGaussian());
@@ -103,7 +104,7 @@ class ErrorFeedbackRoundsTest {
           SiloWork.Result out = new SiloWork.Result();
           out.silo = p;
           out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
-              LocalWork.seed(7, r, p, 0x71));
+              Seeds.of(7, r, p, 0x71));
           return out;
         }).collect();
         residuals.commit();
@@ -166,7 +167,7 @@ class ErrorFeedbackRoundsTest {
           SiloWork.Result out = new SiloWork.Result();
           out.silo = p;
           out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
-              LocalWork.seed(7, r, p, 0x71));
+              Seeds.of(7, r, p, 0x71));
           return out;
         }).count();
         residuals.commit();

@@ -3,6 +3,7 @@ package io.sparktrain.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.sparktrain.util.Seeds;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +17,7 @@ class StepRowsTest {
       int parts = (int) c[1];
       int batch = (int) c[2];
       long steps = (n + batch - 1) / batch;
-      long seed = LocalWork.seed(11, 2);
+      long seed = Seeds.of(11, 2);
       int total = 0;
       for (int p = 0; p < parts; p++) {
         int rows = (int) ((long) n * (p + 1) / parts - (long) n * p / parts);
