@@ -1,6 +1,7 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.train.TaskHook;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -66,6 +67,7 @@ public final class FederatedConfig implements Serializable {
   private final boolean restoreBestWeights;
   private final double stragglers;
   private final StragglerPolicy stragglerPolicy;
+  private final TaskHook taskHook;
 
   private FederatedConfig(Builder b) {
     rounds = b.rounds;
@@ -106,10 +108,16 @@ public final class FederatedConfig implements Serializable {
     restoreBestWeights = b.restoreBestWeights;
     stragglers = b.stragglers;
     stragglerPolicy = b.stragglerPolicy;
+    taskHook = b.taskHook;
   }
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  /** The fault-injection hook of tests ({@link TaskHook}), or null. */
+  public TaskHook taskHook() {
+    return taskHook;
   }
 
   public int rounds() { return rounds; }
@@ -220,6 +228,7 @@ public final class FederatedConfig implements Serializable {
 
   /** Defaults: FedAvg with C = 0.1, E = 1, B = 10, client SGD lr 0.05, server lr 1. */
   public static final class Builder {
+    private TaskHook taskHook;
     private int rounds = 100;
     private double clientFraction = 0.1;
     private Sampling sampling = Sampling.UNIFORM;
@@ -259,6 +268,8 @@ public final class FederatedConfig implements Serializable {
     private double stragglers = 0;
     private StragglerPolicy stragglerPolicy = StragglerPolicy.AUTO;
 
+    /** Tests only: runs in each silo's task before its work ({@link TaskHook}); not part of {@link #toMap}. */
+    public Builder taskHook(TaskHook v) { taskHook = v; return this; }
     public Builder rounds(int v) { rounds = v; return this; }
     public Builder clientFraction(double v) { clientFraction = v; return this; }
     public Builder sampling(Sampling v) { sampling = v; return this; }

@@ -9,6 +9,7 @@ import io.sparktrain.train.EarlyStopping;
 import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.RoundEvent;
 import io.sparktrain.train.RoundLoop;
+import io.sparktrain.train.TaskHook;
 import io.sparktrain.train.Trainer;
 import io.sparktrain.train.TrainingListener;
 import io.sparktrain.train.Update;
@@ -260,12 +261,13 @@ public final class FederatedTrainer {
   static Aggregate aggregate(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, FederatedConfig cfg,
       boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys, int[] budgets,
       SiloResiduals residuals) {
+    TaskHook hook = cfg.taskHook();
     JavaRDD<SiloWork.Result> results = residuals != null
-        ? residuals.uploads(round, sampled, (p, b, residual) ->
+        ? residuals.uploads(round, sampled, hook, (p, b, residual) ->
             SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, residual, budgets[p]))
         : blocks.mapPartitionsWithIndex((p, it) -> {
           Block b = Block.only(it);
-          SiloWork.beforeWork(round, p);
+          SiloWork.beforeWork(hook, round, p);
           List<SiloWork.Result> out = new ArrayList<>();
           if (sampled[p] && b.rows() > 0) {
             out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, null, budgets[p]));

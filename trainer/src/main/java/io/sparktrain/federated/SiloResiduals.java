@@ -2,6 +2,7 @@ package io.sparktrain.federated;
 
 import io.sparktrain.data.Block;
 import io.sparktrain.train.RoundLoop;
+import io.sparktrain.train.TaskHook;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.Iterator;
@@ -86,7 +87,7 @@ final class SiloResiduals implements AutoCloseable {
    * The uploads of round {@code round}: one per sampled non-empty silo. Computing them (the round's
    * job) also computes and caches every silo's new residual. Call {@link #commit} after the job.
    */
-  JavaRDD<SiloWork.Result> uploads(long round, boolean[] sampled, Work work) {
+  JavaRDD<SiloWork.Result> uploads(long round, boolean[] sampled, TaskHook hook, Work work) {
     if (pending != null) {
       throw new IllegalStateException("error feedback: round " + round + " started before the previous round"
           + " was committed");
@@ -102,7 +103,7 @@ final class SiloResiduals implements AutoCloseable {
             + " residual of silo " + before.silo + "; expected the residuals co-partitioned with the silos");
       }
       int p = before.silo;
-      SiloWork.beforeWork(round, p);
+      SiloWork.beforeWork(hook, round, p);
       if (!sampled[p] || b.rows() == 0) {
         return List.of(new State(p, null, before.residual)).iterator(); // unchanged
       }

@@ -3,7 +3,7 @@ package io.sparktrain.federated;
 import io.sparktrain.data.Block;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.LocalWork;
-import io.sparktrain.train.Trainer;
+import io.sparktrain.train.TaskHook;
 import io.sparktrain.train.Update;
 import io.sparktrain.util.Seeds;
 import java.io.Serializable;
@@ -42,9 +42,8 @@ final class SiloWork {
   /** Quantization chunk of int8 uploads: one (min, step) per this many values. */
   static final int QUANTIZATION_CHUNK = 4096;
 
-  /** Runs {@link Trainer#taskHook} (tests inject failures with it) before a silo's work in a round. */
-  static void beforeWork(long round, int p) {
-    Trainer.TaskHook hook = Trainer.taskHook;
+  /** Runs the config's {@link TaskHook} (tests inject failures with it) before a silo's work in a round. */
+  static void beforeWork(TaskHook hook, long round, int p) {
     if (hook != null) {
       org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
       hook.beforeWork(round, p, tc == null ? 0 : tc.attemptNumber());

@@ -812,7 +812,7 @@ public final class CollectiveEngine implements AutoCloseable {
     SpanResult res = new SpanResult();
     long bytes0 = ring.bytesSent();
     long wait0 = ring.waitNanos();
-    Trainer.TaskHook hook = Trainer.taskHook;
+    TaskHook hook = cfg.taskHook();
     ReplicaFault fault = replicaFault;
     res.preNanos = System.nanoTime();
     for (long r = plan.first; r < plan.end; r++) {

@@ -59,6 +59,7 @@ public final class TrainConfig implements Serializable {
   private final int patience;
   private final double minDelta;
   private final boolean restoreBestWeights;
+  private final TaskHook taskHook;
 
   private TrainConfig(Builder b) {
     mode = b.mode;
@@ -89,6 +90,7 @@ public final class TrainConfig implements Serializable {
     patience = b.patience;
     minDelta = b.minDelta;
     restoreBestWeights = b.restoreBestWeights;
+    taskHook = b.taskHook;
   }
 
   public static Builder builder() {
@@ -96,6 +98,8 @@ public final class TrainConfig implements Serializable {
   }
 
   public Mode mode() { return mode; }
+  /** The fault-injection hook of tests ({@link TaskHook}), or null. */
+  public TaskHook taskHook() { return taskHook; }
   /** SYNC: the engine that runs the steps. */
   public SyncEngine syncEngine() { return syncEngine; }
   /**
@@ -185,6 +189,7 @@ public final class TrainConfig implements Serializable {
 
   /** Defaults follow Keras where it has one (batch 32 would be slow on Spark: 128 here). */
   public static final class Builder {
+    private TaskHook taskHook;
     private Mode mode = Mode.SYNC;
     private SyncEngine syncEngine = SyncEngine.COLLECTIVE;
     private SyncEngine averageEngine = SyncEngine.COLLECTIVE;
@@ -238,6 +243,8 @@ public final class TrainConfig implements Serializable {
     public Builder checkpointEveryEpochs(int v) { checkpointEveryEpochs = v; return this; }
     public Builder checkpointKeep(int v) { checkpointKeep = v; return this; }
     public Builder resume(boolean v) { resume = v; return this; }
+    /** Tests only: runs in each task before its work ({@link TaskHook}); not part of {@link #toMap}. */
+    public Builder taskHook(TaskHook v) { taskHook = v; return this; }
     /** Early stopping on {@code metric} (val_loss, val_accuracy, val_f1_macro, val_rmse, ...). */
     public Builder earlyStopping(String metric, int patience, double minDelta) {
       this.earlyStoppingMetric = metric;

@@ -3,15 +3,12 @@ package io.sparktrain.train;
 import io.sparktrain.data.Block;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
-import io.sparktrain.nn.Loss;
 import io.sparktrain.eval.Evaluator;
+import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
 import io.sparktrain.util.Seeds;
-import java.io.IOException;
-import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -50,14 +47,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Trainer {
   private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-
-  /** A hook run in each task before its work; for fault-injection tests only (null otherwise). */
-  public interface TaskHook extends Serializable {
-    void beforeWork(long round, int partition, int attempt);
-  }
-
-  /** Test hook; tasks in local mode read it in the driver's JVM. Null in production. */
-  public static volatile TaskHook taskHook;
 
   private final Network network;
   private final TrainConfig config;
@@ -380,7 +369,7 @@ public final class Trainer {
       long n, int epoch, long r, long roundsPerEpoch, long globalRound) {
     JavaRDD<Update> updates = blocks.mapPartitionsWithIndex((p, it) -> {
       Block b = Block.only(it);
-      TaskHook hook = taskHook;
+      TaskHook hook = cfg.taskHook();
       if (hook != null) {
         TaskContext tc = TaskContext.get();
         hook.beforeWork(globalRound, p, tc == null ? 0 : tc.attemptNumber());

@@ -14,11 +14,10 @@ import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.testing.Blobs;
+import io.sparktrain.testing.Faults;
 import io.sparktrain.testing.Spark;
-import io.sparktrain.train.LocalWork;
-import io.sparktrain.train.Trainer;
+import io.sparktrain.train.TaskHook;
 import io.sparktrain.util.Seeds;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -50,7 +49,6 @@ class ErrorFeedbackRoundsTest {
 
   @AfterEach
   void clearHook() {
-    Trainer.taskHook = null;
   }
 
   private static TrainingData silos(int rows, int n, long seed) {
@@ -100,7 +98,7 @@ class ErrorFeedbackRoundsTest {
       for (int round = 1; round <= sampled.length; round++) {
         long r = round;
         jobs.set(0);
-        List<SiloWork.Result> uploads = residuals.uploads(r, sampled[round - 1], (p, b, residual) -> {
+        List<SiloWork.Result> uploads = residuals.uploads(r, sampled[round - 1], null, (p, b, residual) -> {
           SiloWork.Result out = new SiloWork.Result();
           out.silo = p;
           out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
@@ -163,7 +161,7 @@ class ErrorFeedbackRoundsTest {
     try (SiloResiduals residuals = new SiloResiduals(data.blocks(), d)) {
       for (int round = 1; round <= sampled.length; round++) {
         long r = round;
-        residuals.uploads(r, sampled[round - 1], (p, b, residual) -> {
+        residuals.uploads(r, sampled[round - 1], null, (p, b, residual) -> {
           SiloWork.Result out = new SiloWork.Result();
           out.silo = p;
           out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
@@ -229,16 +227,16 @@ class ErrorFeedbackRoundsTest {
     TrainingData data = silos(200, 4, 22);
     FederatedConfig ef = small().compression(true, true).build();
     float[] clean = new FederatedTrainer(wide(), ef).fit(data, null).params();
-    AtomicInteger failures = new AtomicInteger();
-    Trainer.taskHook = (round, partition, attempt) -> {
+    String failures = Faults.counter();
+    TaskHook hook = (round, partition, attempt) -> {
       if ((round == 3 && partition == 1 || round == 4 && partition == 2) && attempt == 0) {
-        failures.incrementAndGet();
+        Faults.increment(failures);
         throw new IllegalStateException("injected failure in round " + round);
       }
     };
-    float[] retried = new FederatedTrainer(wide(), ef).fit(data, null).params();
-    Trainer.taskHook = null;
-    assertTrue(failures.get() >= 2, "failures injected: " + failures.get());
+    float[] retried = new FederatedTrainer(wide(), small().compression(true, true).taskHook(hook).build())
+        .fit(data, null).params();
+    assertTrue(Faults.count(failures) >= 2, "failures injected: " + Faults.count(failures));
     assertArrayEquals(clean, retried);
     // Error feedback is wired: the same run without it ends elsewhere.
     float[] int8 = new FederatedTrainer(wide(), small().compression(true, false).build()).fit(data, null).params();

@@ -12,11 +12,11 @@ import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.testing.Blobs;
+import io.sparktrain.testing.Faults;
 import io.sparktrain.testing.Spark;
-import io.sparktrain.train.Trainer;
+import io.sparktrain.train.TaskHook;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -42,7 +42,6 @@ class FederatedTrainerTest {
 
   @AfterEach
   void clearHook() {
-    Trainer.taskHook = null;
   }
 
   static List<Row> blobs(int n, long seed) {
@@ -123,15 +122,17 @@ class FederatedTrainerTest {
     FederatedResult clean = new FederatedTrainer(net(), cfg).fit(data, val);
     assertTrue(clean.finalValidation().get("val_accuracy") > 0.85, clean.finalValidation().toString());
     assertTrue(clean.finalValidation().containsKey("val_accuracy_silo_min"));
-    AtomicInteger failures = new AtomicInteger();
-    Trainer.taskHook = (round, partition, attempt) -> {
+    String failures = Faults.counter();
+    TaskHook hook = (round, partition, attempt) -> {
       // compareAndSet: two tasks of round 5 run at once, and only one of them may fail.
-      if (round == 5 && attempt == 0 && failures.compareAndSet(0, 1)) {
+      if (round == 5 && attempt == 0 && Faults.first(failures)) {
         throw new IllegalStateException("injected failure in federated round 5");
       }
     };
-    FederatedResult retried = new FederatedTrainer(net(), cfg).fit(data, val);
-    assertEquals(1, failures.get());
+    FederatedResult retried = new FederatedTrainer(net(), FederatedConfig.builder().rounds(12).clientFraction(0.5)
+        .localEpochs(2).localBatch(10).localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(6)
+        .seed(7).taskHook(hook).build()).fit(data, val);
+    assertEquals(1, Faults.count(failures));
     float[] a = clean.params();
     float[] b = retried.params();
     assertArrayEquals(a, b); // identical uploads, summed in silo order
@@ -267,16 +268,16 @@ class FederatedTrainerTest {
     // With DP noise too: a task that fails once is retried with the identical masked, noised upload.
     FederatedConfig both = small().secureAggregation(true).differentialPrivacy(1.0, 0.5, 1e-5).build();
     float[] clean = new FederatedTrainer(net(), both).fit(data, null).params();
-    AtomicInteger failures = new AtomicInteger();
-    Trainer.taskHook = (round, partition, attempt) -> {
+    String failures = Faults.counter();
+    TaskHook hook = (round, partition, attempt) -> {
       if (round == 2 && partition == 1 && attempt == 0) {
-        failures.incrementAndGet();
+        Faults.increment(failures);
         throw new IllegalStateException("injected failure");
       }
     };
-    float[] retried = new FederatedTrainer(net(), both).fit(data, null).params();
-    Trainer.taskHook = null;
-    assertTrue(failures.get() >= 1);
+    float[] retried = new FederatedTrainer(net(), small().secureAggregation(true).differentialPrivacy(1.0, 0.5, 1e-5)
+        .taskHook(hook).build()).fit(data, null).params();
+    assertTrue(Faults.count(failures) >= 1);
     assertArrayEquals(clean, retried);
     data.unpersist();
   }

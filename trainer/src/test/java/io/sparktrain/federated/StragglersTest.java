@@ -15,14 +15,14 @@ import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.testing.Blobs;
+import io.sparktrain.testing.Faults;
 import io.sparktrain.testing.Spark;
 import io.sparktrain.train.LocalWork;
-import io.sparktrain.train.Trainer;
+import io.sparktrain.train.TaskHook;
 import io.sparktrain.train.Update;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -51,7 +51,6 @@ class StragglersTest {
 
   @AfterEach
   void clearHook() {
-    Trainer.taskHook = null;
   }
 
   static Network net() {
@@ -330,18 +329,18 @@ class StragglersTest {
       FederatedConfig cfg = FederatedConfig.builder().rounds(3).clientFraction(1.0).localEpochs(4).localBatch(10)
           .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(0).seed(8)
           .stragglers(0.5).stragglerPolicy(policy).build();
-      Trainer.taskHook = null;
       float[] clean = new FederatedTrainer(net(), cfg).fit(data, null).params();
-      AtomicInteger failures = new AtomicInteger();
-      Trainer.taskHook = (round, partition, attempt) -> {
+      String failures = Faults.counter();
+      TaskHook hook = (round, partition, attempt) -> {
         if (round == 2 && attempt == 0) {
-          failures.incrementAndGet();
+          Faults.increment(failures);
           throw new IllegalStateException("injected failure in round 2");
         }
       };
-      float[] retried = new FederatedTrainer(net(), cfg).fit(data, null).params();
-      Trainer.taskHook = null;
-      assertTrue(failures.get() >= 1, policy.name());
+      float[] retried = new FederatedTrainer(net(), FederatedConfig.builder().rounds(3).clientFraction(1.0).localEpochs(4)
+          .localBatch(10).localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(0).seed(8)
+          .stragglers(0.5).stragglerPolicy(policy).taskHook(hook).build()).fit(data, null).params();
+      assertTrue(Faults.count(failures) >= 1, policy.name());
       // Each silo's update is identical and the driver adds them in silo order: bit-identical.
       assertArrayEquals(clean, retried, policy.name());
       assertTrue(maxDiff(clean, new FederatedTrainer(net(), FederatedConfig.builder().rounds(3).clientFraction(1.0)

@@ -14,10 +14,10 @@ import io.sparktrain.nn.Network;
 import io.sparktrain.optim.LearningRateSchedule;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.testing.Blobs;
+import io.sparktrain.testing.Faults;
 import io.sparktrain.testing.Spark;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -49,7 +49,6 @@ class CollectiveEngineTest {
 
   @AfterEach
   void clearHooks() {
-    Trainer.taskHook = null;
     CollectiveEngine.replicaFault = null;
   }
 
@@ -222,20 +221,20 @@ class CollectiveEngineTest {
   void aFailedTaskAndAPeerThatStopsAnsweringRerunTheSpanToTheSameBits() {
     TrainConfig.Builder cfg = hundredSteps().collectiveTimeoutMillis(3_000);
     float[] clean = fit(net(0.1f), cfg, TrainConfig.SyncEngine.COLLECTIVE, two);
-    AtomicInteger failures = new AtomicInteger();
-    Trainer.taskHook = (round, partition, attempt) -> {
+    String failures = Faults.counter();
+    TaskHook fail = (round, partition, attempt) -> {
       if (round == 30 && partition == 1 && attempt == 0) {
-        failures.incrementAndGet();
+        Faults.increment(failures);
         throw new IllegalStateException("injected failure in round 30, partition 1");
       }
     };
-    assertArrayEquals(clean, fit(net(0.1f), cfg, TrainConfig.SyncEngine.COLLECTIVE, two));
-    assertEquals(1, failures.get());
+    assertArrayEquals(clean, fit(net(0.1f), cfg.taskHook(fail), TrainConfig.SyncEngine.COLLECTIVE, two));
+    assertEquals(1, Faults.count(failures));
     // A peer that hangs: its neighbour times out, the stage fails, the span reruns.
-    AtomicInteger hangs = new AtomicInteger();
-    Trainer.taskHook = (round, partition, attempt) -> {
+    String hangs = Faults.counter();
+    TaskHook hang = (round, partition, attempt) -> {
       if (round == 50 && partition == 0 && attempt == 0) {
-        hangs.incrementAndGet();
+        Faults.increment(hangs);
         try {
           Thread.sleep(60_000); // interrupted when Spark kills the failed stage's tasks
         } catch (InterruptedException e) {
@@ -245,9 +244,9 @@ class CollectiveEngineTest {
       }
     };
     long t0 = System.nanoTime();
-    assertArrayEquals(clean, fit(net(0.1f), cfg, TrainConfig.SyncEngine.COLLECTIVE, two));
+    assertArrayEquals(clean, fit(net(0.1f), cfg.taskHook(hang), TrainConfig.SyncEngine.COLLECTIVE, two));
     double secs = (System.nanoTime() - t0) / 1e9;
-    assertEquals(1, hangs.get());
+    assertEquals(1, Faults.count(hangs));
     assertTrue(secs < 40, "a hung peer must fail the span within the timeout; the run took " + secs + " s");
   }
 

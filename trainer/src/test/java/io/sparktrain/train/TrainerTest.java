@@ -12,6 +12,7 @@ import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.testing.Blobs;
+import io.sparktrain.testing.Faults;
 import io.sparktrain.testing.Spark;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.scheduler.SparkListener;
@@ -53,7 +53,6 @@ class TrainerTest {
 
   @AfterEach
   void clearHook() {
-    Trainer.taskHook = null;
   }
 
   static List<Row> blobs(int n, long seed) {
@@ -182,16 +181,16 @@ class TrainerTest {
     for (Mode mode : Mode.values()) {
       TrainConfig cfg = sync().mode(mode).localSteps(2).batchSize(mode == Mode.SYNC ? 32 : 16).build();
       float[] clean = new Trainer(net3(), cfg).fit(train, null).params();
-      AtomicInteger failures = new AtomicInteger();
-      Trainer.taskHook = (round, partition, attempt) -> {
+      String failures = Faults.counter();
+      TaskHook hook = (round, partition, attempt) -> {
         if (round == 3 && partition == 1 && attempt == 0) {
-          failures.incrementAndGet();
+          Faults.increment(failures);
           throw new IllegalStateException("injected failure in round 3, partition 1");
         }
       };
-      float[] retried = new Trainer(net3(), cfg).fit(train, null).params();
-      Trainer.taskHook = null;
-      assertEquals(1, failures.get(), "the hook must have failed exactly one task");
+      float[] retried = new Trainer(net3(), sync().mode(mode).localSteps(2).batchSize(mode == Mode.SYNC ? 32 : 16)
+          .taskHook(hook).build()).fit(train, null).params();
+      assertEquals(1, Faults.count(failures), "the hook must have failed exactly one task");
       assertArrayEquals(clean, retried, mode.name());
     }
     train.unpersist();
