@@ -63,19 +63,19 @@ final class FederatedCheckpoints {
   private final CheckpointStore store;
   private final Configuration hconf;
 
-  /** Opens the store of {@code config.checkpointDir()}, or none when it is null. */
+  /** Opens the store of {@code config.checkpoint().dir()}, or none when it is null. */
   FederatedCheckpoints(FederatedConfig config, Network network, long[] siloRows, Configuration hconf) {
     this.config = config;
     this.network = network;
     this.siloRows = siloRows.clone();
     this.hconf = hconf;
-    String dir = config.checkpointDir();
-    this.store = RoundLoop.openStore(dir == null || dir.isEmpty() ? null : dir, hconf, config.checkpointKeep());
+    String dir = config.checkpoint().dir();
+    this.store = RoundLoop.openStore(dir == null || dir.isEmpty() ? null : dir, hconf, config.checkpoint().keep());
   }
 
   /** Whether round {@code round} ends with a checkpoint: every N rounds, the last round, an early stop. */
   boolean due(int round, boolean last) {
-    return store != null && (last || round % config.checkpointEveryRounds() == 0);
+    return store != null && (last || round % config.checkpoint().everyRounds() == 0);
   }
 
   /**
@@ -90,7 +90,7 @@ final class FederatedCheckpoints {
       try {
         store.discardRound(round);
       } catch (IOException e) {
-        throw new UncheckedIOException("checkpoint.dir " + config.checkpointDir() + ": cannot replace round " + round,
+        throw new UncheckedIOException("checkpoint.dir " + config.checkpoint().dir() + ": cannot replace round " + round,
             e);
       }
       residuals.save(store.stateDir(round).toString(), round, new SerializableConfiguration(hconf));
@@ -111,12 +111,12 @@ final class FederatedCheckpoints {
     json.put("network", network.toString());
     json.put("silos", siloRows.length);
     json.putAll(config.toMap());
-    json.put("checkpoint_dir", config.checkpointDir());
-    json.put("checkpoint_every_rounds", config.checkpointEveryRounds());
-    json.put("early_stopping_metric", config.earlyStoppingMetric());
+    json.put("checkpoint_dir", config.checkpoint().dir());
+    json.put("checkpoint_every_rounds", config.checkpoint().everyRounds());
+    json.put("early_stopping_metric", config.earlyStopping().metric());
     Checkpoint c = new Checkpoint(round, 0, 0, config.seed(), params, stopping.bestParams(), server.state(),
         Json.object(json), extras, System.currentTimeMillis());
-    return loop.saveCheckpoint(store, config.checkpointDir(), c);
+    return loop.saveCheckpoint(store, config.checkpoint().dir(), c);
   }
 
   /**
@@ -141,18 +141,18 @@ final class FederatedCheckpoints {
    * resume is off or the directory holds no checkpoint (a fresh start).
    */
   Optional<Resumed> resume(ServerOptimizer server, RdpAccountant accountant, EarlyStopping stopping) {
-    if (store == null || !config.resume()) {
+    if (store == null || !config.checkpoint().resume()) {
       return Optional.empty();
     }
-    Optional<Checkpoint> latest = RoundLoop.resumePoint(store, config.checkpointDir(),
+    Optional<Checkpoint> latest = RoundLoop.resumePoint(store, config.checkpoint().dir(),
         c -> misfit(c, accountant), LOG, "sparktrain federated");
     if (latest.isEmpty()) {
-      LOG.info("sparktrain federated: no checkpoint in {}; starting fresh", config.checkpointDir());
+      LOG.info("sparktrain federated: no checkpoint in {}; starting fresh", config.checkpoint().dir());
       return Optional.empty();
     }
     Checkpoint c = latest.get();
     Map<String, String> ex = c.extras();
-    String where = "checkpoint.resume: the checkpoint of round " + c.round() + " in " + config.checkpointDir();
+    String where = "checkpoint.resume: the checkpoint of round " + c.round() + " in " + config.checkpoint().dir();
     network.layout().check(c.params(), "checkpoint round " + c.round() + " parameters");
     List<String> changed = new ArrayList<>();
     for (Map.Entry<String, Object> e : config.toMap().entrySet()) {
@@ -183,7 +183,7 @@ final class FederatedCheckpoints {
       throw new IllegalArgumentException(where + ": expected a round count below 2^31, found " + c.round());
     }
     LOG.info("sparktrain federated: resumed from the checkpoint of round {} in {}{}", c.round(),
-        config.checkpointDir(), stopped ? " (early stopping had ended that run)" : "");
+        config.checkpoint().dir(), stopped ? " (early stopping had ended that run)" : "");
     return Optional.of(new Resumed((int) c.round(), c.params(), lastValidation, stopped, residualsDir));
   }
 

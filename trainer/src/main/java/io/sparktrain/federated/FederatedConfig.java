@@ -1,6 +1,9 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.train.CheckpointSettings;
+import io.sparktrain.train.ConfigChecks;
+import io.sparktrain.train.EarlyStoppingSettings;
 import io.sparktrain.train.TaskHook;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
@@ -57,14 +60,8 @@ public final class FederatedConfig implements Serializable {
   private final boolean compress;
   private final boolean errorFeedback;
   // Checkpoints and early stopping (driver side only; silos never see them).
-  private final String checkpointDir;
-  private final int checkpointEveryRounds;
-  private final int checkpointKeep;
-  private final boolean resume;
-  private final String earlyStoppingMetric;
-  private final int patience;
-  private final double minDelta;
-  private final boolean restoreBestWeights;
+  private final CheckpointSettings checkpoint;
+  private final EarlyStoppingSettings earlyStopping;
   private final double stragglers;
   private final StragglerPolicy stragglerPolicy;
   private final TaskHook taskHook;
@@ -98,14 +95,8 @@ public final class FederatedConfig implements Serializable {
     secureAggregation = b.secureAggregation;
     compress = b.compress;
     errorFeedback = b.errorFeedback;
-    checkpointDir = b.checkpointDir;
-    checkpointEveryRounds = b.checkpointEveryRounds;
-    checkpointKeep = b.checkpointKeep;
-    resume = b.resume;
-    earlyStoppingMetric = b.earlyStoppingMetric;
-    patience = b.patience;
-    minDelta = b.minDelta;
-    restoreBestWeights = b.restoreBestWeights;
+    checkpoint = b.checkpoint;
+    earlyStopping = b.earlyStopping;
     stragglers = b.stragglers;
     stragglerPolicy = b.stragglerPolicy;
     taskHook = b.taskHook;
@@ -156,19 +147,13 @@ public final class FederatedConfig implements Serializable {
   public boolean secureAggregation() { return secureAggregation; }
   public boolean compress() { return compress; }
   public boolean errorFeedback() { return errorFeedback; }
-  /** Checkpoint directory (any Hadoop FS URI), or null for no checkpoints. */
-  public String checkpointDir() { return checkpointDir; }
-  /** A checkpoint every this many rounds (and after the last round and an early stop). */
-  public int checkpointEveryRounds() { return checkpointEveryRounds; }
-  public int checkpointKeep() { return checkpointKeep; }
-  /** Continue from the newest checkpoint in {@link #checkpointDir()} (a fresh start when there is none). */
-  public boolean resume() { return resume; }
-  /** The validation metric early stopping watches, or null for none. */
-  public String earlyStoppingMetric() { return earlyStoppingMetric; }
-  /** Early stopping: evaluations (every {@link #evalEveryRounds()} rounds) without improvement before stopping. */
-  public int patience() { return patience; }
-  public double minDelta() { return minDelta; }
-  public boolean restoreBestWeights() { return restoreBestWeights; }
+  /**
+   * Checkpoints: every {@code everyRounds} rounds (and after the last round and an early stop);
+   * epochs do not apply.
+   */
+  public CheckpointSettings checkpoint() { return checkpoint; }
+  /** Early stopping, checked at every evaluation (every {@link #evalEveryRounds()} rounds); patience counts evaluations. */
+  public EarlyStoppingSettings earlyStopping() { return earlyStopping; }
   /** The fraction of each round's sampled silos that straggle (0 = none); see {@link Stragglers}. */
   public double stragglers() { return stragglers; }
   /** The policy as configured (AUTO included). */
@@ -257,14 +242,8 @@ public final class FederatedConfig implements Serializable {
     private boolean secureAggregation = false;
     private boolean compress = false;
     private boolean errorFeedback = false;
-    private String checkpointDir;
-    private int checkpointEveryRounds = 10;
-    private int checkpointKeep = 3;
-    private boolean resume = false;
-    private String earlyStoppingMetric;
-    private int patience = 3;
-    private double minDelta = 0;
-    private boolean restoreBestWeights = true;
+    private CheckpointSettings checkpoint = CheckpointSettings.none().withEveryRounds(10);
+    private EarlyStoppingSettings earlyStopping = EarlyStoppingSettings.off();
     private double stragglers = 0;
     private StragglerPolicy stragglerPolicy = StragglerPolicy.AUTO;
 
@@ -319,25 +298,21 @@ public final class FederatedConfig implements Serializable {
      * accountant, early stopping's state, the seed and the configuration.
      */
     public Builder checkpoints(String dir, int everyRounds, int keep) {
-      checkpointDir = dir;
-      checkpointEveryRounds = everyRounds;
-      checkpointKeep = keep;
+      checkpoint = checkpoint.withDir(dir).withEveryRounds(everyRounds).withKeep(keep);
       return this;
     }
     /** Continue from the newest checkpoint in the checkpoint dir (a fresh start when there is none). */
-    public Builder resume(boolean v) { resume = v; return this; }
+    public Builder resume(boolean v) { checkpoint = checkpoint.withResume(v); return this; }
     /**
      * Early stopping on a validation metric, checked at every evaluation round: stop when it has
      * not improved by more than {@code minDelta} for {@code patience} evaluations.
      */
     public Builder earlyStopping(String metric, int patience, double minDelta) {
-      this.earlyStoppingMetric = metric;
-      this.patience = patience;
-      this.minDelta = minDelta;
+      earlyStopping = earlyStopping.withMetric(metric, patience, minDelta);
       return this;
     }
     /** Early stopping: end with the parameters of the best evaluation (default true). */
-    public Builder restoreBestWeights(boolean v) { restoreBestWeights = v; return this; }
+    public Builder restoreBestWeights(boolean v) { earlyStopping = earlyStopping.withRestoreBestWeights(v); return this; }
 
     /** The fraction of the sampled silos that straggle each round, in [0, 1) (Li et al. 2020: 0, 0.5, 0.9). */
     public Builder stragglers(double v) { stragglers = v; return this; }
@@ -377,18 +352,9 @@ public final class FederatedConfig implements Serializable {
         throw new IllegalArgumentException("federated.compression: expected none with secure_aggregation true"
             + " (masked uploads are not quantized), found " + (errorFeedback ? "int8_error_feedback" : "int8"));
       }
-      boolean ckpt = checkpointDir != null && !checkpointDir.isEmpty();
-      require(!ckpt || checkpointEveryRounds >= 1, "checkpoint.every_rounds", ">= 1 with a checkpoint dir",
-          checkpointEveryRounds);
-      require(checkpointKeep >= 1, "checkpoint.keep", ">= 1", checkpointKeep);
-      if (resume && !ckpt) {
-        throw new IllegalArgumentException("checkpoint.resume: expected a checkpoint.dir to resume from, found none");
-      }
-      if (earlyStoppingMetric != null) {
-        require(earlyStoppingMetric.startsWith("val_"), "early_stopping.metric",
-            "a validation metric such as val_loss or val_accuracy", earlyStoppingMetric);
-        require(patience >= 1, "early_stopping.patience", ">= 1", patience);
-        require(minDelta >= 0, "early_stopping.min_delta", ">= 0", minDelta);
+      checkpoint.validate(true);
+      earlyStopping.validate(false);
+      if (earlyStopping.enabled()) {
         require(evalEveryRounds >= 1, "federated.eval_every_rounds", ">= 1 with early stopping", evalEveryRounds);
       }
       newServerOptimizerCheck();
@@ -400,9 +366,7 @@ public final class FederatedConfig implements Serializable {
     }
 
     private static void require(boolean ok, String key, String expected, Object found) {
-      if (!ok) {
-        throw new IllegalArgumentException(key + ": expected " + expected + ", found " + found);
-      }
+      ConfigChecks.require(ok, key, expected, found);
     }
   }
 }

@@ -1,10 +1,11 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.train.MetricsHistory;
+import io.sparktrain.train.RunResult;
 import java.util.Map;
 
 /** What {@link FederatedTrainer#fit} returns. */
-public final class FederatedResult {
+public final class FederatedResult implements RunResult {
   private final float[] params;
   private final MetricsHistory history;
   private final long rounds;
@@ -26,16 +27,22 @@ public final class FederatedResult {
     this.stopReason = stopReason;
   }
 
+  @Override
   public float[] params() { return params.clone(); }
+  @Override
   public MetricsHistory history() { return history; }
   /** The rounds done, counting those before a resume. */
+  @Override
   public long rounds() { return rounds; }
   /** The locality audit: rows moved (must be 0), shuffle bytes, largest upload, bytes per round. */
   public Map<String, Object> audit() { return audit; }
+  @Override
   public Map<String, Double> finalValidation() { return finalValidation; }
   /** (epsilon, delta)-DP spent by the run, or NaN without DP. */
   public double epsilon() { return epsilon; }
+  @Override
   public double trainSeconds() { return trainSeconds; }
   /** Why training ended: rounds (all configured rounds done) or early_stopping. */
+  @Override
   public String stopReason() { return stopReason; }
 }

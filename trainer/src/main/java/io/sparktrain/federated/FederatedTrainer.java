@@ -57,8 +57,8 @@ public final class FederatedTrainer {
     Trainer.checkData(network, silos, "silo data");
     if (validation != null) {
       Trainer.checkData(network, validation, "validation data");
-    } else if (config.earlyStoppingMetric() != null) {
-      throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStoppingMetric()
+    } else if (config.earlyStopping().metric() != null) {
+      throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStopping().metric()
           + " needs validation data, found none");
     }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(silos.blocks().context());
@@ -68,8 +68,7 @@ public final class FederatedTrainer {
     ServerOptimizer server = config.newServerOptimizer();
     LocalityAudit audit = new LocalityAudit();
     RdpAccountant accountant = new RdpAccountant();
-    EarlyStopping stopping = new EarlyStopping(config.earlyStoppingMetric(), config.patience(), config.minDelta(),
-        config.restoreBestWeights());
+    EarlyStopping stopping = new EarlyStopping(config.earlyStopping());
     FederatedCheckpoints checkpoints = new FederatedCheckpoints(config, network, siloRows, jsc.hadoopConfiguration());
     FederatedCheckpoints.Resumed resumed = checkpoints.resume(server, accountant, stopping).orElse(null);
     int startRound = resumed == null ? 0 : resumed.round();

@@ -21,8 +21,9 @@ public final class EarlyStopping {
   private int wait;
   private float[] bestParams;
 
-  EarlyStopping(TrainConfig config) {
-    this(config.earlyStoppingMetric(), config.patience(), config.minDelta(), config.restoreBestWeights());
+  /** Early stopping as a config's section sets it. */
+  public EarlyStopping(EarlyStoppingSettings s) {
+    this(s.metric(), s.patience(), s.minDelta(), s.restoreBestWeights());
   }
 
   /**

@@ -50,15 +50,8 @@ public final class TrainConfig implements Serializable {
   private final int microBatch;
   private final int logEveryRounds;
   private final int validateEveryRounds;
-  private final String checkpointDir;
-  private final int checkpointEveryRounds;
-  private final int checkpointEveryEpochs;
-  private final int checkpointKeep;
-  private final boolean resume;
-  private final String earlyStoppingMetric;
-  private final int patience;
-  private final double minDelta;
-  private final boolean restoreBestWeights;
+  private final CheckpointSettings checkpoint;
+  private final EarlyStoppingSettings earlyStopping;
   private final TaskHook taskHook;
 
   private TrainConfig(Builder b) {
@@ -81,15 +74,8 @@ public final class TrainConfig implements Serializable {
     microBatch = b.microBatch;
     logEveryRounds = b.logEveryRounds;
     validateEveryRounds = b.validateEveryRounds;
-    checkpointDir = b.checkpointDir;
-    checkpointEveryRounds = b.checkpointEveryRounds;
-    checkpointEveryEpochs = b.checkpointEveryEpochs;
-    checkpointKeep = b.checkpointKeep;
-    resume = b.resume;
-    earlyStoppingMetric = b.earlyStoppingMetric;
-    patience = b.patience;
-    minDelta = b.minDelta;
-    restoreBestWeights = b.restoreBestWeights;
+    checkpoint = b.checkpoint;
+    earlyStopping = b.earlyStopping;
     taskHook = b.taskHook;
   }
 
@@ -133,17 +119,10 @@ public final class TrainConfig implements Serializable {
   public int logEveryRounds() { return logEveryRounds; }
   /** Also evaluate the validation data every N rounds (0 = after each epoch only). */
   public int validateEveryRounds() { return validateEveryRounds; }
-  /** Checkpoint directory (any Hadoop FileSystem URI) or null. */
-  public String checkpointDir() { return checkpointDir; }
-  public int checkpointEveryRounds() { return checkpointEveryRounds; }
-  public int checkpointEveryEpochs() { return checkpointEveryEpochs; }
-  public int checkpointKeep() { return checkpointKeep; }
-  public boolean resume() { return resume; }
-  /** Metric watched by early stopping (e.g. val_loss, val_accuracy) or null for none. */
-  public String earlyStoppingMetric() { return earlyStoppingMetric; }
-  public int patience() { return patience; }
-  public double minDelta() { return minDelta; }
-  public boolean restoreBestWeights() { return restoreBestWeights; }
+  /** Where and how often the run checkpoints, and whether it resumes. */
+  public CheckpointSettings checkpoint() { return checkpoint; }
+  /** Early stopping (off unless a metric is set). */
+  public EarlyStoppingSettings earlyStopping() { return earlyStopping; }
 
   /** Key-value view, for run summaries and checkpoints. */
   public Map<String, Object> toMap() {
@@ -166,14 +145,8 @@ public final class TrainConfig implements Serializable {
     m.put("micro_batch", microBatch);
     m.put("log_every_rounds", logEveryRounds);
     m.put("validate_every_rounds", validateEveryRounds);
-    m.put("checkpoint_dir", checkpointDir);
-    m.put("checkpoint_every_rounds", checkpointEveryRounds);
-    m.put("checkpoint_every_epochs", checkpointEveryEpochs);
-    m.put("checkpoint_keep", checkpointKeep);
-    m.put("early_stopping_metric", earlyStoppingMetric);
-    m.put("patience", patience);
-    m.put("min_delta", minDelta);
-    m.put("restore_best_weights", restoreBestWeights);
+    checkpoint.putInto(m);
+    earlyStopping.putInto(m);
     return m;
   }
 
@@ -209,15 +182,8 @@ public final class TrainConfig implements Serializable {
     private int microBatch = LocalWork.DEFAULT_MICRO_BATCH;
     private int logEveryRounds = 0;
     private int validateEveryRounds = 0;
-    private String checkpointDir;
-    private int checkpointEveryRounds = 0;
-    private int checkpointEveryEpochs = 1;
-    private int checkpointKeep = 3;
-    private boolean resume = false;
-    private String earlyStoppingMetric;
-    private int patience = 3;
-    private double minDelta = 0;
-    private boolean restoreBestWeights = true;
+    private CheckpointSettings checkpoint = CheckpointSettings.none();
+    private EarlyStoppingSettings earlyStopping = EarlyStoppingSettings.off();
 
     public Builder mode(Mode v) { mode = v; return this; }
     public Builder syncEngine(SyncEngine v) { syncEngine = v; return this; }
@@ -238,57 +204,44 @@ public final class TrainConfig implements Serializable {
     public Builder microBatch(int v) { microBatch = v; return this; }
     public Builder logEveryRounds(int v) { logEveryRounds = v; return this; }
     public Builder validateEveryRounds(int v) { validateEveryRounds = v; return this; }
-    public Builder checkpointDir(String v) { checkpointDir = v; return this; }
-    public Builder checkpointEveryRounds(int v) { checkpointEveryRounds = v; return this; }
-    public Builder checkpointEveryEpochs(int v) { checkpointEveryEpochs = v; return this; }
-    public Builder checkpointKeep(int v) { checkpointKeep = v; return this; }
-    public Builder resume(boolean v) { resume = v; return this; }
+    /** The whole checkpoint section; the setters below change one key of it. */
+    public Builder checkpoint(CheckpointSettings v) { checkpoint = v; return this; }
+    public Builder checkpointDir(String v) { checkpoint = checkpoint.withDir(v); return this; }
+    public Builder checkpointEveryRounds(int v) { checkpoint = checkpoint.withEveryRounds(v); return this; }
+    public Builder checkpointEveryEpochs(int v) { checkpoint = checkpoint.withEveryEpochs(v); return this; }
+    public Builder checkpointKeep(int v) { checkpoint = checkpoint.withKeep(v); return this; }
+    public Builder resume(boolean v) { checkpoint = checkpoint.withResume(v); return this; }
     /** Tests only: runs in each task before its work ({@link TaskHook}); not part of {@link #toMap}. */
     public Builder taskHook(TaskHook v) { taskHook = v; return this; }
     /** Early stopping on {@code metric} (val_loss, val_accuracy, val_f1_macro, val_rmse, ...). */
     public Builder earlyStopping(String metric, int patience, double minDelta) {
-      this.earlyStoppingMetric = metric;
-      this.patience = patience;
-      this.minDelta = minDelta;
+      earlyStopping = earlyStopping.withMetric(metric, patience, minDelta);
       return this;
     }
-    public Builder restoreBestWeights(boolean v) { restoreBestWeights = v; return this; }
+
+    /** The whole early-stopping section. */
+    public Builder earlyStopping(EarlyStoppingSettings v) { earlyStopping = v; return this; }
+    public Builder restoreBestWeights(boolean v) { earlyStopping = earlyStopping.withRestoreBestWeights(v); return this; }
 
     public TrainConfig build() {
-      require(epochs >= 1, "training.epochs", ">= 1", epochs);
-      require(syncEngine != null, "training.sync_engine", "collective or driver", syncEngine);
-      require(averageEngine != null, "training.average_engine", "collective or driver", averageEngine);
-      require(collectiveTimeoutMillis >= 100, "training.collective_timeout_s", ">= 0.1", collectiveTimeoutMillis / 1e3);
-      require(spanRetries >= 0, "training.span_retries", ">= 0", spanRetries);
-      require(replicaCheckEvery >= 0, "training.replica_check_every", ">= 0 (0 = at span ends only)",
+      ConfigChecks.require(epochs >= 1, "training.epochs", ">= 1", epochs);
+      ConfigChecks.require(syncEngine != null, "training.sync_engine", "collective or driver", syncEngine);
+      ConfigChecks.require(averageEngine != null, "training.average_engine", "collective or driver", averageEngine);
+      ConfigChecks.require(collectiveTimeoutMillis >= 100, "training.collective_timeout_s", ">= 0.1", collectiveTimeoutMillis / 1e3);
+      ConfigChecks.require(spanRetries >= 0, "training.span_retries", ">= 0", spanRetries);
+      ConfigChecks.require(replicaCheckEvery >= 0, "training.replica_check_every", ">= 0 (0 = at span ends only)",
           replicaCheckEvery);
-      require(maxRounds >= 0, "training.max_rounds", ">= 0 (0 = no limit)", maxRounds);
-      require(batchSize >= 1, "training.batch_size", ">= 1", batchSize);
-      require(localSteps >= 1, "training.local_steps", ">= 1", localSteps);
-      require(l2 >= 0 && Float.isFinite(l2), "training.l2", ">= 0", l2);
-      require(aggregationDepth >= 1, "training.aggregation_depth", ">= 1", aggregationDepth);
-      require(microBatch >= 1, "training.micro_batch", ">= 1", microBatch);
-      require(logEveryRounds >= 0, "training.log_every_rounds", ">= 0", logEveryRounds);
-      require(validateEveryRounds >= 0, "training.validate_every_rounds", ">= 0", validateEveryRounds);
-      require(checkpointEveryRounds >= 0, "checkpoint.every_rounds", ">= 0", checkpointEveryRounds);
-      require(checkpointEveryEpochs >= 0, "checkpoint.every_epochs", ">= 0", checkpointEveryEpochs);
-      require(checkpointKeep >= 1, "checkpoint.keep", ">= 1", checkpointKeep);
-      require(patience >= 1, "early_stopping.patience", ">= 1", patience);
-      require(minDelta >= 0, "early_stopping.min_delta", ">= 0", minDelta);
-      if (resume && (checkpointDir == null || checkpointDir.isEmpty())) {
-        throw new IllegalArgumentException("checkpoint.resume: expected a checkpoint.dir to resume from, found none");
-      }
-      if (earlyStoppingMetric != null && !earlyStoppingMetric.startsWith("val_") && !earlyStoppingMetric.equals("loss")) {
-        throw new IllegalArgumentException("early_stopping.metric: expected a validation metric such as val_loss"
-            + " or val_accuracy, found " + earlyStoppingMetric);
-      }
+      ConfigChecks.require(maxRounds >= 0, "training.max_rounds", ">= 0 (0 = no limit)", maxRounds);
+      ConfigChecks.require(batchSize >= 1, "training.batch_size", ">= 1", batchSize);
+      ConfigChecks.require(localSteps >= 1, "training.local_steps", ">= 1", localSteps);
+      ConfigChecks.require(l2 >= 0 && Float.isFinite(l2), "training.l2", ">= 0", l2);
+      ConfigChecks.require(aggregationDepth >= 1, "training.aggregation_depth", ">= 1", aggregationDepth);
+      ConfigChecks.require(microBatch >= 1, "training.micro_batch", ">= 1", microBatch);
+      ConfigChecks.require(logEveryRounds >= 0, "training.log_every_rounds", ">= 0", logEveryRounds);
+      ConfigChecks.require(validateEveryRounds >= 0, "training.validate_every_rounds", ">= 0", validateEveryRounds);
+      checkpoint.validate(false);
+      earlyStopping.validate(true);
       return new TrainConfig(this);
-    }
-
-    private static void require(boolean ok, String key, String expected, Object found) {
-      if (!ok) {
-        throw new IllegalArgumentException(key + ": expected " + expected + ", found " + found);
-      }
     }
   }
 }

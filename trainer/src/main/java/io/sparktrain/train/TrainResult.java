@@ -4,7 +4,7 @@ import io.sparktrain.optim.OptimizerState;
 import java.util.Map;
 
 /** What {@link Trainer#fit} returns: the final parameters, the history and why training stopped. */
-public final class TrainResult {
+public final class TrainResult implements RunResult {
   private final float[] params;
   private final OptimizerState optimizerState;
   private final MetricsHistory history;
@@ -27,17 +27,24 @@ public final class TrainResult {
   }
 
   /** The trained parameters (the best ones when early stopping restored them); a copy. */
+  @Override
   public float[] params() { return params.clone(); }
   /** The server optimizer's state, or null when the server only averages. */
   public OptimizerState optimizerState() { return optimizerState; }
+  @Override
   public MetricsHistory history() { return history; }
   /** Rounds completed in total (including rounds before a resume). */
+  @Override
   public long rounds() { return rounds; }
   /** Epochs completed. */
+  @Override
   public int epochs() { return epochs; }
   /** "epochs", "max_rounds" or "early_stopping". */
+  @Override
   public String stopReason() { return stopReason; }
+  @Override
   public double trainSeconds() { return trainSeconds; }
   /** Validation metrics of the returned parameters (empty without validation data). */
+  @Override
   public Map<String, Double> finalValidation() { return finalValidation; }
 }

@@ -143,8 +143,8 @@ public final class Trainer {
     if (validation != null) {
       checkData(validation, "validation data");
     }
-    if (config.earlyStoppingMetric() != null && validation == null) {
-      throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStoppingMetric()
+    if (config.earlyStopping().metric() != null && validation == null) {
+      throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStopping().metric()
           + " needs validation data (a validation DataFrame or a validation fraction), found none");
     }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(train.blocks().context());
@@ -159,20 +159,20 @@ public final class Trainer {
     network.layout().check(params, "initial parameters");
     boolean serverOptimizer = config.mode() == Mode.SYNC || config.serverUpdate() == TrainConfig.ServerUpdate.OPTIMIZER;
     Optimizer server = serverOptimizer ? config.optimizer().create(paramCount) : null;
-    CheckpointStore store = RoundLoop.openStore(config.checkpointDir(), jsc.hadoopConfiguration(),
-        config.checkpointKeep());
+    CheckpointStore store = RoundLoop.openStore(config.checkpoint().dir(), jsc.hadoopConfiguration(),
+        config.checkpoint().keep());
 
-    EarlyStopping stopping = new EarlyStopping(config);
+    EarlyStopping stopping = new EarlyStopping(config.earlyStopping());
     int startEpoch = 0;
     long startRound = 0;
     long round = 0;
-    if (config.resume()) {
-      Optional<Checkpoint> latest = RoundLoop.resumePoint(store, config.checkpointDir(), this::misfit, LOG,
+    if (config.checkpoint().resume()) {
+      Optional<Checkpoint> latest = RoundLoop.resumePoint(store, config.checkpoint().dir(), this::misfit, LOG,
           "sparktrain");
       if (latest.isPresent()) {
         Checkpoint c = latest.get();
         float[] p = c.params();
-        network.layout().check(p, "checkpoint " + config.checkpointDir() + " round " + c.round() + " parameters");
+        network.layout().check(p, "checkpoint " + config.checkpoint().dir() + " round " + c.round() + " parameters");
         params = p;
         if (server != null && c.optimizerState() != null) {
           server.restore(c.optimizerState());
@@ -182,9 +182,9 @@ public final class Trainer {
         round = c.round();
         stopping.restore(c.extras(), c.bestParams());
         LOG.info("sparktrain: resumed from checkpoint round {} (epoch {}, round {} of the epoch) in {}",
-            round, startEpoch, startRound, config.checkpointDir());
+            round, startEpoch, startRound, config.checkpoint().dir());
       } else {
-        LOG.info("sparktrain: no checkpoint in {}; starting fresh", config.checkpointDir());
+        LOG.info("sparktrain: no checkpoint in {}; starting fresh", config.checkpoint().dir());
       }
     }
 
@@ -284,7 +284,7 @@ public final class Trainer {
           RoundEvent ev = new RoundEvent(epoch + 1, config.epochs(), round, r, roundsPerEpoch, lastLoss, lastRows,
               lastSecs, (now - t0) / 1e9, (now - t0 - validationNanosRef[0]) / 1e9, roundVal);
           loop.onRound(ev);
-          if (store != null && config.checkpointEveryRounds() > 0 && round % config.checkpointEveryRounds() == 0
+          if (store != null && config.checkpoint().everyRounds() > 0 && round % config.checkpoint().everyRounds() == 0
               && r < roundsPerEpoch) {
             lastCheckpoint = save(loop, store, round, epoch, r, params, server, stopping);
           }
@@ -307,7 +307,7 @@ public final class Trainer {
             : Double.NaN, val, (System.nanoTime() - epochStart) / 1e9, elapsed, eta, rowsSeen,
             elapsed - validationNanosRef[0] / 1e9);
         loop.onEpoch(ev);
-        if (store != null && config.checkpointEveryEpochs() > 0 && (epoch + 1) % config.checkpointEveryEpochs() == 0) {
+        if (store != null && config.checkpoint().everyEpochs() > 0 && (epoch + 1) % config.checkpoint().everyEpochs() == 0) {
           lastCheckpoint = save(loop, store, round, epoch + 1, 0, params, server, stopping);
         }
         if (stop) {
@@ -361,7 +361,7 @@ public final class Trainer {
     extras.put(NETWORK_KEY, network.architecture());
     Checkpoint c = new Checkpoint(round, epoch, roundInEpoch, config.seed(), params, stopping.bestParams(),
         server == null ? null : server.state(), config.toJson(), extras, System.currentTimeMillis());
-    return loop.saveCheckpoint(store, config.checkpointDir(), c);
+    return loop.saveCheckpoint(store, config.checkpoint().dir(), c);
   }
 
   /** One round on the executors: every partition's update, summed in partition order ({@link OrderedAggregate}, a treeAggregate whose result does not depend on task timing). */
@@ -435,8 +435,8 @@ public final class Trainer {
     if (validating && config.validateEveryRounds() > 0) {
       end = Math.min(end, r + (config.validateEveryRounds() - round % config.validateEveryRounds()));
     }
-    if (checkpointing && config.checkpointEveryRounds() > 0) {
-      end = Math.min(end, r + (config.checkpointEveryRounds() - round % config.checkpointEveryRounds()));
+    if (checkpointing && config.checkpoint().everyRounds() > 0) {
+      end = Math.min(end, r + (config.checkpoint().everyRounds() - round % config.checkpoint().everyRounds()));
     }
     return Math.min(end, r + (Integer.MAX_VALUE - 1) / config.batchSize()); // StepRows' limit per span
   }

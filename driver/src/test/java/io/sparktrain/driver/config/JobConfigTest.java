@@ -42,7 +42,7 @@ class JobConfigTest {
     TrainConfig t = c.trainConfig();
     assertEquals(Mode.SYNC, t.mode());
     assertEquals(OptimizerSpec.Kind.ADAM, t.optimizer().kind());
-    assertEquals(1, t.checkpointEveryEpochs());
+    assertEquals(1, t.checkpoint().everyEpochs());
   }
 
   @Test
@@ -104,7 +104,7 @@ class JobConfigTest {
     // a null section set by a key gets the other keys' defaults
     assertEquals(5, c.integer("training.early_stopping.patience"));
     assertEquals("val_loss", c.string("training.early_stopping.metric"));
-    assertEquals(5, c.trainConfig().patience());
+    assertEquals(5, c.trainConfig().earlyStopping().patience());
     assertEquals("--set training.epochs: expected key.path=value", error(MIN, "training.epochs"));
   }
 
@@ -190,19 +190,19 @@ class JobConfigTest {
         + "federated: {rounds: 30, eval_every_rounds: 5}\n";
     io.sparktrain.federated.FederatedConfig f = parse(fed, "checkpoint={dir: /tmp/c, keep: 2, resume: true}")
         .federatedTrainConfig();
-    assertEquals("/tmp/c", f.checkpointDir());
-    assertEquals(5, f.checkpointEveryRounds(), "every_rounds 0: every evaluation round");
-    assertEquals(2, f.checkpointKeep());
-    assertTrue(f.resume());
-    assertEquals("val_accuracy", f.earlyStoppingMetric());
-    assertEquals(2, f.patience());
-    assertEquals(0.01, f.minDelta());
-    assertTrue(!f.restoreBestWeights());
+    assertEquals("/tmp/c", f.checkpoint().dir());
+    assertEquals(5, f.checkpoint().everyRounds(), "every_rounds 0: every evaluation round");
+    assertEquals(2, f.checkpoint().keep());
+    assertTrue(f.checkpoint().resume());
+    assertEquals("val_accuracy", f.earlyStopping().metric());
+    assertEquals(2, f.earlyStopping().patience());
+    assertEquals(0.01, f.earlyStopping().minDelta());
+    assertTrue(!f.earlyStopping().restoreBestWeights());
     assertEquals(3, parse(fed, "checkpoint={dir: /tmp/c, every_rounds: 3}").federatedTrainConfig()
-        .checkpointEveryRounds());
+        .checkpoint().everyRounds());
     // the experiment grid does not checkpoint (its settings would share one directory)
-    assertNull(parse(fed, "checkpoint.dir=/tmp/c").federatedConfig().checkpointDir());
-    assertNull(parse(fed).federatedTrainConfig().checkpointDir());
+    assertNull(parse(fed, "checkpoint.dir=/tmp/c").federatedConfig().checkpoint().dir());
+    assertNull(parse(fed).federatedTrainConfig().checkpoint().dir());
     // early stopping still needs validation data, in federated mode too
     assertEquals("training.early_stopping: needs validation data (data.validation or data.validation_fraction > 0),"
         + " found none", error(MIN + "training: {mode: federated, early_stopping: {patience: 2}}\n"));
