@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -258,6 +259,21 @@ final class FederatedCheckpoints {
       return broken == null ? null : Problem.damaged(broken);
     }
     return null;
+  }
+
+  /**
+   * Moves round {@code round}'s checkpoint and its state directory aside as damaged (never deleted),
+   * with a warning naming why, so that {@link #resume} goes on to the one before.
+   */
+  void setAside(long round, String why) {
+    try {
+      Path to = store.moveAside(round, CheckpointStore.DAMAGED);
+      LOG.warn("sparktrain federated: checkpoint.resume: skipped {} ({}), moved aside to {}",
+          store.pathFor(round).getName(), why, to.getName());
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint.dir " + config.checkpoint().dir() + ": cannot move round " + round
+          + "'s checkpoint aside after: " + why, e);
+    }
   }
 
   /** What must be equal for a checkpoint to continue this run. */

@@ -65,12 +65,30 @@ public final class FederatedTrainer {
     long[] siloRows = silos.partitionRows();
     int nonEmptySilos = countNonEmpty(siloRows);
     float[] params = network.initParameters(config.seed());
-    ServerOptimizer server = config.newServerOptimizer();
     LocalityAudit audit = new LocalityAudit();
-    RdpAccountant accountant = new RdpAccountant();
-    EarlyStopping stopping = new EarlyStopping(config.earlyStopping());
     FederatedCheckpoints checkpoints = new FederatedCheckpoints(config, network, siloRows, jsc.hadoopConfiguration());
-    FederatedCheckpoints.Resumed resumed = checkpoints.resume(server, accountant, stopping).orElse(null);
+    SiloResiduals residuals = config.errorFeedback() ? new SiloResiduals(silos.blocks(), params.length) : null;
+    ServerOptimizer server;
+    RdpAccountant accountant;
+    EarlyStopping stopping;
+    FederatedCheckpoints.Resumed resumed;
+    while (true) {
+      server = config.newServerOptimizer();
+      accountant = new RdpAccountant();
+      stopping = new EarlyStopping(config.earlyStopping());
+      resumed = checkpoints.resume(server, accountant, stopping).orElse(null);
+      if (resumed == null || resumed.stopped() || resumed.round() >= config.rounds()) {
+        break;
+      }
+      try {
+        resumed.loadResiduals(residuals, jsc.hadoopConfiguration()); // each silo reads its own file, if any
+        break;
+      } catch (ResidualFiles.Corrupt e) {
+        // A silo's residual with damaged bytes (the listing found it whole): this checkpoint cannot
+        // continue the run; set it aside like a damaged checkpoint and try the one before.
+        checkpoints.setAside(resumed.round(), e.getMessage());
+      }
+    }
     int startRound = resumed == null ? 0 : resumed.round();
     int lastRound = resumed != null && resumed.stopped() ? startRound : Math.max(startRound, config.rounds());
     if (resumed != null) {
@@ -84,12 +102,8 @@ public final class FederatedTrainer {
     long evalNanos = 0;
     Map<String, Double> lastVal = resumed == null ? Collections.emptyMap() : resumed.lastValidation();
     RoundLoop loop = new RoundLoop(jsc, RoundLoop.Kind.FEDERATED, LOG, config.logEveryRounds(), listeners);
-    SiloResiduals residuals = config.errorFeedback() ? new SiloResiduals(silos.blocks(), params.length) : null;
     long[] payload = new long[2]; // compression: int8 payload bytes and their float32 size, summed over rounds
     try (loop) {
-      if (resumed != null && startRound < lastRound) {
-        resumed.loadResiduals(residuals, jsc.hadoopConfiguration()); // each silo reads its own file, if any
-      }
       for (int round = startRound + 1; round <= lastRound; round++) {
         long r0 = System.nanoTime();
         boolean[] sampled = ClientSampler.sample(siloRows, config.clientFraction(), config.sampling(),

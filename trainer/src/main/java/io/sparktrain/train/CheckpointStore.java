@@ -413,6 +413,14 @@ public final class CheckpointStore {
     return new Usable(Optional.empty(), skipped);
   }
 
+  /**
+   * Moves round {@code round}'s checkpoint (and its state directory) aside with {@code suffix}
+   * ({@link #DAMAGED} or {@link #MISMATCHED}); never deletes. Returns where the file went.
+   */
+  public Path moveAside(long round, String suffix) throws IOException {
+    return moveAside(pathFor(round), suffix);
+  }
+
   /** Renames {@code p} to {@code p + suffix} (or {@code p + suffix + "-2"}, ...); returns the new path. */
   private Path moveAside(Path p, String suffix) throws IOException {
     Path to = new Path(p.getParent(), p.getName() + suffix);
