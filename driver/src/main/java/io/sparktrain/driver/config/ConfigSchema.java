@@ -12,9 +12,10 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The one definition of the job config (see /work/shared-notes/CONFIG-SCHEMA.md): every key with its
- * path, type, default, allowed values and meaning. {@link JobConfig} validates against it and
- * {@code sparktrain info --schema} prints it, so the documentation cannot drift from the validator.
+ * The one definition of the job config: every key with its path, type, default, allowed values and
+ * meaning. {@link JobConfig} validates against it and {@code sparktrain info --schema} prints it (the
+ * README's "Configuration reference" is that output, checked by a test), so the documentation cannot
+ * drift from the validator.
  */
 public final class ConfigSchema {
   /** The type of a key. */
