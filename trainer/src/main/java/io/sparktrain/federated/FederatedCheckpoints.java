@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -265,7 +266,7 @@ final class FederatedCheckpoints {
     Map<String, String> m = new LinkedHashMap<>();
     m.put(P + "network", network.toString());
     m.put(P + "silos", Integer.toString(siloRows.length));
-    m.put(P + "server", config.server().name().toLowerCase(java.util.Locale.ROOT));
+    m.put(P + "server", config.server().name().toLowerCase(Locale.ROOT));
     m.put(P + "dp", config.dp() ? "on" : "off");
     return m;
   }

@@ -1,8 +1,7 @@
 package io.sparktrain.train;
 
-import io.sparktrain.util.Json;
-
 import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.util.Json;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -271,7 +270,8 @@ public final class TrainConfig implements Serializable {
       if (resume && (checkpointDir == null || checkpointDir.isEmpty())) {
         throw new IllegalArgumentException("checkpoint.resume: expected a checkpoint.dir to resume from, found none");
       }
-      if (earlyStoppingMetric != null && !earlyStoppingMetric.startsWith("val_") && !earlyStoppingMetric.equals("loss")) {
+      if (earlyStoppingMetric != null && !earlyStoppingMetric.startsWith("val_")
+          && !earlyStoppingMetric.equals("loss")) {
         throw new IllegalArgumentException("early_stopping.metric: expected a validation metric such as val_loss"
             + " or val_accuracy, found " + earlyStoppingMetric);
       }

@@ -2,15 +2,15 @@ package io.sparktrain.train;
 
 import io.sparktrain.data.Block;
 import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.data.TrainingData;
-import io.sparktrain.nn.Loss;
 import io.sparktrain.eval.Evaluator;
+import io.sparktrain.linalg.Blas;
+import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
-import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -28,11 +28,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The round loop: the one place where training happens on Spark.
  *
- * <p>Each round: broadcast the parameters; every partition runs its {@link LocalWork} on its
- * cached {@link Block} and returns one model-sized {@link Update}; a tree aggregation in partition order ({@link OrderedAggregate}) sums the
- * updates; the driver forms the weighted mean and takes a server step; the broadcast is
- * destroyed. What a partition does is a function of (seed, epoch, round, partition) only, so a
- * retried or speculative task returns the identical update.
+ * <p>Each round: broadcast the parameters; every partition runs its {@link LocalWork} on its cached
+ * {@link Block} and returns one model-sized {@link Update}; a tree aggregation in partition order
+ * ({@link OrderedAggregate}) sums the updates; the driver forms the weighted mean and takes a
+ * server step; the broadcast is destroyed. What a partition does is a function of (seed, epoch,
+ * round, partition) only, so a retried or speculative task returns the identical update.
  *
  * <ul>
  *   <li>{@link Mode#SYNC}: round r of epoch e is the global mini-batch of positions
@@ -116,11 +116,11 @@ public final class Trainer {
   /** Checks that {@code data} fits {@code network}: feature count, label width and classes. */
   public static void checkData(Network network, TrainingData data, String what) {
     if (data.numFeatures() != network.inputs()) {
-      throw new io.sparktrain.data.InvalidInputException(what + " features: expected " + network.inputs()
+      throw new InvalidInputException(what + " features: expected " + network.inputs()
           + " values per row (the input width of layer 0), found " + data.numFeatures());
     }
     if (data.labelWidth() != network.labelWidth()) {
-      throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+      throw new InvalidInputException(what + " label column '" + data.spec().labelCol()
           + "': expected " + network.labelWidth() + " value(s) per row for loss " + network.loss() + " with "
           + network.outputs() + " outputs, found " + data.labelWidth());
     }
@@ -128,12 +128,12 @@ public final class Trainer {
       int k = data.numClasses();
       Loss.Kind loss = network.loss().kind();
       if (loss == Loss.Kind.SOFTMAX_CROSS_ENTROPY && k > network.outputs()) {
-        throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+        throw new InvalidInputException(what + " label column '" + data.spec().labelCol()
             + "': expected class indices 0.." + (network.outputs() - 1) + " (the output layer has "
             + network.outputs() + " units), found " + k + " classes");
       }
       if (loss == Loss.Kind.BINARY_CROSS_ENTROPY && network.outputs() == 1 && k > 2) {
-        throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+        throw new InvalidInputException(what + " label column '" + data.spec().labelCol()
             + "': expected 0/1 labels for binary_cross_entropy, found " + k + " classes");
       }
     }
@@ -200,7 +200,7 @@ public final class Trainer {
 
     LOG.info("sparktrain: {} on {} rows in {} partitions, mode {}, {} rounds per epoch, {} epochs, {}",
         network, n, partRows.length, config.mode().name().toLowerCase(Locale.ROOT), roundsPerEpoch,
-        config.epochs(), io.sparktrain.linalg.Blas.get().describe());
+        config.epochs(), Blas.get().describe());
     long t0 = System.nanoTime();
     long[] validationNanosRef = {0}; // also read by the collective engine's step callback
     String stopReason = "epochs";
@@ -374,7 +374,10 @@ public final class Trainer {
     return loop.saveCheckpoint(store, config.checkpointDir(), c);
   }
 
-  /** One round on the executors: every partition's update, summed in partition order ({@link OrderedAggregate}, a treeAggregate whose result does not depend on task timing). */
+  /**
+   * One round on the executors: every partition's update, summed in partition order
+   * ({@link OrderedAggregate}, a treeAggregate whose result does not depend on task timing).
+   */
   static Update runRound(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, TrainConfig cfg, long[] offsets,
       long n, int epoch, long r, long roundsPerEpoch, long globalRound) {
     JavaRDD<Update> updates = blocks.mapPartitionsWithIndex((p, it) -> {

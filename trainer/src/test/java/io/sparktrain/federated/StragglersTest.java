@@ -220,7 +220,8 @@ class StragglersTest {
     Update capped = new LocalWork(net, 0f).localEpochs(p0, b, 3, 10, sgd, 0f, 99, 100);
     assertArrayEquals(full.vector(), capped.vector(), "a budget above the full work changes nothing");
     assertFalse(Arrays.equals(full.vector(), seven.vector()));
-    assertThrows(IllegalArgumentException.class, () -> new LocalWork(net, 0f).localEpochs(p0, b, 3, 10, sgd, 0f, 99, -1));
+    assertThrows(IllegalArgumentException.class,
+        () -> new LocalWork(net, 0f).localEpochs(p0, b, 3, 10, sgd, 0f, 99, -1));
     data.unpersist();
   }
 
