@@ -42,9 +42,9 @@ case "$what" in
   fashion)
     DATA="$(bash scripts/get-fashion-mnist.sh)"
     CP="$(module_classpath examples)"
-    # shellcheck disable=SC2086
     lines="$(mktemp)"
     trap 'rm -f "$lines"' EXIT
+    # shellcheck disable=SC2086 # SPARK_JVM_OPTS is a list of JVM options: split on purpose
     java $SPARK_JVM_OPTS -Xmx6g -cp "$CP" io.sparktrain.examples.bench.FashionBench --data "$DATA" "$@" | tee "$lines"
     # Sync mode: the PyTorch DistributedDataParallel reference (gloo, 2 processes x 1 thread, loopback),
     # with FashionBench's --epochs, --batch (global) and --hidden when given.

@@ -46,15 +46,15 @@ settings() {   # the --set list of a configuration
 
 # In the background: once an executor JVM is up, record its OPENBLAS_NUM_THREADS and thread count.
 check_executor_env() {
-  local file="$1" i pid
-  for i in $(seq 1 240); do
+  local file="$1" pid
+  for _ in $(seq 1 240); do
     pid="$(pgrep -f CoarseGrainedExecutorBackend | head -1 || true)"
     if [ -n "$pid" ] && [ -r "/proc/$pid/environ" ]; then
       sleep 45   # into training: BLAS loaded
       {
         echo "executor pid $pid"
         tr '\0' '\n' < "/proc/$pid/environ" | grep -E '^(OPENBLAS|OMP|MKL)_' || echo "(no OPENBLAS_/OMP_/MKL_ variables)"
-        echo "threads: $(ls "/proc/$pid/task" | wc -l)"
+        echo "threads: $(find "/proc/$pid/task" -mindepth 1 -maxdepth 1 | wc -l)"
         echo "openblas mapped: $(grep -oE '/[^ ]*(blas|lapack)[^ ]*' "/proc/$pid/maps" 2>/dev/null | sort -u | tr '\n' ' ')"
       } > "$file"
       return 0

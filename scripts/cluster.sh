@@ -72,11 +72,11 @@ start_daemon() {
 }
 
 stop_pid() {
-  local name="$1" pid i
+  local name="$1" pid
   pid="$(pid_of "$name")"
   if alive "$pid"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
     if alive "$pid"; then
       echo "cluster.sh: $name ($pid) did not stop in 10 s; killing it" >&2
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true

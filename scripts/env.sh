@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts: the environment every sparktrain process gets.
 # One BLAS thread per Spark task (Spark already runs one task per core); loopback only.
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"

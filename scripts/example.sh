@@ -4,8 +4,11 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 name="${1:?usage: scripts/example.sh <SimpleNet|FashionMnistClassifier|RegressionExample|FederatedNonIid> [args]}"; shift
-[ -f examples/target/classes/io/sparktrain/examples/"$name".class ] && [ -z "$(find trainer/src examples/src -newer examples/target/classes -name '*.java' | head -1)" ] \
-  || mvn -q -B -ntp install -DskipTests
+# Built when the example's class is missing or a source is newer than the classes.
+if ! { [ -f examples/target/classes/io/sparktrain/examples/"$name".class ] \
+    && [ -z "$(find trainer/src examples/src -newer examples/target/classes -name '*.java' | head -1)" ]; }; then
+  mvn -q -B -ntp install -DskipTests
+fi
 CP="$(module_classpath examples)"
 if { [ "$name" = FashionMnistClassifier ] || [ "$name" = FederatedNonIid ]; } && [ $# -eq 0 ]; then
   set -- "$(bash scripts/get-fashion-mnist.sh)"

@@ -27,6 +27,6 @@ fi
 CP="$ROOT/trainer/target/classes:$(module_classpath driver)"
 MASTER_OPT=()
 [ -n "${SPARK_MASTER:-}" ] && MASTER_OPT=(-Dspark.master="$SPARK_MASTER")
-# shellcheck disable=SC2086
 TTY=false; [ -t 2 ] && TTY=true   # the progress bar is live only on a terminal
+# shellcheck disable=SC2086 # SPARK_JVM_OPTS is a list of JVM options: split on purpose
 exec java $SPARK_JVM_OPTS -Xmx6g -Dsparktrain.stderr.tty=$TTY "${MASTER_OPT[@]}" -cp "$CP" io.sparktrain.driver.Main train "$@"

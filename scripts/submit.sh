@@ -58,13 +58,19 @@ case "$master" in
   *) if [ -z "$user_local_ip" ] && { [ -n "$master" ] || [ -n "${SPARK_HOME:-}" ]; }; then unset SPARK_LOCAL_IP; fi ;;
 esac
 
+# The application jar in driver/target (the first by name, as ls would list it), or nothing.
+app_jar() {
+  local jars=(driver/target/sparktrain-driver-*-app.jar)
+  if [ -f "${jars[0]}" ]; then echo "${jars[0]}"; fi
+}
+
 JAR="${SPARKTRAIN_JAR:-}"
 if [ -z "$JAR" ]; then
-  JAR="$(ls driver/target/sparktrain-driver-*-app.jar 2>/dev/null | head -1 || true)"
+  JAR="$(app_jar)"
   if [ -z "$JAR" ]; then
     echo "submit.sh: building the application jar (mvn package -pl driver -am)" >&2
     mvn -q -B -ntp package -pl driver -am -DskipTests >&2
-    JAR="$(ls driver/target/sparktrain-driver-*-app.jar | head -1)"
+    JAR="$(app_jar)"
   fi
 fi
 [ -f "$JAR" ] || { echo "submit.sh: no application jar at $JAR" >&2; exit 1; }

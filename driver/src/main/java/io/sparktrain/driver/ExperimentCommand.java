@@ -14,17 +14,20 @@ import io.sparktrain.federated.Silos;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.MetricsHistory;
+import io.sparktrain.train.TrainConfig;
+import io.sparktrain.train.Trainer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import picocli.CommandLine.Command;
@@ -43,7 +46,8 @@ import picocli.CommandLine.Option;
         "write experiment.csv, summary.csv and experiment.html into output.dir."})
 final class ExperimentCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The job config (YAML).")
-  Path config;
+  // CHECKSTYLE:QUALIFIED org.apache.hadoop.fs.Path is imported: the output is written through Hadoop
+  java.nio.file.Path config;
 
   @Option(names = "--set", paramLabel = "KEY.PATH=VALUE",
       description = "Override a config key; the value is YAML (e.g. --set federated.rounds=20). Repeatable.")
@@ -128,7 +132,7 @@ final class ExperimentCommand implements Callable<Integer> {
     List<String> zs = cfg.isNull("experiment.compression") ? List.of(cfg.string("federated.compression"))
         : cfg.strings("experiment.compression");
     List<Double> ps = orDefault(cfg.doubleList("experiment.stragglers"), cfg.number("federated.stragglers"));
-    List<String> policies = cfg.isNull("experiment.straggler_policy") ? java.util.Collections.singletonList(null)
+    List<String> policies = cfg.isNull("experiment.straggler_policy") ? Collections.singletonList(null)
         : cfg.strings("experiment.straggler_policy");
     List<Long> seeds = new ArrayList<>();
     for (int s : cfg.intList("experiment.seeds")) seeds.add((long) s);
@@ -250,7 +254,7 @@ final class ExperimentCommand implements Callable<Integer> {
       throws IOException {
     Configuration hconf = session.hadoopConf();
     String outDir = cfg.outputDir();
-    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(outDir);
+    Path dir = new Path(outDir);
     if (!cfg.bool("output.overwrite") && dir.getFileSystem(hconf).exists(dir)
         && dir.getFileSystem(hconf).listStatus(dir).length > 0) {
       throw new ConfigException("output.dir: " + outDir + " is not empty and output.overwrite is false");
@@ -349,9 +353,9 @@ final class ExperimentCommand implements Callable<Integer> {
 
     dir.getFileSystem(hconf).mkdirs(dir);
     List<Double> targets = cfg.doubleList("experiment.target_accuracy");
-    org.apache.hadoop.fs.Path csv = new org.apache.hadoop.fs.Path(dir, "experiment.csv");
-    org.apache.hadoop.fs.Path summary = new org.apache.hadoop.fs.Path(dir, "summary.csv");
-    org.apache.hadoop.fs.Path html = new org.apache.hadoop.fs.Path(dir, "experiment.html");
+    Path csv = new Path(dir, "experiment.csv");
+    Path summary = new Path(dir, "summary.csv");
+    Path html = new Path(dir, "experiment.html");
     MetricsHistory.writeAtomically(csv.toString(), ExperimentReport.roundsCsv(runs).getBytes(StandardCharsets.UTF_8),
         hconf);
     MetricsHistory.writeAtomically(summary.toString(),
@@ -416,7 +420,7 @@ final class ExperimentCommand implements Callable<Integer> {
     printAudit(r, out);
     Double acc = r.finalValidation().get("val_accuracy");
     // The final global model's loss on all training rows of all silos (not only the last round's sample).
-    Double trainLoss = new io.sparktrain.train.Trainer(net, io.sparktrain.train.TrainConfig.builder()
+    Double trainLoss = new Trainer(net, TrainConfig.builder()
         .aggregationDepth(s.config.aggregationDepth()).build()).validate(train, r.params()).get("val_loss");
     out.println(String.format(Locale.ROOT, "  test accuracy %.4f, training loss %.4f after %d rounds, %.1f s%s",
         acc == null ? Double.NaN : acc, trainLoss == null ? Double.NaN : trainLoss, r.rounds(), r.trainSeconds(),

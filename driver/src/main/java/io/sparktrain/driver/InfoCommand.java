@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import scala.util.Properties;
 
 /** {@code sparktrain info [--schema]}: versions, the BLAS in use, and the config schema. */
 @Command(name = "info", mixinStandardHelpOptions = true,
@@ -24,7 +25,7 @@ final class InfoCommand implements Callable<Integer> {
     }
     Blas blas = Blas.get();
     out.println("sparktrain " + Main.version());
-    out.println("Spark " + Main.sparkVersion() + " (Scala " + scala.util.Properties.versionNumberString() + ")");
+    out.println("Spark " + Main.sparkVersion() + " (Scala " + Properties.versionNumberString() + ")");
     out.println("Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
     out.println("BLAS " + blas.describe());
     out.println("native library " + (blas.nativeLibrary() == null ? "none (no native BLAS loaded)"

@@ -3,6 +3,7 @@ package io.sparktrain.driver;
 import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.util.AtomicFiles;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -12,9 +13,11 @@ import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.AnalysisException;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import scala.Option;
 
 /** Spark session, readers and file-system helpers shared by the commands. */
 final class SparkSupport {
@@ -49,7 +52,7 @@ final class SparkSupport {
    * 127.0.0.1 unless the driver host is set.
    */
   static Session session(String appName, String master, Map<String, String> conf) {
-    scala.Option<SparkSession> active = SparkSession.getActiveSession();
+    Option<SparkSession> active = SparkSession.getActiveSession();
     if (active.isEmpty()) {
       active = SparkSession.getDefaultSession();
     }
@@ -86,8 +89,9 @@ final class SparkSupport {
    * cluster the executors' logs are theirs and stay as they are.
    */
   static void quietTaskFailures() {
-    for (String logger : new String[] {"org.apache.spark.executor.Executor", "org.apache.spark.scheduler.TaskSetManager",
-        "org.apache.spark.storage.BlockManager", "org.apache.spark.scheduler.TaskSchedulerImpl"}) {
+    for (String logger : new String[] {"org.apache.spark.executor.Executor",
+        "org.apache.spark.scheduler.TaskSetManager", "org.apache.spark.storage.BlockManager",
+        "org.apache.spark.scheduler.TaskSchedulerImpl"}) {
       Configurator.setLevel(logger, Level.OFF);
     }
   }
@@ -100,9 +104,9 @@ final class SparkSupport {
    * that loses an executor would not end where an undisturbed run ends.
    */
   static Dataset<Row> repartition(Dataset<Row> df, int n) {
-    org.apache.spark.sql.Column[] all = java.util.Arrays.stream(df.columns())
+    Column[] all = Arrays.stream(df.columns())
         .map(c -> org.apache.spark.sql.functions.col("`" + c.replace("`", "``") + "`"))
-        .toArray(org.apache.spark.sql.Column[]::new);
+        .toArray(Column[]::new);
     return df.repartition(n).sortWithinPartitions(org.apache.spark.sql.functions.xxhash64(all));
   }
 

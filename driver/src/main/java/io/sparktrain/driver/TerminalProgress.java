@@ -4,7 +4,6 @@ import io.sparktrain.train.EpochEvent;
 import io.sparktrain.train.ProgressLogger;
 import io.sparktrain.train.RoundEvent;
 import io.sparktrain.train.TrainingListener;
-
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.Map;

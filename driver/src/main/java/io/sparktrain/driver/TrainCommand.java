@@ -26,7 +26,6 @@ import io.sparktrain.util.Json;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,6 +35,9 @@ import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import picocli.CommandLine.Command;
@@ -52,7 +54,8 @@ import picocli.CommandLine.Option;
         "See 'sparktrain info --schema' for every config key."})
 final class TrainCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The job config (YAML).")
-  Path config;
+  // CHECKSTYLE:QUALIFIED org.apache.hadoop.fs.Path is imported: the output is written through Hadoop
+  java.nio.file.Path config;
 
   @Option(names = "--set", paramLabel = "KEY.PATH=VALUE",
       description = "Override a config key; the value is YAML (e.g. --set training.epochs=2"
@@ -190,8 +193,7 @@ final class TrainCommand implements Callable<Integer> {
       // checkpoints, resume and early stopping from the checkpoint and training.early_stopping sections.
       FederatedTrainer trainer = new FederatedTrainer(net, cfg.federatedTrainConfig());
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
-      org.apache.logging.log4j.core.config.Configurator.setLevel("io.sparktrain.progress",
-          org.apache.logging.log4j.Level.WARN);
+      Configurator.setLevel("io.sparktrain.progress", Level.WARN);
       fed = trainer.fit(train, val != null ? val : test);
       ExperimentCommand.printAudit(fed, out);
       params = fed.params();
@@ -205,8 +207,7 @@ final class TrainCommand implements Callable<Integer> {
       Trainer trainer = new Trainer(net, trainConfig);
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
-      org.apache.logging.log4j.core.config.Configurator.setLevel("io.sparktrain.progress",
-          org.apache.logging.log4j.Level.WARN);
+      Configurator.setLevel("io.sparktrain.progress", Level.WARN);
       TrainResult result = trainer.fit(train, val);
       collective = trainer.collectiveProfile();
       params = result.params();
@@ -237,20 +238,20 @@ final class TrainCommand implements Callable<Integer> {
 
     // ---- write
     long w0 = System.nanoTime();
-    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(outDir);
+    Path dir = new Path(outDir);
     dir.getFileSystem(hconf).mkdirs(dir);
-    org.apache.hadoop.fs.Path modelPath = new org.apache.hadoop.fs.Path(dir, "model");
+    Path modelPath = new Path(dir, "model");
     NeuralNetModel<?> model = classification ? NeuralNetClassificationModel.of(net, params)
         : NeuralNetRegressionModel.of(net, params);
     if (features(cfg).size() == 1) {
       model.setFeaturesCol(features(cfg).get(0));
     }
-    org.apache.hadoop.fs.Path tmpModel = SparkSupport.tempSibling(modelPath);
+    Path tmpModel = SparkSupport.tempSibling(modelPath);
     model.write().save(tmpModel.toString());
     SparkSupport.replace(tmpModel, modelPath, hconf);
-    history.writeJsonLines(new org.apache.hadoop.fs.Path(dir, "metrics.jsonl").toString(), hconf);
+    history.writeJsonLines(new Path(dir, "metrics.jsonl").toString(), hconf);
     String testJson = cm != null ? cm.toJson() : rm != null ? rm.toJson() : null;
-    org.apache.hadoop.fs.Path testMetricsPath = new org.apache.hadoop.fs.Path(dir, "test_metrics.json");
+    Path testMetricsPath = new Path(dir, "test_metrics.json");
     if (testJson != null) {
       MetricsHistory.writeAtomically(testMetricsPath.toString(), (testJson + "\n").getBytes(StandardCharsets.UTF_8),
           hconf);
@@ -285,7 +286,7 @@ final class TrainCommand implements Callable<Integer> {
     if (classification) {
       for (int k = 0; k < outputs; k++) labels.add(Integer.toString(k));
     }
-    org.apache.hadoop.fs.Path reportPath = new org.apache.hadoop.fs.Path(dir, "report.html");
+    Path reportPath = new Path(dir, "report.html");
     RunReport report = new RunReport(cfg.name(), cfg.string("model.task"), cfg.asMap(), data, blas, timings,
         history.records(), cm, rm, labels);
     HtmlReport.write(report, reportPath.toString(), hconf);
@@ -317,7 +318,7 @@ final class TrainCommand implements Callable<Integer> {
     summary.put("test", cm != null ? cm.toMap() : rm != null ? rm.toMap() : null);
     summary.put("model", SparkSupport.display(modelPath.toString(), hconf));
     summary.put("report", SparkSupport.display(reportPath.toString(), hconf));
-    MetricsHistory.writeAtomically(new org.apache.hadoop.fs.Path(dir, "summary.json").toString(),
+    MetricsHistory.writeAtomically(new Path(dir, "summary.json").toString(),
         (Json.object(summary) + "\n").getBytes(StandardCharsets.UTF_8), hconf);
 
     if (cm != null) {
@@ -341,7 +342,7 @@ final class TrainCommand implements Callable<Integer> {
     if (cfg.bool("output.overwrite")) {
       return;
     }
-    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(outDir);
+    Path dir = new Path(outDir);
     FileSystem fs = dir.getFileSystem(hconf);
     if (fs.exists(dir)) {
       FileStatus[] files = fs.listStatus(dir);

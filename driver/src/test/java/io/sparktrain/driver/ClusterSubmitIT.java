@@ -1,5 +1,6 @@
 package io.sparktrain.driver;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,6 +26,7 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import java.util.zip.ZipFile;
@@ -178,7 +180,7 @@ class ClusterSubmitIT {
       // parameters are bit-identical.
       float[] undisturbed = longRun(work, train, masterUrl, masterUi, "long", false);
       float[] survived = longRun(work, train, masterUrl, masterUi, "killed", true);
-      org.junit.jupiter.api.Assertions.assertArrayEquals(undisturbed, survived,
+      assertArrayEquals(undisturbed, survived,
           "parameters after an executor was killed mid-run differ from an undisturbed run");
       log("checked; %.0f s in all", secondsSince(t0));
     } catch (Throwable e) {
@@ -296,8 +298,7 @@ class ClusterSubmitIT {
     return n;
   }
 
-  private static JsonNode pollJson(String url, java.util.function.Predicate<JsonNode> done, int seconds)
-      throws Exception {
+  private static JsonNode pollJson(String url, Predicate<JsonNode> done, int seconds) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     JsonNode last = null;
     Exception lastError = null;

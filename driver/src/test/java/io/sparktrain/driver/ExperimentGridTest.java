@@ -1,8 +1,10 @@
 package io.sparktrain.driver;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparktrain.driver.config.ConfigException;
 import io.sparktrain.driver.config.JobConfig;
 import io.sparktrain.federated.ServerOptimizer;
 import java.nio.file.Path;
@@ -107,17 +109,16 @@ class ExperimentGridTest {
     assertEquals("FedAvg E=1 B=10 C=0.1 int8+EF", grid.get(2).row());
     assertTrue(grid.get(2).config.compress() && grid.get(2).config.errorFeedback());
     // null (the default): the federated section's value.
-    JobConfig one = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("federated.compression=int8_error_feedback"));
+    JobConfig one = JobConfig.parse("data: {train: x}\n", "t.yaml",
+        List.of("federated.compression=int8_error_feedback"));
     assertTrue(ExperimentCommand.grid(one).get(0).config.errorFeedback());
-    io.sparktrain.driver.config.ConfigException bad = org.junit.jupiter.api.Assertions.assertThrows(
-        io.sparktrain.driver.config.ConfigException.class, () -> JobConfig.parse("data: {train: x}\n", "t.yaml",
-            List.of("experiment.compression=[int8, int9]")));
-    assertEquals("experiment.compression: expected a list of none, int8, int8_error_feedback or null, found [\"int8\", \"int9\"]",
-        bad.getMessage());
+    ConfigException bad = assertThrows(ConfigException.class, () -> JobConfig.parse("data: {train: x}\n", "t.yaml",
+        List.of("experiment.compression=[int8, int9]")));
+    assertEquals("experiment.compression: expected a list of none, int8, int8_error_feedback or null,"
+        + " found [\"int8\", \"int9\"]", bad.getMessage());
     JobConfig secure = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("federated.secure_aggregation=true",
         "experiment.compression=[none, int8_error_feedback]"));
-    io.sparktrain.driver.config.ConfigException both = org.junit.jupiter.api.Assertions.assertThrows(
-        io.sparktrain.driver.config.ConfigException.class, () -> ExperimentCommand.grid(secure));
+    ConfigException both = assertThrows(ConfigException.class, () -> ExperimentCommand.grid(secure));
     assertEquals("experiment (federated, iid, int8_error_feedback): federated.compression: expected none with"
         + " secure_aggregation true (masked uploads are not quantized), found int8_error_feedback", both.getMessage());
   }

@@ -112,7 +112,8 @@ class FederatedTrainResumeTest {
     MainTest.Run bad = MainTest.run(train(csv, "--set", "federated.rounds=8", "--set", "model.hidden=[6]",
         "--set", "output.dir=" + dir.resolve("bad"), "--set", "checkpoint={dir: " + ckpt + ", resume: true}"));
     assertEquals(1, bad.code, bad.err);
-    assertTrue(bad.err.startsWith("sparktrain: error: IllegalStateException: checkpoint.resume: no usable checkpoint in "), bad.err);
+    assertTrue(bad.err.startsWith(
+        "sparktrain: error: IllegalStateException: checkpoint.resume: no usable checkpoint in "), bad.err);
     assertTrue(bad.err.contains("does not fit this run: network: expected Network(inputs=4 -> Dense(6, relu)"),
         bad.err);
   }

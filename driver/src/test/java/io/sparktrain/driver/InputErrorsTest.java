@@ -75,8 +75,9 @@ class InputErrorsTest {
   void anInputErrorInsideATaskIsOneLineInLocalModeAndTheTraceComesWithVerbose(@TempDir Path dir) throws Exception {
     Path csv = dir.resolve("bad-label.csv");
     StringBuilder sb = new StringBuilder("x1,x2,label\n");
-    for (int i = 0; i < 40; i++) sb.append(i * 0.1).append(',').append(1 - i * 0.05).append(',').append(i == 17 ? -1 : i % 2)
-        .append('\n');
+    for (int i = 0; i < 40; i++) {
+      sb.append(i * 0.1).append(',').append(1 - i * 0.05).append(',').append(i == 17 ? -1 : i % 2).append('\n');
+    }
     Files.writeString(csv, sb.toString());
     List<String> job = csvJob(csv, dir.resolve("o"), "--set", "spark.master=local[2]",
         "--set", "spark.conf={spark.ui.enabled: \"false\"}");
@@ -85,7 +86,8 @@ class InputErrorsTest {
     List<String> lines = Files.readAllLines(log);
     List<String> ours = lines.stream().filter(l -> l.startsWith("sparktrain: ")).toList();
     assertEquals(2, ours.size(), String.join("\n", lines));
-    assertTrue(ours.get(0).startsWith("sparktrain: error: label column 'label': expected an integral class index >= 0, found -1.0"), ours.get(0));
+    assertTrue(ours.get(0).startsWith(
+        "sparktrain: error: label column 'label': expected an integral class index >= 0, found -1.0"), ours.get(0));
     assertEquals("sparktrain: (run with --verbose for the stack trace)", ours.get(1));
     assertFalse(lines.stream().anyMatch(l -> l.contains("Exception in task") || l.contains("Lost task")
         || l.trim().startsWith("at ")), "Spark's task failure logs leaked:\n" + String.join("\n", lines));
@@ -102,7 +104,9 @@ class InputErrorsTest {
   void hugeFeatureValuesGetAWarningNamingTheColumn(@TempDir Path dir) throws Exception {
     Path csv = dir.resolve("huge.csv");
     StringBuilder sb = new StringBuilder("x1,x2,label\n");
-    for (int i = 0; i < 40; i++) sb.append(i * 0.1).append(',').append(i * 2.5e29).append(',').append(i % 2).append('\n');
+    for (int i = 0; i < 40; i++) {
+      sb.append(i * 0.1).append(',').append(i * 2.5e29).append(',').append(i % 2).append('\n');
+    }
     Files.writeString(csv, sb.toString());
     List<String> job = csvJob(csv, dir.resolve("o"), "--set", "spark.master=local[2]",
         "--set", "spark.conf={spark.ui.enabled: \"false\"}");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparktrain.driver.config.ConfigSchema;
 import io.sparktrain.driver.config.JobConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -118,7 +119,7 @@ class MainTest {
     assertTrue(section > 0, "README.md has no Configuration reference section");
     int start = readme.indexOf("```yaml\n", section) + "```yaml\n".length();
     int end = readme.indexOf("```\n", start);
-    assertEquals(io.sparktrain.driver.config.ConfigSchema.describe(), readme.substring(start, end),
+    assertEquals(ConfigSchema.describe(), readme.substring(start, end),
         "README.md's configuration reference differs from 'sparktrain info --schema'");
   }
 

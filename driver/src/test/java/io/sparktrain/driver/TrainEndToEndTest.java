@@ -12,7 +12,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -180,7 +182,7 @@ class TrainEndToEndTest {
       assertEquals(0, ev.code, ev.err);
       assertTrue(Files.exists(dir.resolve("eval.json")));
       double acc2 = JSON.readTree(out2.resolve("test_metrics.json").toFile()).get("accuracy").asDouble();
-      assertTrue(ev.out.contains(String.format(java.util.Locale.ROOT, "accuracy %.4f", acc2)), ev.out);
+      assertTrue(ev.out.contains(String.format(Locale.ROOT, "accuracy %.4f", acc2)), ev.out);
       MainTest.Run pr = MainTest.run("predict", "--model", out2.resolve("model").toString(), "--data",
           test.toString(), "--output", dir.resolve("pred").toString());
       assertEquals(0, pr.code, pr.err);
@@ -207,7 +209,7 @@ class TrainEndToEndTest {
   }
 
   private static String[] concat(String[] a, String[] b) {
-    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    String[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }

@@ -1,11 +1,13 @@
 package io.sparktrain.examples;
 
+import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 import org.apache.spark.ml.linalg.VectorUDT;
@@ -92,7 +94,7 @@ public final class FashionMnist {
     if (p.toString().endsWith(".gz")) {
       in = new GZIPInputStream(in, 1 << 16);
     }
-    return new DataInputStream(new java.io.BufferedInputStream(in, 1 << 16));
+    return new DataInputStream(new BufferedInputStream(in, 1 << 16));
   }
 
   static byte[][] images(Path p) throws IOException {
@@ -124,7 +126,7 @@ public final class FashionMnist {
 
   private static void deleteRecursively(Path p) throws IOException {
     try (var walk = Files.walk(p)) {
-      for (Path q : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
+      for (Path q : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
         Files.delete(q);
       }
     }

@@ -1,6 +1,7 @@
 package io.sparktrain.data;
 
 import java.io.Serializable;
+import java.util.Iterator;
 
 /**
  * A partition's rows packed into primitive arrays: features (rows x inputs, row-major), labels
@@ -46,7 +47,7 @@ public final class Block implements Serializable {
    * The single block of a partition's iterator. Drains the iterator, so that Spark's cache
    * releases its read lock on the partition.
    */
-  public static Block only(java.util.Iterator<Block> it) {
+  public static Block only(Iterator<Block> it) {
     if (!it.hasNext()) {
       throw new IllegalStateException("partition: expected one decoded block, found none");
     }

@@ -3,6 +3,7 @@ package io.sparktrain.data;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Which columns of a DataFrame feed training, and what the labels mean.
@@ -32,7 +33,7 @@ public final class InputSpec implements Serializable {
       throw new IllegalArgumentException("features: expected a column name or a list of columns, found none");
     }
     this.featureCols = List.copyOf(featureCols);
-    this.labelCol = java.util.Objects.requireNonNull(labelCol, "labelCol");
+    this.labelCol = Objects.requireNonNull(labelCol, "labelCol");
     this.weightCol = weightCol == null || weightCol.isEmpty() ? null : weightCol;
     this.task = task;
     this.numFeatures = numFeatures;

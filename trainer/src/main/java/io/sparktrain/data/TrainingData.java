@@ -1,5 +1,6 @@
 package io.sparktrain.data;
 
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -21,6 +22,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.collection.Seq;
 
 /**
  * A DataFrame decoded for training: one packed {@link Block} per partition, cached
@@ -59,7 +61,7 @@ public final class TrainingData {
   }
 
   /** Statistics of one decoded partition. */
-  private static final class Stats implements java.io.Serializable {
+  private static final class Stats implements Serializable {
     private static final long serialVersionUID = 1L;
     int partition;
     int rows;
@@ -413,8 +415,8 @@ public final class TrainingData {
       for (int k = 0; k < idx.length; k++) out.a[start + idx[k]] = finite(vals[k], col, where);
     } else if (o instanceof Vector) {
       for (double v : ((Vector) o).toArray()) out.add(finite(v, col, where));
-    } else if (o instanceof scala.collection.Seq) {
-      scala.collection.Iterator<?> it = ((scala.collection.Seq<?>) o).iterator();
+    } else if (o instanceof Seq) {
+      var it = ((Seq<?>) o).iterator();
       while (it.hasNext()) {
         Object e = it.next();
         if (e == null) {

@@ -1,5 +1,6 @@
 package io.sparktrain.eval;
 
+import io.sparktrain.util.Json;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -153,7 +154,7 @@ public final class ClassificationMetrics implements Serializable {
    * written as null.
    */
   public String toJson() {
-    Map<String, Object> m = new java.util.LinkedHashMap<>(toMap());
+    Map<String, Object> m = new LinkedHashMap<>(toMap());
     m.put("num_classes", k);
     m.put("weighted_count", weightedCount);
     m.put("precision", precision);
@@ -161,7 +162,7 @@ public final class ClassificationMetrics implements Serializable {
     m.put("f1", f1);
     m.put("support", trueWeight);
     m.put("confusion_matrix", confusion);
-    return io.sparktrain.util.Json.object(m);
+    return Json.object(m);
   }
 
   @Override

@@ -3,8 +3,12 @@ package io.sparktrain.eval;
 import io.sparktrain.data.Block;
 import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
+import java.io.Serializable;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -209,8 +213,7 @@ public final class Evaluator {
    * silo's own validation rows, say). The accumulators are small (a k x k confusion matrix, or a few
    * sums per output), so they are collected.
    */
-  public static java.util.List<Validation> validationByPartition(JavaRDD<Block> blocks, Network net,
-      float[] params) {
+  public static List<Validation> validationByPartition(JavaRDD<Block> blocks, Network net, float[] params) {
     check(net, params, 1);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
     Broadcast<float[]> bc = jsc.broadcast(params);
@@ -237,7 +240,7 @@ public final class Evaluator {
   }
 
   /** The loss and the metrics of one validation pass; mergeable. */
-  public static final class Validation implements java.io.Serializable {
+  public static final class Validation implements Serializable {
     private static final long serialVersionUID = 1L;
     private final ClassificationAccumulator classification;
     private final RegressionAccumulator regression;
@@ -262,7 +265,7 @@ public final class Evaluator {
     }
 
     /** A new Validation holding the merge of {@code parts} (which are left as they are). */
-    public static Validation merged(Network net, java.util.List<Validation> parts) {
+    public static Validation merged(Network net, List<Validation> parts) {
       Validation all = new Validation(net);
       for (Validation v : parts) all.merge(v);
       return all;
@@ -274,8 +277,8 @@ public final class Evaluator {
     }
 
     /** val_loss and the metrics, each prefixed val_: what validation reports after a round or an epoch. */
-    public java.util.Map<String, Double> toValidationMap() {
-      java.util.Map<String, Double> out = new java.util.LinkedHashMap<>();
+    public Map<String, Double> toValidationMap() {
+      Map<String, Double> out = new LinkedHashMap<>();
       out.put("val_loss", loss());
       metrics().forEach((k, m) -> out.put("val_" + k, m));
       return out;
@@ -287,7 +290,7 @@ public final class Evaluator {
     }
 
     /** The task's metrics by name (ClassificationMetrics or RegressionMetrics toMap()). */
-    public java.util.Map<String, Double> metrics() {
+    public Map<String, Double> metrics() {
       return classification != null ? classification.result().toMap() : regression.result().toMap();
     }
   }

@@ -1,5 +1,6 @@
 package io.sparktrain.eval;
 
+import io.sparktrain.util.Json;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -74,14 +75,14 @@ public final class RegressionMetrics implements Serializable {
    * arrays mse_per_output, rmse_per_output, mae_per_output, r2_per_output. NaN is written as null.
    */
   public String toJson() {
-    Map<String, Object> m = new java.util.LinkedHashMap<>(toMap());
+    Map<String, Object> m = new LinkedHashMap<>(toMap());
     m.put("outputs", mse.length);
     m.put("weighted_count", weightedCount);
     m.put("mse_per_output", mse);
     m.put("rmse_per_output", rmse);
     m.put("mae_per_output", mae);
     m.put("r2_per_output", r2);
-    return io.sparktrain.util.Json.object(m);
+    return Json.object(m);
   }
 
   @Override

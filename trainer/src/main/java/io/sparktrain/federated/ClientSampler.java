@@ -1,6 +1,5 @@
 package io.sparktrain.federated;
 
-import io.sparktrain.train.LocalWork;
 import io.sparktrain.util.Seeds;
 import java.util.SplittableRandom;
 

@@ -1,6 +1,6 @@
 package io.sparktrain.federated;
 
-import io.sparktrain.train.LocalWork;
+import io.sparktrain.optim.Clipping;
 import io.sparktrain.util.Seeds;
 
 /**
@@ -28,7 +28,7 @@ public final class DpClipping {
     if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
       throw new IllegalArgumentException("clip norm S: expected finite and > 0, found " + maxNorm);
     }
-    double norm = io.sparktrain.optim.Clipping.norm(delta);
+    double norm = Clipping.norm(delta);
     if (!Double.isFinite(norm)) {
       throw new IllegalArgumentException("clip: the delta's L2 norm is " + norm + " (non-finite values)");
     }

@@ -2,8 +2,8 @@ package io.sparktrain.federated;
 
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.Checkpoint;
-import io.sparktrain.train.CheckpointStore;
 import io.sparktrain.train.CheckpointStore.Problem;
+import io.sparktrain.train.CheckpointStore;
 import io.sparktrain.train.EarlyStopping;
 import io.sparktrain.train.RoundLoop;
 import io.sparktrain.util.Json;
@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -91,8 +92,8 @@ final class FederatedCheckpoints {
       try {
         store.discardRound(round);
       } catch (IOException e) {
-        throw new UncheckedIOException("checkpoint.dir " + config.checkpoint().dir() + ": cannot replace round " + round,
-            e);
+        throw new UncheckedIOException("checkpoint.dir " + config.checkpoint().dir() + ": cannot replace round "
+            + round, e);
       }
       residuals.save(store.stateDir(round).toString(), round, new SerializableConfiguration(hconf));
       extras.put(P + "residuals", CheckpointStore.stateDirName(round));
@@ -281,7 +282,7 @@ final class FederatedCheckpoints {
     Map<String, String> m = new LinkedHashMap<>();
     m.put(P + "network", network.toString());
     m.put(P + "silos", Integer.toString(siloRows.length));
-    m.put(P + "server", config.server().name().toLowerCase(java.util.Locale.ROOT));
+    m.put(P + "server", config.server().name().toLowerCase(Locale.ROOT));
     m.put(P + "dp", config.dp() ? "on" : "off");
     return m;
   }

@@ -152,7 +152,10 @@ public final class FederatedConfig implements Serializable {
    * epochs do not apply.
    */
   public CheckpointSettings checkpoint() { return checkpoint; }
-  /** Early stopping, checked at every evaluation (every {@link #evalEveryRounds()} rounds); patience counts evaluations. */
+  /**
+   * Early stopping, checked at every evaluation (every {@link #evalEveryRounds()} rounds); patience
+   * counts evaluations.
+   */
   public EarlyStoppingSettings earlyStopping() { return earlyStopping; }
   /** The fraction of each round's sampled silos that straggle (0 = none); see {@link Stragglers}. */
   public double stragglers() { return stragglers; }
@@ -312,7 +315,10 @@ public final class FederatedConfig implements Serializable {
       return this;
     }
     /** Early stopping: end with the parameters of the best evaluation (default true). */
-    public Builder restoreBestWeights(boolean v) { earlyStopping = earlyStopping.withRestoreBestWeights(v); return this; }
+    public Builder restoreBestWeights(boolean v) {
+      earlyStopping = earlyStopping.withRestoreBestWeights(v);
+      return this;
+    }
 
     /** The fraction of the sampled silos that straggle each round, in [0, 1) (Li et al. 2020: 0, 0.5, 0.9). */
     public Builder stragglers(double v) { stragglers = v; return this; }

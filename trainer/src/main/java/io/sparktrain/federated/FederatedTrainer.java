@@ -7,17 +7,23 @@ import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.EarlyStopping;
 import io.sparktrain.train.LocalWork;
+import io.sparktrain.train.OrderedAggregate;
 import io.sparktrain.train.RoundEvent;
 import io.sparktrain.train.RoundLoop;
 import io.sparktrain.train.TaskHook;
 import io.sparktrain.train.Trainer;
 import io.sparktrain.train.TrainingListener;
 import io.sparktrain.train.Update;
+import java.util.AbstractMap;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeoutException;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -192,7 +198,7 @@ public final class FederatedTrainer {
       }
       try {
         jsc.sc().listenerBus().waitUntilEmpty(10_000); // the audit must have seen every task
-      } catch (java.util.concurrent.TimeoutException e) {
+      } catch (TimeoutException e) {
         LOG.warn("sparktrain federated: Spark's listener bus did not drain in 10 s; the audit may be incomplete");
       }
       jsc.sc().removeSparkListener(audit);
@@ -205,7 +211,7 @@ public final class FederatedTrainer {
       auditMap.put("float32_payload_bytes_per_round", payload[1] / roundsRun);
       LOG.info("sparktrain federated compression ({}): {} payload bytes per round instead of {} as float32 ({}%"
           + " saved)", config.toMap().get("compression"), payload[0] / roundsRun, payload[1] / roundsRun,
-          String.format(java.util.Locale.ROOT, "%.1f", 100.0 * (payload[1] - payload[0]) / payload[1]));
+          String.format(Locale.ROOT, "%.1f", 100.0 * (payload[1] - payload[0]) / payload[1]));
     }
     if (audit.rowsMoved() != 0) {
       LOG.error("sparktrain federated: {} records were shuffled in training stages{}", audit.rowsMoved(),
@@ -255,21 +261,21 @@ public final class FederatedTrainer {
       Block b = Block.only(it);
       List<Map.Entry<Integer, byte[]>> out = new ArrayList<>();
       if (sampled[p] && b.rows() > 0) {
-        out.add(new java.util.AbstractMap.SimpleEntry<>(p, SiloWork.publicKey(b, round)));
+        out.add(new AbstractMap.SimpleEntry<>(p, SiloWork.publicKey(b, round)));
       }
       return out.iterator();
     }, true).collect();
-    Map<Integer, byte[]> m = new java.util.TreeMap<>();
+    Map<Integer, byte[]> m = new TreeMap<>();
     for (Map.Entry<Integer, byte[]> e : keys) m.put(e.getKey(), e.getValue());
     return m;
   }
 
   /**
-   * One round on the executors. Plain mean: the silos' example-weighted deltas are summed by
-   * an ordered tree aggregation ({@code OrderedAggregate}): the sum does not depend on task timing. Secure aggregation: masked fixed-point vectors are summed modulo 2^32 by
-   * treeAggregate, so the driver and every combiner see only masked vectors. Robust aggregation
-   * and compression: the silos' (small, or quantized) updates are collected and combined on the
-   * driver.
+   * One round on the executors. Plain mean: the silos' example-weighted deltas are summed by an
+   * ordered tree aggregation ({@code OrderedAggregate}): the sum does not depend on task timing.
+   * Secure aggregation: masked fixed-point vectors are summed modulo 2^32 by treeAggregate, so the
+   * driver and every combiner see only masked vectors. Robust aggregation and compression: the
+   * silos' (small, or quantized) updates are collected and combined on the driver.
    */
   static Aggregate aggregate(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, FederatedConfig cfg,
       boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys, int[] budgets,
@@ -296,7 +302,7 @@ public final class FederatedTrainer {
       a.weight = plain[d];
       a.lossSum = plain[d + 1];
       a.exampleWeight = plain[d + 2];
-      a.delta = java.util.Arrays.copyOf(plain, d);
+      a.delta = Arrays.copyOf(plain, d);
       if (!cfg.dp()) {
         scale(a.delta, 1.0 / a.weight);
       }
@@ -306,7 +312,7 @@ public final class FederatedTrainer {
     if (!collect) {
       // Under DP the weights are 1 per silo; the loss is normalised by the rows (unweighted examples).
       // In silo order, so the sum never depends on which task finished first.
-      Update u = io.sparktrain.train.OrderedAggregate.aggregate(
+      Update u = OrderedAggregate.aggregate(
           results.map(r -> new Update(r.vector, r.weight, r.lossSum, r.rows, r.steps)), Update::new, Update::merge,
           cfg.aggregationDepth());
       if (u.isEmpty()) {

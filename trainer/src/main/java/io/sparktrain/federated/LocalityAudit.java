@@ -1,5 +1,6 @@
 package io.sparktrain.federated;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,7 +83,7 @@ public final class LocalityAudit extends SparkListener {
   }
 
   public Map<String, Object> toMap(long rounds) {
-    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    Map<String, Object> m = new LinkedHashMap<>();
     m.put("rows_moved_during_training", rowsMoved());
     m.put("training_stages", trainingStages());
     m.put("shuffle_read_bytes", shuffleReadBytes());

@@ -1,5 +1,6 @@
 package io.sparktrain.federated;
 
+import java.io.Serializable;
 import java.util.SplittableRandom;
 
 /**
@@ -15,7 +16,7 @@ import java.util.SplittableRandom;
  * chunk. The random rounding draws from a {@link SplittableRandom} of the given seed, so the same
  * (vector, seed) gives the same payload. Immutable; {@link #codes()} etc. return copies.
  */
-public final class QuantizedUpdate implements java.io.Serializable {
+public final class QuantizedUpdate implements Serializable {
   private static final long serialVersionUID = 1L;
   /** Levels 0..255. */
   private static final int LEVELS = 255;

@@ -2,6 +2,7 @@ package io.sparktrain.federated;
 
 import io.sparktrain.optim.OptimizerState;
 import java.io.Serializable;
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -113,11 +114,11 @@ public final class ServerOptimizer implements Serializable {
   private float[] slot(int i, int n, float init) {
     if (i == 0 && m == null) {
       m = new float[n];
-      java.util.Arrays.fill(m, init);
+      Arrays.fill(m, init);
     }
     if (i == 1 && v == null) {
       v = new float[n];
-      java.util.Arrays.fill(v, init);
+      Arrays.fill(v, init);
     }
     return i == 0 ? m : v;
   }

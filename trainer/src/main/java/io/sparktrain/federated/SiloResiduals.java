@@ -65,7 +65,10 @@ final class SiloResiduals implements AutoCloseable {
     }
   }
 
-  /** A sampled silo's work: trains on {@code block} and compresses with error feedback, updating {@code residual} in place. */
+  /**
+   * A sampled silo's work: trains on {@code block} and compresses with error feedback, updating
+   * {@code residual} in place.
+   */
   interface Work extends Serializable {
     SiloWork.Result run(int silo, Block block, float[] residual) throws Exception;
   }

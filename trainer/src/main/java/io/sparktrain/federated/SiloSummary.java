@@ -3,6 +3,7 @@ package io.sparktrain.federated;
 import io.sparktrain.data.Block;
 import io.sparktrain.data.TrainingData;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -137,7 +138,7 @@ public final class SiloSummary {
             + " distribution %.3f", rows.length, sizeCv(), meanLabelsPerSilo(), meanTvDistance()));
     for (int i = 0; i < Math.min(maxSilos, rows.length); i++) {
       sb.append(String.format(Locale.ROOT, "%n  silo %d: %d rows, labels %s, tv %.3f", i, rows[i],
-          java.util.Arrays.toString(histogram[i]), tv[i]));
+          Arrays.toString(histogram[i]), tv[i]));
     }
     return sb.toString();
   }

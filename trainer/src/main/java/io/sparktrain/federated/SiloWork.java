@@ -8,9 +8,13 @@ import io.sparktrain.train.Update;
 import io.sparktrain.util.Seeds;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.Map;
+import org.apache.spark.TaskContext;
 
 /**
  * What a sampled silo does in a round and what it sends: its local epochs, then, as configured,
@@ -45,7 +49,7 @@ final class SiloWork {
   /** Runs the config's {@link TaskHook} (tests inject failures with it) before a silo's work in a round. */
   static void beforeWork(TaskHook hook, long round, int p) {
     if (hook != null) {
-      org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+      TaskContext tc = TaskContext.get();
       hook.beforeWork(round, p, tc == null ? 0 : tc.attemptNumber());
     }
   }
@@ -96,11 +100,11 @@ final class SiloWork {
       r.weight = 1;
     }
     if (cfg.secureAggregation()) {
-      float[] withTail = java.util.Arrays.copyOf(v, v.length + 3);
+      float[] withTail = Arrays.copyOf(v, v.length + 3);
       withTail[v.length] = (float) r.weight;
       withTail[v.length + 1] = (float) r.lossSum;
       withTail[v.length + 2] = (float) r.examples;
-      java.security.KeyPair kp = SecureAggregation.keyPair(secret, round);
+      KeyPair kp = SecureAggregation.keyPair(secret, round);
       r.masked = SecureAggregation.mask(p, withTail, publicKeys, kp.getPrivate(), round, SECURE_SCALE);
       r.weight = 0; // travel masked, inside the vector
       r.lossSum = 0;
@@ -131,7 +135,7 @@ final class SiloWork {
       ByteBuffer buf = ByteBuffer.allocate(4 * (n + b.labels().length));
       for (int i = 0; i < n; i++) buf.putFloat(b.features()[i]);
       for (float y : b.labels()) buf.putFloat(y);
-      md.update("sparktrain-silo-secret".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      md.update("sparktrain-silo-secret".getBytes(StandardCharsets.US_ASCII));
       md.update(buf.array());
       return md.digest();
     } catch (NoSuchAlgorithmException e) {

@@ -1,13 +1,14 @@
 package io.sparktrain.federated;
 
-import io.sparktrain.train.LocalWork;
 import io.sparktrain.util.Seeds;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.VectorUDT;
@@ -20,6 +21,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 
 /**
  * Where silos come from. A silo is one partition of the training DataFrame.
@@ -71,7 +73,7 @@ public final class Silos {
   /** One silo per distinct value of {@code column} (sorted); moves rows once, and says so. */
   public static Dataset<Row> byColumn(Dataset<Row> df, String column) {
     List<Row> values = df.select(column).distinct().orderBy(column).collectAsList();
-    Map<Object, Integer> index = new java.util.HashMap<>();
+    Map<Object, Integer> index = new HashMap<>();
     for (Row r : values) index.put(r.get(0), index.size());
     int col = df.schema().fieldIndex(column);
     LOG.warn("sparktrain silos: moving rows once to build {} silos from column '{}' (simulation; data that"
@@ -98,12 +100,12 @@ public final class Silos {
         split.name().toLowerCase(Locale.ROOT), param);
     switch (split) {
       case IID:
-        return exact(df, df.javaRDD().zipWithIndex().mapToPair(t -> new scala.Tuple2<>(
+        return exact(df, df.javaRDD().zipWithIndex().mapToPair(t -> new Tuple2<>(
             (int) Math.floorMod(Seeds.of(seed, t._2()), (long) silos), t._1())), silos);
       case QUANTITY: {
         double[] share = dirichlet(new SplittableRandom(seed), silos, param);
         double[] cdf = cumulative(share);
-        return exact(df, df.javaRDD().zipWithIndex().mapToPair(t -> new scala.Tuple2<>(
+        return exact(df, df.javaRDD().zipWithIndex().mapToPair(t -> new Tuple2<>(
             pick(cdf, uniform(seed, t._2())), t._1())), silos);
       }
       case DIRICHLET: {
@@ -113,7 +115,7 @@ public final class Silos {
         for (int c = 0; c < classes; c++) cdf[c] = cumulative(dirichlet(rnd, silos, param));
         return exact(df, df.javaRDD().zipWithIndex().mapToPair(t -> {
           int c = (int) ((Number) t._1().get(labelIdx)).doubleValue();
-          return new scala.Tuple2<>(pick(cdf[c], uniform(seed, t._2())), t._1());
+          return new Tuple2<>(pick(cdf[c], uniform(seed, t._2())), t._1());
         }), silos);
       }
       case SHARDS: {
@@ -133,7 +135,7 @@ public final class Silos {
                 + Math.floorMod(Seeds.of(seed, t._2()), 1_000_000_000_000L) / 1.0, true, df.rdd()
                 .getNumPartitions())
             .map(t -> t._1());
-        return exact(df, sorted.zipWithIndex().mapToPair(t -> new scala.Tuple2<>(
+        return exact(df, sorted.zipWithIndex().mapToPair(t -> new Tuple2<>(
             owner[(int) Math.min(shards - 1, t._2() / shardSize)], t._1())), silos);
       }
       default:
@@ -147,8 +149,7 @@ public final class Silos {
   }
 
   /** Rows keyed by silo index into exactly {@code silos} partitions, partition i = silo i. */
-  private static Dataset<Row> exact(Dataset<Row> df, org.apache.spark.api.java.JavaPairRDD<Integer, Row> keyed,
-      int silos) {
+  private static Dataset<Row> exact(Dataset<Row> df, JavaPairRDD<Integer, Row> keyed, int silos) {
     JavaRDD<Row> rows = keyed.partitionBy(new ExactPartitioner(silos)).values();
     return df.sparkSession().createDataFrame(rows, df.schema());
   }

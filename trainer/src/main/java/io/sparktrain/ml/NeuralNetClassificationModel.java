@@ -1,10 +1,12 @@
 package io.sparktrain.ml;
 
+import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -35,12 +37,11 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
    * {@link io.sparktrain.eval.Predictions}); {@code params} in its layout.
    */
   public static NeuralNetClassificationModel of(Network net, float[] params) {
-    if (!io.sparktrain.eval.Predictions.isClassifier(net)) {
+    if (!Predictions.isClassifier(net)) {
       throw new IllegalArgumentException("NeuralNetClassificationModel.of: expected a classifier network, found "
           + net);
     }
-    return new NeuralNetClassificationModel(org.apache.spark.ml.util.Identifiable.randomUID("nnClassifier"), net,
-        params);
+    return new NeuralNetClassificationModel(Identifiable.randomUID("nnClassifier"), net, params);
   }
 
   public NeuralNetClassificationModel setRawPredictionCol(String v) { return put(rawPredictionCol(), v); }

@@ -11,14 +11,16 @@ import io.sparktrain.train.TrainResult;
 import io.sparktrain.train.Trainer;
 import java.lang.reflect.InvocationTargetException;
 import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.Params;
-import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsReader$;
+import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import scala.Option;
 
 /**
  * The shared part of {@link NeuralNetClassifier} and {@link NeuralNetRegressor}: setters, and a
@@ -56,7 +58,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
     return (S) this;
   }
 
-  final S put(org.apache.spark.ml.param.Param<?> p, Object v) {
+  final S put(Param<?> p, Object v) {
     set(p.name(), v);
     return self();
   }
@@ -214,7 +216,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
           | InvocationTargetException e) {
         throw new IllegalStateException(cls.getName() + ": cannot instantiate with uid " + md.uid(), e);
       }
-      md.getAndSetParams(instance, scala.Option.empty());
+      md.getAndSetParams(instance, Option.empty());
       return instance;
     }
   }

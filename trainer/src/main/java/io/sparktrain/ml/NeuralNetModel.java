@@ -5,6 +5,7 @@ import io.sparktrain.nn.Network;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -14,9 +15,10 @@ import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsReader$;
+import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWriter$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
@@ -26,6 +28,8 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
+import scala.Option;
+import scala.collection.Seq;
 
 /**
  * The shared part of the neural-network models: the network architecture, its trained
@@ -77,7 +81,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     return (M) this;
   }
 
-  final M put(org.apache.spark.ml.param.Param<?> p, Object v) {
+  final M put(Param<?> p, Object v) {
     set(p.name(), v);
     return self();
   }
@@ -269,7 +273,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
             SparseVector sv = (SparseVector) o;
             got = sv.size();
             if (got == inputs) {
-              java.util.Arrays.fill(dst, off, off + inputs, 0f);
+              Arrays.fill(dst, off, off + inputs, 0f);
               int[] idx = sv.indices();
               double[] vals = sv.values();
               for (int i = 0; i < idx.length; i++) dst[off + idx[i]] = (float) vals[i];
@@ -280,11 +284,11 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
             if (got == inputs) {
               for (int j = 0; j < inputs; j++) dst[off + j] = (float) v[j];
             }
-          } else if (o instanceof scala.collection.Seq) {
-            scala.collection.Seq<?> s = (scala.collection.Seq<?>) o;
+          } else if (o instanceof Seq) {
+            Seq<?> s = (Seq<?>) o;
             got = s.length();
             if (got == inputs) {
-              scala.collection.Iterator<?> it = s.iterator();
+              var it = s.iterator();
               for (int j = 0; j < inputs; j++) {
                 Object e = it.next();
                 if (e == null) {
@@ -355,7 +359,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
           | InvocationTargetException e) {
         throw new IllegalStateException(cls.getName() + ": cannot instantiate with uid " + md.uid(), e);
       }
-      md.getAndSetParams(model, scala.Option.empty());
+      md.getAndSetParams(model, Option.empty());
       return model;
     }
   }

@@ -123,7 +123,8 @@ public final class NeuralNetParamSet implements Serializable {
     momentum = doubleParam(owner, who, "momentum", "SGD momentum (0 = plain SGD)", "0 <= momentum < 1",
         v -> v >= 0 && v < 1);
     weightDecay = doubleParam(owner, who, "weightDecay", "weight decay: decoupled for adamw, added to the"
-        + " gradient for sgd and adam; when not set, 0 for sgd and adam and 0.01 for adamw", "a finite value >= 0", v -> v >= 0 && Double.isFinite(v));
+        + " gradient for sgd and adam; when not set, 0 for sgd and adam and 0.01 for adamw", "a finite value >= 0",
+        v -> v >= 0 && Double.isFinite(v));
     clipNorm = doubleParam(owner, who, "clipNorm", "global gradient-norm clipping threshold (0 = off)",
         "a finite value >= 0", v -> v >= 0 && Double.isFinite(v));
     l2 = doubleParam(owner, who, "l2", "L2 penalty on the kernels (not the biases)", "a finite value >= 0",

@@ -4,6 +4,7 @@ import io.sparktrain.nn.Network;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -23,7 +24,7 @@ public final class NeuralNetRegressionModel extends NeuralNetModel<NeuralNetRegr
 
   /** A model of a network trained outside the Estimator (e.g. with {@link io.sparktrain.train.Trainer}). */
   public static NeuralNetRegressionModel of(Network net, float[] params) {
-    return new NeuralNetRegressionModel(org.apache.spark.ml.util.Identifiable.randomUID("nnRegressor"), net, params);
+    return new NeuralNetRegressionModel(Identifiable.randomUID("nnRegressor"), net, params);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.sparktrain.nn;
 
+import java.io.Serializable;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -9,7 +10,7 @@ import java.util.Objects;
  * <p>Immutable; {@code leaky_relu} carries its slope. {@link #parse} reads the names used in
  * configs: {@code identity, relu, leaky_relu, leaky_relu(0.1), sigmoid, tanh, gelu, softmax}.
  */
-public final class Activation implements java.io.Serializable {
+public final class Activation implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** The kinds of activation. */

@@ -1,6 +1,7 @@
 package io.sparktrain.nn;
 
 import java.io.Serializable;
+import java.util.Objects;
 
 /**
  * An immutable dense layer spec: y = f(xW + b) with {@code units} outputs, followed in training by
@@ -20,7 +21,7 @@ public final class LayerSpec implements Serializable {
       throw new IllegalArgumentException("dropout rate: expected 0 <= rate < 1, found " + dropout);
     }
     this.units = units;
-    this.activation = java.util.Objects.requireNonNull(activation, "activation");
+    this.activation = Objects.requireNonNull(activation, "activation");
     this.dropout = dropout;
   }
 

@@ -6,6 +6,7 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.SplittableRandom;
 
 /**
@@ -52,7 +53,7 @@ public final class Network implements Serializable {
     }
     this.inputs = inputs;
     this.layers = layers.toArray(new LayerSpec[0]);
-    this.loss = java.util.Objects.requireNonNull(loss, "loss");
+    this.loss = Objects.requireNonNull(loss, "loss");
     this.sizes = new int[this.layers.length + 1];
     sizes[0] = inputs;
     for (int l = 0; l < this.layers.length; l++) {
@@ -235,7 +236,7 @@ public final class Network implements Serializable {
     int rows = batch.rows();
     if (rows == 0) {
       if (!accumulate) {
-        java.util.Arrays.fill(grad, 0f);
+        Arrays.fill(grad, 0f);
       }
       return 0;
     }
@@ -257,7 +258,7 @@ public final class Network implements Serializable {
       int bOff = layout.bias(l).offset();
       blas.gemm(true, false, in, out, rows, 1f, input, 0, d, 0, accumulate ? 1f : 0f, grad, k.offset());
       if (!accumulate) {
-        java.util.Arrays.fill(grad, bOff, bOff + out, 0f);
+        Arrays.fill(grad, bOff, bOff + out, 0f);
       }
       for (int r = 0; r < rows; r++) {
         int base = r * out;

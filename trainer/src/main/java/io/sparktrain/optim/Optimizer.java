@@ -10,8 +10,8 @@ package io.sparktrain.optim;
  * (step count and slot vectors), so a resumed run continues exactly.
  *
  * <p>Each step: optional clipping of the gradient by global L2 norm (folded into the gradient
- * scale; the gradient array is not modified), then the learning rate {@code lr * schedule.factor(t)} for step index t, then the
- * update rule of the subclass.
+ * scale; the gradient array is not modified), then the learning rate
+ * {@code lr * schedule.factor(t)} for step index t, then the update rule of the subclass.
  */
 public abstract class Optimizer {
   protected final OptimizerSpec spec;

@@ -2,6 +2,7 @@ package io.sparktrain.optim;
 
 import java.io.Serializable;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * An immutable optimizer configuration: kind and hyper-parameters, defaults stated once here (as
@@ -146,7 +147,7 @@ public final class OptimizerSpec implements Serializable {
     /** SGD and Adam: L2 added to the gradient (coupled); AdamW: decoupled decay. */
     public Builder weightDecay(double v) { weightDecay = v; return this; }
     public Builder clipNorm(double v) { clipNorm = v; return this; }
-    public Builder schedule(LearningRateSchedule v) { schedule = java.util.Objects.requireNonNull(v); return this; }
+    public Builder schedule(LearningRateSchedule v) { schedule = Objects.requireNonNull(v); return this; }
 
     public OptimizerSpec build() {
       String k = kind.name().toLowerCase(Locale.ROOT);

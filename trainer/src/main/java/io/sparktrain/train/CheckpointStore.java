@@ -42,9 +42,9 @@ import org.slf4j.LoggerFactory;
  * same directory, hsync where the stream supports it, close, rename), so a reader never sees a
  * half-written {@code ckpt-} file, and a failed save (a full disk, a directory that cannot be
  * written) leaves the earlier checkpoints as they were. An existing checkpoint of the same round is
- * deleted just before the rename and so replaced. Then the oldest checkpoints beyond {@code keep} are deleted, never the one just saved.
- * Temporaries (names starting with {@code _}) are ignored by {@link #rounds()} and {@link #latest()}
- * and left in place, since another writer may own them.
+ * deleted just before the rename and so replaced. Then the oldest checkpoints beyond {@code keep}
+ * are deleted, never the one just saved. Temporaries (names starting with {@code _}) are ignored by
+ * {@link #rounds()} and {@link #latest()} and left in place, since another writer may own them.
  *
  * <p>File format (big-endian, {@link DataOutputStream}), version {@value #FORMAT_VERSION}:
  * <pre>
@@ -378,9 +378,10 @@ public final class CheckpointStore {
    * The newest checkpoint that reads, verifies (length, structure, CRC, format version) and fits
    * the run ({@code problem} returns null, or why not: another network, damaged per-round state).
    * Each newer file is skipped with its reason; when an older checkpoint is used, the skipped files
-   * (and their rounds' state directories) are moved aside ({@value #DAMAGED} or {@value #MISMATCHED}
-   * appended to the name, never deleted) so that the resumed run does not overwrite or prune them. When no checkpoint is usable, nothing is moved and
-   * the caller gets every file's problem.
+   * (and their rounds' state directories) are moved aside ({@value #DAMAGED} or
+   * {@value #MISMATCHED} appended to the name, never deleted) so that the resumed run does not
+   * overwrite or prune them. When no checkpoint is usable, nothing is moved and the caller gets
+   * every file's problem.
    */
   public Usable latestUsable(Function<Checkpoint, Problem> problem) throws IOException {
     List<Long> rounds = new ArrayList<>(rounds());

@@ -22,7 +22,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -35,6 +34,7 @@ import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.Dependency;
 import org.apache.spark.Partitioner;
 import org.apache.spark.ShuffleDependency;
+import org.apache.spark.SparkContext;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
@@ -44,7 +44,10 @@ import org.apache.spark.rdd.RDD;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Function1;
 import scala.Tuple2;
+import scala.collection.Iterator;
+import scala.jdk.javaapi.CollectionConverters;
 import scala.reflect.ClassTag$;
 import scala.reflect.ClassTag;
 
@@ -418,7 +421,7 @@ public final class CollectiveEngine implements AutoCloseable {
    * executors are still registering, waits up to 10 s for {@code wanted} slots.
    */
   static int slots(JavaSparkContext jsc, int wanted) {
-    org.apache.spark.SparkContext sc = jsc.sc();
+    SparkContext sc = jsc.sc();
     int s = sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
     if (!sc.isLocal()) {
       long deadline = System.currentTimeMillis() + 10_000;
@@ -443,7 +446,7 @@ public final class CollectiveEngine implements AutoCloseable {
     if (rdd.getNumPartitions() != n) {
       return false;
     }
-    for (Dependency<?> d : scala.jdk.javaapi.CollectionConverters.asJava(rdd.dependencies())) {
+    for (Dependency<?> d : CollectionConverters.asJava(rdd.dependencies())) {
       if (!(d instanceof ShuffleDependency) && !barrierSafe(d.rdd(), n)) {
         return false;
       }
@@ -536,8 +539,8 @@ public final class CollectiveEngine implements AutoCloseable {
     replicaRound = -1;
     try {
       ClassTag<SpanResult> tag = ClassTag$.MODULE$.apply(SpanResult.class);
-      scala.Function1<scala.collection.Iterator<Shard[]>, scala.collection.Iterator<SpanResult>> f =
-          (scala.Function1<scala.collection.Iterator<Shard[]>, scala.collection.Iterator<SpanResult>> & Serializable)
+      Function1<Iterator<Shard[]>, Iterator<SpanResult>> f =
+          (Function1<Iterator<Shard[]>, Iterator<SpanResult>> & Serializable)
               it -> {
                 Shard[] mine = it.next();
                 while (it.hasNext()) {
@@ -549,7 +552,7 @@ public final class CollectiveEngine implements AutoCloseable {
                 } catch (IOException e) {
                   throw new UncheckedIOException(e.getMessage(), e);
                 }
-                return scala.jdk.javaapi.CollectionConverters.asScala(List.of(r).iterator());
+                return CollectionConverters.asScala(List.of(r).iterator());
               };
       RDD<SpanResult> out = shards.rdd().barrier().mapPartitions(f, false, tag);
       JavaFutureAction<List<SpanResult>> future = new JavaRDD<>(out, tag).collectAsync();

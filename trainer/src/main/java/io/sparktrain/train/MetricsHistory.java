@@ -2,7 +2,6 @@ package io.sparktrain.train;
 
 import io.sparktrain.util.AtomicFiles;
 import io.sparktrain.util.Json;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -7,9 +7,12 @@ import java.util.TreeMap;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
+import scala.Function1;
+import scala.Function2;
 import scala.Tuple2;
-import scala.reflect.ClassTag;
+import scala.collection.Iterator;
 import scala.reflect.ClassTag$;
+import scala.reflect.ClassTag;
 import scala.runtime.BoxedUnit;
 
 /**
@@ -88,8 +91,8 @@ public final class OrderedAggregate {
     @SuppressWarnings("unchecked")
     ClassTag<T> tag = (ClassTag<T>) ClassTag$.MODULE$.apply(Object.class);
     partial.context().runJob(partial.rdd(),
-        (scala.Function1<scala.collection.Iterator<T>, T> & Serializable) it -> it.next(),
-        (scala.Function2<Object, T, BoxedUnit>) (i, u) -> {
+        (Function1<Iterator<T>, T> & Serializable) it -> it.next(),
+        (Function2<Object, T, BoxedUnit>) (i, u) -> {
           inOrder.add((Integer) i, u);
           return BoxedUnit.UNIT;
         }, tag);

@@ -1,5 +1,6 @@
 package io.sparktrain.train;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -29,7 +30,7 @@ public final class RoundEvent {
     this.seconds = seconds;
     this.elapsedSeconds = elapsedSeconds;
     this.trainSeconds = trainSeconds;
-    this.validation = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(validation));
+    this.validation = Collections.unmodifiableMap(new LinkedHashMap<>(validation));
   }
 
   public int epoch() { return epoch; }

@@ -1,8 +1,7 @@
 package io.sparktrain.train;
 
-import io.sparktrain.util.Json;
-
 import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.util.Json;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -221,13 +220,17 @@ public final class TrainConfig implements Serializable {
 
     /** The whole early-stopping section. */
     public Builder earlyStopping(EarlyStoppingSettings v) { earlyStopping = v; return this; }
-    public Builder restoreBestWeights(boolean v) { earlyStopping = earlyStopping.withRestoreBestWeights(v); return this; }
+    public Builder restoreBestWeights(boolean v) {
+      earlyStopping = earlyStopping.withRestoreBestWeights(v);
+      return this;
+    }
 
     public TrainConfig build() {
       ConfigChecks.require(epochs >= 1, "training.epochs", ">= 1", epochs);
       ConfigChecks.require(syncEngine != null, "training.sync_engine", "collective or driver", syncEngine);
       ConfigChecks.require(averageEngine != null, "training.average_engine", "collective or driver", averageEngine);
-      ConfigChecks.require(collectiveTimeoutMillis >= 100, "training.collective_timeout_s", ">= 0.1", collectiveTimeoutMillis / 1e3);
+      ConfigChecks.require(collectiveTimeoutMillis >= 100, "training.collective_timeout_s", ">= 0.1",
+          collectiveTimeoutMillis / 1e3);
       ConfigChecks.require(spanRetries >= 0, "training.span_retries", ">= 0", spanRetries);
       ConfigChecks.require(replicaCheckEvery >= 0, "training.replica_check_every", ">= 0 (0 = at span ends only)",
           replicaCheckEvery);

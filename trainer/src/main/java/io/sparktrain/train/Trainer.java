@@ -2,8 +2,10 @@ package io.sparktrain.train;
 
 import io.sparktrain.data.Block;
 import io.sparktrain.data.InputSpec;
+import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.eval.Evaluator;
+import io.sparktrain.linalg.Blas;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
@@ -26,11 +28,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The round loop: the one place where training happens on Spark.
  *
- * <p>Each round: broadcast the parameters; every partition runs its {@link LocalWork} on its
- * cached {@link Block} and returns one model-sized {@link Update}; a tree aggregation in partition order ({@link OrderedAggregate}) sums the
- * updates; the driver forms the weighted mean and takes a server step; the broadcast is
- * destroyed. What a partition does is a function of (seed, epoch, round, partition) only, so a
- * retried or speculative task returns the identical update.
+ * <p>Each round: broadcast the parameters; every partition runs its {@link LocalWork} on its cached
+ * {@link Block} and returns one model-sized {@link Update}; a tree aggregation in partition order
+ * ({@link OrderedAggregate}) sums the updates; the driver forms the weighted mean and takes a
+ * server step; the broadcast is destroyed. What a partition does is a function of (seed, epoch,
+ * round, partition) only, so a retried or speculative task returns the identical update.
  *
  * <ul>
  *   <li>{@link Mode#SYNC}: round r of epoch e is the global mini-batch of positions
@@ -106,11 +108,11 @@ public final class Trainer {
   /** Checks that {@code data} fits {@code network}: feature count, label width and classes. */
   public static void checkData(Network network, TrainingData data, String what) {
     if (data.numFeatures() != network.inputs()) {
-      throw new io.sparktrain.data.InvalidInputException(what + " features: expected " + network.inputs()
+      throw new InvalidInputException(what + " features: expected " + network.inputs()
           + " values per row (the input width of layer 0), found " + data.numFeatures());
     }
     if (data.labelWidth() != network.labelWidth()) {
-      throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+      throw new InvalidInputException(what + " label column '" + data.spec().labelCol()
           + "': expected " + network.labelWidth() + " value(s) per row for loss " + network.loss() + " with "
           + network.outputs() + " outputs, found " + data.labelWidth());
     }
@@ -118,12 +120,12 @@ public final class Trainer {
       int k = data.numClasses();
       Loss.Kind loss = network.loss().kind();
       if (loss == Loss.Kind.SOFTMAX_CROSS_ENTROPY && k > network.outputs()) {
-        throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+        throw new InvalidInputException(what + " label column '" + data.spec().labelCol()
             + "': expected class indices 0.." + (network.outputs() - 1) + " (the output layer has "
             + network.outputs() + " units), found " + k + " classes");
       }
       if (loss == Loss.Kind.BINARY_CROSS_ENTROPY && network.outputs() == 1 && k > 2) {
-        throw new io.sparktrain.data.InvalidInputException(what + " label column '" + data.spec().labelCol()
+        throw new InvalidInputException(what + " label column '" + data.spec().labelCol()
             + "': expected 0/1 labels for binary_cross_entropy, found " + k + " classes");
       }
     }
@@ -190,7 +192,7 @@ public final class Trainer {
 
     LOG.info("sparktrain: {} on {} rows in {} partitions, mode {}, {} rounds per epoch, {} epochs, {}",
         network, n, partRows.length, config.mode().name().toLowerCase(Locale.ROOT), roundsPerEpoch,
-        config.epochs(), io.sparktrain.linalg.Blas.get().describe());
+        config.epochs(), Blas.get().describe());
     long t0 = System.nanoTime();
     long[] validationNanosRef = {0}; // also read by the collective engine's step callback
     String stopReason = "epochs";
@@ -307,7 +309,8 @@ public final class Trainer {
             : Double.NaN, val, (System.nanoTime() - epochStart) / 1e9, elapsed, eta, rowsSeen,
             elapsed - validationNanosRef[0] / 1e9);
         loop.onEpoch(ev);
-        if (store != null && config.checkpoint().everyEpochs() > 0 && (epoch + 1) % config.checkpoint().everyEpochs() == 0) {
+        int everyEpochs = config.checkpoint().everyEpochs();
+        if (store != null && everyEpochs > 0 && (epoch + 1) % everyEpochs == 0) {
           lastCheckpoint = save(loop, store, round, epoch + 1, 0, params, server, stopping);
         }
         if (stop) {
@@ -364,7 +367,10 @@ public final class Trainer {
     return loop.saveCheckpoint(store, config.checkpoint().dir(), c);
   }
 
-  /** One round on the executors: every partition's update, summed in partition order ({@link OrderedAggregate}, a treeAggregate whose result does not depend on task timing). */
+  /**
+   * One round on the executors: every partition's update, summed in partition order
+   * ({@link OrderedAggregate}, a treeAggregate whose result does not depend on task timing).
+   */
   static Update runRound(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, TrainConfig cfg, long[] offsets,
       long n, int epoch, long r, long roundsPerEpoch, long globalRound) {
     JavaRDD<Update> updates = blocks.mapPartitionsWithIndex((p, it) -> {

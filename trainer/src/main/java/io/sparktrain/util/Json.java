@@ -1,5 +1,6 @@
 package io.sparktrain.util;
 
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Iterator;
 import java.util.Map;
@@ -60,7 +61,7 @@ public final class Json {
       return sb.append(']').toString();
     }
     if (v instanceof long[]) {
-      return java.util.Arrays.toString((long[]) v).replace(" ", "");
+      return Arrays.toString((long[]) v).replace(" ", "");
     }
     if (v instanceof double[][]) {
       StringBuilder sb = new StringBuilder("[");

@@ -25,6 +25,8 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
 
 /** Decoding and every bad-input case: each error names the column, expected, found and where. */
 class TrainingDataTest {
@@ -44,8 +46,8 @@ class TrainingDataTest {
 
   private Dataset<Row> vec(int partitions, Row... rows) {
     return spark.createDataFrame(spark.sparkContext().parallelize(
-        scala.jdk.javaapi.CollectionConverters.asScala(Arrays.asList(rows)).toSeq(), partitions,
-        scala.reflect.ClassTag$.MODULE$.apply(Row.class)), VEC);
+        CollectionConverters.asScala(Arrays.asList(rows)).toSeq(), partitions,
+        ClassTag$.MODULE$.apply(Row.class)), VEC);
   }
 
   private static Row r(double[] x, double label, double w) {

@@ -61,7 +61,8 @@ class AccumulatorTest {
     RegressionAccumulator a = new RegressionAccumulator(1);
     a.add(new float[] {1, 2}, 0, new float[] {0, 0}, 0, 2.0);
     a.add(new float[] {1, 2}, 1, new float[] {0, 0}, 1, 1.0);
-    assertEquals(a.result().toMap(), new RegressionAccumulator(1).merge(a).merge(new RegressionAccumulator(1)).result().toMap());
+    assertEquals(a.result().toMap(),
+        new RegressionAccumulator(1).merge(a).merge(new RegressionAccumulator(1)).result().toMap());
   }
 
   @Test
@@ -86,7 +87,8 @@ class AccumulatorTest {
     assertThrows(IllegalArgumentException.class, () -> a.add(0, p, 0, Double.NaN));
     assertThrows(IllegalArgumentException.class, () -> a.merge(new ClassificationAccumulator(2)));
     assertThrows(IllegalArgumentException.class, () -> new ClassificationAccumulator(1));
-    assertThrows(IllegalArgumentException.class, () -> new RegressionAccumulator(1).merge(new RegressionAccumulator(2)));
+    assertThrows(IllegalArgumentException.class,
+        () -> new RegressionAccumulator(1).merge(new RegressionAccumulator(2)));
     assertTrue(a.isEmpty());
   }
 

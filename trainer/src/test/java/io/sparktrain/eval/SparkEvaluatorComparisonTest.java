@@ -311,6 +311,6 @@ class SparkEvaluatorComparisonTest {
     JsonNode json = new ObjectMapper().readTree(m.toJson());
     assertEquals(m.r2(), json.get("r2").asDouble(), 0.0);
     assertEquals(m.mae(1), json.get("mae_per_output").get(1).asDouble(), 0.0);
-    assertEquals(java.util.List.of("mse", "rmse", "mae", "r2"), new ArrayList<>(m.toMap().keySet()));
+    assertEquals(List.of("mse", "rmse", "mae", "r2"), new ArrayList<>(m.toMap().keySet()));
   }
 }

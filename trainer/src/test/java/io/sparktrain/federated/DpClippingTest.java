@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.sparktrain.optim.Clipping;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +15,7 @@ class DpClippingTest {
     float[] v = {3, 4};
     assertEquals(0.5, DpClipping.clip(v, 2.5), 1e-15);
     assertArrayEquals(new float[] {1.5f, 2f}, v);
-    assertEquals(2.5, io.sparktrain.optim.Clipping.norm(v), 1e-7);
+    assertEquals(2.5, Clipping.norm(v), 1e-7);
     float[] short_ = {0.3f, 0.4f};
     assertEquals(1, DpClipping.clip(short_, 1));
     assertArrayEquals(new float[] {0.3f, 0.4f}, short_);

@@ -18,11 +18,13 @@ import io.sparktrain.testing.Faults;
 import io.sparktrain.testing.Spark;
 import io.sparktrain.train.TaskHook;
 import io.sparktrain.util.Seeds;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.rdd.RDD;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.SparkSession;
@@ -32,6 +34,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import scala.jdk.javaapi.CollectionConverters;
 
 /** Error feedback in the federated round loop: residuals kept per silo on the executors across rounds. */
 class ErrorFeedbackRoundsTest {
@@ -151,6 +154,7 @@ class ErrorFeedbackRoundsTest {
    * bit-exact. A length that does not fit the run fails naming the silo, the round and the file.
    */
   @Test
+  // CHECKSTYLE:QUALIFIED org.apache.hadoop.fs.Path is imported: the test reads the files through Hadoop
   void theSilosWriteTheirOwnResidualFilesAndReadThemBackBitExact(@TempDir java.nio.file.Path tmp) throws Exception {
     TrainingData data = silos(100, 4, 25);
     int d = 5000;
@@ -240,7 +244,7 @@ class ErrorFeedbackRoundsTest {
     assertArrayEquals(clean, retried);
     // Error feedback is wired: the same run without it ends elsewhere.
     float[] int8 = new FederatedTrainer(wide(), small().compression(true, false).build()).fit(data, null).params();
-    assertFalse(java.util.Arrays.equals(clean, int8), "error feedback changed nothing");
+    assertFalse(Arrays.equals(clean, int8), "error feedback changed nothing");
     data.unpersist();
   }
 
@@ -271,8 +275,7 @@ class ErrorFeedbackRoundsTest {
     assertEquals(4L * 4 * params, float32); // 4 silos sampled per round, 4 bytes per parameter
     assertEquals(4L * (params + 8L), payload); // one byte per parameter + one (min, step) chunk header
     assertTrue(ef.finalValidation().get("val_accuracy") > 0.85, ef.finalValidation().toString());
-    for (org.apache.spark.rdd.RDD<?> rdd : scala.jdk.javaapi.CollectionConverters.asJava(
-        spark.sparkContext().getPersistentRDDs()).values()) {
+    for (RDD<?> rdd : CollectionConverters.asJava(spark.sparkContext().getPersistentRDDs()).values()) {
       String name = rdd.name();
       assertFalse(name != null && name.contains("error-feedback"), "left cached: " + name);
     }

@@ -19,11 +19,17 @@ import io.sparktrain.train.Checkpoint;
 import io.sparktrain.train.CheckpointStore;
 import io.sparktrain.train.RoundEvent;
 import io.sparktrain.train.TrainingListener;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -135,14 +141,14 @@ class FederatedCheckpointTest {
     CheckpointStore store = new CheckpointStore(ckpt, spark.sparkContext().hadoopConfiguration(), 3);
     Checkpoint c = store.load(4);
     Map<String, String> extras = new LinkedHashMap<>(c.extras());
-    String zeros = java.util.Arrays.stream(new RdpAccountant().rdp()).mapToObj(Double::toString)
-        .collect(java.util.stream.Collectors.joining(","));
+    String zeros = Arrays.stream(new RdpAccountant().rdp()).mapToObj(Double::toString)
+        .collect(Collectors.joining(","));
     extras.put("federated.rdp", zeros);
     store.save(new Checkpoint(c.round(), c.epoch(), c.roundInEpoch(), c.seed(), c.params(), c.bestParams(), null,
         c.configJson(), extras, c.createdMillis()));
     FederatedResult tampered = new FederatedTrainer(net(8), fedAdamWithDp(6).checkpoints(ckpt, 2, 3).resume(true)
         .build()).fit(silos, validation);
-    assertFalse(java.util.Arrays.equals(clean.params(), tampered.params()));
+    assertFalse(Arrays.equals(clean.params(), tampered.params()));
     assertEquals(new RdpAccountant().step(0.5, 0.8, 2).epsilon(1e-5), tampered.epsilon(), 1e-12);
     assertTrue(tampered.epsilon() < clean.epsilon());
   }
@@ -206,8 +212,8 @@ class FederatedCheckpointTest {
   private static final int WIDE = 256; // 2051 parameters: a residual (8 KB) is far larger than a task's result
 
   /** The names in {@code <ckpt>/silo-state}, sorted. */
-  private static List<String> stateDirs(Path ckpt) throws java.io.IOException {
-    try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(ckpt.resolve("silo-state"))) {
+  private static List<String> stateDirs(Path ckpt) throws IOException {
+    try (Stream<Path> s = Files.list(ckpt.resolve("silo-state"))) {
       return s.map(x -> x.getFileName().toString()).sorted().toList();
     }
   }
@@ -243,7 +249,7 @@ class FederatedCheckpointTest {
       long[] rows = silos.partitionRows();
       boolean[] seen = new boolean[rows.length];
       int withNone = 0;
-      org.apache.hadoop.fs.FileSystem fs = store.fileSystem();
+      FileSystem fs = store.fileSystem();
       for (int round = 1; round <= 4; round++) {
         boolean[] sampled = ClientSampler.sample(rows, 0.5, cfg.sampling(), cfg.seed(), round);
         for (int p = 0; p < rows.length; p++) seen[p] |= sampled[p];
@@ -296,20 +302,20 @@ class FederatedCheckpointTest {
       String ckpt = ckptDir.toUri().toString();
       new FederatedTrainer(net(WIDE), errorFeedback(4).checkpoints(ckpt, 2, 3).build()).fit(silos, null);
       Path file = ckptDir.resolve("silo-state/round-000000000004/silo-00001.bin");
-      java.nio.file.Files.deleteIfExists(file.resolveSibling(".silo-00001.bin.crc"));
+      Files.deleteIfExists(file.resolveSibling(".silo-00001.bin.crc"));
       if (fault.equals("damaged")) {
-        byte[] b = java.nio.file.Files.readAllBytes(file);
+        byte[] b = Files.readAllBytes(file);
         b[b.length / 2] ^= 0x10; // the length stays right: only the silo's checksum finds it
-        java.nio.file.Files.write(file, b);
+        Files.write(file, b);
       } else {
-        java.nio.file.Files.delete(file);
+        Files.delete(file);
       }
       FederatedResult fellBack = new FederatedTrainer(net(WIDE), errorFeedback(6).checkpoints(ckpt, 2, 3)
           .resume(true).build()).fit(silos, null);
       assertEquals(6, fellBack.rounds(), fault);
       assertArrayEquals(clean.params(), fellBack.params(), fault + ": resumed from round 2, the uninterrupted bits");
-      assertTrue(java.nio.file.Files.exists(ckptDir.resolve("ckpt-000000000004.bin.damaged")), fault);
-      assertTrue(java.nio.file.Files.isDirectory(ckptDir.resolve("silo-state/round-000000000004.damaged")), fault);
+      assertTrue(Files.exists(ckptDir.resolve("ckpt-000000000004.bin.damaged")), fault);
+      assertTrue(Files.isDirectory(ckptDir.resolve("silo-state/round-000000000004.damaged")), fault);
     }
 
     // The control: round 4's checkpoint without its residuals record resumes with zero residuals.
@@ -325,7 +331,7 @@ class FederatedCheckpointTest {
     FederatedResult zeros = new FederatedTrainer(net(WIDE), errorFeedback(6).checkpoints(ckpt, 2, 3).resume(true)
         .build()).fit(silos, null);
     assertEquals(6, zeros.rounds());
-    assertFalse(java.util.Arrays.equals(clean.params(), zeros.params()), "the residuals changed nothing");
+    assertFalse(Arrays.equals(clean.params(), zeros.params()), "the residuals changed nothing");
   }
 
   /**

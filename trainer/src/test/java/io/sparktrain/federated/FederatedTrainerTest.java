@@ -15,8 +15,11 @@ import io.sparktrain.testing.Blobs;
 import io.sparktrain.testing.Faults;
 import io.sparktrain.testing.Spark;
 import io.sparktrain.train.TaskHook;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -25,6 +28,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class FederatedTrainerTest {
   private static SparkSession spark;
@@ -76,7 +80,7 @@ class FederatedTrainerTest {
     float[] x = new float[200 * 4];
     float[] y = new float[200];
     for (int i = 0; i < 200; i++) {
-      double[] v = ((org.apache.spark.ml.linalg.Vector) rows.get(i).get(0)).toArray();
+      double[] v = ((Vector) rows.get(i).get(0)).toArray();
       for (int j = 0; j < 4; j++) x[i * 4 + j] = (float) v[j];
       y[i] = (float) rows.get(i).getDouble(1);
     }
@@ -162,7 +166,7 @@ class FederatedTrainerTest {
   }
 
   @Test
-  void silosFromPathsAreOnePartitionEachAndSplitsKeepEveryRow(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+  void silosFromPathsAreOnePartitionEachAndSplitsKeepEveryRow(@TempDir Path dir) {
     List<Row> rows = blobs(300, 9);
     Dataset<Row> df = frame(rows, 3);
     List<String> paths = new ArrayList<>();
@@ -171,7 +175,7 @@ class FederatedTrainerTest {
       df.limit(50 + 10 * i).repartition(2).write().parquet(p);
       paths.add(p);
     }
-    Dataset<Row> fromPaths = Silos.fromPaths(spark, "parquet", java.util.Map.of(), paths);
+    Dataset<Row> fromPaths = Silos.fromPaths(spark, "parquet", Map.of(), paths);
     assertEquals(3, fromPaths.rdd().getNumPartitions());
     List<Integer> sizes = fromPaths.javaRDD().mapPartitions(it -> {
       int n = 0;
@@ -203,7 +207,7 @@ class FederatedTrainerTest {
     Dataset<Row> syn = Silos.synthetic(spark, 1, 1, 6, 3);
     assertEquals(6, syn.rdd().getNumPartitions());
     Row first = syn.first();
-    assertEquals(60, ((org.apache.spark.ml.linalg.Vector) first.get(0)).size());
+    assertEquals(60, ((Vector) first.get(0)).size());
     double max = syn.agg(org.apache.spark.sql.functions.max("label")).first().getDouble(0);
     assertTrue(max <= 9 && max >= 1);
   }

@@ -219,7 +219,8 @@ class StragglersTest {
     Update capped = new LocalWork(net, 0f).localEpochs(p0, b, 3, 10, sgd, 0f, 99, 100);
     assertArrayEquals(full.vector(), capped.vector(), "a budget above the full work changes nothing");
     assertFalse(Arrays.equals(full.vector(), seven.vector()));
-    assertThrows(IllegalArgumentException.class, () -> new LocalWork(net, 0f).localEpochs(p0, b, 3, 10, sgd, 0f, 99, -1));
+    assertThrows(IllegalArgumentException.class,
+        () -> new LocalWork(net, 0f).localEpochs(p0, b, 3, 10, sgd, 0f, 99, -1));
     data.unpersist();
   }
 
@@ -337,9 +338,10 @@ class StragglersTest {
           throw new IllegalStateException("injected failure in round 2");
         }
       };
-      float[] retried = new FederatedTrainer(net(), FederatedConfig.builder().rounds(3).clientFraction(1.0).localEpochs(4)
-          .localBatch(10).localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(0).seed(8)
-          .stragglers(0.5).stragglerPolicy(policy).taskHook(hook).build()).fit(data, null).params();
+      FederatedConfig failing = FederatedConfig.builder().rounds(3).clientFraction(1.0).localEpochs(4).localBatch(10)
+          .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(0).seed(8).stragglers(0.5)
+          .stragglerPolicy(policy).taskHook(hook).build();
+      float[] retried = new FederatedTrainer(net(), failing).fit(data, null).params();
       assertTrue(Faults.count(failures) >= 1, policy.name());
       // Each silo's update is identical and the driver adds them in silo order: bit-identical.
       assertArrayEquals(clean, retried, policy.name());

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sparktrain.testing.Spark;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.ml.Pipeline;
@@ -18,6 +19,7 @@ import org.apache.spark.ml.feature.StandardScaler;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.functions;
 import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -26,6 +28,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 class NeuralNetClassifierTest {
@@ -158,7 +161,7 @@ class NeuralNetClassifierTest {
     assertFalse(c.isDefined(c.weightCol()));
 
     String ePath = dir.resolve("estimator").toString();
-    original.copy(new org.apache.spark.ml.param.ParamMap()).setOptimizer("sgd").setMomentum(0.9).write().save(ePath);
+    original.copy(new ParamMap()).setOptimizer("sgd").setMomentum(0.9).write().save(ePath);
     NeuralNetClassifier e = NeuralNetClassifier.load(ePath);
     assertEquals("sgd", e.getOptimizer());
     assertEquals(0.9, e.getMomentum());
@@ -238,7 +241,7 @@ class NeuralNetClassifierTest {
     Dataset<Row> features = fitted.transform(test);
     // The scored frame already has the output columns.
     assertMessage(() -> m.transform(features), "rawPredictionCol 'rawPrediction'", "already exists");
-    Dataset<Row> out = m.copy(new org.apache.spark.ml.param.ParamMap()).setRawPredictionCol("")
+    Dataset<Row> out = m.copy(new ParamMap()).setRawPredictionCol("")
         .setProbabilityCol("p2").setPredictionCol("c2").transform(features);
     assertTrue(Arrays.asList(out.columns()).containsAll(List.of("p2", "c2")));
     assertEquals(scored.columns().length + 2, out.columns().length);
@@ -247,7 +250,7 @@ class NeuralNetClassifierTest {
   @Test
   void paramsAreDiscoverable() {
     NeuralNetClassifier c = classifier();
-    Map<String, Param<?>> byName = new java.util.HashMap<>();
+    Map<String, Param<?>> byName = new HashMap<>();
     for (Param<?> p : c.params()) byName.put(p.name(), p);
     for (String n : List.of("featuresCol", "labelCol", "weightCol", "predictionCol", "rawPredictionCol",
         "probabilityCol", "numClasses", "hiddenLayers", "activation", "dropout", "optimizer", "learningRate",
@@ -258,13 +261,13 @@ class NeuralNetClassifierTest {
     }
     assertFalse(byName.containsKey("loss"));
     assertTrue(c.explainParams().contains("hiddenLayers"));
-    NeuralNetClassifier copy = c.copy(new org.apache.spark.ml.param.ParamMap().put(c.learningRate(), 0.5));
+    NeuralNetClassifier copy = c.copy(new ParamMap().put(c.learningRate(), 0.5));
     assertEquals(0.5, copy.getLearningRate());
     assertEquals(0.03, c.getLearningRate());
     assertEquals(c.uid(), copy.uid());
   }
 
-  static void assertMessage(org.junit.jupiter.api.function.Executable run, String... parts) {
+  static void assertMessage(Executable run, String... parts) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, run);
     for (String p : parts) {
       assertTrue(e.getMessage().contains(p), "message lacks '" + p + "': " + e.getMessage());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerSpec;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -72,7 +73,7 @@ class TrainingTest {
           System.arraycopy(x, idx[s + i] * d, bx, i * d, d);
           by[i] = y[idx[s + i]];
         }
-        java.util.Arrays.fill(g, 0f);
+        Arrays.fill(g, 0f);
         net.lossAndGradient(p, MiniBatch.wrap(d, 1, bx, by, null, m), g, ws, e * 1000L + s);
         for (int i = 0; i < g.length; i++) g[i] /= m;
         opt.step(p, g);

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -154,7 +155,7 @@ class OptimizerReferenceTest {
     opt.step(p, gradients[1].clone());
     assertEquals(1, s.steps());
     assertArrayEquals(m, s.slot(0));
-    assertFalse(java.util.Arrays.equals(m, opt.state().slot(0)));
+    assertFalse(Arrays.equals(m, opt.state().slot(0)));
   }
 
   @Test
@@ -298,8 +299,8 @@ class OptimizerReferenceTest {
       double d = Math.abs((double) actual[i] - expected[i]);
       if (!(d <= ABS + REL * Math.abs(expected[i]))) {
         fail(what + ": index " + i + ": expected " + expected[i] + ", found " + actual[i] + " (difference " + d
-            + ")\n expected " + java.util.Arrays.toString(expected) + "\n found    "
-            + java.util.Arrays.toString(actual));
+            + ")\n expected " + Arrays.toString(expected) + "\n found    "
+            + Arrays.toString(actual));
       }
     }
   }

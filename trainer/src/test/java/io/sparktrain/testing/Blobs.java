@@ -11,6 +11,8 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
 
 /** Three Gaussian blobs in 4-D, the small classification problem of the Spark tests. */
 public final class Blobs {
@@ -41,7 +43,7 @@ public final class Blobs {
   /** The rows in exactly {@code partitions} partitions, in order (partition 0 first). */
   public static Dataset<Row> frame(SparkSession spark, List<Row> rows, int partitions, StructType schema) {
     return spark.createDataFrame(spark.sparkContext().parallelize(
-        scala.jdk.javaapi.CollectionConverters.asScala(rows).toSeq(), partitions,
-        scala.reflect.ClassTag$.MODULE$.apply(Row.class)), schema);
+        CollectionConverters.asScala(rows).toSeq(), partitions,
+        ClassTag$.MODULE$.apply(Row.class)), schema);
   }
 }

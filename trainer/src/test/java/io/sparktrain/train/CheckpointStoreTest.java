@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.sparktrain.optim.OptimizerState;
 import java.io.FileNotFoundException;
@@ -447,7 +448,7 @@ class CheckpointStoreTest {
     CheckpointStore store = threeRounds("ro");
     Path dir = tmp.resolve("ro");
     byte[] before = Files.readAllBytes(file(store, 3));
-    org.junit.jupiter.api.Assumptions.assumeTrue(makeReadOnly(dir), "cannot make a read-only directory here");
+    assumeTrue(makeReadOnly(dir), "cannot make a read-only directory here");
     try {
       IOException e = assertThrows(IOException.class, () -> store.save(simple(4)));
       assertTrue(e.getMessage().startsWith("checkpoint save failed: could not write " + store.pathFor(4)),

@@ -17,7 +17,9 @@ import io.sparktrain.testing.Blobs;
 import io.sparktrain.testing.Faults;
 import io.sparktrain.testing.Spark;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -148,7 +150,7 @@ class CollectiveEngineTest {
 
   @Test
   void allFiniteAgreesWithFloatIsFinite() {
-    java.util.Random rnd = new java.util.Random(11);
+    Random rnd = new Random(11);
     float[] edge = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE, -Float.MAX_VALUE,
         1e-40f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, Float.intBitsToFloat(0x7fc00001),
         Float.intBitsToFloat(0xff800001)};
@@ -159,7 +161,7 @@ class CollectiveEngineTest {
       }
       boolean expected = true;
       for (float x : v) expected &= Float.isFinite(x);
-      assertEquals(expected, CollectiveEngine.allFinite(v), java.util.Arrays.toString(v));
+      assertEquals(expected, CollectiveEngine.allFinite(v), Arrays.toString(v));
     }
   }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.sparktrain.testing.Spark;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -99,8 +100,8 @@ class OrderedAggregateTest {
     for (int p = 15; p >= 0; p--) {
       reversed.merge(new Update().merge(all.get(2 * p)).merge(all.get(2 * p + 1)));
     }
-    assertFalse(java.util.Arrays.equals(inOrder(16), reversed.vector()),
-        "expected order-dependent sums, found " + java.util.Arrays.toString(reversed.vector()));
+    assertFalse(Arrays.equals(inOrder(16), reversed.vector()),
+        "expected order-dependent sums, found " + Arrays.toString(reversed.vector()));
   }
 
   @Test

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.sparktrain.util.Seeds;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** StepRows (once per span) against a brute-force scan of every row, step by step. */
@@ -43,7 +45,7 @@ class StepRowsTest {
   /** The rows whose position in the epoch's permutation falls in [lo, hi), in position order. */
   static int[] scan(int rows, long offset, long n, long seed, long lo, long hi) {
     IndexPermutation perm = new IndexPermutation(n, seed);
-    java.util.List<long[]> hits = new java.util.ArrayList<>();
+    List<long[]> hits = new ArrayList<>();
     for (int i = 0; i < rows; i++) {
       long pos = perm.apply(offset + i);
       if (pos >= lo && pos < hi) {

@@ -17,10 +17,12 @@ import io.sparktrain.testing.Spark;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.scheduler.SparkListener;
@@ -153,13 +155,13 @@ class TrainerTest {
     new Trainer(net3(), sync().epochs(4).batchSize(64).maxRounds(7).checkpointDir(ckpt).checkpointEveryRounds(1)
         .checkpointKeep(3).build()).fit(train, null);
     Path seven = ckptDir.resolve("ckpt-000000000007.bin");
-    byte[] b = java.nio.file.Files.readAllBytes(seven);
-    java.nio.file.Files.write(seven, java.util.Arrays.copyOf(b, b.length / 2)); // truncated
+    byte[] b = Files.readAllBytes(seven);
+    Files.write(seven, Arrays.copyOf(b, b.length / 2)); // truncated
     TrainResult rest = new Trainer(net3(), sync().epochs(4).batchSize(64).checkpointDir(ckpt).resume(true).build())
         .fit(train, null);
     assertArrayClose(uninterrupted, rest.params(), 1e-6);
-    assertTrue(java.nio.file.Files.exists(ckptDir.resolve("ckpt-000000000007.bin.damaged")), "moved aside");
-    assertEquals(b.length / 2, java.nio.file.Files.size(ckptDir.resolve("ckpt-000000000007.bin.damaged")));
+    assertTrue(Files.exists(ckptDir.resolve("ckpt-000000000007.bin.damaged")), "moved aside");
+    assertEquals(b.length / 2, Files.size(ckptDir.resolve("ckpt-000000000007.bin.damaged")));
 
     // A checkpoint directory of another network: the error lists every file, and nothing is moved.
     Network other = Network.builder(4).dense(5, Activation.TANH).dense(3, Activation.SOFTMAX)
@@ -169,7 +171,7 @@ class TrainerTest {
     assertTrue(e.getMessage().startsWith("checkpoint.resume: no usable checkpoint in " + ckpt + ": "), e.getMessage());
     assertTrue(e.getMessage().contains("another network: expected 4-5 tanh-3 softmax, softmax_cross_entropy, found 4-"),
         e.getMessage());
-    CheckpointStore store = new CheckpointStore(ckpt, new org.apache.hadoop.conf.Configuration(), 3);
+    CheckpointStore store = new CheckpointStore(ckpt, new Configuration(), 3);
     assertEquals(3, store.rounds().size(), "nothing moved: " + store.rounds());
     train.unpersist();
   }

@@ -10,11 +10,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * The one definition of the job config (see /work/shared-notes/CONFIG-SCHEMA.md): every key with its
- * path, type, default, allowed values and meaning. {@link JobConfig} validates against it and
- * {@code sparktrain info --schema} prints it, so the documentation cannot drift from the validator.
+ * The one definition of the job config: every key with its path, type, default, allowed values and
+ * meaning. {@link JobConfig} validates against it and {@code sparktrain info --schema} prints it (the
+ * README's "Configuration reference" is that output, checked by a test), so the documentation cannot
+ * drift from the validator.
  */
 public final class ConfigSchema {
   /** The type of a key. */
@@ -236,8 +239,9 @@ public final class ConfigSchema {
           str("label", "label", "label column: class index 0..K-1, a number, or an array/Vector of targets"),
           str("weight", null, "optional example-weight column").nullable(),
           map("options", "reader options, e.g. {header: \"true\", inferSchema: \"true\"} for csv"),
-          integer("partitions", 0, "0 = as read; n > 0 = repartition(n) once before training, rows ordered by a hash of their"
-              + " values (so a partition Spark recomputes after a lost executor holds the same rows in the same order)").min(0)),
+          integer("partitions", 0, "0 = as read; n > 0 = repartition(n) once before training, rows ordered by a hash"
+              + " of their values (so a partition Spark recomputes after a lost executor holds the same rows in the"
+              + " same order)").min(0)),
       section("model", "the network",
           oneOf("task", "classification", "classification: K softmax outputs; regression: identity outputs",
               "classification", "regression"),
@@ -342,7 +346,8 @@ public final class ConfigSchema {
               .minExclusive(0),
           integer("shards_per_silo", 2, "shards: label-sorted shards per silo (McMahan et al. 2017)").min(1),
           str("column", null, "column: the silo column").nullable(),
-          new Builder("paths", Kind.STRINGS).def(null).nullable().check("a path or a list of paths", x -> null).doc("paths: one path per silo (data.format)"),
+          new Builder("paths", Kind.STRINGS).def(null).nullable().check("a path or a list of paths", x -> null)
+              .doc("paths: one path per silo (data.format)"),
           section("synthetic", "synthetic: the generator's parameters",
               number("alpha", 1.0, "model heterogeneity").min(0),
               number("beta", 1.0, "data heterogeneity").min(0),
@@ -452,8 +457,7 @@ public final class ConfigSchema {
 
   /** "name" or "name(1, 2.5)" as {name, double[] args}, or null. */
   private static Object[] call(String s) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*([a-z_]+)\\s*(?:\\(([^)]*)\\))?\\s*")
-        .matcher(s.toLowerCase(Locale.ROOT));
+    Matcher m = Pattern.compile("\\s*([a-z_]+)\\s*(?:\\(([^)]*)\\))?\\s*").matcher(s.toLowerCase(Locale.ROOT));
     if (!m.matches()) {
       return null;
     }

@@ -2,6 +2,8 @@ package io.sparktrain.driver.config;
 
 import io.sparktrain.driver.config.ConfigSchema.Kind;
 import io.sparktrain.driver.config.ConfigSchema.Node;
+import io.sparktrain.federated.FederatedConfig;
+import io.sparktrain.federated.ServerOptimizer;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.optim.LearningRateSchedule;
@@ -20,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -165,7 +168,8 @@ public final class JobConfig {
         String near = nearest(key, section.childNames());
         String prefix = section.path().isEmpty() ? "" : section.path() + ".";
         String hint = MOVED_KEYS.get(path);
-        errors.add(path + ": unknown key; " + (hint != null ? hint : near != null ? "did you mean " + prefix + near + "?"
+        errors.add(path + ": unknown key; " + (hint != null ? hint
+            : near != null ? "did you mean " + prefix + near + "?"
             : "expected one of " + String.join(", ", section.childNames())));
       }
     }
@@ -621,23 +625,23 @@ public final class JobConfig {
   }
 
   /** A federated builder from the federated section and training.seed and training.l2. */
-  public io.sparktrain.federated.FederatedConfig.Builder federatedBuilder() {
+  public FederatedConfig.Builder federatedBuilder() {
     String f = "federated.";
     OptimizerSpec local = OptimizerSpec.builder(string(f + "local_optimizer.name"))
         .learningRate(number(f + "local_optimizer.learning_rate")).build();
-    io.sparktrain.federated.FederatedConfig.Builder b = io.sparktrain.federated.FederatedConfig.builder()
+    FederatedConfig.Builder b = FederatedConfig.builder()
         .rounds(integer(f + "rounds"))
         .clientFraction(number(f + "client_fraction"))
-        .sampling(io.sparktrain.federated.FederatedConfig.Sampling.valueOf(
+        .sampling(FederatedConfig.Sampling.valueOf(
             string(f + "sampling").toUpperCase(Locale.ROOT)))
         .localEpochs(integer(f + "local_epochs"))
         .localBatch(integer(f + "local_batch"))
         .proxMu((float) number(f + "prox_mu"))
         .stragglers(number(f + "stragglers"))
-        .stragglerPolicy(io.sparktrain.federated.FederatedConfig.StragglerPolicy.valueOf(
+        .stragglerPolicy(FederatedConfig.StragglerPolicy.valueOf(
             string(f + "straggler_policy").toUpperCase(Locale.ROOT)))
         .localOptimizer(local)
-        .server(io.sparktrain.federated.ServerOptimizer.kind(string(f + "server")))
+        .server(ServerOptimizer.kind(string(f + "server")))
         .serverLr(number(f + "server_lr"))
         .serverMomentum(number(f + "server_momentum"))
         .beta1(number(f + "beta1"))
@@ -645,7 +649,7 @@ public final class JobConfig {
         .tau(number(f + "tau"))
         .evalEveryRounds(integer(f + "eval_every_rounds"))
         .logEveryRounds(integer(f + "eval_every_rounds"))
-        .aggregation(io.sparktrain.federated.FederatedConfig.Aggregation.valueOf(
+        .aggregation(FederatedConfig.Aggregation.valueOf(
             string(f + "aggregation").toUpperCase(Locale.ROOT)))
         .secureAggregation(bool(f + "secure_aggregation"))
         .compression(!string(f + "compression").equals("none"), string(f + "compression").endsWith("feedback"))
@@ -663,8 +667,8 @@ public final class JobConfig {
    * checkpoint section (checkpoint.every_rounds 0 = every federated.eval_every_rounds; every_epochs
    * does not apply) and training.early_stopping (checked at every evaluation round).
    */
-  public io.sparktrain.federated.FederatedConfig federatedTrainConfig() {
-    io.sparktrain.federated.FederatedConfig.Builder b = federatedBuilder();
+  public FederatedConfig federatedTrainConfig() {
+    FederatedConfig.Builder b = federatedBuilder();
     if (!isNull("checkpoint.dir")) {
       int every = integer("checkpoint.every_rounds");
       b.checkpoints(string("checkpoint.dir"), every > 0 ? every : integer("federated.eval_every_rounds"),
@@ -677,12 +681,12 @@ public final class JobConfig {
   }
 
   /** The federated section as a validated FederatedConfig. */
-  public io.sparktrain.federated.FederatedConfig federatedConfig() {
+  public FederatedConfig federatedConfig() {
     return validated(federatedBuilder()::build);
   }
 
   /** The value {@code build} returns; a builder's validation error becomes a ConfigException (exit 2). */
-  private static <T> T validated(java.util.function.Supplier<T> build) {
+  private static <T> T validated(Supplier<T> build) {
     try {
       return build.get();
     } catch (IllegalArgumentException e) {

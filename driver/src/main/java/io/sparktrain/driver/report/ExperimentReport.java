@@ -4,7 +4,6 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -130,7 +129,8 @@ public final class ExperimentReport {
     sb.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
         .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
         .append("<title>").append(esc(name)).append(" \u2014 sparktrain experiment</title>\n")
-        .append("<style>").append(HtmlReport.CSS).append('\n').append(CSS).append("</style>\n</head>\n<body>\n<main>\n");
+        .append("<style>").append(HtmlReport.CSS).append('\n').append(CSS)
+        .append("</style>\n</head>\n<body>\n<main>\n");
     sb.append("<header><span class=\"pill\">federated experiment</span><h1>").append(esc(name)).append("</h1>")
         .append("<p class=\"subtitle\">").append(runs.size()).append(" settings: ").append(rows.size())
         .append(" algorithm settings \u00d7 ").append(columns.size()).append(" silo settings (")

@@ -6,7 +6,6 @@ import io.sparktrain.eval.RegressionMetrics;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.ProgressLogger;
 import io.sparktrain.util.Json;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
@@ -578,10 +577,11 @@ public final class HtmlReport {
   static final String CSS = String.join("\n",
       ":root{--fg:#1d232a;--muted:#5f6b76;--line:#d9dee3;--bg:#f6f7f9;--card:#ffffff;--accent:#0072B2}",
       "*{box-sizing:border-box}",
-      "body{margin:0;background:var(--bg);color:var(--fg);"
-          + "font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans','Liberation Sans',Arial,sans-serif}",
+      "body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,'Segoe UI',"
+          + "Roboto,'DejaVu Sans','Liberation Sans',Arial,sans-serif}",
       "main{max-width:1220px;margin:0 auto;padding:24px 28px 40px}",
-      "header{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 22px;margin-bottom:18px}",
+      "header{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 22px;"
+          + "margin-bottom:18px}",
       "h1{margin:0 0 4px;font-size:26px;overflow-wrap:anywhere}",
       "h2{font-size:18px;margin:0 0 10px}",
       ".subtitle{margin:0 0 12px;color:var(--muted)}",
@@ -597,7 +597,8 @@ public final class HtmlReport {
       ".card .k{color:var(--muted);font-size:12px}",
       ".card.main{border-color:var(--accent);background:#eef6fb}.card.main .v{color:var(--accent)}",
       ".valline{margin:12px 0 0;color:var(--muted)}.valline b{color:var(--fg)}",
-      "section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 20px;margin-bottom:18px}",
+      "section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 20px;"
+          + "margin-bottom:18px}",
       ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px}",
       "figure{margin:0}",
       ".chart-box figcaption{font-weight:600;margin-bottom:4px}",

@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Everything the HTML report shows about one train run (see /work/shared-notes/REPORT-API.md).
- * Immutable; the maps and lists are unmodifiable views of copies.
+ * Everything the HTML report ({@link HtmlReport}) shows about one train run. Immutable; the maps and
+ * lists are unmodifiable views of copies.
  */
 public final class RunReport {
   private final String name;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparktrain.federated.FederatedConfig;
+import io.sparktrain.federated.ServerOptimizer;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.Mode;
 import io.sparktrain.train.TrainConfig;
@@ -79,8 +81,8 @@ class JobConfigTest {
         error(MIN, "model.hidden=[64, x]"));
     assertEquals("output.overwrite: expected true or false, found 3", error(MIN, "output.overwrite=3"));
     assertEquals("data.train: expected a string, found 5", error("data: {train: 5}\n"));
-    assertEquals("training: expected a map with keys mode, sync_engine, average_engine, collective_timeout_s, span_retries,"
-        + " epochs, max_rounds, batch_size, local_steps, seed, l2,"
+    assertEquals("training: expected a map with keys mode, sync_engine, average_engine, collective_timeout_s,"
+        + " span_retries, epochs, max_rounds, batch_size, local_steps, seed, l2,"
         + " aggregation_depth, log_every_rounds, validate_every_rounds, server_update, optimizer, local_optimizer,"
         + " early_stopping, found 3", error(MIN + "training: 3\n"));
     assertTrue(error("data: {}\n").startsWith("data.train: missing; expected a string"));
@@ -159,13 +161,13 @@ class JobConfigTest {
     assertEquals("iid", c.string("silos.source"));
     assertEquals(List.of("federated"), c.strings("experiment.algorithms"));
     assertTrue(c.doubleList("experiment.target_accuracy").isEmpty());
-    io.sparktrain.federated.FederatedConfig f = parse(MIN + "federated: {rounds: 7, local_epochs: 5, local_batch: 0,"
+    FederatedConfig f = parse(MIN + "federated: {rounds: 7, local_epochs: 5, local_batch: 0,"
         + " server: fedyogi, server_lr: 0.01, dp: {clip_norm: 1.5, noise_multiplier: 1.1},"
         + " compression: int8_error_feedback}\n", "federated.client_fraction=0.5").federatedConfig();
     assertEquals(7, f.rounds());
     assertEquals(0.5, f.clientFraction());
     assertEquals(0, f.localBatch());
-    assertEquals(io.sparktrain.federated.ServerOptimizer.Kind.FEDYOGI, f.server());
+    assertEquals(ServerOptimizer.Kind.FEDYOGI, f.server());
     assertEquals(1.5, f.dpClipNorm());
     assertEquals(1e-5, f.dpDelta());
     assertTrue(f.compress() && f.errorFeedback());
@@ -188,8 +190,7 @@ class JobConfigTest {
         + "training: {mode: federated, early_stopping: {metric: val_accuracy, patience: 2, min_delta: 0.01,"
         + " restore_best_weights: false}}\n"
         + "federated: {rounds: 30, eval_every_rounds: 5}\n";
-    io.sparktrain.federated.FederatedConfig f = parse(fed, "checkpoint={dir: /tmp/c, keep: 2, resume: true}")
-        .federatedTrainConfig();
+    FederatedConfig f = parse(fed, "checkpoint={dir: /tmp/c, keep: 2, resume: true}").federatedTrainConfig();
     assertEquals("/tmp/c", f.checkpoint().dir());
     assertEquals(5, f.checkpoint().everyRounds(), "every_rounds 0: every evaluation round");
     assertEquals(2, f.checkpoint().keep());
@@ -217,7 +218,8 @@ class JobConfigTest {
 
   @Test
   void stragglerKeysAreValidatedAndBuildTheFederatedConfig() {
-    assertEquals("federated.stragglers: expected a number in [0, 1), found 1.0", error(MIN, "federated.stragglers=1.0"));
+    assertEquals("federated.stragglers: expected a number in [0, 1), found 1.0",
+        error(MIN, "federated.stragglers=1.0"));
     assertEquals("federated.stragglers: expected a number in [0, 1), found -0.5",
         error(MIN, "federated.stragglers=-0.5"));
     assertEquals("federated.straggler_policy: expected one of auto, drop, partial, found \"dorp\"; did you mean drop?",
@@ -229,11 +231,10 @@ class JobConfigTest {
     assertTrue(policy.endsWith("found [\"drop\", \"wait\"]"), policy);
     String dp = error(MIN + "federated: {stragglers: 0.5, sampling: poisson, dp: {clip_norm: 1}}\n");
     assertTrue(dp.startsWith("federated.straggler_policy: expected partial with DP and poisson sampling"), dp);
-    io.sparktrain.federated.FederatedConfig none = parse(MIN).federatedConfig();
+    FederatedConfig none = parse(MIN).federatedConfig();
     assertEquals(0.0, none.stragglers());
-    assertEquals(io.sparktrain.federated.FederatedConfig.StragglerPolicy.AUTO, none.stragglerPolicy());
-    io.sparktrain.federated.FederatedConfig prox = parse(MIN, "federated.stragglers=0.9", "federated.prox_mu=1")
-        .federatedConfig();
+    assertEquals(FederatedConfig.StragglerPolicy.AUTO, none.stragglerPolicy());
+    FederatedConfig prox = parse(MIN, "federated.stragglers=0.9", "federated.prox_mu=1").federatedConfig();
     assertEquals(0.9, prox.stragglers());
     assertTrue(!prox.dropsStragglers(), "auto: FedProx keeps partial work");
     assertTrue(parse(MIN, "federated.stragglers=0.5").federatedConfig().dropsStragglers(), "auto: FedAvg drops");
@@ -243,7 +244,8 @@ class JobConfigTest {
 
   @Test
   void federatedValidationNamesTheKeyPath() {
-    assertEquals("federated.rouds: unknown key; did you mean federated.rounds?", error(MIN + "federated: {rouds: 3}\n"));
+    assertEquals("federated.rouds: unknown key; did you mean federated.rounds?",
+        error(MIN + "federated: {rouds: 3}\n"));
     assertEquals("silos.sorce: unknown key; did you mean silos.source?", error(MIN, "silos.sorce=iid"));
     assertEquals("federated.client_fraction: expected a number in (0, 1], found 1.5",
         error(MIN + "federated: {client_fraction: 1.5}\n"));
@@ -264,7 +266,8 @@ class JobConfigTest {
         error(MIN, "experiment.target_accuracy=[0.5, 80]"));
     assertEquals("experiment.local_epochs: expected a list of integers >= 1, found [0]",
         error(MIN, "experiment.local_epochs=[0]"));
-    assertEquals("silos.column: expected a column name for silos column, found null", error(MIN, "silos.source=column"));
+    assertEquals("silos.column: expected a column name for silos column, found null",
+        error(MIN, "silos.source=column"));
     assertTrue(error("silos: {source: iid}\n").startsWith("data.train: missing; expected a string"));
   }
 }

@@ -19,6 +19,7 @@ import javax.xml.parsers.DocumentBuilderFactory;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xml.sax.SAXException;
 
 class HtmlReportTest {
   private static final String NAME = "fashion <script>alert('x')</script> & co";
@@ -37,7 +38,8 @@ class HtmlReportTest {
 
     // Self-contained: no script, no external resources.
     assertFalse(html.toLowerCase().contains("<script"), "unescaped <script>");
-    assertFalse(html.contains("<link") || html.contains(" src=") || html.contains("@import") || html.contains("url(http"));
+    assertFalse(html.contains("<link") || html.contains(" src=") || html.contains("@import")
+        || html.contains("url(http"));
     assertTrue(html.contains("fashion &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co"), "escaped run name");
     assertTrue(html.contains("<h1>fashion &lt;script&gt;"));
 
@@ -187,7 +189,7 @@ class HtmlReportTest {
     try {
       DocumentBuilderFactory.newInstance().newDocumentBuilder()
           .parse(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
-    } catch (IOException | org.xml.sax.SAXException e) {
+    } catch (IOException | SAXException e) {
       throw new AssertionError("not well-formed: " + e.getMessage() + "\n" + xml.substring(0, Math.min(400,
           xml.length())), e);
     }

@@ -4,7 +4,6 @@ import io.sparktrain.eval.ClassificationMetrics;
 import io.sparktrain.eval.RegressionMetrics;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.TestEvents;
-
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

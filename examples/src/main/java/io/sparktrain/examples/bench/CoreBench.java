@@ -47,7 +47,8 @@ public final class CoreBench {
           "{\"bench\":\"core\",\"model\":\"784-256-128-10\",\"batch\":%d,\"blas\":\"%s\",\"native\":%s,"
               + "\"threads\":1,\"repetitions\":%d,\"batches_per_rep\":%d,\"samples_per_s\":%.0f,"
               + "\"samples_per_s_min\":%.0f,\"samples_per_s_max\":%.0f,\"gflops\":%.2f}",
-          batch, blas.describe().split(" ")[0], blas.nativeLibrary() == null ? "null" : "\"" + blas.nativeLibrary() + "\"",
+          batch, blas.describe().split(" ")[0],
+          blas.nativeLibrary() == null ? "null" : "\"" + blas.nativeLibrary() + "\"",
           reps, perRep, median, sorted[0], sorted[sorted.length - 1], median * flopsPerSample / 1e9));
     }
   }

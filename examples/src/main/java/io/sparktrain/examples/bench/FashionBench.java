@@ -8,16 +8,19 @@ import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
-import io.sparktrain.util.Json;
+import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.Mode;
 import io.sparktrain.train.TrainConfig;
 import io.sparktrain.train.TrainResult;
 import io.sparktrain.train.Trainer;
+import io.sparktrain.util.Json;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
 import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
@@ -75,7 +78,7 @@ public final class FashionBench {
     opt.put("driver-rounds", "200");
     opt.put("large-batch", "1024");
     opt.put("average-epochs", "4");
-    opt.put("micro-batch", String.valueOf(io.sparktrain.train.LocalWork.DEFAULT_MICRO_BATCH));
+    opt.put("micro-batch", String.valueOf(LocalWork.DEFAULT_MICRO_BATCH));
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (!a.startsWith("--") || !opt.containsKey(a.substring(2))) {
@@ -94,7 +97,7 @@ public final class FashionBench {
       Dataset<Row> test = FashionMnist.load(spark, opt.get("data"), "test").coalesce(parts);
       // The single-thread figure of scripts/bench.sh core (median of 7 x 200 batches), measured in this
       // run for the scaling ratio.
-      int[] hidden = java.util.Arrays.stream(opt.get("hidden").split(",")).mapToInt(Integer::parseInt).toArray();
+      int[] hidden = Arrays.stream(opt.get("hidden").split(",")).mapToInt(Integer::parseInt).toArray();
       double single = CoreBench.singleThread(200, 7, 128, hidden);
       Map<String, Object> ours = runSparktrain(train, test, opt);
       ours.put("single_thread_samples_per_s", single);
@@ -197,17 +200,18 @@ public final class FashionBench {
     // Sync validates after each epoch (every round would be one validation per step).
     int validateEvery = mode == Mode.SYNC ? Integer.parseInt(opt.getOrDefault("sync-validate-every", "0"))
         : Integer.parseInt(opt.get("validate-every"));
-    TrainConfig cfg = TrainConfig.builder().mode(mode).syncEngine(engine).averageEngine(engine).epochs(Integer.parseInt(opt.get("epochs")))
-        .maxRounds(maxRounds).batchSize(Integer.parseInt(opt.get("batch")))
+    TrainConfig cfg = TrainConfig.builder().mode(mode).syncEngine(engine).averageEngine(engine)
+        .epochs(Integer.parseInt(opt.get("epochs"))).maxRounds(maxRounds).batchSize(Integer.parseInt(opt.get("batch")))
         .localSteps(Integer.parseInt(opt.get("local-steps"))).optimizer(adam).localOptimizer(adam).seed(1)
         .microBatch(Integer.parseInt(opt.get("micro-batch"))).validateEveryRounds(validateEvery).build();
     int warmup = Integer.parseInt(opt.get("warmup-epochs"));
     long warmupRounds = Long.parseLong(opt.getOrDefault("warmup-rounds", "0"));
     if (warmup > 0 || warmupRounds > 0) {
       long w0 = System.nanoTime();
-      TrainConfig warm = TrainConfig.builder().mode(mode).syncEngine(engine).averageEngine(engine).epochs(Math.max(1, warmup))
-          .maxRounds(warmupRounds).batchSize(cfg.batchSize()).localSteps(cfg.localSteps()).optimizer(adam)
-          .localOptimizer(adam).seed(2).validateEveryRounds(cfg.validateEveryRounds()).build();
+      TrainConfig warm = TrainConfig.builder().mode(mode).syncEngine(engine).averageEngine(engine)
+          .epochs(Math.max(1, warmup)).maxRounds(warmupRounds).batchSize(cfg.batchSize())
+          .localSteps(cfg.localSteps()).optimizer(adam).localOptimizer(adam).seed(2)
+          .validateEveryRounds(cfg.validateEveryRounds()).build();
       new Trainer(net, warm).fit(tr, te);
       System.err.printf(Locale.ROOT, "fashion bench: warm-up (%s) took %.1f s (not measured)%n",
           warmupRounds > 0 ? warmupRounds + " rounds" : warmup + " epochs", (System.nanoTime() - w0) / 1e9);
@@ -218,7 +222,7 @@ public final class FashionBench {
     TrainResult r = trainer.fit(tr, te);
     try {
       train.sparkSession().sparkContext().listenerBus().waitUntilEmpty(10_000);
-    } catch (java.util.concurrent.TimeoutException e) {
+    } catch (TimeoutException e) {
       System.err.println("fashion bench: Spark's listener bus did not drain; the round profile may be short");
     }
     train.sparkSession().sparkContext().removeSparkListener(profile);

@@ -1,6 +1,7 @@
 package io.sparktrain.examples.bench;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +12,7 @@ import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobEnd;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import scala.collection.Iterator;
 
 /**
  * Where a training round's time goes, from Spark's own task metrics: for every job whose
@@ -40,7 +42,7 @@ final class RoundProfile extends SparkListener {
     Round r = new Round();
     r.submitted = e.time();
     byJob.put(e.jobId(), r);
-    scala.collection.Iterator<Object> it = e.stageIds().iterator();
+    Iterator<Object> it = e.stageIds().iterator();
     while (it.hasNext()) {
       jobOfStage.put((Integer) it.next(), e.jobId());
     }
@@ -116,7 +118,7 @@ final class RoundProfile extends SparkListener {
 
   private static double median(double[] v) {
     double[] s = v.clone();
-    java.util.Arrays.sort(s);
+    Arrays.sort(s);
     return s.length == 0 ? Double.NaN : s[s.length / 2];
   }
 }
