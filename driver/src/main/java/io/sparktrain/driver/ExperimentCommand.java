@@ -3,8 +3,8 @@ package io.sparktrain.driver;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.driver.config.ConfigException;
-import io.sparktrain.driver.config.ConfigSchema;
 import io.sparktrain.driver.config.JobConfig;
+import io.sparktrain.driver.config.Presets;
 import io.sparktrain.driver.report.ExperimentReport;
 import io.sparktrain.federated.FederatedConfig;
 import io.sparktrain.federated.FederatedResult;
@@ -106,7 +106,7 @@ final class ExperimentCommand implements Callable<Integer> {
     }
     List<Setting> grid = grid(cfg);
     for (Setting st : grid) {
-      String src = (String) ConfigSchema.silosSpec(st.silos)[0];
+      String src = Presets.silos(st.silos).source();
       if (cfg.isNull("data.train") && !src.equals("synthetic")) {
         throw new ConfigException("data.train: missing; expected a string (silos " + st.silos
             + " are built from the training data)");
@@ -191,9 +191,9 @@ final class ExperimentCommand implements Callable<Integer> {
    */
   private static Setting setting(JobConfig cfg, String silos, String alg, double c, int e, int b, String compression,
       double stragglers, String policy, long seed) {
-    Object[] preset = ConfigSchema.algorithm(alg);
-    String name = (String) preset[0];
-    double arg = (Double) preset[1];
+    Presets.Algorithm preset = Presets.algorithm(alg);
+    String name = preset.name();
+    double arg = preset.arg();
     FederatedConfig.Builder fb = cfg.federatedBuilder().clientFraction(c).localEpochs(e).localBatch(b).seed(seed)
         .compression(!compression.equals("none"), compression.endsWith("feedback"));
     float mu = (float) cfg.number("federated.prox_mu");
@@ -296,7 +296,7 @@ final class ExperimentCommand implements Callable<Integer> {
       Map<String, List<Setting>> bySilos = new LinkedHashMap<>();
       for (Setting s : grid) bySilos.computeIfAbsent(s.silos, k -> new ArrayList<>()).add(s);
       for (Map.Entry<String, List<Setting>> group : bySilos.entrySet()) {
-        String source = (String) ConfigSchema.silosSpec(group.getKey())[0];
+        String source = Presets.silos(group.getKey()).source();
         Dataset<Row> siloDf;
         Dataset<Row> groupTestDf = null;
         if (source.equals("synthetic") || source.equals("paths")) {
@@ -370,9 +370,9 @@ final class ExperimentCommand implements Callable<Integer> {
 
   /** Silos that are read or generated: paths (one per path) and synthetic(alpha,beta). */
   static Dataset<Row> sourceSilos(JobConfig cfg, SparkSupport.Session session, String silosSpec) {
-    Object[] p = ConfigSchema.silosSpec(silosSpec);
-    double[] args = (double[]) p[1];
-    if (p[0].equals("paths")) {
+    Presets.Silos p = Presets.silos(silosSpec);
+    double[] args = p.args();
+    if (p.source().equals("paths")) {
       return Silos.fromPaths(session.spark, cfg.string("data.format"), cfg.map("data.options"),
           cfg.strings("silos.paths"));
     }
@@ -383,9 +383,9 @@ final class ExperimentCommand implements Callable<Integer> {
 
   /** Silos built from the training rows: partitions (as they are), column, iid, dirichlet, shards, quantity. */
   static Dataset<Row> simulatedSilos(JobConfig cfg, String silosSpec, Dataset<Row> trainDf) {
-    Object[] p = ConfigSchema.silosSpec(silosSpec);
-    String source = (String) p[0];
-    double[] args = (double[]) p[1];
+    Presets.Silos p = Presets.silos(silosSpec);
+    String source = p.source();
+    double[] args = p.args();
     long seed = cfg.longValue("training.seed");
     String label = cfg.string("data.label");
     switch (source) {

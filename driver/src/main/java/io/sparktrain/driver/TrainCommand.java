@@ -18,8 +18,8 @@ import io.sparktrain.ml.NeuralNetRegressionModel;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.MetricsHistory;
+import io.sparktrain.train.RunResult;
 import io.sparktrain.train.TrainConfig;
-import io.sparktrain.train.TrainResult;
 import io.sparktrain.train.Trainer;
 import io.sparktrain.train.TrainingListener;
 import io.sparktrain.util.Json;
@@ -179,47 +179,35 @@ final class TrainCommand implements Callable<Integer> {
     nb.dense(outputs, classification ? Activation.SOFTMAX : Activation.IDENTITY).loss(cfg.loss());
     Network net = nb.build();
     long f0 = System.nanoTime();
-    float[] params;
-    MetricsHistory history;
-    long resultRounds;
-    int resultEpochs;
-    String stopReason;
     Map<String, Object> collective = null;
-    Map<String, Double> finalValidation;
-    double trainSeconds;
     FederatedResult fed = null;
+    RunResult result;
+    // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
+    Configurator.setLevel("io.sparktrain.progress", Level.WARN);
     if (cfg.isFederated()) {
       // Federated: each partition of train is a silo; validation (else test) data every eval_every_rounds;
       // checkpoints, resume and early stopping from the checkpoint and training.early_stopping sections.
       FederatedTrainer trainer = new FederatedTrainer(net, cfg.federatedTrainConfig());
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
-      Configurator.setLevel("io.sparktrain.progress", Level.WARN);
       fed = trainer.fit(train, val != null ? val : test);
       ExperimentCommand.printAudit(fed, out);
-      params = fed.params();
-      history = fed.history();
-      resultRounds = fed.rounds();
-      resultEpochs = 0;
-      stopReason = fed.stopReason();
-      finalValidation = fed.finalValidation();
-      trainSeconds = fed.trainSeconds();
+      result = fed;
     } else {
       Trainer trainer = new Trainer(net, trainConfig);
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
-      // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
-      Configurator.setLevel("io.sparktrain.progress", Level.WARN);
-      TrainResult result = trainer.fit(train, val);
+      result = trainer.fit(train, val);
       collective = trainer.collectiveProfile();
-      params = result.params();
-      history = result.history();
-      resultRounds = result.rounds();
-      resultEpochs = result.epochs();
-      stopReason = result.stopReason();
-      finalValidation = result.finalValidation();
-      List<Map<String, Object>> epochs = history.records("epoch");
-      trainSeconds = epochs.isEmpty() ? seconds(f0)
-          : ((Number) epochs.get(epochs.size() - 1).get("train_s")).doubleValue();
     }
+    float[] params = result.params();
+    MetricsHistory history = result.history();
+    long resultRounds = result.rounds();
+    int resultEpochs = result.epochs();
+    String stopReason = result.stopReason();
+    Map<String, Double> finalValidation = result.finalValidation();
+    // Training time without validation: the last epoch's train_s (data-parallel), the run's own (federated).
+    List<Map<String, Object>> epochs = history.records("epoch");
+    double trainSeconds = fed != null ? fed.trainSeconds() : epochs.isEmpty() ? seconds(f0)
+        : ((Number) epochs.get(epochs.size() - 1).get("train_s")).doubleValue();
     double fitSeconds = seconds(f0);
 
     // ---- test

@@ -3,6 +3,7 @@ package io.sparktrain.federated;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.CheckpointSettings;
 import io.sparktrain.train.ConfigChecks;
+import io.sparktrain.train.Defaults;
 import io.sparktrain.train.EarlyStoppingSettings;
 import io.sparktrain.train.TaskHook;
 import java.io.Serializable;
@@ -217,11 +218,11 @@ public final class FederatedConfig implements Serializable {
   /** Defaults: FedAvg with C = 0.1, E = 1, B = 10, client SGD lr 0.05, server lr 1. */
   public static final class Builder {
     private TaskHook taskHook;
-    private int rounds = 100;
-    private double clientFraction = 0.1;
+    private int rounds = Defaults.FEDERATED_ROUNDS;
+    private double clientFraction = Defaults.CLIENT_FRACTION;
     private Sampling sampling = Sampling.UNIFORM;
-    private int localEpochs = 1;
-    private int localBatch = 10;
+    private int localEpochs = Defaults.LOCAL_EPOCHS;
+    private int localBatch = Defaults.LOCAL_BATCH;
     private float proxMu = 0f;
     private OptimizerSpec localOptimizer = OptimizerSpec.sgd().learningRate(0.05).build();
     private ServerOptimizer.Kind server = ServerOptimizer.Kind.FEDAVG;
@@ -231,10 +232,10 @@ public final class FederatedConfig implements Serializable {
     private double beta2 = 0.99;
     private double tau = 1e-3;
     private float l2 = 0f;
-    private long seed = 42;
-    private int aggregationDepth = 1;
-    private int evalEveryRounds = 10;
-    private int logEveryRounds = 10;
+    private long seed = Defaults.SEED;
+    private int aggregationDepth = Defaults.FEDERATED_AGGREGATION_DEPTH;
+    private int evalEveryRounds = Defaults.EVAL_EVERY_ROUNDS;
+    private int logEveryRounds = Defaults.EVAL_EVERY_ROUNDS;
     private double dpClipNorm = 0;
     private double dpNoiseMultiplier = 0;
     private double dpDelta = 1e-5;

@@ -2,6 +2,9 @@ package io.sparktrain.driver.config;
 
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
+import io.sparktrain.train.CheckpointSettings;
+import io.sparktrain.train.Defaults;
+import io.sparktrain.train.EarlyStoppingSettings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -10,8 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The one definition of the job config: every key with its path, type, default, allowed values and
@@ -267,17 +268,20 @@ public final class ConfigSchema {
               + " the deltas all-reduced among the tasks (same slot rules as sync_engine; measured 1.16x the driver"
               + " engine in local[2]); driver = one Spark job per round (broadcast, tree aggregation, the driver"
               + " applies the mean delta); the same result", "collective", "driver"),
-          number("collective_timeout_s", 60.0, "collective engine: a span fails when a peer makes no progress"
+          number("collective_timeout_s", Defaults.COLLECTIVE_TIMEOUT_S,
+              "collective engine: a span fails when a peer makes no progress"
               + " for this long (a hung or lost task); the span then reruns").min(0.1),
-          integer("span_retries", 2, "collective engine: reruns of a failed span from its start (identical"
+          integer("span_retries", Defaults.SPAN_RETRIES,
+              "collective engine: reruns of a failed span from its start (identical"
               + " result) before the run fails").min(0),
-          integer("epochs", 10, "passes over the training data").min(1),
+          integer("epochs", Defaults.EPOCHS, "passes over the training data").min(1),
           longInt("max_rounds", 0, "stop after this many rounds (0 = no limit)").min(0),
-          integer("batch_size", 128, "rows per mini-batch (sync: global; average: per local step)").min(1),
-          integer("local_steps", 1, "average mode: local steps per partition and round").min(1),
-          longInt("seed", 42, "seed of initialisation, shuffling, dropout and the data splits"),
+          integer("batch_size", Defaults.BATCH_SIZE,
+              "rows per mini-batch (sync: global; average: per local step)").min(1),
+          integer("local_steps", Defaults.LOCAL_STEPS, "average mode: local steps per partition and round").min(1),
+          longInt("seed", Defaults.SEED, "seed of initialisation, shuffling, dropout and the data splits"),
           number("l2", 0.0, "L2 penalty on the weights").min(0),
-          integer("aggregation_depth", 2, "treeAggregate depth").min(1),
+          integer("aggregation_depth", Defaults.AGGREGATION_DEPTH, "treeAggregate depth").min(1),
           integer("log_every_rounds", 0, "log a line every n rounds (0 = per epoch only)").min(0),
           integer("validate_every_rounds", 0, "also validate every n rounds (0 = after each epoch only)").min(0),
           oneOf("server_update", "plain", "average mode: plain = params += mean delta; optimizer = the mean"
@@ -290,18 +294,20 @@ public final class ConfigSchema {
               str("metric", "val_loss", "a validation metric (val_loss, val_accuracy, ...)")
                   .check("a validation metric such as val_loss or val_accuracy",
                       s -> s.startsWith("val_") ? null : "bad"),
-              integer("patience", 3, "evaluations without improvement before stopping (epochs; federated:"
+              integer("patience", EarlyStoppingSettings.DEFAULT_PATIENCE,
+                  "evaluations without improvement before stopping (epochs; federated:"
                   + " evaluation rounds)").min(1),
               number("min_delta", 0.0, "smallest change that counts as improvement").min(0),
               bool("restore_best_weights", true, "end with the weights of the best evaluation")).nullable()),
       section("federated", "federated training (sparktrain experiment): each silo's rows stay in its partition",
-          integer("rounds", 100, "communication rounds").min(1),
-          number("client_fraction", 0.1, "C: fraction of silos sampled per round (at least one)").minExclusive(0)
+          integer("rounds", Defaults.FEDERATED_ROUNDS, "communication rounds").min(1),
+          number("client_fraction", Defaults.CLIENT_FRACTION,
+              "C: fraction of silos sampled per round (at least one)").minExclusive(0)
               .max(1),
           oneOf("sampling", "uniform", "uniform: max(1, round(C n)) silos; poisson: each silo with probability C",
               "uniform", "poisson"),
-          integer("local_epochs", 1, "E: local epochs per round").min(1),
-          integer("local_batch", 10, "B: local mini-batch (0 = the whole silo, full batch)").min(0),
+          integer("local_epochs", Defaults.LOCAL_EPOCHS, "E: local epochs per round").min(1),
+          integer("local_batch", Defaults.LOCAL_BATCH, "B: local mini-batch (0 = the whole silo, full batch)").min(0),
           number("prox_mu", 0.0, "FedProx proximal term mu (0 = FedAvg)").min(0),
           number("stragglers", 0.0, "simulated stragglers (Li et al. 2020): each round round(p m) of the m sampled"
               + " silos, drawn from (seed, round), run e epochs, e uniform in 1..E-1 from (seed, round, silo) (E = 1:"
@@ -320,8 +326,10 @@ public final class ConfigSchema {
           number("beta1", 0.9, "fedadam/fedyogi: first-moment decay").min(0).maxExclusive(1),
           number("beta2", 0.99, "fedadam/fedyogi: second-moment decay").min(0).maxExclusive(1),
           number("tau", 1.0e-3, "adaptive servers: adaptivity (denominator) constant").minExclusive(0),
-          integer("eval_every_rounds", 10, "evaluate on the test data every n rounds (and after the last)").min(1),
-          integer("aggregation_depth", 1, "treeAggregate depth of the silos' updates: 1 = straight to the driver;"
+          integer("eval_every_rounds", Defaults.EVAL_EVERY_ROUNDS,
+              "evaluate on the test data every n rounds (and after the last)").min(1),
+          integer("aggregation_depth", Defaults.FEDERATED_AGGREGATION_DEPTH,
+              "treeAggregate depth of the silos' updates: 1 = straight to the driver;"
               + " > 1 combines partial sums in a shuffle stage, which the locality audit counts as records moved"
               + " (of updates, not rows) once there are more than about 6 silos").min(1),
           section("dp", "DP-FedAvg: clip each silo's delta, Gaussian noise on the sum; null = off",
@@ -385,8 +393,9 @@ public final class ConfigSchema {
           str("dir", null, "checkpoint directory (any Hadoop FS URI); null = no checkpoints").nullable(),
           integer("every_rounds", 0, "checkpoint every n rounds (0 = off; federated: 0 = every"
               + " federated.eval_every_rounds, and always after the last round and an early stop)").min(0),
-          integer("every_epochs", 1, "checkpoint every n epochs (0 = off; not used by federated runs)").min(0),
-          integer("keep", 3, "checkpoints to keep").min(1),
+          integer("every_epochs", CheckpointSettings.none().everyEpochs(),
+              "checkpoint every n epochs (0 = off; not used by federated runs)").min(0),
+          integer("keep", CheckpointSettings.DEFAULT_KEEP, "checkpoints to keep").min(1),
           bool("resume", false, "resume from the newest checkpoint in dir (none there: a fresh start)")),
       section("output", "where a train run writes model/, metrics.jsonl, summary.json, test_metrics.json,"
               + " report.html",
@@ -417,69 +426,12 @@ public final class ConfigSchema {
     return n;
   }
 
-  /** An algorithm preset: its name and optional numeric parameter (NaN when none), or null when bad. */
-  public static Object[] algorithm(String s) {
-    Object[] p = call(s);
-    if (p == null) {
-      return null;
-    }
-    List<String> names = List.of("fedsgd", "fedavg", "fedprox", "fedavgm", "fedadagrad", "fedadam", "fedyogi",
-        "federated");
-    double[] args = (double[]) p[1];
-    if (!names.contains((String) p[0]) || args.length > 1
-        || (args.length == 1 && (List.of("fedsgd", "fedavg", "federated").contains((String) p[0]) || args[0] < 0
-        || (!p[0].equals("fedprox") && args[0] == 0)))) {
-      return null;
-    }
-    return new Object[] {p[0], args.length == 0 ? Double.NaN : args[0]};
-  }
-
-  /** A silo setting: its source and parameters, or null when bad. */
-  public static Object[] silosSpec(String s) {
-    Object[] p = call(s);
-    if (p == null) {
-      return null;
-    }
-    double[] a = (double[]) p[1];
-    switch ((String) p[0]) {
-      case "iid": case "partitions": case "paths": case "column":
-        return a.length == 0 ? p : null;
-      case "dirichlet": case "quantity":
-        return a.length <= 1 && (a.length == 0 || a[0] > 0) ? p : null;
-      case "shards":
-        return a.length <= 1 && (a.length == 0 || (a[0] >= 1 && a[0] == Math.rint(a[0]))) ? p : null;
-      case "synthetic":
-        return (a.length == 0 || a.length == 2) && (a.length == 0 || (a[0] >= 0 && a[1] >= 0)) ? p : null;
-      default:
-        return null;
-    }
-  }
-
-  /** "name" or "name(1, 2.5)" as {name, double[] args}, or null. */
-  private static Object[] call(String s) {
-    Matcher m = Pattern.compile("\\s*([a-z_]+)\\s*(?:\\(([^)]*)\\))?\\s*").matcher(s.toLowerCase(Locale.ROOT));
-    if (!m.matches()) {
-      return null;
-    }
-    double[] args = new double[0];
-    if (m.group(2) != null) {
-      String[] parts = m.group(2).split(",");
-      args = new double[parts.length];
-      try {
-        for (int i = 0; i < parts.length; i++) args[i] = Double.parseDouble(parts[i].trim());
-      } catch (NumberFormatException e) {
-        return null;
-      }
-    }
-    return new Object[] {m.group(1), args};
-  }
-
   private static String checkAlgorithm(String s) {
-    return algorithm(s) == null ? "bad" : null;
+    return Presets.algorithm(s) == null ? "bad" : null;
   }
 
   private static String checkSilos(String s) {
-    return silosSpec(s) == null ? "bad" : null;
+    return Presets.silos(s) == null ? "bad" : null;
   }
 
   private static String checkActivation(String s) {

@@ -147,9 +147,9 @@ class JobConfigTest {
 
   @Test
   void editDistance() {
-    assertEquals(1, JobConfig.editDistance("optimzer", "optimizer"));
-    assertEquals(1, JobConfig.editDistance("epcohs", "epochs"));
-    assertNull(JobConfig.nearest("colour", List.of("task", "hidden")));
+    assertEquals(1, ConfigValidator.editDistance("optimzer", "optimizer"));
+    assertEquals(1, ConfigValidator.editDistance("epcohs", "epochs"));
+    assertNull(ConfigValidator.nearest("colour", List.of("task", "hidden")));
   }
 
   @Test
