@@ -312,13 +312,6 @@ public final class CollectiveEngine implements AutoCloseable {
     }
   }
 
-  /** Test hook: may alter a replica after a step (local mode only; null in production). */
-  interface ReplicaFault extends Serializable {
-    void afterStep(int rank, long round, float[] params);
-  }
-
-  static volatile ReplicaFault replicaFault;
-
   private final JavaSparkContext jsc;
   private final Network network;
   private final TrainConfig config;
@@ -816,7 +809,6 @@ public final class CollectiveEngine implements AutoCloseable {
     long bytes0 = ring.bytesSent();
     long wait0 = ring.waitNanos();
     TaskHook hook = cfg.taskHook();
-    ReplicaFault fault = replicaFault;
     res.preNanos = System.nanoTime();
     for (long r = plan.first; r < plan.end; r++) {
       long t0 = System.nanoTime();
@@ -890,8 +882,8 @@ public final class CollectiveEngine implements AutoCloseable {
         }
         roundRows = (long) extra[2];
       }
-      if (fault != null) {
-        fault.afterStep(ring.rank(), round + 1, params);
+      if (hook != null) {
+        hook.afterStep(ring.rank(), round + 1, params);
       }
       long t3 = System.nanoTime();
       res.steps++;

@@ -30,7 +30,6 @@ import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.SerializableConfiguration;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,9 +49,6 @@ class ErrorFeedbackRoundsTest {
     spark.stop();
   }
 
-  @AfterEach
-  void clearHook() {
-  }
 
   private static TrainingData silos(int rows, int n, long seed) {
     return TrainingData.decode(Blobs.frame(spark, Blobs.rows(rows, seed, false), n, Blobs.PLAIN),

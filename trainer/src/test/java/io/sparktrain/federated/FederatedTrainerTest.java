@@ -25,7 +25,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,9 +43,6 @@ class FederatedTrainerTest {
     spark.stop();
   }
 
-  @AfterEach
-  void clearHook() {
-  }
 
   static List<Row> blobs(int n, long seed) {
     return Blobs.rows(n, seed, false);

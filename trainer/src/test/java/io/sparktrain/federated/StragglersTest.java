@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -49,9 +48,6 @@ class StragglersTest {
     spark.stop();
   }
 
-  @AfterEach
-  void clearHook() {
-  }
 
   static Network net() {
     return Network.builder(4).dense(6, Activation.TANH).dense(3, Activation.SOFTMAX)

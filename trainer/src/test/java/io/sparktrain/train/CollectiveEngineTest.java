@@ -23,7 +23,6 @@ import java.util.Random;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -49,10 +48,6 @@ class CollectiveEngineTest {
     spark.stop();
   }
 
-  @AfterEach
-  void clearHooks() {
-    CollectiveEngine.replicaFault = null;
-  }
 
   static TrainingData decode(int partitions) {
     return TrainingData.decode(Blobs.frame(spark, rows, partitions, Blobs.WEIGHTED),
@@ -208,11 +203,11 @@ class CollectiveEngineTest {
   void replicasAreComparedAndADivergentReplicaStopsTheRun() {
     TrainConfig.Builder cfg = hundredSteps().replicaCheckEvery(1).spanRetries(0);
     float[] clean = fit(net(0f), cfg, TrainConfig.SyncEngine.COLLECTIVE, two); // checksums compared every step
-    CollectiveEngine.replicaFault = (rank, round, params) -> {
+    cfg.taskHook(TaskHook.afterEachStep((rank, round, params) -> {
       if (rank == 1 && round == 20) {
         params[0] = Math.nextUp(params[0]); // one bit of one parameter on one replica
       }
-    };
+    }));
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> fit(net(0f), cfg, TrainConfig.SyncEngine.COLLECTIVE, two));
     assertTrue(e.getMessage().contains("replicas diverged"), e.getMessage());

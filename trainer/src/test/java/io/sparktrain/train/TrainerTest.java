@@ -34,7 +34,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,9 +52,6 @@ class TrainerTest {
     spark.stop();
   }
 
-  @AfterEach
-  void clearHook() {
-  }
 
   static List<Row> blobs(int n, long seed) {
     return Blobs.rows(n, seed, true);
