@@ -257,6 +257,12 @@ final class TrainCommand implements Callable<Integer> {
     data.put("test_rows", test == null ? 0L : test.rows());
     data.put("train_partitions", train.numPartitions());
     data.put("num_features", train.numFeatures());
+    data.put("train_cached_bytes", train.cachedBytes());
+    if (train.sparsePartitions() > 0) {
+      // SparseVector features are cached in CSR form: the size follows the nonzeros, not the dimension.
+      data.put("train_sparse_partitions", train.sparsePartitions());
+      data.put("train_nonzeros", train.nonzeros());
+    }
     if (classification) {
       data.put("num_classes", outputs);
     } else {

@@ -1,5 +1,6 @@
 package io.sparktrain.data;
 
+import io.sparktrain.nn.MiniBatch;
 import java.io.Serializable;
 import java.util.Iterator;
 
@@ -7,6 +8,9 @@ import java.util.Iterator;
  * A partition's rows packed into primitive arrays: features (rows x inputs, row-major), labels
  * (rows x labelWidth: one class index per row, or the targets) and optional per-row weights.
  * Decoded once from a DataFrame and cached; every round iterates these arrays, never Rows.
+ *
+ * <p>Sparse features are kept in CSR form instead ({@link #sparse}): row pointers, int32 column
+ * indices and float32 values, so the cached size grows with the nonzeros, not with the dimension.
  */
 public final class Block implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -16,6 +20,9 @@ public final class Block implements Serializable {
   private final float[] features;
   private final float[] labels;
   private final float[] weights;
+  /** CSR row pointers (rows + 1) and column indices (nnz), or null for dense features. */
+  private final int[] rowPtr;
+  private final int[] cols;
 
   /** Wraps the arrays (not copied); {@code weights} may be null (all 1). */
   public Block(int rows, int inputs, int labelWidth, float[] features, float[] labels, float[] weights) {
@@ -36,6 +43,40 @@ public final class Block implements Serializable {
     this.features = features;
     this.labels = labels;
     this.weights = weights;
+    this.rowPtr = null;
+    this.cols = null;
+  }
+
+  private Block(int rows, int inputs, int labelWidth, int[] rowPtr, int[] cols, float[] values, float[] labels,
+      float[] weights) {
+    if (rows < 0 || inputs <= 0 || labelWidth <= 0) {
+      throw new IllegalArgumentException("block: expected rows >= 0, inputs > 0, label width > 0, found "
+          + rows + ", " + inputs + ", " + labelWidth);
+    }
+    if (rowPtr.length != rows + 1 || rowPtr[0] != 0 || rowPtr[rows] != values.length || cols.length != values.length
+        || labels.length != (long) rows * labelWidth || (weights != null && weights.length != rows)) {
+      throw new IllegalArgumentException("sparse block of " + rows + " rows: expected " + (rows + 1)
+          + " row pointers from 0 to the value count, as many column indices as values, and "
+          + (long) rows * labelWidth + " labels; found " + rowPtr.length + " row pointers, " + cols.length
+          + " indices, " + values.length + " values, " + labels.length + " labels");
+    }
+    this.rows = rows;
+    this.inputs = inputs;
+    this.labelWidth = labelWidth;
+    this.features = values;
+    this.labels = labels;
+    this.weights = weights;
+    this.rowPtr = rowPtr;
+    this.cols = cols;
+  }
+
+  /**
+   * A block of sparse features in CSR form (arrays wrapped, not copied): row r's nonzeros are
+   * {@code values[rowPtr[r] .. rowPtr[r+1])} at columns {@code cols[...]} (each below {@code inputs}).
+   */
+  public static Block sparse(int rows, int inputs, int labelWidth, int[] rowPtr, int[] cols, float[] values,
+      float[] labels, float[] weights) {
+    return new Block(rows, inputs, labelWidth, rowPtr, cols, values, labels, weights);
   }
 
   /** An empty block (an empty partition). */
@@ -62,15 +103,61 @@ public final class Block implements Serializable {
   public int inputs() { return inputs; }
   public int labelWidth() { return labelWidth; }
   public boolean weighted() { return weights != null; }
-  /** The packed features; callers must not modify them. */
+  /** The packed features (dense: rows x inputs; sparse: the nonzero values); callers must not modify them. */
   public float[] features() { return features; }
+  /** Whether the features are in CSR form ({@link #rowPtr}, {@link #cols}, values in {@link #features}). */
+  public boolean isSparse() { return rowPtr != null; }
+  /** CSR row pointers (rows + 1), or null for dense features. */
+  public int[] rowPtr() { return rowPtr; }
+  /** CSR column indices, or null for dense features. */
+  public int[] cols() { return cols; }
   /** The packed labels; callers must not modify them. */
   public float[] labels() { return labels; }
   /** The weights or null; callers must not modify them. */
   public float[] weights() { return weights; }
 
+  /** Copies rows {@code order[from, to)} (or from..to when order is null) of a CSR block into {@code mb}. */
+  public void copySparseRows(int[] order, int from, int to, MiniBatch mb) {
+    int n = to - from;
+    int lw = labelWidth;
+    if (rowPtr == null) {
+      throw new IllegalStateException("block: expected sparse features, found dense");
+    }
+    int[] bp = rowPtr;
+    int[] bc = this.cols;
+    float[] bv = features;
+    int nnz = 0;
+    for (int i = 0; i < n; i++) {
+      int r = order == null ? from + i : order[from + i];
+      nnz += bp[r + 1] - bp[r];
+    }
+    mb.resizeSparse(n, nnz, weights != null);
+    int[] ptr = mb.rowPtr();
+    int[] out = mb.cols();
+    float[] vals = mb.features();
+    float[] y = mb.labels();
+    float[] w = mb.weights();
+    float[] by = labels;
+    float[] bw = weights;
+    int at = 0;
+    ptr[0] = 0;
+    for (int i = 0; i < n; i++) {
+      int r = order == null ? from + i : order[from + i];
+      int len = bp[r + 1] - bp[r];
+      System.arraycopy(bc, bp[r], out, at, len);
+      System.arraycopy(bv, bp[r], vals, at, len);
+      at += len;
+      ptr[i + 1] = at;
+      System.arraycopy(by, r * lw, y, i * lw, lw);
+      if (w != null) {
+        w[i] = bw[r];
+      }
+    }
+  }
+
   /** Bytes held by the arrays. */
   public long sizeInBytes() {
-    return 4L * (features.length + labels.length + (weights == null ? 0 : weights.length));
+    return 4L * (features.length + labels.length + (weights == null ? 0 : weights.length)
+        + (rowPtr == null ? 0 : rowPtr.length + cols.length));
   }
 }

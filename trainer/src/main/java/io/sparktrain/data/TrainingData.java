@@ -74,6 +74,8 @@ public final class TrainingData {
     /** The largest |x| of any feature value, and the feature index where it is. */
     float maxAbs;
     int maxAbsFeature = -1;
+    boolean sparse;
+    long nonzeros;
   }
 
   /** Feature values above this in magnitude get a warning before training: unscaled inputs train badly. */
@@ -167,9 +169,11 @@ public final class TrainingData {
           float a = Math.abs(x[i]);
           if (a > st.maxAbs) {
             st.maxAbs = a;
-            st.maxAbsFeature = i % in;
+            st.maxAbsFeature = b.isSparse() ? b.cols()[i] : i % in;
           }
         }
+        st.sparse = b.isSparse();
+        st.nonzeros = b.isSparse() ? x.length : 0;
         float[] w = b.weights();
         if (w == null) {
           st.weightSum = b.rows();
@@ -244,9 +248,19 @@ public final class TrainingData {
     }
     TrainingData td = new TrainingData(blocks, spec, first.inputs, first.labelWidth, numClasses, partRows,
         weightSum, bytes);
-    LOG.info("sparktrain: decoded {} rows x {} features into {} partitions, {} MB cached (MEMORY_AND_DISK){}",
-        td.rows, td.numFeatures, partRows.length, String.format("%.1f", bytes / 1e6),
-        numClasses > 0 ? ", " + numClasses + " classes" : "");
+    long nonzeros = 0;
+    int sparseParts = 0;
+    for (Stats st : stats) {
+      nonzeros += st.nonzeros;
+      sparseParts += st.sparse ? 1 : 0;
+    }
+    td.sparsePartitions = sparseParts;
+    td.nonzeros = nonzeros;
+    LOG.info("sparktrain: decoded {} rows x {} features into {} partitions, {} MB cached (MEMORY_AND_DISK){}{}",
+        td.rows, td.numFeatures, partRows.length, String.format(Locale.ROOT, "%.1f", bytes / 1e6),
+        numClasses > 0 ? ", " + numClasses + " classes" : "", sparseParts == 0 ? ""
+        : String.format(Locale.ROOT, "; sparse features in CSR form in %d partitions: %d nonzeros (%.4f%% dense)",
+            sparseParts, nonzeros, 100.0 * nonzeros / Math.max(1.0, (double) td.rows * td.numFeatures)));
     return td;
   }
 
@@ -311,9 +325,55 @@ public final class TrainingData {
     }
   }
 
+  /** Growable int storage (CSR column indices and row pointers). */
+  private static final class Ints {
+    int[] a = new int[1024];
+    int n;
+
+    void add(int v) {
+      if (n == a.length) {
+        a = Arrays.copyOf(a, Math.max(16, (int) Math.min(Integer.MAX_VALUE - 8, a.length * 2L)));
+      }
+      a[n++] = v;
+    }
+
+    int[] toArray() {
+      return Arrays.copyOf(a, n);
+    }
+  }
+
+  /**
+   * Appends a feature vector's nonzeros (index, value) to {@code cols} and {@code vals}; returns its
+   * size (the dimension). A SparseVector keeps its structure; a dense vector contributes its nonzeros.
+   */
+  private static int appendSparse(Object o, Ints cols, Floats vals, String col, String where) {
+    if (o instanceof SparseVector) {
+      SparseVector sv = (SparseVector) o;
+      int[] idx = sv.indices();
+      double[] v = sv.values();
+      for (int k = 0; k < idx.length; k++) {
+        cols.add(idx[k]);
+        vals.add(finite(v[k], col, where));
+      }
+      return sv.size();
+    }
+    Floats dense = new Floats();
+    appendVector(o, dense, col, where);
+    for (int j = 0; j < dense.n; j++) {
+      if (dense.a[j] != 0f) {
+        cols.add(j);
+        vals.add(dense.a[j]);
+      }
+    }
+    return dense.n;
+  }
+
   private static Block decodePartition(int partition, Iterator<Row> it, InputSpec spec, boolean scalarFeatures,
       boolean labelIsNumber) {
     Floats x = new Floats();
+    // Sparse features (the first row's vector is a SparseVector) decode into CSR: values in x.
+    Ints cols = null;
+    Ints ptr = null;
     Floats y = new Floats();
     Floats w = spec.weightCol() != null ? new Floats() : null;
     int nf = spec.featureCols().size();
@@ -326,15 +386,29 @@ public final class TrainingData {
       Row row = it.next();
       String where = " at partition " + partition + " row " + rows;
       int before = x.n;
+      if (rows == 0 && !scalarFeatures && row.get(0) instanceof SparseVector) {
+        cols = new Ints();
+        ptr = new Ints();
+        ptr.add(0);
+      }
+      int n;
       if (scalarFeatures) {
         for (int j = 0; j < nf; j++) {
           x.add(finite(number(row, j, spec.featureCols().get(j), where), "features column '"
               + spec.featureCols().get(j) + "'", where));
         }
+        n = x.n - before;
+      } else if (cols != null) {
+        if (row.get(0) == null) {
+          throw new InvalidInputException("features column '" + featName + "': expected a vector, found null"
+              + where);
+        }
+        n = appendSparse(row.get(0), cols, x, "features column '" + featName + "'", where);
+        ptr.add(x.n);
       } else {
         appendVector(row.get(0), x, "features column '" + featName + "'", where);
+        n = x.n - before;
       }
-      int n = x.n - before;
       if (width <= 0) {
         width = n;
       } else if (n != width) {
@@ -381,6 +455,10 @@ public final class TrainingData {
     }
     if (rows == 0) {
       return Block.empty(Math.max(1, width), 1, w != null);
+    }
+    if (cols != null) {
+      return Block.sparse(rows, width, lw, ptr.toArray(), cols.toArray(), x.toArray(), y.toArray(),
+          w == null ? null : w.toArray());
     }
     return new Block(rows, width, lw, x.toArray(), y.toArray(), w == null ? null : w.toArray());
   }
@@ -435,6 +513,16 @@ public final class TrainingData {
       throw new InvalidInputException(col + ": expected a Vector or array, found " + o.getClass().getName() + where);
     }
   }
+
+  /** Partitions decoded in CSR form (sparse features), and their nonzeros; 0 when dense. */
+  private int sparsePartitions;
+  private long nonzeros;
+
+  /** How many partitions hold their features in CSR form (their vectors were SparseVectors). */
+  public int sparsePartitions() { return sparsePartitions; }
+
+  /** Nonzero feature values of the CSR partitions. */
+  public long nonzeros() { return nonzeros; }
 
   /** The cached blocks, one per partition. */
   public JavaRDD<Block> blocks() { return blocks; }

@@ -124,6 +124,16 @@ public final class Evaluator {
     }
   }
 
+  /** The network's outputs for rows [start, start + n) of {@code b}: dense through buf, sparse through mb. */
+  private static float[] predict(Network net, float[] params, Block b, int start, int n, float[] buf, MiniBatch mb,
+      Network.Workspace ws) {
+    if (b.isSparse()) {
+      b.copySparseRows(null, start, start + n, mb);
+      return net.predict(params, mb, ws);
+    }
+    return net.predict(params, features(b, start, n, buf), n, ws);
+  }
+
   /** Features of rows [start, start + n) of {@code b}, starting at index 0 (copied into buf unless whole). */
   private static float[] features(Block b, int start, int n, float[] buf) {
     if (start == 0 && n == b.rows()) {
@@ -139,10 +149,11 @@ public final class Evaluator {
       ClassificationAccumulator acc) {
     checkBlock(net, b, 1, "one class index per row");
     int rows = b.rows();
-    float[] buf = new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
+    float[] buf = b.isSparse() ? null : new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
+    MiniBatch mb = b.isSparse() ? new MiniBatch(b.inputs(), b.labelWidth()) : null;
     for (int start = 0; start < rows; start += CHUNK_ROWS) {
       int n = Math.min(CHUNK_ROWS, rows - start);
-      addClassified(net, net.predict(params, features(b, start, n, buf), n, ws), b, start, n, acc);
+      addClassified(net, predict(net, params, b, start, n, buf, mb, ws), b, start, n, acc);
     }
   }
 
@@ -170,10 +181,11 @@ public final class Evaluator {
     int outs = net.outputs();
     checkBlock(net, b, outs, "one target per output");
     int rows = b.rows();
-    float[] buf = new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
+    float[] buf = b.isSparse() ? null : new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
+    MiniBatch mb = b.isSparse() ? new MiniBatch(b.inputs(), b.labelWidth()) : null;
     for (int start = 0; start < rows; start += CHUNK_ROWS) {
       int n = Math.min(CHUNK_ROWS, rows - start);
-      addRegressed(net, net.predict(params, features(b, start, n, buf), n, ws), b, start, n, acc);
+      addRegressed(net, predict(net, params, b, start, n, buf, mb, ws), b, start, n, acc);
     }
   }
 
@@ -305,11 +317,15 @@ public final class Evaluator {
     MiniBatch mb = new MiniBatch(in, lw);
     for (int start = 0; start < rows; start += CHUNK_ROWS) {
       int n = Math.min(CHUNK_ROWS, rows - start);
-      mb.resize(n, b.weighted());
-      System.arraycopy(b.features(), start * in, mb.features(), 0, n * in);
-      System.arraycopy(b.labels(), start * lw, mb.labels(), 0, n * lw);
-      if (b.weighted()) {
-        System.arraycopy(b.weights(), start, mb.weights(), 0, n);
+      if (b.isSparse()) {
+        b.copySparseRows(null, start, start + n, mb);
+      } else {
+        mb.resize(n, b.weighted());
+        System.arraycopy(b.features(), start * in, mb.features(), 0, n * in);
+        System.arraycopy(b.labels(), start * lw, mb.labels(), 0, n * lw);
+        if (b.weighted()) {
+          System.arraycopy(b.weights(), start, mb.weights(), 0, n);
+        }
       }
       loss += net.loss(params, mb, ws);
       weight += mb.weightSum();

@@ -131,9 +131,12 @@ final class SiloWork {
   static byte[] secretBytes(Block b) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
-      int n = Math.min(b.rows(), 256) * b.inputs();
-      ByteBuffer buf = ByteBuffer.allocate(4 * (n + b.labels().length));
+      int n = b.isSparse() ? b.rowPtr()[Math.min(b.rows(), 256)] : Math.min(b.rows(), 256) * b.inputs();
+      ByteBuffer buf = ByteBuffer.allocate(4 * (n + (b.isSparse() ? n : 0) + b.labels().length));
       for (int i = 0; i < n; i++) buf.putFloat(b.features()[i]);
+      if (b.isSparse()) {
+        for (int i = 0; i < n; i++) buf.putInt(b.cols()[i]); // the first rows' nonzeros and where they are
+      }
       for (float y : b.labels()) buf.putFloat(y);
       md.update("sparktrain-silo-secret".getBytes(StandardCharsets.US_ASCII));
       md.update(buf.array());

@@ -12,6 +12,10 @@ public final class MiniBatch {
   private float[] y = new float[0];
   private float[] w;
   private int rows;
+  /** CSR features: row pointers and column indices (values in x), in use while {@code sparse}. */
+  private int[] ptrBuf = new int[0];
+  private int[] colBuf = new int[0];
+  private boolean sparse;
 
   public MiniBatch(int inputs, int labelWidth) {
     this.inputs = inputs;
@@ -38,6 +42,8 @@ public final class MiniBatch {
   public void resize(int n, boolean weighted) {
     if (x.length < n * inputs) {
       x = new float[n * inputs];
+    }
+    if (y.length < n * labelWidth) {
       y = new float[n * labelWidth];
     }
     if (weighted && (w == null || w.length < n)) {
@@ -47,7 +53,38 @@ public final class MiniBatch {
       w = null;
     }
     rows = n;
+    sparse = false;
   }
+
+  /**
+   * Makes room for {@code n} rows of sparse (CSR) features with {@code nnz} nonzeros and sets the
+   * row count; {@link #features()} then holds the values, {@link #rowPtr()} and {@link #cols()} the
+   * structure. Contents are undefined.
+   */
+  public void resizeSparse(int n, int nnz, boolean weighted) {
+    if (x.length < nnz) {
+      x = new float[nnz];
+    }
+    if (y.length < n * labelWidth) {
+      y = new float[n * labelWidth];
+    }
+    if (colBuf.length < nnz) {
+      colBuf = new int[nnz];
+    }
+    if (ptrBuf.length < n + 1) {
+      ptrBuf = new int[n + 1];
+    }
+    w = weighted ? (w != null && w.length >= n ? w : new float[n]) : null;
+    rows = n;
+    sparse = true;
+  }
+
+  /** Whether the features are sparse (CSR). */
+  public boolean isSparse() { return sparse; }
+  /** CSR row pointers (at least rows + 1), or null when dense. */
+  public int[] rowPtr() { return sparse ? ptrBuf : null; }
+  /** CSR column indices, or null when dense. */
+  public int[] cols() { return sparse ? colBuf : null; }
 
   public int inputs() { return inputs; }
   public int labelWidth() { return labelWidth; }

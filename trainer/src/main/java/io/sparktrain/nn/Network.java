@@ -187,7 +187,15 @@ public final class Network implements Serializable {
 
   /** The output layer's activations for {@code rows} rows of {@code x}: a new rows x outputs array. */
   public float[] predict(float[] params, float[] x, int rows, Workspace ws) {
-    forward(params, x, rows, ws, false, 0L);
+    forward(params, x, null, rows, ws, false, 0L);
+    return lastOutputs(ws, rows);
+  }
+
+  /** The output layer's activations for the rows of {@code batch}, dense or sparse (CSR) features. */
+  public float[] predict(float[] params, MiniBatch batch, Workspace ws) {
+    checkBatch(params, batch);
+    int rows = batch.rows();
+    forward(params, batch.features(), batch.isSparse() ? batch : null, rows, ws, false, 0L);
     return lastOutputs(ws, rows);
   }
 
@@ -209,7 +217,7 @@ public final class Network implements Serializable {
   public double loss(float[] params, MiniBatch batch, Workspace ws) {
     checkBatch(params, batch);
     int rows = batch.rows();
-    forward(params, batch.features(), rows, ws, false, 0L);
+    forward(params, batch.features(), batch.isSparse() ? batch : null, rows, ws, false, 0L);
     int last = layers.length - 1;
     return loss.lossAndGradient(ws.z[last], ws.h[last], batch.labels(), batch.weights(), rows,
         outputs(), ws.delta[last]);
@@ -241,7 +249,8 @@ public final class Network implements Serializable {
       return 0;
     }
     float[] x = batch.features();
-    forward(params, x, rows, ws, true, dropoutSeed);
+    MiniBatch csr = batch.isSparse() ? batch : null;
+    forward(params, x, csr, rows, ws, true, dropoutSeed);
     int last = layers.length - 1;
     double lossSum = loss.lossAndGradient(ws.z[last], ws.h[last], batch.labels(), batch.weights(),
         rows, outputs(), ws.delta[last]);
@@ -256,7 +265,11 @@ public final class Network implements Serializable {
       float[] d = ws.delta[l];
       ParameterLayout.Entry k = layout.kernel(l);
       int bOff = layout.bias(l).offset();
-      blas.gemm(true, false, in, out, rows, 1f, input, 0, d, 0, accumulate ? 1f : 0f, grad, k.offset());
+      if (l == 0 && csr != null) {
+        sparseKernelGradient(csr, rows, out, d, accumulate, grad, k.offset(), in);
+      } else {
+        blas.gemm(true, false, in, out, rows, 1f, input, 0, d, 0, accumulate ? 1f : 0f, grad, k.offset());
+      }
       if (!accumulate) {
         Arrays.fill(grad, bOff, bOff + out, 0f);
       }
@@ -277,7 +290,50 @@ public final class Network implements Serializable {
     return lossSum;
   }
 
-  private void forward(float[] params, float[] x, int rows, Workspace ws, boolean training, long dropoutSeed) {
+  /**
+   * First layer on CSR features: z[r, :] = sum over row r's nonzeros (j, v) of v * W[j, :]. Only
+   * the rows of W that the batch touches are read.
+   */
+  private static void sparseFirstLayer(MiniBatch csr, int rows, int out, float[] params, int kOff, float[] z) {
+    int[] ptr = csr.rowPtr();
+    int[] cols = csr.cols();
+    float[] vals = csr.features();
+    Arrays.fill(z, 0, rows * out, 0f);
+    for (int r = 0; r < rows; r++) {
+      int base = r * out;
+      for (int k = ptr[r]; k < ptr[r + 1]; k++) {
+        float v = vals[k];
+        int w = kOff + cols[k] * out;
+        for (int o = 0; o < out; o++) z[base + o] += v * params[w + o];
+      }
+    }
+  }
+
+  /**
+   * The first kernel's gradient on CSR features: a scatter-add of v * delta[r, :] into row j of dW for
+   * each nonzero (j, v) of row r, so only the touched rows of dW change. Without {@code accumulate}
+   * the kernel's gradient is zeroed first (the caller asked to overwrite it).
+   */
+  private static void sparseKernelGradient(MiniBatch csr, int rows, int out, float[] d, boolean accumulate,
+      float[] grad, int kOff, int in) {
+    if (!accumulate) {
+      Arrays.fill(grad, kOff, kOff + in * out, 0f);
+    }
+    int[] ptr = csr.rowPtr();
+    int[] cols = csr.cols();
+    float[] vals = csr.features();
+    for (int r = 0; r < rows; r++) {
+      int base = r * out;
+      for (int k = ptr[r]; k < ptr[r + 1]; k++) {
+        float v = vals[k];
+        int g = kOff + cols[k] * out;
+        for (int o = 0; o < out; o++) grad[g + o] += v * d[base + o];
+      }
+    }
+  }
+
+  private void forward(float[] params, float[] x, MiniBatch csr, int rows, Workspace ws, boolean training,
+      long dropoutSeed) {
     layout.check(params, "parameters");
     ws.ensure(rows);
     Blas blas = ws.blas;
@@ -287,7 +343,11 @@ public final class Network implements Serializable {
       int out = sizes[l + 1];
       float[] z = ws.z[l];
       int bOff = layout.bias(l).offset();
-      blas.gemm(false, false, rows, out, in, 1f, input, 0, params, layout.kernel(l).offset(), 0f, z, 0);
+      if (l == 0 && csr != null) {
+        sparseFirstLayer(csr, rows, out, params, layout.kernel(0).offset(), z);
+      } else {
+        blas.gemm(false, false, rows, out, in, 1f, input, 0, params, layout.kernel(l).offset(), 0f, z, 0);
+      }
       for (int r = 0; r < rows; r++) {
         int base = r * out;
         for (int j = 0; j < out; j++) z[base + j] += params[bOff + j];

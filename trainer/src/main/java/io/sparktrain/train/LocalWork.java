@@ -216,6 +216,10 @@ public final class LocalWork {
 
   /** Copies rows {@code order[from, to)} of the block into the reusable mini-batch buffers. */
   private void gather(Block block, int[] order, int from, int to) {
+    if (block.isSparse()) {
+      block.copySparseRows(order, from, to, batch);
+      return;
+    }
     int n = to - from;
     int d = block.inputs();
     int lw = block.labelWidth();

@@ -1,0 +1,73 @@
+package io.sparktrain.driver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * sparktrain train on a LibSVM file of 2^20 dimensions (a few nonzeros a row): it trains from CSR
+ * blocks, where dense rows would need 4 MB each, and summary.json reports the nonzeros.
+ */
+class SparseTrainTest {
+  private static SparkSession spark;
+
+  @BeforeAll
+  static void start() {
+    spark = DriverTestData.session("sparktrain-sparse-train-test");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (spark != null) {
+      spark.stop();
+    }
+  }
+
+  @Test
+  void aLibsvmFileOfAMillionDimensionsTrainsFromCsrBlocks(@TempDir Path dir) throws Exception {
+    int dim = 1 << 20;
+    Random r = new Random(3);
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < 400; i++) {
+      int label = i % 2;
+      sb.append(label);
+      TreeSet<Integer> idx = new TreeSet<>();
+      idx.add(1 + label); // the label's own feature
+      while (idx.size() < 8) idx.add(1 + r.nextInt(dim));
+      for (int j : idx) sb.append(' ').append(j).append(':').append(j <= 2 ? 1.0 : r.nextGaussian());
+      sb.append('\n');
+    }
+    Path data = dir.resolve("train.libsvm");
+    Files.writeString(data, sb.toString());
+    Path out = dir.resolve("out");
+    MainTest.Run run = MainTest.run("train", "--config", "/dev/null", "--set", "data.train=" + data,
+        "--set", "data.format=libsvm", "--set", "data.options={numFeatures: \"" + dim + "\"}",
+        "--set", "data.test_fraction=0.25", "--set", "model.hidden=[8]", "--set", "training.epochs=4",
+        "--set", "training.batch_size=32", "--set", "training.optimizer={name: adam, learning_rate: 0.05}",
+        "--set", "output.dir=" + out);
+    assertEquals(0, run.code, run.err + run.out);
+    JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+    JsonNode d = summary.get("data");
+    assertEquals(dim, d.get("num_features").asInt());
+    assertTrue(d.get("train_sparse_partitions").asInt() >= 1, d.toString());
+    long rows = d.get("train_rows").asLong();
+    assertEquals(8 * rows, d.get("train_nonzeros").asLong(), d.toString());
+    assertTrue(d.get("train_cached_bytes").asLong() < 100L * rows * 4, "cached " + d.get("train_cached_bytes"));
+    Matcher m = Pattern.compile("test accuracy (\\d\\.\\d+)").matcher(run.out);
+    assertTrue(m.find(), run.out);
+    assertTrue(Double.parseDouble(m.group(1)) > 0.9, run.out); // each row carries its label's own feature
+  }
+}
