@@ -81,7 +81,8 @@ class TrainingDataTest {
         RowFactory.create(4.0, 5, 6f, (short) 1)), colsSchema);
     float[] expectedX = {1, 0, 3, 0, 2, 0, 4, 5, 6};
     float[] expectedY = {0, 2, 1};
-    for (TrainingData td : List.of(TrainingData.decode(dense, CLS), TrainingData.decode(sparse, CLS),
+    TrainingData csr = TrainingData.decode(sparse, CLS);
+    for (TrainingData td : List.of(TrainingData.decode(dense, CLS), csr,
         TrainingData.decode(arrays, CLS), TrainingData.decode(cols, CLS.withFeatureColumns("a", "b", "c")))) {
       assertEquals(3, td.numFeatures());
       assertEquals(3, td.numClasses());
@@ -90,14 +91,29 @@ class TrainingDataTest {
       float[] x = new float[0];
       float[] y = new float[0];
       for (Block b : blocks) {
-        x = concat(x, b.features());
+        x = concat(x, denseFeatures(b));
         y = concat(y, b.labels());
         assertNull(b.weights());
       }
       assertArrayEquals(expectedX, x);
+      // SparseVectors stay sparse (CSR blocks); the other inputs are dense.
+      assertEquals(td == csr, blocks.stream().anyMatch(Block::isSparse));
+      assertEquals(td == csr, td.sparsePartitions() > 0);
       assertArrayEquals(expectedY, y);
       td.unpersist();
     }
+  }
+
+  /** The block's features as dense rows (CSR blocks expanded). */
+  private static float[] denseFeatures(Block b) {
+    if (!b.isSparse()) {
+      return b.features();
+    }
+    float[] x = new float[b.rows() * b.inputs()];
+    for (int r = 0; r < b.rows(); r++) {
+      for (int k = b.rowPtr()[r]; k < b.rowPtr()[r + 1]; k++) x[r * b.inputs() + b.cols()[k]] = b.features()[k];
+    }
+    return x;
   }
 
   private static float[] concat(float[] a, float[] b) {
