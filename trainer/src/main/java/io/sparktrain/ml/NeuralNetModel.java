@@ -1,6 +1,7 @@
 package io.sparktrain.ml;
 
 import io.sparktrain.data.InvalidInputException;
+import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -210,6 +211,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
         private Network.Workspace ws;
         private float[] p;
         private float[] x;
+        private MiniBatch csr;
         private float[] out;
         private float[] logits;
         private int n;
@@ -251,14 +253,57 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
           if (ws == null) {
             ws = net.newWorkspace();
             p = params.value();
-            x = new float[CHUNK * inputs];
           }
-          for (int r = 0; r < n; r++) {
-            features(buf[r].get(featIdx), x, r * inputs, seen + r);
+          boolean sparse = true;
+          for (int r = 0; r < n && sparse; r++) sparse = buf[r].get(featIdx) instanceof SparseVector;
+          if (sparse) {
+            // SparseVectors score through the CSR first layer: no dense row of the model's width is built.
+            out = net.predict(p, sparseChunk(), ws);
+          } else {
+            if (x == null) {
+              x = new float[CHUNK * inputs];
+            }
+            for (int r = 0; r < n; r++) {
+              features(buf[r].get(featIdx), x, r * inputs, seen + r);
+            }
+            out = net.predict(p, x, n, ws);
           }
-          out = net.predict(p, x, n, ws);
           logits = needsLogits() ? net.lastLogits(ws, n) : null;
           seen += n;
+        }
+
+        /** The chunk's SparseVectors as one CSR mini-batch. */
+        private MiniBatch sparseChunk() {
+          int nnz = 0;
+          for (int r = 0; r < n; r++) {
+            SparseVector sv = (SparseVector) buf[r].get(featIdx);
+            if (sv.size() != inputs) {
+              throw new InvalidInputException("featuresCol '" + featCol + "': expected " + inputs + " values per"
+                  + " row (the model's numFeatures), found " + sv.size() + " in row " + (seen + r)
+                  + " of the partition");
+            }
+            nnz += sv.indices().length;
+          }
+          if (csr == null) {
+            csr = new MiniBatch(inputs, net.labelWidth());
+          }
+          csr.resizeSparse(n, nnz, false);
+          int[] ptr = csr.rowPtr();
+          int[] cols = csr.cols();
+          float[] vals = csr.features();
+          int at = 0;
+          for (int r = 0; r < n; r++) {
+            ptr[r] = at;
+            SparseVector sv = (SparseVector) buf[r].get(featIdx);
+            int[] idx = sv.indices();
+            double[] v = sv.values();
+            for (int k = 0; k < idx.length; k++) {
+              cols[at] = idx[k];
+              vals[at++] = (float) v[k];
+            }
+          }
+          ptr[n] = at;
+          return csr;
         }
 
         private void features(Object o, float[] dst, int off, long row) {

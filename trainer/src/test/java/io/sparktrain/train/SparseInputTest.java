@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sparktrain.data.Block;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
+import io.sparktrain.ml.NeuralNetClassificationModel;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
@@ -17,8 +18,10 @@ import java.util.List;
 import java.util.Random;
 import java.util.TreeMap;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -39,6 +42,8 @@ class SparseInputTest {
   private static TrainingData sparse;
   private static TrainingData dense;
   private static long nonzeros;
+  private static Dataset<Row> sparseDf;
+  private static Dataset<Row> denseDf;
 
   @BeforeAll
   static void start() {
@@ -59,8 +64,10 @@ class SparseInputTest {
     StructType schema = new StructType().add("features", new VectorUDT()).add("label", DataTypes.DoubleType);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     InputSpec spec = InputSpec.classification("features", "label").withNumClasses(3);
-    sparse = TrainingData.decode(spark.createDataFrame(jsc.parallelize(sparseRows, 2), schema), spec);
-    dense = TrainingData.decode(spark.createDataFrame(jsc.parallelize(denseRows, 2), schema), spec);
+    sparseDf = spark.createDataFrame(jsc.parallelize(sparseRows, 2), schema);
+    denseDf = spark.createDataFrame(jsc.parallelize(denseRows, 2), schema);
+    sparse = TrainingData.decode(sparseDf, spec);
+    dense = TrainingData.decode(denseDf, spec);
   }
 
   @AfterAll
@@ -83,6 +90,21 @@ class SparseInputTest {
     // Values, column indices, row pointers and labels: 4 bytes each.
     assertEquals(4L * (2 * nonzeros + (300 + 2) + 300), sparse.cachedBytes());
     assertTrue(dense.cachedBytes() > 100 * sparse.cachedBytes(), dense.cachedBytes() + " vs " + sparse.cachedBytes());
+  }
+
+  @Test
+  void transformScoresSparseVectorsLikeTheirDenseTwins() {
+    TrainResult r = new Trainer(net(), TrainConfig.builder().epochs(2).batchSize(32).seed(9).build()).fit(sparse, null);
+    NeuralNetClassificationModel model = NeuralNetClassificationModel.of(net(), r.params());
+    List<Row> s = model.transform(sparseDf).select("probability", "prediction").collectAsList();
+    List<Row> d = model.transform(denseDf).select("probability", "prediction").collectAsList();
+    assertEquals(d.size(), s.size());
+    for (int i = 0; i < d.size(); i++) {
+      double[] ps = ((Vector) s.get(i).get(0)).toArray();
+      double[] pd = ((Vector) d.get(i).get(0)).toArray();
+      for (int k = 0; k < pd.length; k++) assertEquals(pd[k], ps[k], 1e-6, "row " + i + " class " + k);
+      assertEquals(d.get(i).getDouble(1), s.get(i).getDouble(1), 0.0);
+    }
   }
 
   @Test
