@@ -116,20 +116,43 @@ public final class Block implements Serializable {
   /** The weights or null; callers must not modify them. */
   public float[] weights() { return weights; }
 
-  /** Copies rows {@code order[from, to)} (or from..to when order is null) of a CSR block into {@code mb}. */
-  public void copySparseRows(int[] order, int from, int to, MiniBatch mb) {
+  /**
+   * Copies rows {@code order[from, to)} (rows {@code from..to} when {@code order} is null) into the
+   * reusable mini-batch {@code mb}: features (dense rows or CSR), labels and weights.
+   */
+  public void copyRows(int[] order, int from, int to, MiniBatch mb) {
+    if (rowPtr != null) {
+      copySparseRows(order, from, to, mb);
+      return;
+    }
+    int n = to - from;
+    int d = inputs;
+    int lw = labelWidth;
+    mb.resize(n, weights != null);
+    float[] x = mb.features();
+    float[] y = mb.labels();
+    float[] w = mb.weights();
+    for (int i = 0; i < n; i++) {
+      int r = order == null ? from + i : order[from + i];
+      System.arraycopy(features, r * d, x, i * d, d);
+      if (lw == 1) {
+        y[i] = labels[r];
+      } else {
+        System.arraycopy(labels, r * lw, y, i * lw, lw);
+      }
+      if (w != null) {
+        w[i] = weights[r];
+      }
+    }
+  }
+
+  private void copySparseRows(int[] order, int from, int to, MiniBatch mb) {
     int n = to - from;
     int lw = labelWidth;
-    if (rowPtr == null) {
-      throw new IllegalStateException("block: expected sparse features, found dense");
-    }
-    int[] bp = rowPtr;
-    int[] bc = this.cols;
-    float[] bv = features;
     int nnz = 0;
     for (int i = 0; i < n; i++) {
       int r = order == null ? from + i : order[from + i];
-      nnz += bp[r + 1] - bp[r];
+      nnz += rowPtr[r + 1] - rowPtr[r];
     }
     mb.resizeSparse(n, nnz, weights != null);
     int[] ptr = mb.rowPtr();
@@ -137,20 +160,18 @@ public final class Block implements Serializable {
     float[] vals = mb.features();
     float[] y = mb.labels();
     float[] w = mb.weights();
-    float[] by = labels;
-    float[] bw = weights;
     int at = 0;
     ptr[0] = 0;
     for (int i = 0; i < n; i++) {
       int r = order == null ? from + i : order[from + i];
-      int len = bp[r + 1] - bp[r];
-      System.arraycopy(bc, bp[r], out, at, len);
-      System.arraycopy(bv, bp[r], vals, at, len);
+      int len = rowPtr[r + 1] - rowPtr[r];
+      System.arraycopy(cols, rowPtr[r], out, at, len);
+      System.arraycopy(features, rowPtr[r], vals, at, len);
       at += len;
       ptr[i + 1] = at;
-      System.arraycopy(by, r * lw, y, i * lw, lw);
+      System.arraycopy(labels, r * lw, y, i * lw, lw);
       if (w != null) {
-        w[i] = bw[r];
+        w[i] = weights[r];
       }
     }
   }

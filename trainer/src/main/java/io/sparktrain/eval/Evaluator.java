@@ -128,7 +128,7 @@ public final class Evaluator {
   private static float[] predict(Network net, float[] params, Block b, int start, int n, float[] buf, MiniBatch mb,
       Network.Workspace ws) {
     if (b.isSparse()) {
-      b.copySparseRows(null, start, start + n, mb);
+      b.copyRows(null, start, start + n, mb);
       return net.predict(params, mb, ws);
     }
     return net.predict(params, features(b, start, n, buf), n, ws);
@@ -317,16 +317,7 @@ public final class Evaluator {
     MiniBatch mb = new MiniBatch(in, lw);
     for (int start = 0; start < rows; start += CHUNK_ROWS) {
       int n = Math.min(CHUNK_ROWS, rows - start);
-      if (b.isSparse()) {
-        b.copySparseRows(null, start, start + n, mb);
-      } else {
-        mb.resize(n, b.weighted());
-        System.arraycopy(b.features(), start * in, mb.features(), 0, n * in);
-        System.arraycopy(b.labels(), start * lw, mb.labels(), 0, n * lw);
-        if (b.weighted()) {
-          System.arraycopy(b.weights(), start, mb.weights(), 0, n);
-        }
-      }
+      b.copyRows(null, start, start + n, mb);
       loss += net.loss(params, mb, ws);
       weight += mb.weightSum();
       if (v != null) { // the metrics from the same forward pass

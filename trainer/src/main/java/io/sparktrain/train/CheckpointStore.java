@@ -386,32 +386,38 @@ public final class CheckpointStore {
   public Usable latestUsable(Function<Checkpoint, Problem> problem) throws IOException {
     List<Long> rounds = new ArrayList<>(rounds());
     Collections.reverse(rounds);
-    List<Skipped> skipped = new ArrayList<>();
-    List<Boolean> damaged = new ArrayList<>();
+    List<Path> paths = new ArrayList<>();
+    List<Problem> problems = new ArrayList<>();
     for (long r : rounds) {
       Path p = pathFor(r);
       Checkpoint c;
       try {
         c = load(r);
       } catch (IOException | RuntimeException e) {
-        skipped.add(new Skipped(p, null, withoutPath(e.getMessage(), p)));
-        damaged.add(true);
+        paths.add(p);
+        problems.add(Problem.damaged(withoutPath(e.getMessage(), p)));
         continue;
       }
       Problem why = problem.apply(c);
       if (why != null) {
-        skipped.add(new Skipped(p, null, why.reason()));
-        damaged.add(why.damaged());
+        paths.add(p);
+        problems.add(why);
         continue;
       }
-      List<Skipped> moved = new ArrayList<>();
-      for (int i = 0; i < skipped.size(); i++) {
-        Skipped s = skipped.get(i);
-        moved.add(new Skipped(s.path(), moveAside(s.path(), damaged.get(i) ? DAMAGED : MISMATCHED), s.reason()));
-      }
-      return new Usable(Optional.of(c), moved);
+      return new Usable(Optional.of(c), skipped(paths, problems, true));
     }
-    return new Usable(Optional.empty(), skipped);
+    return new Usable(Optional.empty(), skipped(paths, problems, false));
+  }
+
+  /** The skipped files and why; moved aside first ({@value #DAMAGED} or {@value #MISMATCHED}) when {@code move}. */
+  private List<Skipped> skipped(List<Path> paths, List<Problem> problems, boolean move) throws IOException {
+    List<Skipped> out = new ArrayList<>();
+    for (int i = 0; i < paths.size(); i++) {
+      Problem why = problems.get(i);
+      Path to = move ? moveAside(paths.get(i), why.damaged() ? DAMAGED : MISMATCHED) : null;
+      out.add(new Skipped(paths.get(i), to, why.reason()));
+    }
+    return out;
   }
 
   /**

@@ -528,7 +528,7 @@ public final class CollectiveEngine implements AutoCloseable {
     Broadcast<SpanStart> bc = cached ? null : jsc.broadcast(start);
     long tBroadcast = System.nanoTime();
     Rendezvous.Span span = rendezvous.open(plan.spanId, tasks);
-    span.serveStart(() -> serializeStart(start));
+    span.serveStart(() -> toBytes(start));
     replicaRound = -1;
     try {
       ClassTag<SpanResult> tag = ClassTag$.MODULE$.apply(SpanResult.class);
@@ -576,7 +576,7 @@ public final class CollectiveEngine implements AutoCloseable {
           throw new IllegalStateException("collective span epoch " + (plan.epoch + 1) + ": rank 0 (stage attempt "
               + zero.stageAttempt + ") finished, but its parameters did not reach the driver's rendezvous");
         }
-        SpanResult full = deserialize(b);
+        SpanResult full = fromBytes(b, SpanResult.class, "rank 0's result payload");
         if (!Arrays.equals(full.checksums, zero.checksums) || full.steps != zero.steps) {
           throw new IllegalStateException("collective span epoch " + (plan.epoch + 1) + ": rank 0's payload"
               + " (checksums " + Arrays.toString(full.checksums) + ") does not match its task result ("
@@ -743,7 +743,7 @@ public final class CollectiveEngine implements AutoCloseable {
           if (b == null) {
             throw new CollectiveException("rank " + rank + ": the driver has no start for span " + plan.spanId, null);
           }
-          start = deserializeStart(b);
+          start = fromBytes(b, SpanStart.class, "the start fetched from the driver");
           from = FROM_DRIVER;
         }
         SpanResult r = steps(shards, replica, start, plan, ring, rank == 0 ? rc : null, killed);
@@ -755,7 +755,7 @@ public final class CollectiveEngine implements AutoCloseable {
         if (rank == 0) {
           // The parameters and optimizer state go to the driver over the rendezvous socket; the Spark
           // result keeps the small fields (and the checksums the driver compares with the payload's).
-          rc.payload(serialize(r));
+          rc.payload(toBytes(r));
         }
         r.params = null;
         r.state = null;
@@ -918,39 +918,23 @@ public final class CollectiveEngine implements AutoCloseable {
     return res;
   }
 
-  static byte[] serialize(SpanResult r) throws IOException {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(
-        64 + 4 * (r.params == null ? 0 : r.params.length) * (1 + (r.state == null ? 0 : r.state.slotCount())));
-    try (ObjectOutputStream o = new ObjectOutputStream(bytes)) {
-      o.writeObject(r);
-    }
-    return bytes.toByteArray();
-  }
-
-  static byte[] serializeStart(SpanStart s) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + 4 * s.params.length
-        * (1 + (s.state == null ? 0 : s.state.slotCount())));
-    try (ObjectOutputStream o = new ObjectOutputStream(bytes)) {
-      o.writeObject(s);
+  /** Java serialization of a span's start or result (float arrays go out in bulk). */
+  static byte[] toBytes(Serializable o) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 16);
+    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+      out.writeObject(o);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return bytes.toByteArray();
   }
 
-  static SpanStart deserializeStart(byte[] b) {
+  /** The object {@link #toBytes} wrote; {@code what} names it in the error. */
+  static <T> T fromBytes(byte[] b, Class<T> type, String what) {
     try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(b))) {
-      return (SpanStart) in.readObject();
+      return type.cast(in.readObject());
     } catch (IOException | ClassNotFoundException e) {
-      throw new IllegalStateException("collective span: the start fetched from the driver does not read: " + e, e);
-    }
-  }
-
-  static SpanResult deserialize(byte[] b) {
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(b))) {
-      return (SpanResult) in.readObject();
-    } catch (IOException | ClassNotFoundException e) {
-      throw new IllegalStateException("collective span: rank 0's result payload does not read: " + e, e);
+      throw new IllegalStateException("collective span: " + what + " does not read: " + e, e);
     }
   }
 

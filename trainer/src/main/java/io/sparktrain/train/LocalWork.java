@@ -216,32 +216,7 @@ public final class LocalWork {
 
   /** Copies rows {@code order[from, to)} of the block into the reusable mini-batch buffers. */
   private void gather(Block block, int[] order, int from, int to) {
-    if (block.isSparse()) {
-      block.copySparseRows(order, from, to, batch);
-      return;
-    }
-    int n = to - from;
-    int d = block.inputs();
-    int lw = block.labelWidth();
-    batch.resize(n, block.weighted());
-    float[] x = batch.features();
-    float[] y = batch.labels();
-    float[] w = batch.weights();
-    float[] bx = block.features();
-    float[] by = block.labels();
-    float[] bw = block.weights();
-    for (int i = 0; i < n; i++) {
-      int r = order == null ? from + i : order[from + i];
-      System.arraycopy(bx, r * d, x, i * d, d);
-      if (lw == 1) {
-        y[i] = by[r];
-      } else {
-        System.arraycopy(by, r * lw, y, i * lw, lw);
-      }
-      if (w != null) {
-        w[i] = bw[r];
-      }
-    }
+    block.copyRows(order, from, to, batch);
   }
 
   private void checkBlock(Block block) {
