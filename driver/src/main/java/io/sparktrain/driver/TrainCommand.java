@@ -180,6 +180,7 @@ final class TrainCommand implements Callable<Integer> {
     Network net = nb.build();
     long f0 = System.nanoTime();
     Map<String, Object> collective = null;
+    Map<String, Object> traffic = null;
     FederatedResult fed = null;
     RunResult result;
     // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
@@ -197,6 +198,7 @@ final class TrainCommand implements Callable<Integer> {
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       result = trainer.fit(train, val);
       collective = trainer.collectiveProfile();
+      traffic = trainer.traffic();
     }
     float[] params = result.params();
     MetricsHistory history = result.history();
@@ -299,6 +301,9 @@ final class TrainCommand implements Callable<Integer> {
     summary.put("blas", blas);
     if (collective != null) {
       summary.put("collective", collective); // where the sync steps' time went (compute, all-reduce, optimizer)
+    }
+    if (traffic != null) {
+      summary.put("traffic", traffic); // the driver engine's upload bytes per round, row-sparse or dense
     }
     summary.put("timings", timings);
     summary.put("rounds", resultRounds);

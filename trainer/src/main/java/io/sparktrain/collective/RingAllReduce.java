@@ -47,6 +47,9 @@ public final class RingAllReduce implements Closeable {
   private final SelectionKey recvKey;
   private final long timeoutMillis;
   private final BooleanSupplier cancelled;
+  /** The reduced vector of the current call: a[base, base + span) then extra. */
+  private int base;
+  private int span;
   private ByteBuffer sendBytes;
   private ByteBuffer recvBytes;
   private FloatBuffer sendFloats;
@@ -185,10 +188,20 @@ public final class RingAllReduce implements Closeable {
    * extra.length)} with its sum over the ranks. Every rank must pass vectors of the same lengths.
    */
   public void allReduce(float[] a, float[] extra) throws IOException {
+    allReduce(a, 0, a.length, extra);
+  }
+
+  /**
+   * {@link #allReduce(float[], float[])} of the vector {@code a[from, to)} followed by {@code extra}:
+   * the rest of {@code a} is left as it is.
+   */
+  public void allReduce(float[] a, int from, int to, float[] extra) throws IOException {
     if (size == 1) {
       return;
     }
-    int total = a.length + extra.length;
+    base = from;
+    span = to - from;
+    int total = span + extra.length;
     int maxSeg = (total + size - 1) / size;
     ensureBuffers(maxSeg);
     // Reduce-scatter: after step s, rank k holds the sum over s+2 ranks of segment (k-s-1).
@@ -270,18 +283,7 @@ public final class RingAllReduce implements Closeable {
           Thread.onSpinWait();
           continue;
         }
-        long waited = (System.nanoTime() - lastProgress) / 1_000_000;
-        if (waited > timeoutMillis) {
-          throw new CollectiveException("rank " + rank + " of " + size + ": no progress from its ring peers for "
-              + waited + " ms (training.collective_timeout_s); a peer stopped answering", null);
-        }
-        if (cancelled.getAsBoolean()) {
-          throw new CollectiveException("rank " + rank + ": cancelled (the task was killed)", null);
-        }
-        sendKey.interestOps(sendBytes.hasRemaining() ? SelectionKey.OP_WRITE : 0);
-        recvKey.interestOps(recvBytes.hasRemaining() ? SelectionKey.OP_READ : 0);
-        selector.select(Math.max(1, Math.min(100, timeoutMillis - waited)));
-        selector.selectedKeys().clear();
+        park(lastProgress, sendBytes.hasRemaining(), recvBytes.hasRemaining());
       }
     } finally {
       if (idleSince != 0) {
@@ -290,10 +292,99 @@ public final class RingAllReduce implements Closeable {
     }
   }
 
+  /**
+   * Parks in the selector until a socket is ready (at most 100 ms); fails after {@code timeoutMillis}
+   * without progress since {@code lastProgress}, or when the task was cancelled.
+   */
+  private void park(long lastProgress, boolean wantSend, boolean wantRecv) throws IOException {
+    long waited = (System.nanoTime() - lastProgress) / 1_000_000;
+    if (waited > timeoutMillis) {
+      throw new CollectiveException("rank " + rank + " of " + size + ": no progress from its ring peers for "
+          + waited + " ms (training.collective_timeout_s); a peer stopped answering", null);
+    }
+    if (cancelled.getAsBoolean()) {
+      throw new CollectiveException("rank " + rank + ": cancelled (the task was killed)", null);
+    }
+    sendKey.interestOps(wantSend ? SelectionKey.OP_WRITE : 0);
+    recvKey.interestOps(wantRecv ? SelectionKey.OP_READ : 0);
+    selector.select(Math.max(1, Math.min(100, timeoutMillis - waited)));
+    selector.selectedKeys().clear();
+  }
+
+  /**
+   * An all-gather of one variable-length message per rank around the ring (N-1 steps, each rank
+   * forwarding what it received): returns every rank's message, indexed by rank, {@code mine} at
+   * this rank's place. Each rank sends and receives the other ranks' messages once. Messages are
+   * read from position 0 to their limit; every returned buffer is little-endian.
+   */
+  public ByteBuffer[] allGather(ByteBuffer mine) throws IOException {
+    ByteBuffer[] all = new ByteBuffer[size];
+    all[rank] = mine.duplicate().rewind().order(ByteOrder.LITTLE_ENDIAN); // duplicate() drops the order
+    for (int s = 0; s < size - 1; s++) {
+      int sendFrom = Math.floorMod(rank - s, size);
+      int recvFrom = Math.floorMod(rank - s - 1, size);
+      all[recvFrom] = exchangeMessage(all[sendFrom].duplicate().rewind());
+    }
+    return all;
+  }
+
+  /** Sends {@code out} (length-prefixed) to the next rank while receiving the previous rank's message. */
+  private ByteBuffer exchangeMessage(ByteBuffer out) throws IOException {
+    ByteBuffer head = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, out.remaining());
+    ByteBuffer inHead = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer in = null;
+    ByteBuffer[] outs = {head, out};
+    long lastProgress = System.nanoTime();
+    long idleSince = 0;
+    int idle = 0;
+    try {
+      while (out.hasRemaining() || head.hasRemaining() || in == null || in.hasRemaining()) {
+        long progress = 0;
+        if (out.hasRemaining() || head.hasRemaining()) {
+          long w = toNext.write(outs);
+          progress += w;
+          bytesSent += w;
+        }
+        if (in == null || in.hasRemaining()) {
+          int r = fromPrev.read(in == null ? inHead : in);
+          if (r < 0) {
+            throw new CollectiveException("rank " + rank + ": the previous rank closed its connection", null);
+          }
+          progress += r;
+          if (in == null && !inHead.hasRemaining()) {
+            in = ByteBuffer.allocate(inHead.getInt(0)).order(ByteOrder.LITTLE_ENDIAN);
+          }
+        }
+        if (progress > 0) {
+          lastProgress = System.nanoTime();
+          if (idleSince != 0) {
+            waitNanos += lastProgress - idleSince;
+            idleSince = 0;
+          }
+          idle = 0;
+          continue;
+        }
+        if (idleSince == 0) {
+          idleSince = System.nanoTime();
+        }
+        if (++idle < SPINS) {
+          Thread.onSpinWait();
+          continue;
+        }
+        park(lastProgress, out.hasRemaining() || head.hasRemaining(), in == null || in.hasRemaining());
+      }
+    } finally {
+      if (idleSince != 0) {
+        waitNanos += System.nanoTime() - idleSince;
+      }
+    }
+    return in.flip();
+  }
+
   private void putRange(float[] a, float[] extra, int lo, int hi) {
-    int n = a.length;
+    int n = span;
     if (lo < n) {
-      sendFloats.put(a, lo, Math.min(hi, n) - lo);
+      sendFloats.put(a, base + lo, Math.min(hi, n) - lo);
     }
     if (hi > n) {
       int from = Math.max(lo, n);
@@ -303,15 +394,16 @@ public final class RingAllReduce implements Closeable {
 
   /** Applies incoming floats for logical indices [lo, hi); {@code off} is lo's place in the buffer. */
   private void applyRange(float[] a, float[] extra, int lo, int hi, int off, boolean add) {
-    int n = a.length;
+    int n = span;
     FloatBuffer in = recvFloats;
     int aHi = Math.min(hi, n);
+    int b = base;
     if (add) {
-      for (int i = lo, j = off; i < aHi; i++, j++) a[i] += in.get(j);
+      for (int i = lo, j = off; i < aHi; i++, j++) a[b + i] += in.get(j);
       for (int i = Math.max(lo, n), j = off + (i - lo); i < hi; i++, j++) extra[i - n] += in.get(j);
     } else {
       if (lo < aHi) {
-        in.get(off, a, lo, aHi - lo);
+        in.get(off, a, b + lo, aHi - lo);
       }
       for (int i = Math.max(lo, n), j = off + (i - lo); i < hi; i++, j++) extra[i - n] = in.get(j);
     }

@@ -108,7 +108,9 @@ public final class FederatedTrainer {
     long evalNanos = 0;
     Map<String, Double> lastVal = resumed == null ? Collections.emptyMap() : resumed.lastValidation();
     RoundLoop loop = new RoundLoop(jsc, RoundLoop.Kind.FEDERATED, LOG, config.logEveryRounds(), listeners);
-    long[] payload = new long[2]; // compression: int8 payload bytes and their float32 size, summed over rounds
+    // Summed over rounds: compression's int8 payload bytes and their float32 size; plain uploads' wire
+    // bytes (row-sparse where smaller) and their dense size.
+    long[] payload = new long[4];
     try (loop) {
       for (int round = startRound + 1; round <= lastRound; round++) {
         long r0 = System.nanoTime();
@@ -142,6 +144,8 @@ public final class FederatedTrainer {
         float[] delta = agg.delta;
         payload[0] += agg.payloadBytes;
         payload[1] += agg.float32Bytes;
+        payload[2] += agg.uploadBytes;
+        payload[3] += agg.denseBytes;
         if (config.dp() && !noUpdate) {
           // Fixed denominator: the expected number of sampled silos (McMahan et al. 2018, the unbiased estimator).
           double expected = config.sampling() == FederatedConfig.Sampling.POISSON
@@ -213,6 +217,12 @@ public final class FederatedTrainer {
           + " saved)", config.toMap().get("compression"), payload[0] / roundsRun, payload[1] / roundsRun,
           String.format(Locale.ROOT, "%.1f", 100.0 * (payload[1] - payload[0]) / payload[1]));
     }
+    if (payload[2] < payload[3]) {
+      auditMap.put("row_sparse_upload_bytes_per_round", payload[2] / roundsRun);
+      auditMap.put("dense_upload_bytes_per_round", payload[3] / roundsRun);
+      LOG.info("sparktrain federated: row-sparse uploads (a sparse first layer's touched rows) took {} bytes per"
+          + " round instead of {} dense", payload[2] / roundsRun, payload[3] / roundsRun);
+    }
     if (audit.rowsMoved() != 0) {
       LOG.error("sparktrain federated: {} records were shuffled in training stages{}", audit.rowsMoved(),
           config.aggregationDepth() > 1 ? " (with aggregation_depth " + config.aggregationDepth()
@@ -245,6 +255,9 @@ public final class FederatedTrainer {
     /** Compression: the int8 payloads' bytes and the float32 bytes they replace. */
     long payloadBytes;
     long float32Bytes;
+    /** Plain uploads: what they took on the wire (row-sparse where smaller), and as dense float32. */
+    long uploadBytes;
+    long denseBytes;
 
     /** A round without any update (every sampled silo straggled and was dropped). */
     static Aggregate none(int size) {
@@ -313,8 +326,8 @@ public final class FederatedTrainer {
       // Under DP the weights are 1 per silo; the loss is normalised by the rows (unweighted examples).
       // In silo order, so the sum never depends on which task finished first.
       Update u = OrderedAggregate.aggregate(
-          results.map(r -> new Update(r.vector, r.weight, r.lossSum, r.rows, r.steps)), Update::new, Update::merge,
-          cfg.aggregationDepth());
+          results.map(r -> new Update(r.vector, r.weight, r.lossSum, r.rows, r.steps).withRows(r.touched)),
+          Update::new, Update::merge, cfg.aggregationDepth());
       if (u.isEmpty()) {
         return a;
       }
@@ -323,6 +336,8 @@ public final class FederatedTrainer {
       a.lossSum = u.lossSum();
       a.rows = u.rows();
       a.delta = cfg.dp() ? u.vector() : u.mean();
+      a.uploadBytes = u.uploadBytes();
+      a.denseBytes = 4L * u.vector().length * u.parts();
       return a;
     }
     List<SiloWork.Result> list = results.collect();

@@ -1,11 +1,15 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.data.Block;
+import io.sparktrain.linalg.RowSlice;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.TaskHook;
 import io.sparktrain.train.Update;
 import io.sparktrain.util.Seeds;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +37,9 @@ final class SiloWork {
   static final class Result implements Serializable {
     private static final long serialVersionUID = 1L;
     int silo;
-    float[] vector;
+    transient float[] vector;
+    /** The rows of a sparse first kernel {@code vector} may be nonzero in (row-sparse on the wire), or null. */
+    RowSlice touched;
     QuantizedUpdate quantized;
     int[] masked;
     double weight;
@@ -41,6 +47,16 @@ final class SiloWork {
     double lossSum;
     long rows;
     long steps;
+
+    private void writeObject(ObjectOutputStream out) throws IOException {
+      out.defaultWriteObject();
+      RowSlice.write(out, vector, touched);
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+      in.defaultReadObject();
+      vector = RowSlice.read(in);
+    }
   }
 
   /** Quantization chunk of int8 uploads: one (min, step) per this many values. */
@@ -87,13 +103,15 @@ final class SiloWork {
     r.examples = u.weight();
     // The silo's secret keys both its DP noise and its secure-aggregation keys: hashed once per task.
     byte[] secret = cfg.secureAggregation() || (cfg.dp() && cfg.dpNoiseMultiplier() > 0) ? secretBytes(b) : null;
+    boolean noised = false;
     if (cfg.dp()) {
       // DP-FedAvg (McMahan et al. 2018): the silo's own delta, clipped to S, counts once; its share of
       // the noise N(0, (z S)^2 / m) makes the sum of the m sampled silos carry N(0, (z S)^2).
       float inv = (float) (1.0 / u.weight());
       for (int i = 0; i < v.length; i++) v[i] *= inv;
-      DpClipping.clip(v, cfg.dpClipNorm());
+      DpClipping.clip(v, cfg.dpClipNorm()); // a scale: zero rows stay zero
       if (cfg.dpNoiseMultiplier() > 0) {
+        noised = true;
         DpClipping.addNoise(v, cfg.dpNoiseMultiplier() / Math.sqrt(sampledCount), cfg.dpClipNorm(),
             ByteBuffer.wrap(secret).getLong(), round, p);
       }
@@ -115,6 +133,7 @@ final class SiloWork {
           : ErrorFeedback.compress(v, residual, QUANTIZATION_CHUNK, seed);
     } else {
       r.vector = v;
+      r.touched = noised ? null : u.touched(); // noise is dense
     }
     return r;
   }

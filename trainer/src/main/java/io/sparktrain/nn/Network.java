@@ -1,6 +1,7 @@
 package io.sparktrain.nn;
 
 import io.sparktrain.linalg.Blas;
+import io.sparktrain.linalg.RowSet;
 import io.sparktrain.util.Seeds;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -402,6 +403,38 @@ public final class Network implements Serializable {
     for (int l = 0; l < layers.length; l++) {
       ParameterLayout.Entry k = layout.kernel(l);
       for (int i = k.offset(); i < k.end(); i++) {
+        penalty += (double) params[i] * params[i];
+        grad[i] += lambda * params[i];
+      }
+    }
+    return 0.5 * lambda * penalty;
+  }
+
+  /**
+   * {@link #addL2(float[], float[], float)} lazily on a row-sparse gradient: every kernel but the
+   * first whole, and of the first kernel only the rows in {@code rows} (the rows a sparse mini-batch
+   * touched, as lazy optimizers decay them). {@code rows == null} is the dense form.
+   */
+  public double addL2(float[] params, float[] grad, float lambda, RowSet rows) {
+    if (rows == null) {
+      return addL2(params, grad, lambda);
+    }
+    if (lambda == 0f) {
+      return 0;
+    }
+    double penalty = 0;
+    for (int l = 1; l < layers.length; l++) {
+      ParameterLayout.Entry k = layout.kernel(l);
+      for (int i = k.offset(); i < k.end(); i++) {
+        penalty += (double) params[i] * params[i];
+        grad[i] += lambda * params[i];
+      }
+    }
+    int[] ids = rows.ids();
+    int w = rows.width();
+    for (int r = 0; r < rows.size(); r++) {
+      int at = rows.offset() + ids[r] * w;
+      for (int i = at; i < at + w; i++) {
         penalty += (double) params[i] * params[i];
         grad[i] += lambda * params[i];
       }

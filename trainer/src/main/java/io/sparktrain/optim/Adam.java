@@ -17,6 +17,11 @@ class Adam extends Optimizer {
   }
 
   final void adamStep(float[] p, float[] g, float scale, float lr, long t, float l2) {
+    adamRange(p, g, scale, lr, t, l2, 0, size);
+  }
+
+  /** The Adam rule on parameters {@code [from, to)} only. */
+  final void adamRange(float[] p, float[] g, float scale, float lr, long t, float l2, int from, int to) {
     float b1 = (float) spec.beta1();
     float b2 = (float) spec.beta2();
     // 1 - beta in double, then rounded (as torch's alpha/value = 1 - beta): (1 - (float) beta2) in
@@ -30,7 +35,7 @@ class Adam extends Optimizer {
     float stepSize = lr / bc1;
     float[] m = slots[0];
     float[] v = slots[1];
-    for (int i = 0; i < size; i++) {
+    for (int i = from; i < to; i++) {
       float gi = scale * g[i] + l2 * p[i];
       m[i] = b1 * m[i] + c1 * gi;
       v[i] = b2 * v[i] + c2 * gi * gi;

@@ -1,5 +1,7 @@
 package io.sparktrain.optim;
 
+import io.sparktrain.linalg.RowSet;
+
 /**
  * A first-order optimizer on flat parameter vectors. It never sees data: only parameters and a
  * gradient in the same layout.
@@ -35,23 +37,47 @@ public abstract class Optimizer {
    * sum pass 1 / (total weight) and save a pass over the vector. Clipping sees the scaled norm.
    */
   public final void step(float[] params, float[] grads, float scale) {
+    step(params, grads, scale, null);
+  }
+
+  /**
+   * A step on a gradient that is zero in every row of {@code rows}' slice outside the set (a
+   * sparse first layer's kernel); {@code rows == null} means dense. Clipping then reads only the
+   * listed rows and the dense rest. Dense optimizers step every parameter anyway (a zero-gradient
+   * row still moves with its momentum); {@code lazy_adam} steps only the listed rows of the slice.
+   */
+  public final void step(float[] params, float[] grads, float scale, RowSet rows) {
     if (params.length != size || grads.length != size) {
       throw new IllegalArgumentException("optimizer step: expected parameter and gradient vectors of "
           + size + " values, found " + params.length + " and " + grads.length);
     }
     if (spec.clipNorm() > 0) {
-      double norm = Clipping.norm(grads) * Math.abs(scale);
+      double norm = (rows == null ? Clipping.norm(grads) : Math.sqrt(rows.squaredNorm(grads))) * Math.abs(scale);
       if (norm > spec.clipNorm()) {
         scale *= (float) (spec.clipNorm() / (norm + 1e-6));
       }
     }
     double lr = spec.learningRate() * spec.schedule().factor(steps);
     steps++;
-    update(params, grads, scale, (float) lr, steps);
+    if (rows == null) {
+      update(params, grads, scale, (float) lr, steps);
+    } else {
+      update(params, grads, scale, (float) lr, steps, rows);
+    }
   }
 
   /** The rule on the gradient {@code scale * g}: {@code t} is the 1-based number of this step. */
   abstract void update(float[] params, float[] g, float scale, float lr, long t);
+
+  /** The rule on a row-sparse gradient; dense optimizers step every parameter. */
+  void update(float[] params, float[] g, float scale, float lr, long t, RowSet rows) {
+    update(params, g, scale, lr, t);
+  }
+
+  /** Whether a step leaves the slice rows outside its gradient's {@link RowSet} untouched. */
+  public boolean lazy() {
+    return false;
+  }
 
   /** The learning rate the next step will use. */
   public double currentLearningRate() {

@@ -13,7 +13,7 @@ public final class OptimizerSpec implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** The optimizers of the core. */
-  public enum Kind { SGD, ADAM, ADAMW }
+  public enum Kind { SGD, ADAM, ADAMW, LAZY_ADAM }
 
   public static final double DEFAULT_ADAM_LR = 1e-3;
   public static final double DEFAULT_SGD_LR = 1e-2;
@@ -58,14 +58,20 @@ public final class OptimizerSpec implements Serializable {
     return new Builder(Kind.ADAMW);
   }
 
-  /** A builder for {@code kind} by name: sgd, adam, adamw. */
+  /** Adam that steps only the touched rows of a sparse first layer ({@link LazyAdam}). */
+  public static Builder lazyAdam() {
+    return new Builder(Kind.LAZY_ADAM);
+  }
+
+  /** A builder for {@code kind} by name: sgd, adam, adamw, lazy_adam. */
   public static Builder builder(String kind) {
     switch (kind.trim().toLowerCase(Locale.ROOT)) {
       case "sgd": return sgd();
       case "adam": return adam();
       case "adamw": return adamW();
+      case "lazy_adam": return lazyAdam();
       default:
-        throw new IllegalArgumentException("optimizer '" + kind + "': expected one of sgd, adam, adamw");
+        throw new IllegalArgumentException("optimizer '" + kind + "': expected one of sgd, adam, adamw, lazy_adam");
     }
   }
 
@@ -75,6 +81,7 @@ public final class OptimizerSpec implements Serializable {
       case SGD: return new Sgd(this, size);
       case ADAM: return new Adam(this, size);
       case ADAMW: return new AdamW(this, size);
+      case LAZY_ADAM: return new LazyAdam(this, size);
       default: throw new AssertionError(kind);
     }
   }

@@ -4,6 +4,7 @@ import io.sparktrain.collective.CollectiveException;
 import io.sparktrain.collective.Rendezvous;
 import io.sparktrain.collective.RingAllReduce;
 import io.sparktrain.data.Block;
+import io.sparktrain.linalg.RowSet;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
@@ -18,6 +19,8 @@ import java.io.UncheckedIOException;
 import java.lang.ref.SoftReference;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.ServerSocketChannel;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -132,6 +135,8 @@ public final class CollectiveEngine implements AutoCloseable {
     /** Checksums of the span's start; a task whose cached replica matches them skips the transfer. */
     long startParamsSum;
     long startStateSum;
+    /** Sparse (CSR) training blocks: the first kernel's gradient is exchanged row-sparse when smaller. */
+    boolean sparseInputs;
   }
 
   /**
@@ -211,6 +216,8 @@ public final class CollectiveEngine implements AutoCloseable {
     long preNanos;
     long postNanos;
     long bytesSent;
+    /** Steps whose first-kernel gradient travelled row-sparse (an all-gather of the touched rows). */
+    long rowSparseSteps;
   }
 
   /** A span's outcome on the driver. */
@@ -246,6 +253,8 @@ public final class CollectiveEngine implements AutoCloseable {
     /** Rank 0's task from its start to its result, minus its step time (rendezvous, rows, result). */
     public long taskOverheadNanos;
     public long bytesSent;
+    /** Steps whose first-kernel gradient travelled row-sparse. */
+    public long rowSparseSteps;
     /** Spans whose tasks all started from their cached replicas (no broadcast, no fetch). */
     public long spansFromReplicas;
     /** Spans in which a task lacked its replica and fetched the start from the driver. */
@@ -298,6 +307,9 @@ public final class CollectiveEngine implements AutoCloseable {
         m.put("span_phase_ms_median", phases);
       }
       m.put("bytes_sent_per_step", bytesSent / s);
+      if (rowSparseSteps > 0) {
+        m.put("row_sparse_steps", rowSparseSteps);
+      }
       if (computeNanosByRank.length > 0) {
         double[] c = new double[computeNanosByRank.length];
         double[] w = new double[computeNanosByRank.length];
@@ -328,6 +340,17 @@ public final class CollectiveEngine implements AutoCloseable {
   private long replicaRound = -1;
   private long replicaParamsSum;
   private long replicaStateSum;
+  private boolean sparseInputs;
+
+  /**
+   * Declares the training blocks sparse (CSR, {@code TrainingData.sparsePartitions() > 0}): the
+   * steps then exchange the first kernel's gradient as touched rows when that is smaller than the
+   * dense all-reduce. Returns this.
+   */
+  public CollectiveEngine sparseInputs(boolean sparse) {
+    this.sparseInputs = sparse;
+    return this;
+  }
 
   /**
    * Prepares the engine for {@code blocks} (one cached block per partition; {@code offsets} are
@@ -517,6 +540,7 @@ public final class CollectiveEngine implements AutoCloseable {
     plan.port = rendezvous.port();
     plan.token = token;
     plan.checkEvery = config.replicaCheckEvery();
+    plan.sparseInputs = sparseInputs;
     long t0 = System.nanoTime();
     plan.startParamsSum = checksum(start.params);
     plan.startStateSum = start.state == null ? 0 : start.state.checksum();
@@ -698,6 +722,7 @@ public final class CollectiveEngine implements AutoCloseable {
     profile.taskOverheadNanos += Math.max(0, zero.taskNanos - (zero.computeNanos + zero.reduceNanos
         + zero.optimizerNanos));
     profile.bytesSent += zero.bytesSent;
+    profile.rowSparseSteps += zero.rowSparseSteps;
     long overhead = Math.max(0, wallNanos - (zero.computeNanos + zero.reduceNanos + zero.optimizerNanos));
     profile.spanOverheadNanos += overhead;
     profile.spanOverheadsMs.add(overhead / 1e6);
@@ -802,7 +827,13 @@ public final class CollectiveEngine implements AutoCloseable {
       }
     }
     float[] grad = new float[size];
-    float[] extra = new float[3];
+    // Sparse inputs: the first kernel's touched rows, and two more extras (their count, any dense rank).
+    RowSet touched = plan.sparseInputs ? work.newRowSet() : null;
+    if (touched != null && touched.offset() != 0) {
+      throw new IllegalStateException("collective: expected the first kernel at offset 0, found " + touched);
+    }
+    boolean dirty = true; // the gradient may hold values outside the touched rows: zero it whole
+    float[] extra = new float[touched == null ? 3 : 5];
     double[] lw = new double[2];
     List<Long> checks = new ArrayList<>();
     SpanResult res = new SpanResult();
@@ -819,7 +850,16 @@ public final class CollectiveEngine implements AutoCloseable {
       if (hook != null) {
         for (Shard s : shards) hook.beforeWork(round, s.partition, plan.attempt);
       }
-      Arrays.fill(grad, 0f);
+      if (touched == null || dirty) {
+        Arrays.fill(grad, 0f);
+      } else {
+        Arrays.fill(grad, touched.end(), size, 0f);
+        touched.zeroRows(grad);
+      }
+      if (touched != null) {
+        touched.clear();
+      }
+      boolean rowSparse = touched != null;
       lw[0] = 0;
       lw[1] = 0;
       long localRows = 0;
@@ -827,15 +867,21 @@ public final class CollectiveEngine implements AutoCloseable {
         Shard s = shards[i];
         long taskSeed = Seeds.of(cfg.seed(), plan.epoch, r, s.partition);
         if (sync) {
-          work.addGradient(params, s.block, rows[i].rows(), rows[i].start(r), rows[i].end(r), cfg.microBatch(),
-              taskSeed, grad, lw);
+          rowSparse &= work.addGradient(params, s.block, rows[i].rows(), rows[i].start(r), rows[i].end(r),
+              cfg.microBatch(), taskSeed, grad, lw, touched);
         } else {
           int n = s.block.rows();
           Update u = work.localSteps(params, s.block, orders[i], (int) (r * n / plan.roundsPerEpoch),
               (int) ((r + 1) * n / plan.roundsPerEpoch), cfg.batchSize(), cfg.localOptimizer(), taskSeed);
           if (!u.isEmpty()) {
             float[] v = u.vector();
-            for (int j = 0; j < size; j++) grad[j] += v[j];
+            if (rowSparse && u.touched() != null) {
+              u.touched().addInto(v, grad);
+              touched.addAll(u.touched().rows(), 0, u.touched().rows().length);
+            } else {
+              for (int j = 0; j < size; j++) grad[j] += v[j];
+              rowSparse = false;
+            }
             lw[0] += u.lossSum();
             lw[1] += u.weight();
             localRows += u.rows();
@@ -846,7 +892,18 @@ public final class CollectiveEngine implements AutoCloseable {
       extra[1] = (float) lw[1];
       extra[2] = localRows;
       long t1 = System.nanoTime();
-      ring.allReduce(grad, extra);
+      RowSet stepRows = null; // the rows of the first kernel the reduced gradient may be nonzero in
+      if (touched == null) {
+        ring.allReduce(grad, extra);
+      } else {
+        extra[3] = touched.size();
+        extra[4] = rowSparse ? 0 : 1;
+        stepRows = reduceRowSparse(ring, grad, extra, touched) ? touched : null;
+        if (stepRows != null) {
+          res.rowSparseSteps++;
+        }
+      }
+      dirty = stepRows == null;
       long t2 = System.nanoTime();
       double weight = extra[1];
       if (!(weight > 0)) {
@@ -854,7 +911,7 @@ public final class CollectiveEngine implements AutoCloseable {
             + weight + ")");
       }
       float inv = (float) (1.0 / weight);
-      boolean finite = allFinite(grad);
+      boolean finite = stepRows != null ? stepRows.allFinite(grad) : allFinite(grad);
       double loss = extra[0] / weight;
       if (!finite || !Double.isFinite(loss)) {
         res.divergedRound = round + 1;
@@ -867,18 +924,28 @@ public final class CollectiveEngine implements AutoCloseable {
       long roundRows;
       if (sync) {
         if (cfg.l2() == 0f) {
-          opt.step(params, grad, inv);
+          opt.step(params, grad, inv, stepRows);
         } else {
-          for (int i = 0; i < size; i++) grad[i] *= inv;
-          loss += net.addL2(params, grad, cfg.l2());
-          opt.step(params, grad);
+          if (stepRows != null && !opt.lazy()) {
+            stepRows = null; // dense L2 gives every row of the first kernel a gradient
+            dirty = true;
+          }
+          scale(grad, inv, stepRows);
+          loss += net.addL2(params, grad, cfg.l2(), stepRows);
+          opt.step(params, grad, 1f, stepRows);
         }
         roundRows = Math.min(plan.rows, (r + 1) * cfg.batchSize()) - r * cfg.batchSize();
       } else {
         if (opt == null) {
-          for (int i = 0; i < size; i++) params[i] += grad[i] * inv;
+          if (stepRows == null) {
+            for (int i = 0; i < size; i++) params[i] += grad[i] * inv;
+          } else {
+            scale(grad, inv, stepRows);
+            stepRows.addRows(grad, params);
+            for (int i = stepRows.end(); i < size; i++) params[i] += grad[i];
+          }
         } else {
-          opt.step(params, grad, -inv); // the mean delta, negated: a pseudo-gradient
+          opt.step(params, grad, -inv, stepRows); // the mean delta, negated: a pseudo-gradient
         }
         roundRows = (long) extra[2];
       }
@@ -916,6 +983,68 @@ public final class CollectiveEngine implements AutoCloseable {
     }
     res.postNanos = System.nanoTime() - tEnd;
     return res;
+  }
+
+  /** Scales {@code v} by {@code c}: whole, or (rows not null) the rows listed and everything after the slice. */
+  private static void scale(float[] v, float c, RowSet rows) {
+    if (rows == null) {
+      for (int i = 0; i < v.length; i++) v[i] *= c;
+      return;
+    }
+    for (int i = rows.end(); i < v.length; i++) v[i] *= c;
+    int[] ids = rows.ids();
+    for (int k = 0; k < rows.size(); k++) {
+      int at = rows.offset() + ids[k] * rows.width();
+      for (int j = at; j < at + rows.width(); j++) v[j] *= c;
+    }
+  }
+
+  /**
+   * The all-reduce of a step on sparse inputs. The dense rest (everything after the first kernel)
+   * and the extras go through the ring; then, when every rank's gradient is row-sparse
+   * ({@code extra[4] == 0} after the sum) and the touched rows of all ranks ({@code extra[3]}) take
+   * fewer bytes than the ring all-reduce of the kernel, an all-gather of each rank's rows, summed in
+   * rank order on every rank (identical bits everywhere); else the ring all-reduce of the kernel.
+   * Returns true in the row-sparse case, with {@code touched} then holding the union of the rows.
+   */
+  static boolean reduceRowSparse(RingAllReduce ring, float[] grad, float[] extra, RowSet touched)
+      throws IOException {
+    int end = touched.end();
+    ring.allReduce(grad, end, grad.length, extra);
+    int w = touched.width();
+    double rowFloats = extra[3] * (w + 1.0);
+    boolean sparse = extra[4] == 0f && rowFloats < 2.0 * touched.rowCount() * w;
+    if (!sparse) {
+      ring.allReduce(grad, 0, end, new float[0]);
+      return false;
+    }
+    if (ring.size() == 1) {
+      return true;
+    }
+    touched.sort();
+    int n = touched.size();
+    ByteBuffer mine = ByteBuffer.allocate(4 + 4 * n * (w + 1)).order(ByteOrder.LITTLE_ENDIAN);
+    mine.putInt(n);
+    int[] ids = touched.ids();
+    for (int k = 0; k < n; k++) mine.putInt(ids[k]);
+    for (int k = 0; k < n; k++) {
+      int at = touched.offset() + ids[k] * w;
+      for (int j = at; j < at + w; j++) mine.putFloat(grad[j]);
+    }
+    ByteBuffer[] all = ring.allGather(mine.flip());
+    touched.zeroRows(grad);
+    for (ByteBuffer b : all) {
+      int count = b.getInt(0);
+      int vals = 4 + 4 * count;
+      for (int k = 0; k < count; k++) {
+        int row = b.getInt(4 + 4 * k);
+        touched.add(row);
+        int at = touched.offset() + row * w;
+        int src = vals + 4 * k * w;
+        for (int j = 0; j < w; j++) grad[at + j] += b.getFloat(src + 4 * j);
+      }
+    }
+    return true;
   }
 
   /** Java serialization of a span's start or result (float arrays go out in bulk). */

@@ -1,11 +1,14 @@
 package io.sparktrain.train;
 
 import io.sparktrain.data.Block;
+import io.sparktrain.linalg.RowSet;
+import io.sparktrain.linalg.RowSlice;
 import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.util.Seeds;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -20,6 +23,13 @@ import java.util.SplittableRandom;
  *       with a fresh local optimizer, returning the weight delta times the example weight used
  *       (average and federated modes).
  * </ul>
+ * <p><b>Sparse features.</b> On CSR blocks the first layer's kernel gradient is nonzero only in the
+ * rows of the inputs a mini-batch touched. The work tracks them ({@link RowSet}): a step zeroes and
+ * steps only those rows (with {@code lazy_adam}; dense optimizers still step every row), and the
+ * returned {@link Update} lists the rows it may be nonzero in ({@link Update#touched()}), so it
+ * travels row-sparse. A dense L2 term, a proximal term or a dense optimizer's weight decay makes
+ * the update dense again, and it is then marked dense.
+ *
  * Not thread-safe (it owns the workspace and batch buffers); one per task.
  */
 public final class LocalWork {
@@ -67,8 +77,15 @@ public final class LocalWork {
     }
     float[] grad = new float[params.length];
     double[] lw = new double[2];
-    addGradient(params, block, order, from, to, microBatch, seed, grad, lw);
-    return new Update(grad, lw[1], lw[0], Math.max(0, to - from), 1);
+    RowSet touched = block.isSparse() ? newRowSet() : null;
+    boolean rowSparse = addGradient(params, block, order, from, to, microBatch, seed, grad, lw, touched);
+    Update u = new Update(grad, lw[1], lw[0], Math.max(0, to - from), 1);
+    return rowSparse ? u.withRows(RowSlice.of(touched)) : u;
+  }
+
+  /** An empty set of the first kernel's rows (inputs x units of layer 0). */
+  public RowSet newRowSet() {
+    return new RowSet(network.layout().kernel(0).offset(), network.inputs(), network.sizes()[1]);
   }
 
   /**
@@ -78,16 +95,36 @@ public final class LocalWork {
    */
   public void addGradient(float[] params, Block block, int[] order, int from, int to, int microBatch, long seed,
       float[] grad, double[] lossAndWeight) {
+    addGradient(params, block, order, from, to, microBatch, seed, grad, lossAndWeight, null);
+  }
+
+  /**
+   * As {@link #addGradient(float[], Block, int[], int, int, int, long, float[], double[])}, adding
+   * the first kernel's rows the rows' sparse features touch to {@code touched} (when not null).
+   * Returns whether the added gradient is row-sparse: false when the block is dense (its gradient
+   * may touch every row of the first kernel).
+   */
+  public boolean addGradient(float[] params, Block block, int[] order, int from, int to, int microBatch, long seed,
+      float[] grad, double[] lossAndWeight, RowSet touched) {
     if (from >= to) {
-      return;
+      return true;
     }
     checkBlock(block);
     int chunk = 0;
     for (int start = from; start < to; start += microBatch, chunk++) {
       int end = Math.min(to, start + microBatch);
       gather(block, order, start, end);
+      track(touched);
       lossAndWeight[0] += network.lossAndGradient(params, batch, grad, ws, Seeds.of(seed, chunk));
       lossAndWeight[1] += batch.weightSum();
+    }
+    return block.isSparse();
+  }
+
+  /** Adds the columns of the gathered CSR batch to {@code touched}. */
+  private void track(RowSet touched) {
+    if (touched != null && batch.isSparse()) {
+      touched.addAll(batch.cols(), 0, batch.rowPtr()[batch.rows()]);
     }
   }
 
@@ -105,7 +142,7 @@ public final class LocalWork {
     checkBlock(block);
     checkBatch(batchSize);
     float[] w = params.clone();
-    Steps s = new Steps(params.length, local);
+    Steps s = new Steps(params.length, local, block.isSparse());
     s.run(w, params, block, order, from, to, batchSize, 0f, seed);
     return s.delta(w, params, to - from, s.weight);
   }
@@ -142,7 +179,7 @@ public final class LocalWork {
       throw new IllegalArgumentException("local steps limit: expected >= 0 (0 = none), found " + maxSteps);
     }
     float[] w = params.clone();
-    Steps s = new Steps(params.length, local);
+    Steps s = new Steps(params.length, local, block.isSparse());
     s.limit = maxSteps == 0 ? Integer.MAX_VALUE : maxSteps;
     int e = 0;
     for (; e < epochs && s.steps < s.limit; e++) {
@@ -177,10 +214,19 @@ public final class LocalWork {
     int steps;
     long rows;
     int limit = Integer.MAX_VALUE;
+    /** The first kernel's rows this step touched (sparse blocks), else null. */
+    final RowSet step;
+    /** The rows any step touched, while the delta stays row-sparse; null once it is dense. */
+    RowSet union;
+    /** Whether the gradient buffer may hold values outside the last step's touched rows. */
+    boolean dirty;
 
-    Steps(int size, OptimizerSpec local) {
+    Steps(int size, OptimizerSpec local, boolean sparse) {
       grad = new float[size];
       opt = local.create(size);
+      step = sparse ? newRowSet() : null;
+      // A zero-gradient row of a fresh optimizer stays put unless weight decay moves it.
+      union = sparse && (opt.lazy() || local.weightDecay() == 0) ? newRowSet() : null;
     }
 
     void run(float[] w, float[] anchor, Block block, int[] order, int from, int to, int batchSize, float proxMu,
@@ -189,7 +235,24 @@ public final class LocalWork {
         int end = Math.min(to, start + batchSize);
         rows += end - start;
         gather(block, order, start, end);
-        double batchLoss = network.lossAndGradient(w, batch, grad, ws, Seeds.of(seed, steps), false);
+        double batchLoss;
+        boolean rowSparse = step != null && batch.isSparse();
+        if (rowSparse) {
+          // Zero only what the last step wrote: the dense rest and its touched rows of the first kernel.
+          Arrays.fill(grad, 0, step.offset(), 0f);
+          Arrays.fill(grad, step.end(), grad.length, 0f);
+          if (dirty) {
+            Arrays.fill(grad, step.offset(), step.end(), 0f);
+            dirty = false;
+          } else {
+            step.zeroRows(grad);
+          }
+          step.clear();
+          track(step);
+          batchLoss = network.lossAndGradient(w, batch, grad, ws, Seeds.of(seed, steps), true);
+        } else {
+          batchLoss = network.lossAndGradient(w, batch, grad, ws, Seeds.of(seed, steps), false);
+        }
         double bw = batch.weightSum();
         lossSum += batchLoss;
         weight += bw;
@@ -197,20 +260,34 @@ public final class LocalWork {
           continue;
         }
         // The step takes the mean gradient sum / bw + l2 W as (sum + bw l2 W) scaled by 1 / bw.
-        network.addL2(w, grad, (float) (l2 * bw));
+        if (rowSparse && opt.lazy()) {
+          network.addL2(w, grad, (float) (l2 * bw), step); // lazy: the touched rows' share only
+        } else if (l2 != 0f) {
+          network.addL2(w, grad, (float) (l2 * bw));
+          rowSparse = false;
+        }
         if (proxMu > 0f) {
           float c = (float) (proxMu * bw);
           for (int i = 0; i < grad.length; i++) grad[i] += c * (w[i] - anchor[i]);
+          rowSparse = false;
         }
-        opt.step(w, grad, (float) (1.0 / bw));
+        if (!rowSparse) {
+          dirty = true;
+          union = null;
+        } else if (union != null) {
+          union.addAll(step);
+        }
+        opt.step(w, grad, (float) (1.0 / bw), rowSparse ? step : null);
       }
     }
+
 
     /** (w - params) times {@code clientWeight}, in w's array. */
     Update delta(float[] w, float[] params, long rows, double clientWeight) {
       float scale = (float) clientWeight;
       for (int i = 0; i < w.length; i++) w[i] = (w[i] - params[i]) * scale;
-      return new Update(w, clientWeight, lossSum, rows, steps);
+      Update u = new Update(w, clientWeight, lossSum, rows, steps);
+      return union != null ? u.withRows(RowSlice.of(union)) : u;
     }
   }
 

@@ -6,6 +6,7 @@ import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.eval.Evaluator;
 import io.sparktrain.linalg.Blas;
+import io.sparktrain.linalg.RowSet;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
@@ -54,6 +55,7 @@ public final class Trainer {
   private final TrainConfig config;
   private final List<TrainingListener> listeners = new ArrayList<>();
   private Map<String, Object> collectiveProfile;
+  private Traffic traffic = new Traffic();
 
   public Trainer(Network network, TrainConfig config) {
     this.network = network;
@@ -76,6 +78,41 @@ public final class Trainer {
 
   public Network network() {
     return network;
+  }
+
+  /**
+   * What the last fit's partitions uploaded per round on the driver engine (row-sparse where that
+   * was smaller, {@link Update#uploadBytes()}), beside what dense uploads would have taken; null
+   * when it ran no driver-engine round.
+   */
+  public Map<String, Object> traffic() {
+    return traffic.rounds == 0 ? null : traffic.toMap();
+  }
+
+  /** Upload bytes per round of the driver engine. */
+  static final class Traffic {
+    long rounds;
+    long uploadBytes;
+    long denseBytes;
+    long sparseRounds;
+
+    void add(Update u, int paramCount) {
+      rounds++;
+      uploadBytes += u.uploadBytes();
+      denseBytes += 4L * paramCount * u.parts();
+      if (u.touched() != null) {
+        sparseRounds++;
+      }
+    }
+
+    Map<String, Object> toMap() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("rounds", rounds);
+      m.put("row_sparse_rounds", sparseRounds);
+      m.put("upload_bytes_per_round", uploadBytes / (double) rounds);
+      m.put("dense_upload_bytes_per_round", denseBytes / (double) rounds);
+      return m;
+    }
   }
 
   public TrainConfig config() {
@@ -141,6 +178,7 @@ public final class Trainer {
    * {@code initialParams} (may be null) replaces the seeded initialisation.
    */
   public TrainResult fit(TrainingData train, TrainingData validation, float[] initialParams) {
+    traffic = new Traffic();
     checkData(train, "training data");
     if (validation != null) {
       checkData(validation, "validation data");
@@ -206,7 +244,8 @@ public final class Trainer {
     CollectiveEngine engine = null;
     try (loop) { // the loop puts the job description back, also when the engine refuses to start
       if (collective) {
-        engine = new CollectiveEngine(train.blocks(), offsets, n, roundsPerEpoch, network, config);
+        engine = new CollectiveEngine(train.blocks(), offsets, n, roundsPerEpoch, network, config)
+            .sparseInputs(train.sparsePartitions() > 0);
       }
       outer:
       for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
@@ -410,14 +449,20 @@ public final class Trainer {
     float[] mean = u.mean();
     RoundLoop.requireFinite("round " + round, loss, mean, config.mode() == Mode.SYNC ? "gradient" : "update",
         divergedAdvice(lastCheckpoint));
+    traffic.add(u, network.layout().size());
+    // A row-sparse mean (a sparse first layer's touched rows) lets lazy_adam step only those rows.
+    RowSet rows = u.touched() == null ? null : u.touched().toRowSet();
     if (config.mode() == Mode.SYNC) {
-      loss += network.addL2(params, mean, config.l2());
-      server.step(params, mean);
+      if (rows != null && !server.lazy() && config.l2() != 0f) {
+        rows = null; // dense L2: every row of the first kernel gets a gradient
+      }
+      loss += network.addL2(params, mean, config.l2(), rows);
+      server.step(params, mean, 1f, rows);
     } else if (server == null) {
       for (int i = 0; i < params.length; i++) params[i] += mean[i];
     } else {
       for (int i = 0; i < mean.length; i++) mean[i] = -mean[i];
-      server.step(params, mean);
+      server.step(params, mean, 1f, rows);
     }
     return loss;
   }

@@ -1,5 +1,9 @@
 package io.sparktrain.train;
 
+import io.sparktrain.linalg.RowSlice;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 
 /**
@@ -7,11 +11,19 @@ import java.io.Serializable;
  * holding a weighted SUM (of gradients, or of weight deltas times the partition's example weight),
  * the total example weight behind it, the loss sum, and counts. The mean is {@code vector / weight},
  * formed once, on the driver.
+ *
+ * <p><b>Row-sparse updates.</b> When the network's first layer ran on sparse (CSR) features, the
+ * vector's first kernel is zero outside the rows the partition's mini-batches touched, and
+ * {@link #touched()} lists them. Such an update travels as those rows plus the dense rest when that is
+ * smaller ({@link RowSlice#write}); {@link #uploadBytes()} sums what the partitions' updates took on
+ * the wire. Merging keeps the union of the lists, or drops to dense when either side is dense.
  */
 public final class Update implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
-  private float[] vector;
+  private transient float[] vector;
+  private RowSlice touched;
+  private long uploadBytes;
   private double weight;
   private double lossSum;
   private long rows;
@@ -29,6 +41,17 @@ public final class Update implements Serializable {
     this.rows = rows;
     this.steps = steps;
     this.parts = 1;
+    this.uploadBytes = vector == null ? 0 : 4L * vector.length;
+  }
+
+  /**
+   * Declares the vector zero outside {@code slice}'s rows of its slice (a sparse first layer's
+   * kernel); null = dense. Returns this.
+   */
+  public Update withRows(RowSlice slice) {
+    this.touched = slice;
+    this.uploadBytes = vector == null ? 0 : RowSlice.wireBytes(vector, slice);
+    return this;
   }
 
   /** Adds {@code other} into this (in place) and returns this. Either side may be empty. */
@@ -38,6 +61,7 @@ public final class Update implements Serializable {
     }
     if (vector == null) {
       vector = other.vector.clone();
+      touched = other.touched;
     } else {
       if (vector.length != other.vector.length) {
         throw new IllegalArgumentException("update merge: expected vectors of " + vector.length
@@ -45,8 +69,15 @@ public final class Update implements Serializable {
       }
       float[] v = vector;
       float[] o = other.vector;
-      for (int i = 0; i < v.length; i++) v[i] += o[i];
+      if (touched != null && other.touched != null && touched.sameSlice(other.touched)) {
+        other.touched.addInto(o, v);
+        touched = touched.union(other.touched);
+      } else {
+        for (int i = 0; i < v.length; i++) v[i] += o[i];
+        touched = null;
+      }
     }
+    uploadBytes += other.uploadBytes;
     weight += other.weight;
     lossSum += other.lossSum;
     rows += other.rows;
@@ -62,6 +93,10 @@ public final class Update implements Serializable {
 
   /** The weighted sum (not a copy). */
   public float[] vector() { return vector; }
+  /** The rows of the sparse first kernel the vector may be nonzero in, or null when dense. */
+  public RowSlice touched() { return touched; }
+  /** Bytes the merged partitions' vectors took on the wire (row-sparse where that was smaller). */
+  public long uploadBytes() { return uploadBytes; }
   public double weight() { return weight; }
   public double lossSum() { return lossSum; }
   public long rows() { return rows; }
@@ -82,5 +117,15 @@ public final class Update implements Serializable {
   /** Mean loss per unit of example weight. */
   public double meanLoss() {
     return weight > 0 ? lossSum / weight : Double.NaN;
+  }
+
+  private void writeObject(ObjectOutputStream out) throws IOException {
+    out.defaultWriteObject();
+    RowSlice.write(out, vector, touched);
+  }
+
+  private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    vector = RowSlice.read(in);
   }
 }

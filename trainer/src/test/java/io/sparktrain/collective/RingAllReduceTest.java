@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -93,6 +95,63 @@ class RingAllReduceTest {
           return new float[][] {a};
         });
         assertArrayEquals(first.get(0)[0], again.get(1 % n)[0], "n=" + n + " len=" + len + ": run to run");
+      }
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  void aRangeIsReducedAndTheRestLeftAlone() throws Exception {
+    int n = 3;
+    int len = 10_001;
+    List<float[]> out = onRing(n, 10_000, (rank, ring) -> {
+      float[] a = vector(rank, len, 3);
+      ring.allReduce(a, 100, 9_000, new float[] {rank});
+      return a;
+    });
+    for (int k = 0; k < n; k++) {
+      float[] own = vector(k, len, 3);
+      for (int i = 0; i < len; i++) {
+        if (i < 100 || i >= 9_000) {
+          assertEquals(own[i], out.get(k)[i], 0.0, "rank " + k + " element " + i + " is outside the range");
+        } else {
+          double sum = 0;
+          for (int q = 0; q < n; q++) sum += vector(q, len, 3)[i];
+          assertEquals(sum, out.get(k)[i], 1e-5 * Math.max(1, Math.abs(sum)), "rank " + k + " element " + i);
+        }
+      }
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  void allGatherHandsEveryRankEveryMessage() throws Exception {
+    for (int n : new int[] {1, 2, 3, 4}) {
+      List<List<String>> out = onRing(n, 10_000, (rank, ring) -> {
+        // Lengths differ by rank (rank 1's is empty); twice, so buffers are reused safely.
+        List<String> got = new ArrayList<>();
+        for (int round = 0; round < 2; round++) {
+          byte[] msg = ("r" + round + "-" + "x".repeat(rank == 1 ? 0 : rank * 50_000)).getBytes(
+              StandardCharsets.US_ASCII);
+          ByteBuffer[] all = ring.allGather(ByteBuffer.wrap(rank == 1 ? new byte[0] : msg));
+          for (ByteBuffer b : all) {
+            byte[] bytes = new byte[b.remaining()];
+            b.get(bytes);
+            got.add(new String(bytes, StandardCharsets.US_ASCII));
+          }
+        }
+        return got;
+      });
+      for (int k = 0; k < n; k++) {
+        List<String> got = out.get(k);
+        assertEquals(2 * n, got.size());
+        for (int round = 0; round < 2; round++) {
+          for (int q = 0; q < n; q++) {
+            String want = q == 1 ? "" : "r" + round + "-" + "x".repeat(q * 50_000);
+            assertEquals(want, got.get(round * n + q), "n=" + n + " rank " + k + " round " + round + " message of "
+                + q);
+          }
+        }
       }
     }
   }

@@ -1,0 +1,149 @@
+package io.sparktrain.linalg;
+
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.Serializable;
+import java.util.Arrays;
+
+/**
+ * Which rows of one row-major slice of a flat vector are nonzero: the immutable, serializable
+ * companion of {@link RowSet}, carried by an update whose sparse first layer's kernel only has the
+ * rows its mini-batches touched. Rows are sorted and unique.
+ *
+ * <p>{@link #write} and {@link #read} put such a vector on the wire as its listed rows plus the dense
+ * rest when that is smaller than the whole vector, and whole otherwise: the receiver gets the same
+ * dense vector back either way.
+ */
+public final class RowSlice implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final int offset;
+  private final int rowCount;
+  private final int width;
+  private final int[] rows;
+
+  /** A slice listing {@code rows} (sorted ascending, unique; not copied). */
+  public RowSlice(int offset, int rowCount, int width, int[] rows) {
+    this.offset = offset;
+    this.rowCount = rowCount;
+    this.width = width;
+    this.rows = rows;
+  }
+
+  /** The rows of {@code set} (sorted here; the set is sorted as a side effect). */
+  public static RowSlice of(RowSet set) {
+    set.sort();
+    return new RowSlice(set.offset(), set.rowCount(), set.width(), Arrays.copyOf(set.ids(), set.size()));
+  }
+
+  public int offset() { return offset; }
+  public int rowCount() { return rowCount; }
+  public int width() { return width; }
+  /** The sorted row ids (not a copy). */
+  public int[] rows() { return rows; }
+  public int end() { return offset + rowCount * width; }
+
+  /** A {@link RowSet} with these rows. */
+  public RowSet toRowSet() {
+    RowSet s = new RowSet(offset, rowCount, width);
+    s.addAll(rows, 0, rows.length);
+    return s;
+  }
+
+  /** Whether {@code other} covers the same slice of the same vector. */
+  public boolean sameSlice(RowSlice other) {
+    return other.offset == offset && other.rowCount == rowCount && other.width == width;
+  }
+
+  /** The sorted union of both row lists (same slice). */
+  public RowSlice union(RowSlice other) {
+    if (!sameSlice(other)) {
+      throw new IllegalArgumentException("row slice union: expected the slice " + this + ", found " + other);
+    }
+    int[] a = rows;
+    int[] b = other.rows;
+    int[] u = new int[a.length + b.length];
+    int i = 0;
+    int j = 0;
+    int n = 0;
+    while (i < a.length || j < b.length) {
+      int next = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i] : b[j];
+      if (i < a.length && a[i] == next) i++;
+      if (j < b.length && b[j] == next) j++;
+      u[n++] = next;
+    }
+    return new RowSlice(offset, rowCount, width, Arrays.copyOf(u, n));
+  }
+
+  /** Adds {@code src}'s listed rows and its dense rest into {@code dst} (same layout). */
+  public void addInto(float[] src, float[] dst) {
+    for (int i = 0; i < offset; i++) dst[i] += src[i];
+    for (int i = end(); i < src.length; i++) dst[i] += src[i];
+    for (int r : rows) {
+      int at = offset + r * width;
+      for (int j = at; j < at + width; j++) dst[j] += src[j];
+    }
+  }
+
+  /** Bytes a vector of {@code total} floats takes on the wire with these rows ({@link #write}), data only. */
+  public long sparseBytes(int total) {
+    return 4L * rows.length * (width + 1) + 4L * (total - (end() - offset));
+  }
+
+  /** Whether writing the vector row-sparse is smaller than writing it whole. */
+  public boolean smaller(int total) {
+    return sparseBytes(total) < 4L * total;
+  }
+
+  /** Bytes {@code v} takes on the wire with {@code slice} (null: whole). */
+  public static long wireBytes(float[] v, RowSlice slice) {
+    return slice != null && slice.smaller(v.length) ? slice.sparseBytes(v.length) : 4L * v.length;
+  }
+
+  /** Writes {@code v}: its listed rows and dense rest when {@code slice} says that is smaller, else whole. */
+  public static void write(ObjectOutputStream out, float[] v, RowSlice slice) throws IOException {
+    boolean sparse = v != null && slice != null && slice.smaller(v.length);
+    out.writeBoolean(sparse);
+    if (!sparse) {
+      out.writeObject(v);
+      return;
+    }
+    out.writeObject(slice);
+    out.writeInt(v.length);
+    float[] packed = new float[slice.rows.length * slice.width + v.length - (slice.end() - slice.offset)];
+    int n = 0;
+    for (int r : slice.rows) {
+      System.arraycopy(v, slice.offset + r * slice.width, packed, n, slice.width);
+      n += slice.width;
+    }
+    System.arraycopy(v, 0, packed, n, slice.offset);
+    n += slice.offset;
+    System.arraycopy(v, slice.end(), packed, n, v.length - slice.end());
+    out.writeObject(packed);
+  }
+
+  /** Reads what {@link #write} wrote: the dense vector (rows outside the slice's list are 0). */
+  public static float[] read(ObjectInputStream in) throws IOException, ClassNotFoundException {
+    if (!in.readBoolean()) {
+      return (float[]) in.readObject();
+    }
+    RowSlice slice = (RowSlice) in.readObject();
+    float[] v = new float[in.readInt()];
+    float[] packed = (float[]) in.readObject();
+    int n = 0;
+    for (int r : slice.rows) {
+      System.arraycopy(packed, n, v, slice.offset + r * slice.width, slice.width);
+      n += slice.width;
+    }
+    System.arraycopy(packed, n, v, 0, slice.offset);
+    n += slice.offset;
+    System.arraycopy(packed, n, v, slice.end(), v.length - slice.end());
+    return v;
+  }
+
+  @Override
+  public String toString() {
+    return "RowSlice(" + rows.length + " of " + rowCount + " rows x " + width + " at " + offset + ")";
+  }
+}
