@@ -27,7 +27,7 @@ import org.apache.spark.sql.types.StructType;
  *   <tr><td>hiddenLayers</td><td>[64]</td><td>units per hidden layer</td></tr>
  *   <tr><td>activation</td><td>"relu"</td><td>hidden activation ({@link Activation#parse})</td></tr>
  *   <tr><td>dropout</td><td>0.0</td><td>after each hidden layer</td></tr>
- *   <tr><td>optimizer</td><td>"adam"</td><td>adam, sgd, adamw</td></tr>
+ *   <tr><td>optimizer</td><td>"adam"</td><td>adam, sgd, adamw, lazy_adam</td></tr>
  *   <tr><td>learningRate, beta1, beta2, momentum</td><td>0.001, 0.9, 0.999, 0.0</td><td></td></tr>
  *   <tr><td>weightDecay, clipNorm, l2</td><td>0.0, 0.0, 0.0</td><td>clipNorm 0 = off; weightDecay
  *       not set: 0.01 for adamw</td></tr>

@@ -25,7 +25,7 @@ public final class NeuralNetParamSet implements Serializable {
   /** Which task-specific params to create. */
   public enum Task { CLASSIFIER, REGRESSOR }
 
-  static final String[] OPTIMIZERS = {"adam", "sgd", "adamw"};
+  static final String[] OPTIMIZERS = {"adam", "sgd", "adamw", "lazy_adam"};
   static final String[] MODES = {"sync", "average"};
 
   // Columns.
@@ -112,8 +112,8 @@ public final class NeuralNetParamSet implements Serializable {
         s -> Activation.parse(s).kind() != Activation.Kind.SOFTMAX));
     dropout = doubleParam(owner, who, "dropout", "dropout rate after each hidden layer, in training",
         "0 <= dropout < 1", v -> v >= 0 && v < 1);
-    optimizer = new Param<>(owner, "optimizer", "optimizer: adam, sgd or adamw", new Check<String>(who,
-        "optimizer", "one of adam, sgd, adamw", s -> contains(OPTIMIZERS, s)));
+    optimizer = new Param<>(owner, "optimizer", "optimizer: adam, sgd, adamw or lazy_adam", new Check<String>(who,
+        "optimizer", "one of adam, sgd, adamw, lazy_adam", s -> contains(OPTIMIZERS, s)));
     learningRate = doubleParam(owner, who, "learningRate", "learning rate", "a finite value > 0",
         v -> v > 0 && Double.isFinite(v));
     beta1 = doubleParam(owner, who, "beta1", "Adam/AdamW first-moment decay", "0 <= beta1 < 1",

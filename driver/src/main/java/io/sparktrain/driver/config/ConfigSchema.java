@@ -203,14 +203,15 @@ public final class ConfigSchema {
 
   private static Builder optimizer(String name, String doc) {
     return section(name, doc,
-        oneOf("name", "adam", "optimizer", "sgd", "adam", "adamw"),
+        oneOf("name", "adam", "optimizer (lazy_adam: Adam on the touched rows of a sparse first layer only)",
+            "sgd", "adam", "adamw", "lazy_adam"),
         number("learning_rate", 0.001, "base learning rate").minExclusive(0),
-        number("beta1", 0.9, "adam/adamw: first-moment decay").min(0).maxExclusive(1),
-        number("beta2", 0.999, "adam/adamw: second-moment decay").min(0).maxExclusive(1),
-        number("epsilon", 1.0e-8, "adam/adamw: denominator epsilon").minExclusive(0),
+        number("beta1", 0.9, "adam/adamw/lazy_adam: first-moment decay").min(0).maxExclusive(1),
+        number("beta2", 0.999, "adam/adamw/lazy_adam: second-moment decay").min(0).maxExclusive(1),
+        number("epsilon", 1.0e-8, "adam/adamw/lazy_adam: denominator epsilon").minExclusive(0),
         number("momentum", 0.0, "sgd: momentum (0 = plain SGD)").min(0).maxExclusive(1),
         bool("nesterov", false, "sgd: Nesterov momentum (needs momentum > 0)"),
-        number("weight_decay", 0.0, "sgd/adam: L2 added to the gradient; adamw: decoupled decay;"
+        number("weight_decay", 0.0, "sgd/adam/lazy_adam: L2 added to the gradient; adamw: decoupled decay;"
             + " null = the optimizer's default (adamw 0.01, else 0)").min(0).nullable().def(null),
         number("clip_norm", 0.0, "clip the gradient to this global L2 norm (0 = off)").min(0),
         section("schedule", "learning-rate schedule over optimizer steps",
@@ -317,7 +318,7 @@ public final class ConfigSchema {
               + " partial work is averaged in (FedProx, also with mu 0); auto = drop when prox_mu is 0, else partial",
               "auto", "drop", "partial"),
           section("local_optimizer", "the silos' optimizer",
-              oneOf("name", "sgd", "optimizer", "sgd", "adam", "adamw"),
+              oneOf("name", "sgd", "optimizer", "sgd", "adam", "adamw", "lazy_adam"),
               number("learning_rate", 0.05, "client learning rate").minExclusive(0)),
           oneOf("server", "fedavg", "the server rule (Reddi et al. 2021 for the adaptive ones)",
               "fedavg", "fedavgm", "fedadagrad", "fedadam", "fedyogi"),
