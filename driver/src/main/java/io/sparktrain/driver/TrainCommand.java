@@ -17,6 +17,7 @@ import io.sparktrain.ml.NeuralNetModel;
 import io.sparktrain.ml.NeuralNetRegressionModel;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Network;
+import io.sparktrain.train.MemoryPlan;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.RunResult;
 import io.sparktrain.train.TrainConfig;
@@ -180,6 +181,7 @@ final class TrainCommand implements Callable<Integer> {
     Network net = nb.build();
     long f0 = System.nanoTime();
     Map<String, Object> collective = null;
+    MemoryPlan memoryPlan;
     FederatedResult fed = null;
     RunResult result;
     // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
@@ -190,6 +192,7 @@ final class TrainCommand implements Callable<Integer> {
       FederatedTrainer trainer = new FederatedTrainer(net, cfg.federatedTrainConfig());
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       fed = trainer.fit(train, val != null ? val : test);
+      memoryPlan = trainer.memoryPlan();
       ExperimentCommand.printAudit(fed, out);
       result = fed;
     } else {
@@ -197,6 +200,7 @@ final class TrainCommand implements Callable<Integer> {
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       result = trainer.fit(train, val);
       collective = trainer.collectiveProfile();
+      memoryPlan = trainer.memoryPlan();
     }
     float[] params = result.params();
     MetricsHistory history = result.history();
@@ -300,6 +304,7 @@ final class TrainCommand implements Callable<Integer> {
     if (collective != null) {
       summary.put("collective", collective); // where the sync steps' time went (compute, all-reduce, optimizer)
     }
+    summary.put("memory_plan", memoryPlan.toMap()); // the estimate checked before round 1 (MemoryPlan)
     summary.put("timings", timings);
     summary.put("rounds", resultRounds);
     summary.put("epochs", resultEpochs);
