@@ -17,6 +17,7 @@ import io.sparktrain.ml.NeuralNetModel;
 import io.sparktrain.ml.NeuralNetRegressionModel;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Network;
+import io.sparktrain.train.MemoryPlan;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.RunResult;
 import io.sparktrain.train.TrainConfig;
@@ -180,7 +181,11 @@ final class TrainCommand implements Callable<Integer> {
     Network net = nb.build();
     long f0 = System.nanoTime();
     Map<String, Object> collective = null;
+<<<<<<< HEAD
     Map<String, Object> traffic = null;
+=======
+    MemoryPlan memoryPlan;
+>>>>>>> memplan
     FederatedResult fed = null;
     RunResult result;
     // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
@@ -191,6 +196,7 @@ final class TrainCommand implements Callable<Integer> {
       FederatedTrainer trainer = new FederatedTrainer(net, cfg.federatedTrainConfig());
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       fed = trainer.fit(train, val != null ? val : test);
+      memoryPlan = trainer.memoryPlan();
       ExperimentCommand.printAudit(fed, out);
       result = fed;
     } else {
@@ -198,7 +204,11 @@ final class TrainCommand implements Callable<Integer> {
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       result = trainer.fit(train, val);
       collective = trainer.collectiveProfile();
+<<<<<<< HEAD
       traffic = trainer.traffic();
+=======
+      memoryPlan = trainer.memoryPlan();
+>>>>>>> memplan
     }
     float[] params = result.params();
     MetricsHistory history = result.history();
@@ -302,9 +312,13 @@ final class TrainCommand implements Callable<Integer> {
     if (collective != null) {
       summary.put("collective", collective); // where the sync steps' time went (compute, all-reduce, optimizer)
     }
+<<<<<<< HEAD
     if (traffic != null) {
       summary.put("traffic", traffic); // the driver engine's upload bytes per round, row-sparse or dense
     }
+=======
+    summary.put("memory_plan", memoryPlan.toMap()); // the estimate checked before round 1 (MemoryPlan)
+>>>>>>> memplan
     summary.put("timings", timings);
     summary.put("rounds", resultRounds);
     summary.put("epochs", resultEpochs);

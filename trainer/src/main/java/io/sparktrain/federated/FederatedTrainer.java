@@ -7,6 +7,7 @@ import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.EarlyStopping;
 import io.sparktrain.train.LocalWork;
+import io.sparktrain.train.MemoryPlan;
 import io.sparktrain.train.OrderedAggregate;
 import io.sparktrain.train.RoundEvent;
 import io.sparktrain.train.RoundLoop;
@@ -47,10 +48,16 @@ public final class FederatedTrainer {
   private final Network network;
   private final FederatedConfig config;
   private final List<TrainingListener> listeners = new ArrayList<>();
+  private MemoryPlan memoryPlan;
 
   public FederatedTrainer(Network network, FederatedConfig config) {
     this.network = network;
     this.config = config;
+  }
+
+  /** The last fit's memory plan ({@link FederatedMemoryPlan}), or null before a fit. */
+  public MemoryPlan memoryPlan() {
+    return memoryPlan;
   }
 
   public FederatedTrainer addListener(TrainingListener l) {
@@ -67,6 +74,7 @@ public final class FederatedTrainer {
       throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStopping().metric()
           + " needs validation data, found none");
     }
+    memoryPlan = FederatedMemoryPlan.check(network, config, silos, validation); // before anything model-sized
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(silos.blocks().context());
     long[] siloRows = silos.partitionRows();
     int nonEmptySilos = countNonEmpty(siloRows);

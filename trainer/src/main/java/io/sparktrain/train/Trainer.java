@@ -56,6 +56,7 @@ public final class Trainer {
   private final List<TrainingListener> listeners = new ArrayList<>();
   private Map<String, Object> collectiveProfile;
   private Traffic traffic = new Traffic();
+  private MemoryPlan memoryPlan;
 
   public Trainer(Network network, TrainConfig config) {
     this.network = network;
@@ -74,6 +75,11 @@ public final class Trainer {
    */
   public Map<String, Object> collectiveProfile() {
     return collectiveProfile;
+  }
+
+  /** The last fit's memory plan ({@link MemoryPlan}), or null before a fit. */
+  public MemoryPlan memoryPlan() {
+    return memoryPlan;
   }
 
   public Network network() {
@@ -187,6 +193,7 @@ public final class Trainer {
       throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStopping().metric()
           + " needs validation data (a validation DataFrame or a validation fraction), found none");
     }
+    memoryPlan = MemoryPlan.checkTrainer(network, config, train, validation); // before anything model-sized
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(train.blocks().context());
     long[] partRows = train.partitionRows();
     long[] offsets = new long[partRows.length];
