@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Names every slice of a network's flat parameter vector: which layer, kernel or bias, its shape
@@ -52,6 +53,9 @@ public final class ParameterLayout implements Serializable {
     }
   }
 
+  /** The most parameters a network can have: they live in one Java float array. */
+  public static final int MAX_PARAMETERS = Integer.MAX_VALUE - 8;
+
   private final List<Entry> entries;
   private final int size;
 
@@ -62,6 +66,14 @@ public final class ParameterLayout implements Serializable {
 
   /** The layout of dense layers with the given sizes: [input, hidden..., output]. */
   public static ParameterLayout dense(int[] sizes) {
+    long total = 0;
+    for (int l = 0; l + 1 < sizes.length; l++) total += ((long) sizes[l] + 1) * sizes[l + 1];
+    if (total > MAX_PARAMETERS) {
+      throw new IllegalArgumentException(String.format(Locale.ROOT,
+          "network: expected at most %,d parameters (one float array), found %,d for the layer sizes %s;"
+          + " use fewer inputs (e.g. fewer hashed features) or narrower layers", MAX_PARAMETERS, total,
+          Arrays.toString(sizes)));
+    }
     List<Entry> list = new ArrayList<>();
     int off = 0;
     for (int l = 0; l + 1 < sizes.length; l++) {

@@ -61,6 +61,9 @@ class NetworkTest {
     assertIae(() -> Network.builder(4).loss(Loss.MSE).build(), "at least one layer");
     assertIae(() -> Network.builder(4).dense(3, Activation.RELU).build(), "no loss");
     assertIae(() -> Network.builder(4).dense(0, Activation.RELU), "units", "0");
+    // 2^22 inputs x 4096 units do not fit one float array: a plain error, not an integer overflow.
+    assertIae(() -> Network.builder(1 << 22).dense(4096, Activation.RELU).dense(2, Activation.SOFTMAX)
+        .loss(Loss.SOFTMAX_CROSS_ENTROPY).build(), "at most 2,147,483,639 parameters", "17,179,881,474");
   }
 
   @Test
