@@ -181,11 +181,8 @@ final class TrainCommand implements Callable<Integer> {
     Network net = nb.build();
     long f0 = System.nanoTime();
     Map<String, Object> collective = null;
-<<<<<<< HEAD
     Map<String, Object> traffic = null;
-=======
     MemoryPlan memoryPlan;
->>>>>>> memplan
     FederatedResult fed = null;
     RunResult result;
     // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
@@ -204,11 +201,8 @@ final class TrainCommand implements Callable<Integer> {
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       result = trainer.fit(train, val);
       collective = trainer.collectiveProfile();
-<<<<<<< HEAD
       traffic = trainer.traffic();
-=======
       memoryPlan = trainer.memoryPlan();
->>>>>>> memplan
     }
     float[] params = result.params();
     MetricsHistory history = result.history();
@@ -312,13 +306,10 @@ final class TrainCommand implements Callable<Integer> {
     if (collective != null) {
       summary.put("collective", collective); // where the sync steps' time went (compute, all-reduce, optimizer)
     }
-<<<<<<< HEAD
     if (traffic != null) {
       summary.put("traffic", traffic); // the driver engine's upload bytes per round, row-sparse or dense
     }
-=======
     summary.put("memory_plan", memoryPlan.toMap()); // the estimate checked before round 1 (MemoryPlan)
->>>>>>> memplan
     summary.put("timings", timings);
     summary.put("rounds", resultRounds);
     summary.put("epochs", resultEpochs);

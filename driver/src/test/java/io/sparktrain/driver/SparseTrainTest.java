@@ -70,4 +70,53 @@ class SparseTrainTest {
     assertTrue(m.find(), run.out);
     assertTrue(Double.parseDouble(m.group(1)) > 0.9, run.out); // each row carries its label's own feature
   }
+
+  @Test
+  void lazyAdamSendsTouchedRowsAndTheModelEvaluatesAndPredictsTheLibsvmFile(@TempDir Path dir) throws Exception {
+    int dim = 1 << 20;
+    Random r = new Random(5);
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < 300; i++) {
+      int label = i % 2;
+      sb.append(label);
+      TreeSet<Integer> idx = new TreeSet<>();
+      idx.add(1 + label);
+      while (idx.size() < 6) idx.add(1 + r.nextInt(dim));
+      for (int j : idx) sb.append(' ').append(j).append(':').append(j <= 2 ? 1.0 : r.nextGaussian());
+      sb.append('\n');
+    }
+    Path data = dir.resolve("train.libsvm");
+    Files.writeString(data, sb.toString());
+    Path out = dir.resolve("out");
+    String numFeatures = "numFeatures=" + dim;
+    MainTest.Run run = MainTest.run("train", "--config", "/dev/null", "--set", "data.train=" + data,
+        "--set", "data.format=libsvm", "--set", "data.options={numFeatures: \"" + dim + "\"}",
+        "--set", "model.hidden=[8]", "--set", "training.epochs=3", "--set", "training.batch_size=32",
+        "--set", "training.optimizer={name: lazy_adam, learning_rate: 0.05}", "--set", "output.dir=" + out);
+    assertEquals(0, run.code, run.err + run.out);
+    JsonNode c = new ObjectMapper().readTree(out.resolve("summary.json").toFile()).get("collective");
+    // 2 x 16 rows x 6 nonzeros of 2^20 x 8 floats: every step row-sparse, a few KiB instead of 32 MiB.
+    assertEquals(c.get("steps").asLong(), c.get("row_sparse_steps").asLong(), c.toString());
+    assertTrue(c.get("bytes_sent_per_step").asDouble() < 64 * 1024, c.toString());
+    // evaluate and predict read the same LibSVM file through the saved model (CSR first layer).
+    Path metrics = dir.resolve("metrics.json");
+    MainTest.Run ev = MainTest.run("evaluate", "--model", out.resolve("model").toString(), "--data",
+        data.toString(), "--format", "libsvm", "--option", numFeatures, "--output", metrics.toString());
+    assertEquals(0, ev.code, ev.err + ev.out);
+    double accuracy = new ObjectMapper().readTree(metrics.toFile()).get("accuracy").asDouble();
+    assertTrue(accuracy > 0.9, ev.out);
+    Path preds = dir.resolve("preds");
+    MainTest.Run pr = MainTest.run("predict", "--model", out.resolve("model").toString(), "--data",
+        data.toString(), "--format", "libsvm", "--option", numFeatures, "--output", preds.toString(),
+        "--output-format", "csv");
+    assertEquals(0, pr.code, pr.err + pr.out);
+    long predicted = 0;
+    try (var files = Files.list(preds)) {
+      for (Path f : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".csv"))::iterator) {
+        predicted += Files.readAllLines(f).stream().filter(l -> !l.startsWith("label") && !l.isBlank()
+            && !l.startsWith("prediction")).count();
+      }
+    }
+    assertTrue(predicted >= 300, "predicted rows: " + predicted);
+  }
 }
