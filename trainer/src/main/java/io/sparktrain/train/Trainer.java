@@ -10,6 +10,7 @@ import io.sparktrain.linalg.RowSet;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
+import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.optim.OptimizerState;
 import io.sparktrain.util.Seeds;
 import java.util.ArrayList;
@@ -56,6 +57,8 @@ public final class Trainer {
   private final List<TrainingListener> listeners = new ArrayList<>();
   private Map<String, Object> collectiveProfile;
   private Traffic traffic = new Traffic();
+  /** First kernels at least this large on sparse features get a hint to use lazy_adam. */
+  static final int LAZY_HINT_SIZE = 1 << 20;
   private MemoryPlan memoryPlan;
 
   public Trainer(Network network, TrainConfig config) {
@@ -235,6 +238,14 @@ public final class Trainer {
       }
     }
 
+    int firstKernel = network.layout().kernel(0).size();
+    if (train.sparsePartitions() > 0 && firstKernel >= LAZY_HINT_SIZE
+        && (config.mode() == Mode.SYNC ? config.optimizer() : config.localOptimizer()).kind()
+            != OptimizerSpec.Kind.LAZY_ADAM) {
+      LOG.info("sparktrain: sparse features into a first layer of {} weights: every {} step updates all of them;"
+          + " optimizer lazy_adam steps only the rows a batch touches (README: sparse updates)", firstKernel,
+          config.mode() == Mode.SYNC ? config.optimizer().kind() : config.localOptimizer().kind());
+    }
     LOG.info("sparktrain: {} on {} rows in {} partitions, mode {}, {} rounds per epoch, {} epochs, {}",
         network, n, partRows.length, config.mode().name().toLowerCase(Locale.ROOT), roundsPerEpoch,
         config.epochs(), Blas.get().describe());
