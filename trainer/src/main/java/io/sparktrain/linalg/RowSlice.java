@@ -101,6 +101,32 @@ public final class RowSlice implements Serializable {
     return slice != null && slice.smaller(v.length) ? slice.sparseBytes(v.length) : 4L * v.length;
   }
 
+  /** {@code v}'s listed rows, then everything before the slice, then everything after it: a new array. */
+  public float[] pack(float[] v) {
+    float[] packed = new float[rows.length * width + v.length - (end() - offset)];
+    int n = 0;
+    for (int r : rows) {
+      System.arraycopy(v, offset + r * width, packed, n, width);
+      n += width;
+    }
+    System.arraycopy(v, 0, packed, n, offset);
+    n += offset;
+    System.arraycopy(v, end(), packed, n, v.length - end());
+    return packed;
+  }
+
+  /** Writes what {@link #pack} packed into {@code v}'s listed rows and outside its slice; other rows stay. */
+  public void unpack(float[] packed, float[] v) {
+    int n = 0;
+    for (int r : rows) {
+      System.arraycopy(packed, n, v, offset + r * width, width);
+      n += width;
+    }
+    System.arraycopy(packed, n, v, 0, offset);
+    n += offset;
+    System.arraycopy(packed, n, v, end(), v.length - end());
+  }
+
   /** Writes {@code v}: its listed rows and dense rest when {@code slice} says that is smaller, else whole. */
   public static void write(ObjectOutputStream out, float[] v, RowSlice slice) throws IOException {
     boolean sparse = v != null && slice != null && slice.smaller(v.length);
@@ -111,16 +137,7 @@ public final class RowSlice implements Serializable {
     }
     out.writeObject(slice);
     out.writeInt(v.length);
-    float[] packed = new float[slice.rows.length * slice.width + v.length - (slice.end() - slice.offset)];
-    int n = 0;
-    for (int r : slice.rows) {
-      System.arraycopy(v, slice.offset + r * slice.width, packed, n, slice.width);
-      n += slice.width;
-    }
-    System.arraycopy(v, 0, packed, n, slice.offset);
-    n += slice.offset;
-    System.arraycopy(v, slice.end(), packed, n, v.length - slice.end());
-    out.writeObject(packed);
+    out.writeObject(slice.pack(v));
   }
 
   /** Reads what {@link #write} wrote: the dense vector (rows outside the slice's list are 0). */
@@ -130,15 +147,7 @@ public final class RowSlice implements Serializable {
     }
     RowSlice slice = (RowSlice) in.readObject();
     float[] v = new float[in.readInt()];
-    float[] packed = (float[]) in.readObject();
-    int n = 0;
-    for (int r : slice.rows) {
-      System.arraycopy(packed, n, v, slice.offset + r * slice.width, slice.width);
-      n += slice.width;
-    }
-    System.arraycopy(packed, n, v, 0, slice.offset);
-    n += slice.offset;
-    System.arraycopy(packed, n, v, slice.end(), v.length - slice.end());
+    slice.unpack((float[]) in.readObject(), v);
     return v;
   }
 

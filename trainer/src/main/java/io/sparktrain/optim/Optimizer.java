@@ -1,6 +1,7 @@
 package io.sparktrain.optim;
 
 import io.sparktrain.linalg.RowSet;
+import io.sparktrain.linalg.RowSlice;
 
 /**
  * A first-order optimizer on flat parameter vectors. It never sees data: only parameters and a
@@ -90,6 +91,31 @@ public abstract class Optimizer {
 
   public OptimizerSpec spec() {
     return spec;
+  }
+
+  /** {@code state().checksum()} without copying the slots. */
+  public long stateChecksum() {
+    return OptimizerState.checksum(steps, slots);
+  }
+
+  /**
+   * Each slot's rows of {@code rows} and everything outside its slice, packed ({@link RowSlice#pack}):
+   * all of the state a lazy optimizer changed since its slots were last equal to another's, when
+   * every step it took listed rows within {@code rows}.
+   */
+  public float[][] packRows(RowSlice rows) {
+    float[][] p = new float[slots.length][];
+    for (int i = 0; i < slots.length; i++) p[i] = rows.pack(slots[i]);
+    return p;
+  }
+
+  /** Writes what {@link #packRows} packed into the slots, and sets the step count. */
+  public void unpackRows(long stepCount, RowSlice rows, float[][] packed) {
+    if (packed.length != slots.length) {
+      throw new IllegalArgumentException("optimizer rows: expected " + slots.length + " slots, found " + packed.length);
+    }
+    for (int i = 0; i < slots.length; i++) rows.unpack(packed[i], slots[i]);
+    this.steps = stepCount;
   }
 
   /** A deep copy of the evolving state. */

@@ -36,6 +36,11 @@ public final class OptimizerState implements Serializable {
 
   /** A 64-bit hash of the step count and of every slot's bits (replicas compare states with it). */
   public long checksum() {
+    return checksum(steps, slots);
+  }
+
+  /** {@link #checksum()} of a state with these steps and slots (not copied). */
+  static long checksum(long steps, float[][] slots) {
     long h = 0x9E3779B97F4A7C15L ^ steps;
     for (float[] slot : slots) {
       h = (h ^ slot.length) * 0x100000001B3L;

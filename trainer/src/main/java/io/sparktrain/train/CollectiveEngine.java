@@ -5,6 +5,7 @@ import io.sparktrain.collective.Rendezvous;
 import io.sparktrain.collective.RingAllReduce;
 import io.sparktrain.data.Block;
 import io.sparktrain.linalg.RowSet;
+import io.sparktrain.linalg.RowSlice;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
@@ -218,6 +219,22 @@ public final class CollectiveEngine implements AutoCloseable {
     long bytesSent;
     /** Steps whose first-kernel gradient travelled row-sparse (an all-gather of the touched rows). */
     long rowSparseSteps;
+    /**
+     * Instead of {@code params} and {@code state}: only what the span changed, when every step was
+     * row-sparse and the optimizer lazy (or none): the span's touched rows of the first kernel and
+     * everything outside it, of the parameters and of each optimizer slot. The driver writes them
+     * into its copy of the span's start.
+     */
+    SpanDelta delta;
+  }
+
+  /** A span's changes on a sparse first layer ({@link SpanResult#delta}). */
+  static final class SpanDelta implements Serializable {
+    private static final long serialVersionUID = 1L;
+    RowSlice rows;
+    float[] params;
+    float[][] slots;
+    long optimizerSteps;
   }
 
   /** A span's outcome on the driver. */
@@ -594,7 +611,7 @@ public final class CollectiveEngine implements AutoCloseable {
         drain(span, 50, delivered, lastRound, onStep, ended);
       }
       SpanResult zero = rank0(results);
-      if (zero != null && zero.params == null) {
+      if (zero != null && zero.params == null && zero.delta == null) {
         byte[] b = span.payload(zero.stageAttempt);
         if (b == null) {
           throw new IllegalStateException("collective span epoch " + (plan.epoch + 1) + ": rank 0 (stage attempt "
@@ -608,12 +625,13 @@ public final class CollectiveEngine implements AutoCloseable {
         }
         zero.params = full.params;
         zero.state = full.state;
+        zero.delta = full.delta;
       }
       Outcome o = finish(results, params, server, plan, System.nanoTime() - t0);
       if (o.divergedRound < 0) {
         replicaRound = lastRound;
         replicaParamsSum = zero.checksums[zero.checksums.length - 1];
-        replicaStateSum = zero.state == null ? 0 : zero.state.checksum();
+        replicaStateSum = server == null ? 0 : server.stateChecksum();
       }
       if (results.stream().allMatch(r -> r.startFrom == FROM_REPLICA)) {
         profile.spansFromReplicas++;
@@ -689,9 +707,17 @@ public final class CollectiveEngine implements AutoCloseable {
             + plan.checkEvery + " steps and at the end)");
       }
     }
-    System.arraycopy(zero.params, 0, params, 0, params.length);
-    if (server != null) {
-      server.restore(zero.state);
+    if (zero.delta != null) {
+      // params and server hold the span's start: write in what the span changed.
+      zero.delta.rows.unpack(zero.delta.params, params);
+      if (server != null) {
+        server.unpackRows(zero.delta.optimizerSteps, zero.delta.rows, zero.delta.slots);
+      }
+    } else {
+      System.arraycopy(zero.params, 0, params, 0, params.length);
+      if (server != null) {
+        server.restore(zero.state);
+      }
     }
     Outcome o = new Outcome();
     o.lossSum = zero.lossSum;
@@ -784,6 +810,7 @@ public final class CollectiveEngine implements AutoCloseable {
         }
         r.params = null;
         r.state = null;
+        r.delta = null;
         r.taskNanos = System.nanoTime() - s0;
         return r;
       }
@@ -833,6 +860,8 @@ public final class CollectiveEngine implements AutoCloseable {
       throw new IllegalStateException("collective: expected the first kernel at offset 0, found " + touched);
     }
     boolean dirty = true; // the gradient may hold values outside the touched rows: zero it whole
+    // The rows any step changed, while only those (and everything outside the first kernel) change.
+    RowSet spanRows = touched != null && (opt == null || opt.lazy()) ? work.newRowSet() : null;
     float[] extra = new float[touched == null ? 3 : 5];
     double[] lw = new double[2];
     List<Long> checks = new ArrayList<>();
@@ -905,6 +934,13 @@ public final class CollectiveEngine implements AutoCloseable {
       }
       dirty = stepRows == null;
       long t2 = System.nanoTime();
+      if (spanRows != null) {
+        if (stepRows == null) {
+          spanRows = null;
+        } else {
+          spanRows.addAll(stepRows);
+        }
+      }
       double weight = extra[1];
       if (!(weight > 0)) {
         throw new IllegalStateException("round " + (round + 1) + ": no partition returned any rows (total weight "
@@ -929,6 +965,7 @@ public final class CollectiveEngine implements AutoCloseable {
           if (stepRows != null && !opt.lazy()) {
             stepRows = null; // dense L2 gives every row of the first kernel a gradient
             dirty = true;
+            spanRows = null;
           }
           scale(grad, inv, stepRows);
           loss += net.addL2(params, grad, cfg.l2(), stepRows);
@@ -975,11 +1012,20 @@ public final class CollectiveEngine implements AutoCloseable {
     res.checksums = checks.stream().mapToLong(Long::longValue).toArray();
     res.waitNanos = ring.waitNanos() - wait0;
     res.bytesSent = ring.bytesSent() - bytes0;
-    res.params = params;
-    res.state = opt == null ? null : opt.state();
+    if (spanRows != null && res.divergedRound < 0) {
+      SpanDelta d = new SpanDelta();
+      d.rows = RowSlice.of(spanRows);
+      d.params = d.rows.pack(params);
+      d.slots = opt == null ? null : opt.packRows(d.rows);
+      d.optimizerSteps = opt == null ? 0 : opt.steps();
+      res.delta = d;
+    } else {
+      res.params = params;
+      res.state = opt == null ? null : opt.state();
+    }
     if (res.divergedRound < 0) {
       keepReplica(ring.rank(), new Replica(plan.token, plan.globalRoundStart + res.steps, res.checksums[
-          res.checksums.length - 1], res.state == null ? 0 : res.state.checksum(), params, opt));
+          res.checksums.length - 1], opt == null ? 0 : opt.stateChecksum(), params, opt));
     }
     res.postNanos = System.nanoTime() - tEnd;
     return res;
