@@ -1,11 +1,16 @@
 package io.sparktrain.federated;
 
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoSerializable;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
 import io.sparktrain.data.Block;
 import io.sparktrain.linalg.RowSlice;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.LocalWork;
 import io.sparktrain.train.TaskHook;
 import io.sparktrain.train.Update;
+import io.sparktrain.util.JavaBytes;
 import io.sparktrain.util.Seeds;
 import java.io.IOException;
 import java.io.ObjectInputStream;
@@ -34,8 +39,8 @@ final class SiloWork {
   }
 
   /** One silo's upload. Exactly one of {@code vector}, {@code quantized}, {@code masked} is set. */
-  static final class Result implements Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class Result implements Serializable, KryoSerializable {
+    private static final long serialVersionUID = 2L;
     int silo;
     transient float[] vector;
     /** The rows of a sparse first kernel {@code vector} may be nonzero in (row-sparse on the wire), or null. */
@@ -56,6 +61,29 @@ final class SiloWork {
     private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
       in.defaultReadObject();
       vector = RowSlice.read(in);
+    }
+
+    /** Under Spark's KryoSerializer: the Java form (Kryo would skip the transient vector). */
+    @Override
+    public void write(Kryo kryo, Output output) {
+      byte[] b = JavaBytes.toBytes(this);
+      output.writeInt(b.length);
+      output.writeBytes(b);
+    }
+
+    @Override
+    public void read(Kryo kryo, Input input) {
+      Result r = JavaBytes.fromBytes(input.readBytes(input.readInt()), Result.class, "silo result (Kryo)");
+      silo = r.silo;
+      vector = r.vector;
+      touched = r.touched;
+      quantized = r.quantized;
+      masked = r.masked;
+      weight = r.weight;
+      examples = r.examples;
+      lossSum = r.lossSum;
+      rows = r.rows;
+      steps = r.steps;
     }
   }
 

@@ -9,12 +9,9 @@ import io.sparktrain.linalg.RowSlice;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
+import io.sparktrain.util.JavaBytes;
 import io.sparktrain.util.Seeds;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.lang.ref.SoftReference;
@@ -1093,24 +1090,14 @@ public final class CollectiveEngine implements AutoCloseable {
     return true;
   }
 
-  /** Java serialization of a span's start or result (float arrays go out in bulk). */
+  /** Java serialization of a span's start or result ({@link JavaBytes}). */
   static byte[] toBytes(Serializable o) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 16);
-    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-      out.writeObject(o);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return bytes.toByteArray();
+    return JavaBytes.toBytes(o);
   }
 
   /** The object {@link #toBytes} wrote; {@code what} names it in the error. */
   static <T> T fromBytes(byte[] b, Class<T> type, String what) {
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(b))) {
-      return type.cast(in.readObject());
-    } catch (IOException | ClassNotFoundException e) {
-      throw new IllegalStateException("collective span: " + what + " does not read: " + e, e);
-    }
+    return JavaBytes.fromBytes(b, type, "collective span: " + what);
   }
 
   /**

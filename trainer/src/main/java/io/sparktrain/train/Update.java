@@ -1,6 +1,11 @@
 package io.sparktrain.train;
 
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoSerializable;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
 import io.sparktrain.linalg.RowSlice;
+import io.sparktrain.util.JavaBytes;
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
@@ -18,7 +23,7 @@ import java.io.Serializable;
  * smaller ({@link RowSlice#write}); {@link #uploadBytes()} sums what the partitions' updates took on
  * the wire. Merging keeps the union of the lists, or drops to dense when either side is dense.
  */
-public final class Update implements Serializable {
+public final class Update implements Serializable, KryoSerializable {
   private static final long serialVersionUID = 2L;
 
   private transient float[] vector;
@@ -127,5 +132,29 @@ public final class Update implements Serializable {
   private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
     in.defaultReadObject();
     vector = RowSlice.read(in);
+  }
+
+  /**
+   * Spark's KryoSerializer (conf/spark-defaults.conf sets it) would skip the transient vector and
+   * never call {@link #writeObject}: the Kryo form is the Java form, row-sparse where smaller.
+   */
+  @Override
+  public void write(Kryo kryo, Output output) {
+    byte[] b = JavaBytes.toBytes(this);
+    output.writeInt(b.length);
+    output.writeBytes(b);
+  }
+
+  @Override
+  public void read(Kryo kryo, Input input) {
+    Update u = JavaBytes.fromBytes(input.readBytes(input.readInt()), Update.class, "update (Kryo)");
+    vector = u.vector;
+    touched = u.touched;
+    uploadBytes = u.uploadBytes;
+    weight = u.weight;
+    lossSum = u.lossSum;
+    rows = u.rows;
+    steps = u.steps;
+    parts = u.parts;
   }
 }

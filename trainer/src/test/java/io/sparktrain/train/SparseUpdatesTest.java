@@ -47,7 +47,8 @@ class SparseUpdatesTest {
 
   @BeforeAll
   static void start() {
-    spark = Spark.session("local[2]", "SparseUpdatesTest");
+    // Kryo, as conf/spark-defaults.conf sets it: the row-sparse wire forms must survive it.
+    spark = Spark.kryoSession("local[2]", "SparseUpdatesTest");
     Random r = new Random(11);
     List<Row> sparseRows = new ArrayList<>();
     List<Row> denseRows = new ArrayList<>();
