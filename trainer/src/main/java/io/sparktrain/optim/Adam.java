@@ -7,6 +7,11 @@ package io.sparktrain.optim;
  * gradient (L2), as torch.optim.Adam.
  */
 class Adam extends Optimizer {
+  private long constantsStep = -1;
+  private float constantsLr;
+  private float invSqrtBc2Cached;
+  private float stepSizeCached;
+
   Adam(OptimizerSpec spec, int size) {
     super(spec, size, 2);
   }
@@ -30,9 +35,15 @@ class Adam extends Optimizer {
     float c1 = (float) (1 - spec.beta1());
     float c2 = (float) (1 - spec.beta2());
     float eps = (float) spec.epsilon();
-    float bc1 = (float) (1 - Math.pow(spec.beta1(), t));
-    float invSqrtBc2 = (float) (1 / Math.sqrt(1 - Math.pow(spec.beta2(), t)));
-    float stepSize = lr / bc1;
+    if (t != constantsStep || lr != constantsLr) { // once per step (lazy_adam calls this per row)
+      constantsStep = t;
+      constantsLr = lr;
+      float bc1 = (float) (1 - Math.pow(spec.beta1(), t));
+      invSqrtBc2Cached = (float) (1 / Math.sqrt(1 - Math.pow(spec.beta2(), t)));
+      stepSizeCached = lr / bc1;
+    }
+    float invSqrtBc2 = invSqrtBc2Cached;
+    float stepSize = stepSizeCached;
     float[] m = slots[0];
     float[] v = slots[1];
     for (int i = from; i < to; i++) {

@@ -214,7 +214,7 @@ public final class CollectiveEngine implements AutoCloseable {
     long preNanos;
     long postNanos;
     long bytesSent;
-    /** Steps whose first-kernel gradient travelled row-sparse (an all-gather of the touched rows). */
+    /** Steps whose first-kernel gradient was row-sparse: the union of the touched rows was gathered. */
     long rowSparseSteps;
     /**
      * Instead of {@code params} and {@code state}: only what the span changed, when every step was
@@ -1044,49 +1044,62 @@ public final class CollectiveEngine implements AutoCloseable {
 
   /**
    * The all-reduce of a step on sparse inputs. The dense rest (everything after the first kernel)
-   * and the extras go through the ring; then, when every rank's gradient is row-sparse
-   * ({@code extra[4] == 0} after the sum) and the touched rows of all ranks ({@code extra[3]}) take
-   * fewer bytes than the ring all-reduce of the kernel, an all-gather of each rank's rows, summed in
-   * rank order on every rank (identical bits everywhere); else the ring all-reduce of the kernel.
-   * Returns true in the row-sparse case, with {@code touched} then holding the union of the rows.
+   * and the extras go through the ring. Then, when some rank's gradient is dense ({@code extra[4] >
+   * 0} after the sum), the kernel goes through the ring too and this returns false. Otherwise the
+   * step is row-sparse and this returns true, with {@code touched} holding the union of all ranks'
+   * rows, sorted (the same list, in the same order, on every rank): each rank's rows are all-gathered
+   * with their values when that takes fewer bytes than the ring all-reduce of the kernel
+   * ({@code extra[3]}, the ranks' row counts summed, says), and summed in rank order on every rank
+   * (identical bits everywhere); else only the row ids are gathered and the values go through the
+   * ring. Either way the rows outside the union are exactly zero, so a lazy optimizer steps the same
+   * rows whichever transport carried them.
    */
   static boolean reduceRowSparse(RingAllReduce ring, float[] grad, float[] extra, RowSet touched)
       throws IOException {
     int end = touched.end();
     ring.allReduce(grad, end, grad.length, extra);
-    int w = touched.width();
-    double rowFloats = extra[3] * (w + 1.0);
-    boolean sparse = extra[4] == 0f && rowFloats < 2.0 * touched.rowCount() * w;
-    if (!sparse) {
+    if (extra[4] != 0f) {
       ring.allReduce(grad, 0, end, new float[0]);
       return false;
     }
+    touched.sort();
     if (ring.size() == 1) {
       return true;
     }
-    touched.sort();
+    int w = touched.width();
+    long gatherBytes = 4L + 4L * touched.size() * (w + 1);
+    boolean withValues = extra[3] * (w + 1.0) < 2.0 * touched.rowCount() * w && gatherBytes < Integer.MAX_VALUE / 2;
     int n = touched.size();
-    ByteBuffer mine = ByteBuffer.allocate(4 + 4 * n * (w + 1)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer mine = ByteBuffer.allocate(withValues ? (int) gatherBytes : 4 + 4 * n).order(ByteOrder.LITTLE_ENDIAN);
     mine.putInt(n);
     int[] ids = touched.ids();
     for (int k = 0; k < n; k++) mine.putInt(ids[k]);
-    for (int k = 0; k < n; k++) {
-      int at = touched.offset() + ids[k] * w;
-      for (int j = at; j < at + w; j++) mine.putFloat(grad[j]);
+    if (withValues) {
+      for (int k = 0; k < n; k++) {
+        int at = touched.offset() + ids[k] * w;
+        for (int j = at; j < at + w; j++) mine.putFloat(grad[j]);
+      }
     }
     ByteBuffer[] all = ring.allGather(mine.flip());
-    touched.zeroRows(grad);
+    if (withValues) {
+      touched.zeroRows(grad);
+    } else {
+      ring.allReduce(grad, 0, end, new float[0]);
+    }
     for (ByteBuffer b : all) {
       int count = b.getInt(0);
       int vals = 4 + 4 * count;
       for (int k = 0; k < count; k++) {
         int row = b.getInt(4 + 4 * k);
         touched.add(row);
-        int at = touched.offset() + row * w;
-        int src = vals + 4 * k * w;
-        for (int j = 0; j < w; j++) grad[at + j] += b.getFloat(src + 4 * j);
+        if (withValues) {
+          int at = touched.offset() + row * w;
+          int src = vals + 4 * k * w;
+          for (int j = 0; j < w; j++) grad[at + j] += b.getFloat(src + 4 * j);
+        }
       }
     }
+    touched.sort(); // the union in one order on every rank (a clipping norm sums in this order)
     return true;
   }
 
