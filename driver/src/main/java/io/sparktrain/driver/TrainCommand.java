@@ -1,5 +1,6 @@
 package io.sparktrain.driver;
 
+import io.sparktrain.data.InputScaling;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.driver.config.ConfigException;
@@ -20,6 +21,7 @@ import io.sparktrain.nn.Network;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.RunResult;
 import io.sparktrain.train.TrainConfig;
+import io.sparktrain.train.TrainResult;
 import io.sparktrain.train.Trainer;
 import io.sparktrain.train.TrainingListener;
 import io.sparktrain.util.Json;
@@ -41,6 +43,8 @@ import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import picocli.CommandLine.Command;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
 
 /**
@@ -53,6 +57,8 @@ import picocli.CommandLine.Option;
         "model/, metrics.jsonl, summary.json, test_metrics.json (with test data), report.html.",
         "See 'sparktrain info --schema' for every config key."})
 final class TrainCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
+
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The job config (YAML).")
   // CHECKSTYLE:QUALIFIED org.apache.hadoop.fs.Path is imported: the output is written through Hadoop
   java.nio.file.Path config;
@@ -182,11 +188,16 @@ final class TrainCommand implements Callable<Integer> {
     Map<String, Object> collective = null;
     FederatedResult fed = null;
     RunResult result;
+    TrainConfig resolved = null;
     // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
     Configurator.setLevel("io.sparktrain.progress", Level.WARN);
     if (cfg.isFederated()) {
       // Federated: each partition of train is a silo; validation (else test) data every eval_every_rounds;
       // checkpoints, resume and early stopping from the checkpoint and training.early_stopping sections.
+      if (cfg.bool("data.standardize")) {
+        LOG.info("sparktrain: data.standardize does not apply to federated runs (the global means and variances"
+            + " would be a statistic over every silo's raw data); the silos' features are used as they are");
+      }
       FederatedTrainer trainer = new FederatedTrainer(net, cfg.federatedTrainConfig());
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       fed = trainer.fit(train, val != null ? val : test);
@@ -197,7 +208,9 @@ final class TrainCommand implements Callable<Integer> {
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       result = trainer.fit(train, val);
       collective = trainer.collectiveProfile();
+      resolved = trainer.config();
     }
+    InputScaling scaling = result instanceof TrainResult ? ((TrainResult) result).inputScaling() : null;
     float[] params = result.params();
     MetricsHistory history = result.history();
     long resultRounds = result.rounds();
@@ -216,10 +229,17 @@ final class TrainCommand implements Callable<Integer> {
     RegressionMetrics rm = null;
     int depth = trainConfig.aggregationDepth();
     if (test != null) {
-      if (classification) {
-        cm = Evaluator.classification(test.blocks(), net, params, depth);
-      } else {
-        rm = Evaluator.regression(test.blocks(), net, params, depth);
+      TrainingData scored = scaling == null ? test : test.scaled(scaling);
+      try {
+        if (classification) {
+          cm = Evaluator.classification(scored.blocks(), net, params, depth);
+        } else {
+          rm = Evaluator.regression(scored.blocks(), net, params, depth);
+        }
+      } finally {
+        if (scored != test) {
+          scored.unpersist();
+        }
       }
     }
     double testSeconds = test == null ? 0 : seconds(e0);
@@ -229,8 +249,8 @@ final class TrainCommand implements Callable<Integer> {
     Path dir = new Path(outDir);
     dir.getFileSystem(hconf).mkdirs(dir);
     Path modelPath = new Path(dir, "model");
-    NeuralNetModel<?> model = classification ? NeuralNetClassificationModel.of(net, params)
-        : NeuralNetRegressionModel.of(net, params);
+    NeuralNetModel<?> model = classification ? NeuralNetClassificationModel.of(net, params, scaling)
+        : NeuralNetRegressionModel.of(net, params, scaling);
     if (features(cfg).size() == 1) {
       model.setFeaturesCol(features(cfg).get(0));
     }
@@ -258,6 +278,7 @@ final class TrainCommand implements Callable<Integer> {
     data.put("train_partitions", train.numPartitions());
     data.put("num_features", train.numFeatures());
     data.put("train_cached_bytes", train.cachedBytes());
+    data.put("standardized", scaling == null ? "no" : scaling.scaleOnly() ? "scale only (sparse)" : "mean and std");
     if (train.sparsePartitions() > 0) {
       // SparseVector features are cached in CSR form: the size follows the nonzeros, not the dimension.
       data.put("train_sparse_partitions", train.sparsePartitions());
@@ -299,6 +320,15 @@ final class TrainCommand implements Callable<Integer> {
     summary.put("blas", blas);
     if (collective != null) {
       summary.put("collective", collective); // where the sync steps' time went (compute, all-reduce, optimizer)
+    }
+    if (resolved != null) {
+      // What the automatic settings (epochs, batch_size, sync_engine 0/auto) came to for this data.
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("epochs", resolved.epochs());
+      r.put("epochs_auto", resolved.autoEpochs());
+      r.put("batch_size", resolved.batchSize());
+      r.put("sync_engine", resolved.syncEngine().name().toLowerCase(Locale.ROOT));
+      summary.put("training_resolved", r);
     }
     summary.put("timings", timings);
     summary.put("rounds", resultRounds);
