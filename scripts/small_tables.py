@@ -5,7 +5,8 @@ For each of scikit-learn's bundled tables (wine, iris, breast_cancer, digits; De
 python3-sklearn), a fixed stratified 70/30 split (train_test_split, random_state 0) is written as
 CSV. scikit-learn's MLPClassifier (defaults, random_state 0) is fit on StandardScaler-scaled
 features; `sparktrain train` gets a config with only the data section (raw, unscaled columns) and
-is timed as a whole process, JVM start included. Prints one table; --json also prints JSON lines.
+is timed as a whole process, JVM start included (wall and CPU seconds, and the machine's 1-minute
+load, since a loaded machine stretches the wall time). Prints one table; --json also prints JSON lines.
 
   /usr/bin/python3 scripts/small_tables.py [--tables wine,iris] [--set training.epochs=50 ...]
   scripts/bench.sh small-tables            (the same, after building the classes)
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -71,19 +73,22 @@ def sparktrain(work, name, ncols, sets, jvm_opts, cp):
     env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", OPENBLAS_NUM_THREADS="1")
     run_dir = os.path.join(work, "run_" + name)
     os.makedirs(run_dir)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     p = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True)
     secs = time.time() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     m = re.search(r"test accuracy ([0-9.]+)", p.stdout)
     if p.returncode != 0 or not m:
         sys.stderr.write(p.stdout[-2000:] + p.stderr[-4000:])
-        return None, secs, {}
+        return None, secs, cpu, {}
     summary = {}
     for root, _, files in os.walk(run_dir):
         if "summary.json" in files:
             with open(os.path.join(root, "summary.json")) as f:
                 summary = json.load(f)
-    return float(m.group(1)), secs, summary
+    return float(m.group(1)), secs, cpu, summary
 
 
 def main():
@@ -104,10 +109,11 @@ def main():
             write_csv(os.path.join(work, name + "_train.csv"), xtr, ytr)
             write_csv(os.path.join(work, name + "_test.csv"), xte, yte)
             sk, sk_s = sklearn_accuracy(xtr, ytr, xte, yte)
-            acc, secs, summary = sparktrain(work, name, x.shape[1], a.set, jvm_opts, cp)
+            acc, secs, cpu, summary = sparktrain(work, name, x.shape[1], a.set, jvm_opts, cp)
             r = {"table": name, "rows": len(y), "features": x.shape[1], "train_rows": len(ytr),
                  "sklearn_scaled_accuracy": round(sk, 4), "sklearn_s": round(sk_s, 2),
                  "sparktrain_accuracy": acc, "sparktrain_s": round(secs, 1),
+                 "sparktrain_cpu_s": round(cpu, 1), "load_1min": round(os.getloadavg()[0], 1),
                  "epochs": summary.get("epochs"), "rounds": summary.get("rounds"),
                  "stop_reason": summary.get("stop_reason"),
                  "timings": {k: round(v, 2) for k, v in summary.get("timings", {}).items()}}
@@ -122,13 +128,14 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
     print("| table | rows x features | sklearn MLP (scaled) | sparktrain defaults | gap (points) | sparktrain wall s"
-          " | epochs | steps | stop | goal |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
+          " | CPU s | load | epochs | steps | stop | goal |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         acc = "failed" if r["sparktrain_accuracy"] is None else "%.4f" % r["sparktrain_accuracy"]
-        print("| %s | %d x %d | %.4f | %s | %s | %.1f | %s | %s | %s | %s |" % (
+        print("| %s | %d x %d | %.4f | %s | %s | %.1f | %.1f | %.1f | %s | %s | %s | %s |" % (
             r["table"], r["rows"], r["features"], r["sklearn_scaled_accuracy"], acc, r["gap_points"],
-            r["sparktrain_s"], r["epochs"], r["rounds"], r["stop_reason"], "met" if r["goal_met"] else "missed"))
+            r["sparktrain_s"], r["sparktrain_cpu_s"], r["load_1min"], r["epochs"], r["rounds"], r["stop_reason"],
+            "met" if r["goal_met"] else "missed"))
     return 0 if all(r["goal_met"] for r in rows) else 1
 
 
