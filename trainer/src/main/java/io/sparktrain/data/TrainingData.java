@@ -234,7 +234,8 @@ public final class TrainingData {
     if (largest != null && largest.maxAbs > LARGE_FEATURE) {
       LOG.warn("sparktrain: {} data: {} holds values up to {} in magnitude (partition {}); features this large"
           + " saturate activations and make the gradients explode unless scaled: keep standardization on (the"
-          + " default of the CLI's data.standardize and the Estimators' standardization) or scale them first",
+          + " default of the CLI's data.standardize and the Estimators' standardization) or scale them first, e.g."
+          + " StandardScaler or MinMaxScaler in a Pipeline before the estimator",
           what, featureName(spec, largest.maxAbsFeature),
           String.format(Locale.ROOT, "%.3g", largest.maxAbs), largest.partition);
     }
