@@ -61,7 +61,8 @@ class JobConfigTest {
 
   @Test
   void badValuesNameTheKeyTheExpectationAndTheValue() {
-    assertEquals("training.batch_size: expected an integer >= 0, found -1", error(MIN + "training: {batch_size: -1}\n"));
+    assertEquals("training.batch_size: expected an integer >= 0, found -1",
+        error(MIN + "training: {batch_size: -1}\n"));
     assertEquals("training.optimizer.learning_rate: expected a number > 0, found -0.1",
         error(MIN, "training.optimizer.learning_rate=-0.1"));
     assertEquals("model.dropout: expected a number in [0, 1), found 1.0", error(MIN, "model.dropout=1.0"));
