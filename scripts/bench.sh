@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (never part of the tests).
 # Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options] | cluster
+#        | small-tables [--tables wine,iris] [--set key=value]
 # Prints JSON lines; record the figures in docs/BENCHMARKS.md with the command that made them.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -9,6 +10,13 @@ what="${1:-core}"; shift || true
 # Issue 9, executors in separate JVMs on scripts/cluster.sh (1 and 2 Workers): no mvn install, it
 # submits the already built app jar (docs/CLUSTER-SCALING.md).
 if [ "$what" = cluster ]; then exec "$ROOT/scripts/bench_cluster.sh" "$@"; fi
+# Issue 11, small real tables with only the data section against scikit-learn's MLPClassifier
+# (docs/BENCHMARKS.md): builds this checkout's classes (no mvn install) and runs the CLI on them.
+if [ "$what" = small-tables ]; then
+  ensure_deb python3-sklearn || true
+  mvn -q -B -ntp -Dstyle.color=never package -DskipTests -pl trainer,driver >&2
+  exec /usr/bin/python3 "$ROOT/scripts/small_tables.py" "$@"
+fi
 # The value of option $1 (--name V or --name=V, the last one wins) among the remaining arguments;
 # status 1 when it is absent.
 opt_value() {
@@ -77,6 +85,7 @@ PY
     fi
     ;;
   *)
-    echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...] | cluster" >&2
+    echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...] | cluster" \
+      "| small-tables [--tables wine,iris]" >&2
     exit 2 ;;
 esac

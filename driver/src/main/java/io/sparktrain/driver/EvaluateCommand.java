@@ -52,7 +52,9 @@ final class EvaluateCommand implements Callable<Integer> {
         spec = spec.withWeightCol(weight);
       }
       spec = spec.withNumFeatures(model.numFeatures());
-      TrainingData data = TrainingData.decode(input.read(session.spark), spec);
+      TrainingData raw = TrainingData.decode(input.read(session.spark), spec);
+      // The model's standardization (when it has one) applied once to the decoded blocks.
+      TrainingData data = model.inputScaling() == null ? raw : raw.scaled(model.inputScaling());
       try {
         String json;
         String line;
@@ -73,6 +75,7 @@ final class EvaluateCommand implements Callable<Integer> {
         }
       } finally {
         data.unpersist();
+        raw.unpersist();
       }
     }
     return Main.OK;

@@ -1,5 +1,6 @@
 package io.sparktrain.driver;
 
+import io.sparktrain.data.InputScaling;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.driver.config.ConfigException;
@@ -21,6 +22,7 @@ import io.sparktrain.train.MemoryPlan;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.RunResult;
 import io.sparktrain.train.TrainConfig;
+import io.sparktrain.train.TrainResult;
 import io.sparktrain.train.Trainer;
 import io.sparktrain.train.TrainingListener;
 import io.sparktrain.util.Json;
@@ -42,6 +44,8 @@ import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import picocli.CommandLine.Command;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
 
 /**
@@ -54,6 +58,8 @@ import picocli.CommandLine.Option;
         "model/, metrics.jsonl, summary.json, test_metrics.json (with test data), report.html.",
         "See 'sparktrain info --schema' for every config key."})
 final class TrainCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
+
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The job config (YAML).")
   // CHECKSTYLE:QUALIFIED org.apache.hadoop.fs.Path is imported: the output is written through Hadoop
   java.nio.file.Path config;
@@ -185,11 +191,16 @@ final class TrainCommand implements Callable<Integer> {
     MemoryPlan memoryPlan;
     FederatedResult fed = null;
     RunResult result;
+    TrainConfig resolved = null;
     // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
     Configurator.setLevel("io.sparktrain.progress", Level.WARN);
     if (cfg.isFederated()) {
       // Federated: each partition of train is a silo; validation (else test) data every eval_every_rounds;
       // checkpoints, resume and early stopping from the checkpoint and training.early_stopping sections.
+      if (cfg.bool("data.standardize")) {
+        LOG.info("sparktrain: data.standardize does not apply to federated runs (the global means and variances"
+            + " would be a statistic over every silo's raw data); the silos' features are used as they are");
+      }
       FederatedTrainer trainer = new FederatedTrainer(net, cfg.federatedTrainConfig());
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       fed = trainer.fit(train, val != null ? val : test);
@@ -203,7 +214,9 @@ final class TrainCommand implements Callable<Integer> {
       collective = trainer.collectiveProfile();
       traffic = trainer.traffic();
       memoryPlan = trainer.memoryPlan();
+      resolved = trainer.config();
     }
+    InputScaling scaling = result instanceof TrainResult ? ((TrainResult) result).inputScaling() : null;
     float[] params = result.params();
     MetricsHistory history = result.history();
     long resultRounds = result.rounds();
@@ -222,10 +235,17 @@ final class TrainCommand implements Callable<Integer> {
     RegressionMetrics rm = null;
     int depth = trainConfig.aggregationDepth();
     if (test != null) {
-      if (classification) {
-        cm = Evaluator.classification(test.blocks(), net, params, depth);
-      } else {
-        rm = Evaluator.regression(test.blocks(), net, params, depth);
+      TrainingData scored = scaling == null ? test : test.scaled(scaling);
+      try {
+        if (classification) {
+          cm = Evaluator.classification(scored.blocks(), net, params, depth);
+        } else {
+          rm = Evaluator.regression(scored.blocks(), net, params, depth);
+        }
+      } finally {
+        if (scored != test) {
+          scored.unpersist();
+        }
       }
     }
     double testSeconds = test == null ? 0 : seconds(e0);
@@ -235,8 +255,8 @@ final class TrainCommand implements Callable<Integer> {
     Path dir = new Path(outDir);
     dir.getFileSystem(hconf).mkdirs(dir);
     Path modelPath = new Path(dir, "model");
-    NeuralNetModel<?> model = classification ? NeuralNetClassificationModel.of(net, params)
-        : NeuralNetRegressionModel.of(net, params);
+    NeuralNetModel<?> model = classification ? NeuralNetClassificationModel.of(net, params, scaling)
+        : NeuralNetRegressionModel.of(net, params, scaling);
     if (features(cfg).size() == 1) {
       model.setFeaturesCol(features(cfg).get(0));
     }
@@ -264,6 +284,7 @@ final class TrainCommand implements Callable<Integer> {
     data.put("train_partitions", train.numPartitions());
     data.put("num_features", train.numFeatures());
     data.put("train_cached_bytes", train.cachedBytes());
+    data.put("standardized", scaling == null ? "no" : scaling.scaleOnly() ? "scale only (sparse)" : "mean and std");
     if (train.sparsePartitions() > 0) {
       // SparseVector features are cached in CSR form: the size follows the nonzeros, not the dimension.
       data.put("train_sparse_partitions", train.sparsePartitions());
@@ -310,6 +331,15 @@ final class TrainCommand implements Callable<Integer> {
       summary.put("traffic", traffic); // the driver engine's upload bytes per round, row-sparse or dense
     }
     summary.put("memory_plan", memoryPlan.toMap()); // the estimate checked before round 1 (MemoryPlan)
+    if (resolved != null) {
+      // What the automatic settings (epochs, batch_size, sync_engine 0/auto) came to for this data.
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("epochs", resolved.epochs());
+      r.put("epochs_auto", resolved.autoEpochs());
+      r.put("batch_size", resolved.batchSize());
+      r.put("sync_engine", resolved.syncEngine().name().toLowerCase(Locale.ROOT));
+      summary.put("training_resolved", r);
+    }
     summary.put("timings", timings);
     summary.put("rounds", resultRounds);
     summary.put("epochs", resultEpochs);

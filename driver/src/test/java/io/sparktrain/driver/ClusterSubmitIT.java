@@ -107,6 +107,7 @@ class ClusterSubmitIT {
           "  activation: relu",
           "training:",
           "  mode: sync",
+          "  sync_engine: collective",
           "  epochs: " + EPOCHS,
           "  batch_size: 64",
           "  seed: 7",

@@ -44,6 +44,7 @@ class DriverKillResumeTest {
         "--set", "data.format=csv", "--set", "data.options={header: \"true\", inferSchema: \"true\"}",
         "--set", "data.features=[f1, f2, f3, f4]", "--set", "data.partitions=2", "--set", "model.hidden=[16]",
         "--set", "training.epochs=25", "--set", "training.batch_size=16", "--set", "training.seed=5",
+        "--set", "training.sync_engine=collective",
         "--set", "output.dir=" + out,
         "--set", "checkpoint={dir: " + ckpt + ", every_epochs: 1, keep: 3, resume: " + resume + "}",
         "--set", "spark.master=local[2]", "--set", "spark.conf={spark.ui.enabled: \"false\"}"));

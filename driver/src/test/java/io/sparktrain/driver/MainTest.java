@@ -53,9 +53,9 @@ class MainTest {
     assertEquals("sparktrain: training.optimzer: unknown key; did you mean training.optimizer?\n", r.err);
     assertEquals("", r.out);
     Run s = run("train", "--config", cfg.toString(), "--set", "training.optimzer=null",
-        "--set", "training.batch_size=0");
+        "--set", "training.batch_size=-1");
     assertEquals(2, s.code);
-    assertEquals("sparktrain: training.batch_size: expected an integer >= 1, found 0\n", s.err.replace(
+    assertEquals("sparktrain: training.batch_size: expected an integer >= 0, found -1\n", s.err.replace(
         "training.optimzer: unknown key; did you mean training.optimizer?; ", ""));
     assertNoSpark();
   }

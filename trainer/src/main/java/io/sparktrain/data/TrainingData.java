@@ -233,8 +233,10 @@ public final class TrainingData {
     }
     if (largest != null && largest.maxAbs > LARGE_FEATURE) {
       LOG.warn("sparktrain: {} data: {} holds values up to {} in magnitude (partition {}); features this large"
-          + " saturate activations and make the gradients explode. Scale them first, e.g. StandardScaler or"
-          + " MinMaxScaler in a Pipeline before the estimator", what, featureName(spec, largest.maxAbsFeature),
+          + " saturate activations and make the gradients explode unless scaled: keep standardization on (the"
+          + " default of the CLI's data.standardize and the Estimators' standardization) or scale them first, e.g."
+          + " StandardScaler or MinMaxScaler in a Pipeline before the estimator",
+          what, featureName(spec, largest.maxAbsFeature),
           String.format(Locale.ROOT, "%.3g", largest.maxAbs), largest.partition);
     }
     if (weightSum <= 0) {
@@ -537,6 +539,24 @@ public final class TrainingData {
   public int numPartitions() { return partitionRows.length; }
   public double weightSum() { return weightSum; }
   public long cachedBytes() { return bytes; }
+
+  /**
+   * This data with its features scaled by {@code scaling} ({@link InputScaling#apply}): a new cached
+   * copy of the blocks (MEMORY_AND_DISK, filled by the first job that reads it), with the same
+   * counts. This data stays cached as it was; the caller unpersists both.
+   */
+  public TrainingData scaled(InputScaling scaling) {
+    if (scaling.size() != numFeatures) {
+      throw new InvalidInputException("features: expected " + scaling.size() + " values per row (the model's input"
+          + " scaling), found " + numFeatures);
+    }
+    JavaRDD<Block> out = blocks.map(scaling::apply).persist(StorageLevel.MEMORY_AND_DISK());
+    TrainingData td = new TrainingData(out, spec, numFeatures, labelWidth, numClasses, partitionRows, weightSum,
+        bytes);
+    td.sparsePartitions = sparsePartitions;
+    td.nonzeros = nonzeros;
+    return td;
+  }
 
   /** Releases the cache. */
   public void unpersist() {

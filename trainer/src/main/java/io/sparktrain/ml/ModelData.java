@@ -1,5 +1,6 @@
 package io.sparktrain.ml;
 
+import io.sparktrain.data.InputScaling;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.LayerSpec;
 import io.sparktrain.nn.Loss;
@@ -20,31 +21,48 @@ import org.apache.hadoop.fs.Path;
  * holding the architecture and the parameters, written atomically (temporary file, then rename).
  *
  * <pre>
- * int magic "STNN", int version 1
+ * int magic "STNN", int version 2
  * int inputs, int layers; per layer: int units, UTF activation, float dropout
  * UTF loss
  * int n, float[n] parameters
+ * boolean scaled; when scaled: float[inputs] shift, float[inputs] scale   (version 2 only)
  * </pre>
- * Activations and the loss are stored by the names their {@code parse} methods read.
+ * Activations and the loss are stored by the names their {@code parse} methods read. The input
+ * scaling ({@link InputScaling}, standardization inside the model) is applied as
+ * {@code (x - shift) * scale} before the first layer. Version 1 files (no scaling) still load.
  */
 final class ModelData {
   static final int MAGIC = 0x53544E4E;
-  static final int VERSION = 1;
+  static final int VERSION = 2;
+  /** The first format: no input scaling. */
+  static final int VERSION_1 = 1;
   static final String FILE = "data/network.bin";
 
   final Network network;
   final float[] params;
+  /** The input scaling, or null. */
+  final InputScaling scaling;
 
-  ModelData(Network network, float[] params) {
+  ModelData(Network network, float[] params, InputScaling scaling) {
     this.network = network;
     this.params = params;
+    this.scaling = scaling;
   }
 
-  static void write(String path, Network net, float[] params, Configuration conf) throws IOException {
+  static void write(String path, Network net, float[] params, InputScaling scaling, Configuration conf)
+      throws IOException {
+    MetricsHistory.writeAtomically(new Path(path, FILE).toString(), bytes(net, params, scaling, VERSION), conf);
+  }
+
+  /** The file's bytes in format {@code version} (1: without the scaling, which must then be null). */
+  static byte[] bytes(Network net, float[] params, InputScaling scaling, int version) throws IOException {
+    if (version == VERSION_1 && scaling != null) {
+      throw new IllegalArgumentException("model format version 1 has no input scaling");
+    }
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + 4 * params.length);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.writeInt(MAGIC);
-      out.writeInt(VERSION);
+      out.writeInt(version);
       out.writeInt(net.inputs());
       out.writeInt(net.depth());
       for (int l = 0; l < net.depth(); l++) {
@@ -56,8 +74,15 @@ final class ModelData {
       out.writeUTF(net.loss().toString());
       out.writeInt(params.length);
       for (float p : params) out.writeFloat(p);
+      if (version >= 2) {
+        out.writeBoolean(scaling != null);
+        if (scaling != null) {
+          for (float v : scaling.shift()) out.writeFloat(v);
+          for (float v : scaling.scale()) out.writeFloat(v);
+        }
+      }
     }
-    MetricsHistory.writeAtomically(new Path(path, FILE).toString(), bytes.toByteArray(), conf);
+    return bytes.toByteArray();
   }
 
   static ModelData read(String path, Configuration conf) throws IOException {
@@ -74,8 +99,9 @@ final class ModelData {
             + ", found " + Integer.toHexString(magic) + ")");
       }
       int version = in.readInt();
-      if (version != VERSION) {
-        throw new IOException(file + ": expected format version " + VERSION + ", found " + version);
+      if (version != VERSION && version != VERSION_1) {
+        throw new IOException(file + ": expected format version " + VERSION_1 + " or " + VERSION + ", found "
+            + version);
       }
       Network.Builder b = Network.builder(in.readInt());
       int layers = in.readInt();
@@ -92,7 +118,19 @@ final class ModelData {
       }
       float[] params = new float[n];
       for (int i = 0; i < n; i++) params[i] = in.readFloat();
-      return new ModelData(net, params);
+      InputScaling scaling = null;
+      if (version >= 2 && in.readBoolean()) {
+        float[] shift = new float[net.inputs()];
+        float[] scale = new float[net.inputs()];
+        for (int j = 0; j < shift.length; j++) shift[j] = in.readFloat();
+        for (int j = 0; j < scale.length; j++) scale[j] = in.readFloat();
+        try {
+          scaling = new InputScaling(shift, scale);
+        } catch (IllegalArgumentException e) {
+          throw new IOException(file + ": " + e.getMessage(), e);
+        }
+      }
+      return new ModelData(net, params, scaling);
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.sparktrain.ml;
 
 import io.sparktrain.eval.Predictions;
+import io.sparktrain.data.InputScaling;
 import io.sparktrain.nn.Network;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.Vector;
@@ -42,6 +43,14 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
           + net);
     }
     return new NeuralNetClassificationModel(Identifiable.randomUID("nnClassifier"), net, params);
+  }
+
+  /**
+   * As {@link #of(Network, float[])}, for parameters trained on standardized features
+   * ({@link io.sparktrain.train.TrainResult#inputScaling()}; null = raw features): transform applies it.
+   */
+  public static NeuralNetClassificationModel of(Network net, float[] params, InputScaling scaling) {
+    return of(net, params).withInputScaling(scaling);
   }
 
   public NeuralNetClassificationModel setRawPredictionCol(String v) { return put(rawPredictionCol(), v); }

@@ -93,6 +93,12 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
   public S setCheckpointDir(String v) { return put(checkpointDir(), v); }
   public S setCheckpointInterval(int v) { return put(checkpointInterval(), v); }
   public S setAggregationDepth(int v) { return put(aggregationDepth(), v); }
+  /**
+   * Standardize the features inside the model (default true): means and variances from one pass over
+   * the training data, stored in the model and applied by its transform; sparse vectors are scaled
+   * but not centred. False = the raw features reach the first layer.
+   */
+  public S setStandardization(boolean v) { return put(standardization(), v); }
 
   /** The label/task part of the input spec (features and label columns, classes). */
   abstract InputSpec baseSpec();
@@ -135,7 +141,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
       }
       Network net = buildNetwork(train.numFeatures(), outputs(train, val));
       TrainResult result = new Trainer(net, trainConfig()).fit(train, val);
-      M model = newModel(net, result.params());
+      M model = newModel(net, result.params()).withInputScaling(result.inputScaling());
       model.setSummary(new NeuralNetTrainingSummary(result, train.rows(), val == null ? 0 : val.rows()));
       return copyValues(model, ParamMap.empty()).setParent(this);
     } finally {
@@ -172,8 +178,11 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
     OptimizerSpec opt = ob.build();
     String metric = getEarlyStoppingMetric();
     String dir = getCheckpointDir();
+    boolean auto = getMaxEpochs() == TrainConfig.AUTO || getBatchSize() == TrainConfig.AUTO;
     return TrainConfig.builder()
         .mode(getMode().equals("average") ? Mode.AVERAGE : Mode.SYNC)
+        // With automatic epochs or batch, small tables also get the driver-local sync engine.
+        .syncEngine(auto ? TrainConfig.SyncEngine.AUTO : TrainConfig.SyncEngine.COLLECTIVE)
         .epochs(getMaxEpochs())
         .maxRounds(getMaxRounds())
         .batchSize(getBatchSize())
@@ -182,6 +191,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
         .optimizer(opt)
         .l2((float) getL2())
         .aggregationDepth(getAggregationDepth())
+        .standardize(getStandardization())
         .checkpointDir(dir.isEmpty() ? null : dir)
         .checkpointEveryEpochs(getCheckpointInterval())
         .earlyStopping(metric.isEmpty() ? null : metric, getPatience(), getMinDelta())

@@ -1,5 +1,6 @@
 package io.sparktrain.ml;
 
+import io.sparktrain.data.InputScaling;
 import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
@@ -41,6 +42,11 @@ import scala.collection.Seq;
  * appends the output columns (see the subclasses). A null or wrong-sized features row fails the
  * job with a message naming the column.
  *
+ * <p><b>Standardization</b>: a model trained with standardization (the default of the Estimators
+ * and the CLI) carries its {@link InputScaling}; transform applies it to each chunk of rows before
+ * the first layer: dense rows are shifted and scaled, SparseVectors only scaled when the scaling is
+ * scale-only (trained on sparse data), else expanded to dense rows first.
+ *
  * <p><b>Persistence</b>: {@code <path>/metadata} is Spark's DefaultParamsWriter metadata (class,
  * uid, params), {@code <path>/data/network.bin} holds the architecture and parameters (see
  * {@link ModelData}). Loading works through the subclass's static {@code read()}/{@code load()},
@@ -57,6 +63,8 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
   private final NeuralNetParamSet paramSet;
   private final Network network;
   private final float[] parameters;
+  /** Standardization in front of the first layer, or null (set once, right after construction). */
+  private InputScaling inputScaling;
   private NeuralNetTrainingSummary summary;
 
   NeuralNetModel(String uid, NeuralNetParamSet.Task task, Network network, float[] parameters) {
@@ -99,6 +107,24 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
   /** The trained parameters, in the layout of {@link Network#layout()}; a copy. */
   public float[] parameters() {
     return parameters.clone();
+  }
+
+  /**
+   * The standardization applied to the features before the first layer ({@code (x - shift) * scale}),
+   * or null when the model takes raw features.
+   */
+  public InputScaling inputScaling() {
+    return inputScaling;
+  }
+
+  /** Sets the input scaling (a model just built or loaded); returns this. */
+  final M withInputScaling(InputScaling s) {
+    if (s != null && s.size() != network.inputs()) {
+      throw new IllegalArgumentException("input scaling: expected " + network.inputs() + " features (the model's"
+          + " numFeatures), found " + s.size());
+    }
+    this.inputScaling = s;
+    return self();
   }
 
   public int numFeatures() {
@@ -154,12 +180,15 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     }
     int featIdx = df.schema().fieldIndex(getFeaturesCol());
     Broadcast<float[]> bc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext()).broadcast(parameters);
-    return df.mapPartitions(scorer(featIdx, bc), Encoders.row(out));
+    Scorer scorer = scorer(featIdx, bc);
+    scorer.scaling = inputScaling;
+    return df.mapPartitions(scorer, Encoders.row(out));
   }
 
   @Override
   public M copy(ParamMap extra) {
     M m = copyValues(newInstance(uid, network, parameters), extra);
+    m.withInputScaling(inputScaling);
     m.setSummary(summary);
     return m.setParent(parent());
   }
@@ -182,6 +211,8 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     final int featIdx;
     final String featCol;
     final int extras;
+    /** The model's input scaling, or null. */
+    InputScaling scaling;
 
     Scorer(Network net, Broadcast<float[]> params, int featIdx, String featCol, int extras) {
       this.net = net;
@@ -254,17 +285,25 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
             ws = net.newWorkspace();
             p = params.value();
           }
-          boolean sparse = true;
+          // A centring scaling would fill the zeros: SparseVectors then go through dense rows.
+          boolean sparse = scaling == null || scaling.scaleOnly();
           for (int r = 0; r < n && sparse; r++) sparse = buf[r].get(featIdx) instanceof SparseVector;
           if (sparse) {
             // SparseVectors score through the CSR first layer: no dense row of the model's width is built.
-            out = net.predict(p, sparseChunk(), ws);
+            MiniBatch mb = sparseChunk();
+            if (scaling != null) {
+              scaling.applySparse(mb.cols(), mb.features(), mb.rowPtr()[n]);
+            }
+            out = net.predict(p, mb, ws);
           } else {
             if (x == null) {
               x = new float[CHUNK * inputs];
             }
             for (int r = 0; r < n; r++) {
               features(buf[r].get(featIdx), x, r * inputs, seen + r);
+            }
+            if (scaling != null) {
+              scaling.applyDense(x, 0, n);
             }
             out = net.predict(p, x, n, ws);
           }
@@ -371,7 +410,8 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     public void saveImpl(String path) {
       DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
       try {
-        ModelData.write(path, model.network, model.parameters, sparkSession().sparkContext().hadoopConfiguration());
+        ModelData.write(path, model.network, model.parameters, model.inputScaling,
+            sparkSession().sparkContext().hadoopConfiguration());
       } catch (IOException e) {
         throw new UncheckedIOException(path + ": cannot write the model data", e);
       }
@@ -404,6 +444,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
           | InvocationTargetException e) {
         throw new IllegalStateException(cls.getName() + ": cannot instantiate with uid " + md.uid(), e);
       }
+      model.withInputScaling(data.scaling);
       md.getAndSetParams(model, Option.empty());
       return model;
     }

@@ -65,6 +65,7 @@ public final class NeuralNetParamSet implements Serializable {
   final Param<String> checkpointDir;
   final IntParam checkpointInterval;
   final IntParam aggregationDepth;
+  final BooleanParam standardization;
 
   NeuralNetParamSet(Params owner, Task task) {
     String who = owner.getClass().getSimpleName();
@@ -133,9 +134,10 @@ public final class NeuralNetParamSet implements Serializable {
         + " (local steps, averaged)", new Check<String>(who, "mode", "one of sync, average",
         s -> contains(MODES, s)));
     batchSize = intParam(owner, who, "batchSize", "sync: the global mini-batch; average: each partition's"
-        + " local mini-batch", ">= 1", v -> v >= 1);
+        + " local mini-batch (0 = auto: rows / 16, clamped to 16..128)", ">= 1, or 0 = auto", v -> v >= 0);
     localSteps = intParam(owner, who, "localSteps", "average mode: local steps per round", ">= 1", v -> v >= 1);
-    maxEpochs = intParam(owner, who, "maxEpochs", "number of epochs", ">= 1", v -> v >= 1);
+    maxEpochs = intParam(owner, who, "maxEpochs", "number of epochs (0 = auto: at least 1000 optimizer steps,"
+        + " 10 to 200 epochs, stopping on a training-loss plateau)", ">= 1, or 0 = auto", v -> v >= 0);
     maxRounds = new LongParam(owner, "maxRounds", "stop after this many rounds (0 = no limit)",
         new Check<Object>(who, "maxRounds", ">= 0 (0 = no limit)", v -> (Long) v >= 0));
     seed = new LongParam(owner, "seed", "random seed: initialisation, shuffling, dropout, validation split");
@@ -158,6 +160,9 @@ public final class NeuralNetParamSet implements Serializable {
         + " (with checkpointDir)", ">= 1", v -> v >= 1);
     aggregationDepth = intParam(owner, who, "aggregationDepth", "treeAggregate depth of each round", ">= 1",
         v -> v >= 1);
+    standardization = new BooleanParam(owner, "standardization", "standardize the features inside the model"
+        + " (means and variances of the training data; sparse vectors are scaled, not centred); the model applies"
+        + " it in transform");
 
     owner.setDefault(featuresCol, "features");
     owner.setDefault(labelCol, "label");
@@ -194,6 +199,7 @@ public final class NeuralNetParamSet implements Serializable {
     owner.setDefault(checkpointDir, "");
     owner.setDefault(checkpointInterval, 1);
     owner.setDefault(aggregationDepth, 2);
+    owner.setDefault(standardization, true);
   }
 
   private static boolean contains(String[] values, String s) {

@@ -50,6 +50,8 @@ public interface NeuralNetParams extends Params {
   default Param<String> checkpointDir() { return paramSet().checkpointDir; }
   default IntParam checkpointInterval() { return paramSet().checkpointInterval; }
   default IntParam aggregationDepth() { return paramSet().aggregationDepth; }
+  /** Standardize the features inside the model (default true, as MLlib's LogisticRegression). */
+  default BooleanParam standardization() { return paramSet().standardization; }
 
   default String getFeaturesCol() { return $(featuresCol()); }
   default String getLabelCol() { return $(labelCol()); }
@@ -81,4 +83,5 @@ public interface NeuralNetParams extends Params {
   default String getCheckpointDir() { return $(checkpointDir()); }
   default int getCheckpointInterval() { return (Integer) $(checkpointInterval()); }
   default int getAggregationDepth() { return (Integer) $(aggregationDepth()); }
+  default boolean getStandardization() { return (Boolean) $(standardization()); }
 }

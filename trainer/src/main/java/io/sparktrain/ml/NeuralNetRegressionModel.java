@@ -1,5 +1,6 @@
 package io.sparktrain.ml;
 
+import io.sparktrain.data.InputScaling;
 import io.sparktrain.nn.Network;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.VectorUDT;
@@ -25,6 +26,14 @@ public final class NeuralNetRegressionModel extends NeuralNetModel<NeuralNetRegr
   /** A model of a network trained outside the Estimator (e.g. with {@link io.sparktrain.train.Trainer}). */
   public static NeuralNetRegressionModel of(Network net, float[] params) {
     return new NeuralNetRegressionModel(Identifiable.randomUID("nnRegressor"), net, params);
+  }
+
+  /**
+   * As {@link #of(Network, float[])}, for parameters trained on standardized features
+   * ({@link io.sparktrain.train.TrainResult#inputScaling()}; null = raw features): transform applies it.
+   */
+  public static NeuralNetRegressionModel of(Network net, float[] params, InputScaling scaling) {
+    return of(net, params).withInputScaling(scaling);
   }
 
   @Override

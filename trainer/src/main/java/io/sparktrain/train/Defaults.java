@@ -11,6 +11,21 @@ public final class Defaults {
   public static final long SEED = 42;
   public static final int EPOCHS = 10;
   public static final int BATCH_SIZE = 128;
+  /** Epochs auto: at least this many optimizer steps (sync rounds; average: local steps per partition). */
+  public static final int AUTO_MIN_STEPS = 1000;
+  /** Epochs auto: at most this many epochs (scikit-learn's MLP max_iter). */
+  public static final int AUTO_MAX_EPOCHS = 200;
+  /** Epochs auto: the training-loss plateau rule, scikit-learn's MLP tol and n_iter_no_change. */
+  public static final double PLATEAU_TOL = 1e-4;
+  public static final int PLATEAU_PATIENCE = 10;
+  /** Sync engine auto: the local engine for decoded training data up to this size. */
+  public static final long LOCAL_ENGINE_MAX_BYTES = 16L << 20;
+  /**
+   * The largest model the automatic sync engine runs on the driver: each local step merges, checks
+   * and steps whole parameter vectors on one thread, where the collective engine's tasks step their
+   * replicas in parallel and, on sparse inputs, only the touched rows (a hashed-text first layer).
+   */
+  public static final long LOCAL_ENGINE_MAX_PARAMETERS = 1L << 22;
   public static final int LOCAL_STEPS = 1;
   /** treeAggregate depth of data-parallel rounds. */
   public static final int AGGREGATION_DEPTH = 2;

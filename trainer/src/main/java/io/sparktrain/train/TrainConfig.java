@@ -27,8 +27,22 @@ public final class TrainConfig implements Serializable {
     /** One Spark barrier stage per span of steps, a ring all-reduce among the tasks ({@link CollectiveEngine}). */
     COLLECTIVE,
     /** One Spark job per step; the driver sums the gradients and steps (any cluster, no barrier mode). */
-    DRIVER
+    DRIVER,
+    /**
+     * SYNC only: the cached blocks are collected to the driver once and every step runs there, with
+     * the same global mini-batches ({@link StepRows}) and partition-ordered sums: no Spark job per
+     * step. For tables of a few MB.
+     */
+    LOCAL,
+    /**
+     * SYNC only: {@link #LOCAL} when the decoded training data is at most
+     * {@link Defaults#LOCAL_ENGINE_MAX_BYTES}, else {@link #COLLECTIVE}; resolved by {@link #resolve}.
+     */
+    AUTO
   }
+
+  /** {@link #epochs()} and {@link #batchSize()} value meaning "chosen from the data" ({@link #resolve}). */
+  public static final int AUTO = 0;
 
   private final Mode mode;
   private final SyncEngine syncEngine;
@@ -52,6 +66,10 @@ public final class TrainConfig implements Serializable {
   private final CheckpointSettings checkpoint;
   private final EarlyStoppingSettings earlyStopping;
   private final TaskHook taskHook;
+  private final boolean standardize;
+  private final boolean autoEpochs;
+  private final double plateauTol;
+  private final int plateauPatience;
 
   private TrainConfig(Builder b) {
     mode = b.mode;
@@ -76,6 +94,10 @@ public final class TrainConfig implements Serializable {
     checkpoint = b.checkpoint;
     earlyStopping = b.earlyStopping;
     taskHook = b.taskHook;
+    standardize = b.standardize;
+    autoEpochs = b.autoEpochs;
+    plateauTol = b.plateauTol;
+    plateauPatience = b.plateauPatience;
   }
 
   public static Builder builder() {
@@ -99,7 +121,25 @@ public final class TrainConfig implements Serializable {
   public int spanRetries() { return spanRetries; }
   /** Collective engine: compare the replicas' parameter checksums every N steps (and at each span's end). */
   public int replicaCheckEvery() { return replicaCheckEvery; }
+  /** Epochs; {@link #AUTO} (0) before {@link #resolve}, when chosen from the data. */
   public int epochs() { return epochs; }
+  /**
+   * Whether the features are standardized inside the model ({@link io.sparktrain.data.InputScaling}):
+   * the means and variances of the training data, one distributed pass, applied to the training and
+   * validation blocks, stored in checkpoints and returned in {@link TrainResult#inputScaling()}.
+   * Library default false (the raw features reach the first layer, as before); the CLI's
+   * data.standardize and the Estimators' standardization default to true.
+   */
+  public boolean standardize() { return standardize; }
+  /**
+   * Whether the epochs were chosen by {@link #resolve} (epochs {@link #AUTO}); then training also
+   * stops on a training-loss plateau ({@link #plateauTol()}, {@link #plateauPatience()}).
+   */
+  public boolean autoEpochs() { return autoEpochs || epochs == AUTO; }
+  /** Epochs auto: an epoch whose mean training loss is not below the best minus this does not count as progress. */
+  public double plateauTol() { return plateauTol; }
+  /** Epochs auto: stop after this many epochs in a row without progress (scikit-learn's n_iter_no_change). */
+  public int plateauPatience() { return plateauPatience; }
   /** Stop after this many rounds in total (0 = no limit). */
   public long maxRounds() { return maxRounds; }
   /** SYNC: the global mini-batch; AVERAGE: each partition's local mini-batch. */
@@ -126,12 +166,18 @@ public final class TrainConfig implements Serializable {
   /** Key-value view, for run summaries and checkpoints. */
   public Map<String, Object> toMap() {
     Map<String, Object> m = new LinkedHashMap<>();
+    m.put("standardize", standardize);
     m.put("mode", mode.name().toLowerCase(Locale.ROOT));
     m.put("sync_engine", syncEngine.name().toLowerCase(Locale.ROOT));
     m.put("average_engine", averageEngine.name().toLowerCase(Locale.ROOT));
     m.put("collective_timeout_ms", collectiveTimeoutMillis);
     m.put("span_retries", spanRetries);
     m.put("epochs", epochs);
+    if (autoEpochs()) {
+      m.put("epochs_auto", true);
+      m.put("plateau_tol", plateauTol);
+      m.put("plateau_patience", plateauPatience);
+    }
     m.put("max_rounds", maxRounds);
     m.put("batch_size", batchSize);
     m.put("local_steps", localSteps);
@@ -159,7 +205,87 @@ public final class TrainConfig implements Serializable {
     return "TrainConfig" + toMap();
   }
 
-  /** Defaults follow Keras where it has one (batch 32 would be slow on Spark: 128 here). */
+  /**
+   * This configuration with its automatic values chosen for training data of {@code rows} rows,
+   * {@code cachedBytes} decoded bytes and {@code partitionRows} ({@link #AUTO} epochs and batch
+   * size, {@link SyncEngine#AUTO}); explicit values are kept as they are.
+   *
+   * <ul>
+   *   <li>batch size auto: {@code clamp(ceil(rows / 16), 16, 128)}: about 16 steps per epoch on a
+   *       small table, 128 from 2048 rows up (as before);
+   *   <li>epochs auto: enough epochs for {@link Defaults#AUTO_MIN_STEPS} optimizer steps, at least
+   *       {@link Defaults#EPOCHS} and at most {@link Defaults#AUTO_MAX_EPOCHS}; training then also
+   *       stops once the epoch's training loss has not improved by {@link #plateauTol()} for
+   *       {@link #plateauPatience()} epochs (scikit-learn's MLP rule);
+   *   <li>sync engine auto: {@link SyncEngine#LOCAL} up to {@link Defaults#LOCAL_ENGINE_MAX_BYTES}
+   *       cached bytes and {@link Defaults#LOCAL_ENGINE_MAX_PARAMETERS} parameters (a driver step
+   *       touches every parameter), else {@link SyncEngine#COLLECTIVE}.
+   * </ul>
+   */
+  public TrainConfig resolve(long rows, long cachedBytes, long[] partitionRows, long parameters) {
+    if (epochs != AUTO && batchSize != AUTO && syncEngine != SyncEngine.AUTO && averageEngine != SyncEngine.AUTO) {
+      return this;
+    }
+    Builder b = toBuilder();
+    if (batchSize == AUTO) {
+      b.batchSize((int) Math.max(16, Math.min(Defaults.BATCH_SIZE, (rows + 15) / 16)));
+    }
+    if (syncEngine == SyncEngine.AUTO) {
+      b.syncEngine(cachedBytes <= Defaults.LOCAL_ENGINE_MAX_BYTES && parameters <= Defaults.LOCAL_ENGINE_MAX_PARAMETERS
+          ? SyncEngine.LOCAL : SyncEngine.COLLECTIVE);
+    }
+    if (averageEngine == SyncEngine.AUTO) {
+      b.averageEngine(SyncEngine.COLLECTIVE);
+    }
+    if (epochs == AUTO) {
+      long max = 0;
+      for (long r : partitionRows) max = Math.max(max, r);
+      long bs = b.batchSize;
+      long steps = mode == Mode.SYNC ? Math.max(1, (rows + bs - 1) / bs)
+          : Math.max(1, (max + bs * localSteps - 1) / (bs * localSteps)) * localSteps;
+      long e = (Defaults.AUTO_MIN_STEPS + steps - 1) / steps;
+      b.epochs((int) Math.max(Defaults.EPOCHS, Math.min(Defaults.AUTO_MAX_EPOCHS, e)));
+      b.autoEpochs = true;
+    }
+    return b.build();
+  }
+
+  /** A builder holding this configuration's values. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.taskHook = taskHook;
+    b.mode = mode;
+    b.syncEngine = syncEngine;
+    b.averageEngine = averageEngine;
+    b.collectiveTimeoutMillis = collectiveTimeoutMillis;
+    b.spanRetries = spanRetries;
+    b.replicaCheckEvery = replicaCheckEvery;
+    b.epochs = epochs;
+    b.maxRounds = maxRounds;
+    b.batchSize = batchSize;
+    b.localSteps = localSteps;
+    b.seed = seed;
+    b.optimizer = optimizer;
+    b.localOptimizer = localOptimizer;
+    b.serverUpdate = serverUpdate;
+    b.l2 = l2;
+    b.aggregationDepth = aggregationDepth;
+    b.microBatch = microBatch;
+    b.logEveryRounds = logEveryRounds;
+    b.validateEveryRounds = validateEveryRounds;
+    b.checkpoint = checkpoint;
+    b.earlyStopping = earlyStopping;
+    b.standardize = standardize;
+    b.autoEpochs = autoEpochs;
+    b.plateauTol = plateauTol;
+    b.plateauPatience = plateauPatience;
+    return b;
+  }
+
+  /**
+   * Defaults follow Keras where it has one (batch 32 would be slow on Spark: 128 here); the library
+   * keeps fixed epochs and batch and raw features unless told ({@link #AUTO}, {@link #standardize()}).
+   */
   public static final class Builder {
     private TaskHook taskHook;
     private Mode mode = Mode.SYNC;
@@ -183,6 +309,10 @@ public final class TrainConfig implements Serializable {
     private int validateEveryRounds = 0;
     private CheckpointSettings checkpoint = CheckpointSettings.none();
     private EarlyStoppingSettings earlyStopping = EarlyStoppingSettings.off();
+    private boolean standardize = false;
+    private boolean autoEpochs = false;
+    private double plateauTol = Defaults.PLATEAU_TOL;
+    private int plateauPatience = Defaults.PLATEAU_PATIENCE;
 
     public Builder mode(Mode v) { mode = v; return this; }
     public Builder syncEngine(SyncEngine v) { syncEngine = v; return this; }
@@ -190,8 +320,14 @@ public final class TrainConfig implements Serializable {
     public Builder collectiveTimeoutMillis(long v) { collectiveTimeoutMillis = v; return this; }
     public Builder spanRetries(int v) { spanRetries = v; return this; }
     public Builder replicaCheckEvery(int v) { replicaCheckEvery = v; return this; }
+    /** Epochs, or {@link TrainConfig#AUTO} (0): chosen from the data, with plateau stopping ({@link #resolve}). */
     public Builder epochs(int v) { epochs = v; return this; }
+    /** Standardize the features inside the model ({@link TrainConfig#standardize()}). */
+    public Builder standardize(boolean v) { standardize = v; return this; }
+    /** Epochs auto: the training-loss plateau rule (scikit-learn's tol and n_iter_no_change). */
+    public Builder plateau(double tol, int patience) { plateauTol = tol; plateauPatience = patience; return this; }
     public Builder maxRounds(long v) { maxRounds = v; return this; }
+    /** The batch size, or {@link TrainConfig#AUTO} (0): chosen from the data ({@link #resolve}). */
     public Builder batchSize(int v) { batchSize = v; return this; }
     public Builder localSteps(int v) { localSteps = v; return this; }
     public Builder seed(long v) { seed = v; return this; }
@@ -226,7 +362,9 @@ public final class TrainConfig implements Serializable {
     }
 
     public TrainConfig build() {
-      ConfigChecks.require(epochs >= 1, "training.epochs", ">= 1", epochs);
+      ConfigChecks.require(epochs >= 0, "training.epochs", ">= 1 (or 0 = auto)", epochs);
+      ConfigChecks.require(plateauTol >= 0 && Double.isFinite(plateauTol), "training.plateau_tol", ">= 0", plateauTol);
+      ConfigChecks.require(plateauPatience >= 1, "training.plateau_patience", ">= 1", plateauPatience);
       ConfigChecks.require(syncEngine != null, "training.sync_engine", "collective or driver", syncEngine);
       ConfigChecks.require(averageEngine != null, "training.average_engine", "collective or driver", averageEngine);
       ConfigChecks.require(collectiveTimeoutMillis >= 100, "training.collective_timeout_s", ">= 0.1",
@@ -235,7 +373,9 @@ public final class TrainConfig implements Serializable {
       ConfigChecks.require(replicaCheckEvery >= 0, "training.replica_check_every", ">= 0 (0 = at span ends only)",
           replicaCheckEvery);
       ConfigChecks.require(maxRounds >= 0, "training.max_rounds", ">= 0 (0 = no limit)", maxRounds);
-      ConfigChecks.require(batchSize >= 1, "training.batch_size", ">= 1", batchSize);
+      ConfigChecks.require(batchSize >= 0, "training.batch_size", ">= 1 (or 0 = auto)", batchSize);
+      ConfigChecks.require(averageEngine != SyncEngine.LOCAL, "training.average_engine", "collective, driver or auto",
+          averageEngine);
       ConfigChecks.require(localSteps >= 1, "training.local_steps", ">= 1", localSteps);
       ConfigChecks.require(l2 >= 0 && Float.isFinite(l2), "training.l2", ">= 0", l2);
       ConfigChecks.require(aggregationDepth >= 1, "training.aggregation_depth", ">= 1", aggregationDepth);

@@ -1,5 +1,6 @@
 package io.sparktrain.train;
 
+import io.sparktrain.data.InputScaling;
 import io.sparktrain.optim.OptimizerState;
 import java.util.Map;
 
@@ -13,9 +14,10 @@ public final class TrainResult implements RunResult {
   private final String stopReason;
   private final double trainSeconds;
   private final Map<String, Double> finalValidation;
+  private final InputScaling inputScaling;
 
   TrainResult(float[] params, OptimizerState optimizerState, MetricsHistory history, long rounds, int epochs,
-      String stopReason, double trainSeconds, Map<String, Double> finalValidation) {
+      String stopReason, double trainSeconds, Map<String, Double> finalValidation, InputScaling inputScaling) {
     this.params = params;
     this.optimizerState = optimizerState;
     this.history = history;
@@ -24,7 +26,14 @@ public final class TrainResult implements RunResult {
     this.stopReason = stopReason;
     this.trainSeconds = trainSeconds;
     this.finalValidation = finalValidation;
+    this.inputScaling = inputScaling;
   }
+
+  /**
+   * The standardization the parameters expect in front of the first layer ({@link TrainConfig#standardize()}),
+   * or null when the features were used raw. A model built from {@link #params()} must carry it.
+   */
+  public InputScaling inputScaling() { return inputScaling; }
 
   /** The trained parameters (the best ones when early stopping restored them); a copy. */
   @Override
@@ -39,7 +48,7 @@ public final class TrainResult implements RunResult {
   /** Epochs completed. */
   @Override
   public int epochs() { return epochs; }
-  /** "epochs", "max_rounds" or "early_stopping". */
+  /** "epochs", "max_rounds", "early_stopping" or "training_loss_plateau" (epochs auto). */
   @Override
   public String stopReason() { return stopReason; }
   @Override

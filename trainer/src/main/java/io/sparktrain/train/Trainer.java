@@ -1,6 +1,7 @@
 package io.sparktrain.train;
 
 import io.sparktrain.data.Block;
+import io.sparktrain.data.InputScaling;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.data.TrainingData;
@@ -45,7 +46,17 @@ import org.slf4j.LoggerFactory;
  *       partition), taking a proportional slice per round and local mini-batch steps over it; the
  *       server applies the example-weighted mean delta directly or through its optimizer.
  * </ul>
- * Checkpoints, validation, early stopping and listeners hang off the same loop; what it shares with
+ * Sync mode runs its steps on one of three engines: {@link CollectiveEngine} (barrier stages),
+ * one Spark job per step (driver), or, for small tables, on the driver itself over the collected
+ * blocks ({@link TrainConfig.SyncEngine#LOCAL}; the same mini-batches and sums, no job per step).
+ *
+ * <p>Before round 1, {@link TrainConfig#resolve} fixes the automatic settings (epochs, batch size,
+ * engine) from the data, and with {@link TrainConfig#standardize()} the feature means and variances
+ * are computed in one pass ({@link InputScaling#fit}) and the training and validation blocks are
+ * scaled once into a second cached copy; the scaling is stored in checkpoints (a resumed run uses
+ * the checkpoint's) and returned in {@link TrainResult#inputScaling()}.
+ *
+ * <p>Checkpoints, validation, early stopping and listeners hang off the same loop; what it shares with
  * federated training (listeners, job descriptions, the broadcast, the divergence check, restore-best,
  * the checkpoint store) is in {@link RoundLoop}.
  */
@@ -53,7 +64,11 @@ public final class Trainer {
   private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
   private final Network network;
-  private final TrainConfig config;
+  private final TrainConfig requested;
+  /** The configuration of the current or last fit: {@link #requested}, resolved for its data. */
+  private TrainConfig config;
+  /** The current fit's input scaling, or null. */
+  private InputScaling scaling;
   private final List<TrainingListener> listeners = new ArrayList<>();
   private Map<String, Object> collectiveProfile;
   private Traffic traffic = new Traffic();
@@ -63,6 +78,7 @@ public final class Trainer {
 
   public Trainer(Network network, TrainConfig config) {
     this.network = network;
+    this.requested = config;
     this.config = config;
   }
 
@@ -124,6 +140,7 @@ public final class Trainer {
     }
   }
 
+  /** The configuration: as given, or, after a fit, resolved for its data ({@link TrainConfig#resolve}). */
   public TrainConfig config() {
     return config;
   }
@@ -136,6 +153,7 @@ public final class Trainer {
       n += r;
       max = Math.max(max, r);
     }
+    TrainConfig config = this.config.resolve(n, Long.MAX_VALUE, partitionRows, network.layout().size());
     if (config.mode() == Mode.SYNC) {
       return Math.max(1, ceilDiv(n, config.batchSize()));
     }
@@ -192,12 +210,52 @@ public final class Trainer {
     if (validation != null) {
       checkData(validation, "validation data");
     }
-    if (config.earlyStopping().metric() != null && validation == null) {
-      throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStopping().metric()
+    if (requested.earlyStopping().metric() != null && validation == null) {
+      throw new IllegalArgumentException("early_stopping.metric: " + requested.earlyStopping().metric()
           + " needs validation data (a validation DataFrame or a validation fraction), found none");
+    }
+    config = requested.resolve(train.rows(), train.cachedBytes(), train.partitionRows(), network.layout().size());
+    if (config != requested) {
+      LOG.info("sparktrain: automatic settings for {} rows ({} bytes cached): epochs {}{}, batch_size {},"
+          + " sync_engine {}", train.rows(), train.cachedBytes(), config.epochs(), config.autoEpochs()
+          ? String.format(Locale.ROOT, " (at least %d steps, at most %d epochs; stops when the training loss"
+          + " improves by less than %g for %d epochs)", Defaults.AUTO_MIN_STEPS, Defaults.AUTO_MAX_EPOCHS,
+          config.plateauTol(), config.plateauPatience()) : "", config.batchSize(),
+          config.syncEngine().name().toLowerCase(Locale.ROOT));
     }
     memoryPlan = MemoryPlan.checkTrainer(network, config, train, validation); // before anything model-sized
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(train.blocks().context());
+    CheckpointStore store = RoundLoop.openStore(config.checkpoint().dir(), jsc.hadoopConfiguration(),
+        config.checkpoint().keep());
+    Optional<Checkpoint> resumed = Optional.empty();
+    if (config.checkpoint().resume()) {
+      resumed = RoundLoop.resumePoint(store, config.checkpoint().dir(), this::misfit, LOG, "sparktrain");
+    }
+    scaling = null;
+    if (!config.standardize()) {
+      return run(train, validation, initialParams, jsc, store, resumed);
+    }
+    String stored = resumed.map(c -> c.extras().get(SCALING_KEY)).orElse(null);
+    long s0 = System.nanoTime();
+    scaling = stored != null ? InputScaling.decode(stored) : InputScaling.fit(train, config.aggregationDepth());
+    LOG.info("sparktrain: standardizing {} features{} ({}; {} s)", scaling.size(), scaling.scaleOnly()
+        ? " by their standard deviations only (sparse features are not centred)" : " to mean 0 and variance 1",
+        stored != null ? "the resumed checkpoint's means and variances" : "means and variances of the training data",
+        String.format(Locale.ROOT, "%.2f", (System.nanoTime() - s0) / 1e9));
+    TrainingData scaledTrain = train.scaled(scaling);
+    TrainingData scaledValidation = validation == null ? null : validation.scaled(scaling);
+    try {
+      return run(scaledTrain, scaledValidation, initialParams, jsc, store, resumed);
+    } finally {
+      scaledTrain.unpersist();
+      if (scaledValidation != null) {
+        scaledValidation.unpersist();
+      }
+    }
+  }
+
+  private TrainResult run(TrainingData train, TrainingData validation, float[] initialParams, JavaSparkContext jsc,
+      CheckpointStore store, Optional<Checkpoint> resumed) {
     long[] partRows = train.partitionRows();
     long[] offsets = new long[partRows.length];
     for (int p = 1; p < partRows.length; p++) offsets[p] = offsets[p - 1] + partRows[p - 1];
@@ -209,16 +267,22 @@ public final class Trainer {
     network.layout().check(params, "initial parameters");
     boolean serverOptimizer = config.mode() == Mode.SYNC || config.serverUpdate() == TrainConfig.ServerUpdate.OPTIMIZER;
     Optimizer server = serverOptimizer ? config.optimizer().create(paramCount) : null;
-    CheckpointStore store = RoundLoop.openStore(config.checkpoint().dir(), jsc.hadoopConfiguration(),
-        config.checkpoint().keep());
 
     EarlyStopping stopping = new EarlyStopping(config.earlyStopping());
+    plateauBest = Double.POSITIVE_INFINITY;
+    plateauBad = 0;
+    List<Block> localBlocks = null;
+    List<LocalWork> localWork = null;
+    if (config.mode() == Mode.SYNC && config.syncEngine() == TrainConfig.SyncEngine.LOCAL) {
+      localBlocks = train.blocks().collect();
+      localWork = new ArrayList<>();
+      for (int p = 0; p < localBlocks.size(); p++) localWork.add(new LocalWork(network, config.l2()));
+    }
     int startEpoch = 0;
     long startRound = 0;
     long round = 0;
     if (config.checkpoint().resume()) {
-      Optional<Checkpoint> latest = RoundLoop.resumePoint(store, config.checkpoint().dir(), this::misfit, LOG,
-          "sparktrain");
+      Optional<Checkpoint> latest = resumed;
       if (latest.isPresent()) {
         Checkpoint c = latest.get();
         float[] p = c.params();
@@ -231,6 +295,12 @@ public final class Trainer {
         startRound = c.roundInEpoch();
         round = c.round();
         stopping.restore(c.extras(), c.bestParams());
+        String pl = c.extras().get(PLATEAU_KEY);
+        if (pl != null) {
+          String[] parts = pl.split(",");
+          plateauBest = Double.parseDouble(parts[0]);
+          plateauBad = Integer.parseInt(parts[1]);
+        }
         LOG.info("sparktrain: resumed from checkpoint round {} (epoch {}, round {} of the epoch) in {}",
             round, startEpoch, startRound, config.checkpoint().dir());
       } else {
@@ -311,8 +381,12 @@ public final class Trainer {
               loop.describe(String.format(Locale.ROOT, "sparktrain epoch %d/%d round %d/%d",
                   epoch + 1, config.epochs(), q + 1, roundsPerEpoch));
               Update u;
-              try (RoundLoop.ParamsBroadcast bc = loop.broadcast(params)) {
-                u = runRound(train.blocks(), bc.get(), network, config, offsets, n, epoch, q, roundsPerEpoch, round);
+              if (localBlocks != null) {
+                u = localRound(localBlocks, localWork, params, config, offsets, n, epoch, q);
+              } else {
+                try (RoundLoop.ParamsBroadcast bc = loop.broadcast(params)) {
+                  u = runRound(train.blocks(), bc.get(), network, config, offsets, n, epoch, q, roundsPerEpoch, round);
+                }
               }
               round++;
               lastLoss = serverStep(params, u, server, round, lastCheckpoint);
@@ -359,6 +433,7 @@ public final class Trainer {
           lastValidation = val;
         }
         boolean stop = stopping.update(epoch + 1, val, params);
+        boolean plateau = !stop && config.autoEpochs() && plateau(weightSum > 0 ? lossSum / weightSum : Double.NaN);
         double elapsed = (System.nanoTime() - t0) / 1e9;
         long roundsThisRun = round - (long) startEpoch * roundsPerEpoch - startRound;
         double eta = roundsThisRun > 0 ? elapsed / roundsThisRun * Math.max(0, totalRoundsPlanned - round) : 0;
@@ -375,6 +450,13 @@ public final class Trainer {
           loop.stoppedEarly(stopping, epoch + 1);
           break;
         }
+        if (plateau) {
+          stopReason = "training_loss_plateau";
+          LOG.info("sparktrain: stopping after epoch {}: the training loss has not improved by {} for {} epochs"
+              + " (epochs auto; best {})", epoch + 1, config.plateauTol(), plateauBad,
+              String.format(Locale.ROOT, "%.6g", plateauBest));
+          break;
+        }
       }
     } finally {
       if (engine != null) {
@@ -386,17 +468,68 @@ public final class Trainer {
     // Early stopping needs validation data (checked above), so validation is set when it restores.
     RoundLoop.Weights out = loop.restoreBest(stopping, params, lastValidation, p -> validate(validation, p));
     return new TrainResult(out.params(), server == null ? null : server.state(), loop.history(), round, epochsDone,
-        stopReason, (System.nanoTime() - t0) / 1e9, out.validation());
+        stopReason, (System.nanoTime() - t0) / 1e9, out.validation(), scaling);
+  }
+
+  /** Epochs auto: the plateau rule's best training loss and epochs without progress (checkpointed). */
+  private double plateauBest;
+  private int plateauBad;
+
+  /**
+   * Counts the epoch of mean training loss {@code loss} for the plateau rule (scikit-learn's MLP:
+   * no progress unless the loss is below the best minus tol); true when training should stop.
+   */
+  private boolean plateau(double loss) {
+    if (!(loss < plateauBest - config.plateauTol())) {
+      plateauBad++;
+    } else {
+      plateauBad = 0;
+    }
+    if (loss < plateauBest) {
+      plateauBest = loss;
+    }
+    return plateauBad >= config.plateauPatience();
+  }
+
+  /**
+   * One sync round on the driver ({@link TrainConfig.SyncEngine#LOCAL}): each collected block's
+   * gradient over its rows of the global mini-batch, as {@link #runRound} computes them on the
+   * executors, summed in partition order.
+   */
+  private static Update localRound(List<Block> blocks, List<LocalWork> work, float[] params, TrainConfig cfg,
+      long[] offsets, long n, int epoch, long r) {
+    Update sum = new Update();
+    for (int p = 0; p < blocks.size(); p++) {
+      Block b = blocks.get(p);
+      int[] rows = StepRows.of(b.rows(), offsets[p], n, Seeds.of(cfg.seed(), epoch), cfg.batchSize(), r, r + 1)
+          .rows();
+      sum = sum.merge(work.get(p).gradient(params, b, rows, 0, rows.length, cfg.microBatch(),
+          Seeds.of(cfg.seed(), epoch, r, p)));
+    }
+    return sum;
   }
 
   /** The checkpoint extra naming the network whose parameters it holds ({@link Network#architecture}). */
   static final String NETWORK_KEY = "sparktrain.network";
+  /** The checkpoint extra holding the run's input scaling ({@link InputScaling#encode}), when standardizing. */
+  static final String SCALING_KEY = "sparktrain.input_scaling";
+  /** The checkpoint extra holding the plateau rule's state: "best,bad". */
+  static final String PLATEAU_KEY = "sparktrain.plateau";
 
   /** Why checkpoint {@code c} cannot resume this run (another network, a federated run's), or null. */
   private CheckpointStore.Problem misfit(Checkpoint c) {
     String arch = c.extras().get(NETWORK_KEY);
     if (c.extras().containsKey("federated.network")) {
       return CheckpointStore.Problem.mismatch("written by a federated run");
+    }
+    boolean scaled = c.extras().containsKey(SCALING_KEY);
+    if (scaled != config.standardize()) {
+      return CheckpointStore.Problem.mismatch("written with data.standardize " + scaled + ", this run has "
+          + config.standardize());
+    }
+    if (scaled && InputScaling.decode(c.extras().get(SCALING_KEY)).size() != network.inputs()) {
+      return CheckpointStore.Problem.mismatch("its input scaling has another width: expected " + network.inputs()
+          + " features, found " + InputScaling.decode(c.extras().get(SCALING_KEY)).size());
     }
     if (arch != null && !arch.equals(network.architecture())) {
       return CheckpointStore.Problem.mismatch("another network: expected " + network.architecture() + ", found "
@@ -419,6 +552,12 @@ public final class Trainer {
       float[] params, Optimizer server, EarlyStopping stopping) {
     Map<String, String> extras = new LinkedHashMap<>(stopping.extras());
     extras.put(NETWORK_KEY, network.architecture());
+    if (scaling != null) {
+      extras.put(SCALING_KEY, scaling.encode());
+    }
+    if (config.autoEpochs()) {
+      extras.put(PLATEAU_KEY, plateauBest + "," + plateauBad);
+    }
     Checkpoint c = new Checkpoint(round, epoch, roundInEpoch, config.seed(), params, stopping.bestParams(),
         server == null ? null : server.state(), config.toJson(), extras, System.currentTimeMillis());
     return loop.saveCheckpoint(store, config.checkpoint().dir(), c);

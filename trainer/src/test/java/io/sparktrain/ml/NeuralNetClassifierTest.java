@@ -219,7 +219,7 @@ class NeuralNetClassifierTest {
     assertMessage(() -> c.setLearningRate(-1), "learningRate", "-1.0", "> 0");
     assertMessage(() -> c.setDropout(1.0), "dropout", "1.0", "0 <= dropout < 1");
     assertMessage(() -> c.setMode("async"), "mode", "'async'", "sync, average");
-    assertMessage(() -> c.setBatchSize(0), "batchSize", "0", ">= 1");
+    assertMessage(() -> c.setBatchSize(-1), "batchSize", "-1", ">= 1, or 0 = auto");
     assertMessage(() -> c.setNumClasses(1), "numClasses", "1", ">= 2");
     assertMessage(() -> c.setValidationFraction(1.0), "validationFraction", "1.0", "< 1");
     assertMessage(() -> c.setEarlyStoppingMetric("accuracy"), "earlyStoppingMetric", "'accuracy'", "val_loss");
@@ -256,7 +256,7 @@ class NeuralNetClassifierTest {
         "probabilityCol", "numClasses", "hiddenLayers", "activation", "dropout", "optimizer", "learningRate",
         "beta1", "beta2", "momentum", "weightDecay", "clipNorm", "l2", "mode", "batchSize", "localSteps",
         "maxEpochs", "maxRounds", "seed", "validationFraction", "earlyStoppingMetric", "patience", "minDelta",
-        "restoreBestWeights", "checkpointDir", "checkpointInterval", "aggregationDepth")) {
+        "restoreBestWeights", "checkpointDir", "checkpointInterval", "aggregationDepth", "standardization")) {
       assertTrue(byName.containsKey(n), "missing param " + n);
     }
     assertFalse(byName.containsKey("loss"));

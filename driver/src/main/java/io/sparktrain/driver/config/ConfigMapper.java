@@ -72,6 +72,10 @@ final class ConfigMapper {
         .collectiveTimeoutMillis(Math.round(c.number("training.collective_timeout_s") * 1000))
         .spanRetries(c.integer("training.span_retries"))
         .epochs(c.integer("training.epochs"))
+        .plateau(c.number("training.plateau_tol"), c.integer("training.plateau_patience"))
+        // Federated runs do not standardize: the means and variances would be a statistic over every silo's raw
+        // data, outside secure aggregation and the DP accounting.
+        .standardize(c.bool("data.standardize") && !c.isFederated())
         .maxRounds(c.longValue("training.max_rounds"))
         .batchSize(c.integer("training.batch_size"))
         .localSteps(c.integer("training.local_steps"))

@@ -240,6 +240,10 @@ public final class ConfigSchema {
               .doc("one column (Vector or array) or a list of numeric columns"),
           str("label", "label", "label column: class index 0..K-1, a number, or an array/Vector of targets"),
           str("weight", null, "optional example-weight column").nullable(),
+          bool("standardize", true, "standardize the features inside the model: means and variances of the"
+              + " training data (one pass), applied to training, validation and test data, stored in the model"
+              + " and applied by transform, predict and evaluate; sparse vectors are scaled, not centred; not"
+              + " used by federated runs (scale inside the silos)"),
           map("options", "reader options, e.g. {header: \"true\", inferSchema: \"true\"} for csv"),
           integer("partitions", 0, "0 = as read; n > 0 = repartition(n) once before training, rows ordered by a hash"
               + " of their values (so a partition Spark recomputes after a lost executor holds the same rows in the"
@@ -260,11 +264,14 @@ public final class ConfigSchema {
               + " one partition; the rounds are federated.rounds; the epochs, batch and optimizer keys here do not"
               + " apply; early_stopping and the checkpoint section do)",
               "sync", "average", "federated"),
-          oneOf("sync_engine", "collective", "sync mode: collective = one Spark barrier stage per span of steps (to"
+          oneOf("sync_engine", "auto", "sync mode: auto = local up to 16 MB of decoded training data and 4M"
+              + " parameters, else"
+              + " collective; local = the blocks are collected to the driver once and every step runs there (no"
+              + " Spark job per step; small tables); collective = one Spark barrier stage per span of steps (to"
               + " the next epoch end, validation or checkpoint), the tasks all-reduce the gradients over a TCP ring"
               + " and step their own replicas (needs as many task slots as partitions, else the partitions are"
               + " grouped into the slots once; no dynamic allocation); driver = one Spark job per step, the driver"
-              + " sums and steps (slower; for clusters without barrier mode)", "collective", "driver"),
+              + " sums and steps (slower; for clusters without barrier mode)", "auto", "collective", "driver", "local"),
           oneOf("average_engine", "collective", "average mode: collective = spans of rounds in barrier stages,"
               + " the deltas all-reduced among the tasks (same slot rules as sync_engine; measured 1.16x the driver"
               + " engine in local[2]); driver = one Spark job per round (broadcast, tree aggregation, the driver"
@@ -275,10 +282,16 @@ public final class ConfigSchema {
           integer("span_retries", Defaults.SPAN_RETRIES,
               "collective engine: reruns of a failed span from its start (identical"
               + " result) before the run fails").min(0),
-          integer("epochs", Defaults.EPOCHS, "passes over the training data").min(1),
+          integer("epochs", 0, "passes over the training data; 0 = auto: enough for " + Defaults.AUTO_MIN_STEPS
+              + " optimizer steps, " + Defaults.EPOCHS + " to " + Defaults.AUTO_MAX_EPOCHS + " epochs, stopping"
+              + " early on a training-loss plateau (plateau_tol, plateau_patience)").min(0),
+          number("plateau_tol", Defaults.PLATEAU_TOL, "epochs auto: an epoch's mean training loss must beat"
+              + " the best by this much to count as progress (scikit-learn's MLP tol)").min(0),
+          integer("plateau_patience", Defaults.PLATEAU_PATIENCE, "epochs auto: stop after this many epochs"
+              + " without progress (scikit-learn's n_iter_no_change)").min(1),
           longInt("max_rounds", 0, "stop after this many rounds (0 = no limit)").min(0),
-          integer("batch_size", Defaults.BATCH_SIZE,
-              "rows per mini-batch (sync: global; average: per local step)").min(1),
+          integer("batch_size", 0, "rows per mini-batch (sync: global; average: per local step); 0 = auto:"
+              + " training rows / 16, clamped to 16.." + Defaults.BATCH_SIZE).min(0),
           integer("local_steps", Defaults.LOCAL_STEPS, "average mode: local steps per partition and round").min(1),
           longInt("seed", Defaults.SEED, "seed of initialisation, shuffling, dropout and the data splits"),
           number("l2", 0.0, "L2 penalty on the weights").min(0),

@@ -33,8 +33,10 @@ class JobConfigTest {
     assertEquals("parquet", c.string("data.format"));
     assertEquals(List.of("features"), c.strings("data.features"));
     assertEquals(List.of(256, 128), c.intList("model.hidden"));
-    assertEquals(10, c.integer("training.epochs"));
-    assertEquals(128, c.integer("training.batch_size"));
+    assertEquals(0, c.integer("training.epochs")); // auto: chosen from the data (TrainConfig.resolve)
+    assertEquals(0, c.integer("training.batch_size"));
+    assertTrue(c.bool("data.standardize"));
+    assertEquals("auto", c.string("training.sync_engine"));
     assertEquals(42L, c.longValue("training.seed"));
     assertEquals(0.001, c.number("training.optimizer.learning_rate"));
     assertNull(c.get("training.local_optimizer"));
@@ -59,13 +61,15 @@ class JobConfigTest {
 
   @Test
   void badValuesNameTheKeyTheExpectationAndTheValue() {
-    assertEquals("training.batch_size: expected an integer >= 1, found 0", error(MIN + "training: {batch_size: 0}\n"));
+    assertEquals("training.batch_size: expected an integer >= 0, found -1",
+        error(MIN + "training: {batch_size: -1}\n"));
     assertEquals("training.optimizer.learning_rate: expected a number > 0, found -0.1",
         error(MIN, "training.optimizer.learning_rate=-0.1"));
     assertEquals("model.dropout: expected a number in [0, 1), found 1.0", error(MIN, "model.dropout=1.0"));
     assertEquals("training.mode: expected one of sync, average, federated, found \"avg\"",
         error(MIN, "training.mode=avg"));
-    assertEquals("training.optimizer.name: expected one of sgd, adam, adamw, found \"adma\"; did you mean adam?",
+    assertEquals("training.optimizer.name: expected one of sgd, adam, adamw, lazy_adam, found \"adma\";"
+        + " did you mean adam?",
         error(MIN, "training.optimizer.name=adma"));
     assertEquals("model.activation: expected one of identity, relu, leaky_relu(a), sigmoid, tanh, gelu,"
         + " found \"softmax\"", error(MIN, "model.activation=softmax"));
@@ -75,21 +79,21 @@ class JobConfigTest {
 
   @Test
   void typeErrorsNameTheKeyPath() {
-    assertEquals("training.epochs: expected an integer >= 1, found \"ten\"", error(MIN, "training.epochs=ten"));
-    assertEquals("training.epochs: expected an integer >= 1, found 2.5", error(MIN, "training.epochs=2.5"));
+    assertEquals("training.epochs: expected an integer >= 0, found \"ten\"", error(MIN, "training.epochs=ten"));
+    assertEquals("training.epochs: expected an integer >= 0, found 2.5", error(MIN, "training.epochs=2.5"));
     assertEquals("model.hidden: expected a list of integers >= 1, found [64, \"x\"]",
         error(MIN, "model.hidden=[64, x]"));
     assertEquals("output.overwrite: expected true or false, found 3", error(MIN, "output.overwrite=3"));
     assertEquals("data.train: expected a string, found 5", error("data: {train: 5}\n"));
     assertEquals("training: expected a map with keys mode, sync_engine, average_engine, collective_timeout_s,"
-        + " span_retries, epochs, max_rounds, batch_size, local_steps, seed, l2,"
+        + " span_retries, epochs, plateau_tol, plateau_patience, max_rounds, batch_size, local_steps, seed, l2,"
         + " aggregation_depth, log_every_rounds, validate_every_rounds, server_update, optimizer, local_optimizer,"
         + " early_stopping, found 3", error(MIN + "training: 3\n"));
     assertTrue(error("data: {}\n").startsWith("data.train: missing; expected a string"));
     // several errors: one line
-    String two = error(MIN + "training: {epochs: 0, batch_size: 0}\n");
-    assertEquals("training.epochs: expected an integer >= 1, found 0; training.batch_size: expected an integer"
-        + " >= 1, found 0", two);
+    String two = error(MIN + "training: {epochs: -1, batch_size: -1}\n");
+    assertEquals("training.epochs: expected an integer >= 0, found -1; training.batch_size: expected an integer"
+        + " >= 0, found -1", two);
   }
 
   @Test

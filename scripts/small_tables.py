@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Small real tables with the defaults (issue 11): sparktrain's CLI against scikit-learn.
+
+For each of scikit-learn's bundled tables (wine, iris, breast_cancer, digits; Debian's
+python3-sklearn), a fixed stratified 70/30 split (train_test_split, random_state 0) is written as
+CSV. scikit-learn's MLPClassifier (defaults, random_state 0) is fit on StandardScaler-scaled
+features; `sparktrain train` gets a config with only the data section (raw, unscaled columns) and
+is timed as a whole process, JVM start included (wall and CPU seconds, and the machine's 1-minute
+load, since a loaded machine stretches the wall time). Prints one table; --json also prints JSON lines.
+
+  /usr/bin/python3 scripts/small_tables.py [--tables wine,iris] [--set training.epochs=50 ...]
+  scripts/bench.sh small-tables            (the same, after building the classes)
+
+The classpath is scripts/env.sh's module_classpath driver (this checkout's target/classes).
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TABLES = ["wine", "iris", "breast_cancer", "digits"]
+
+
+def load(name):
+    from sklearn import datasets
+    return getattr(datasets, "load_" + name)(return_X_y=True)
+
+
+def write_csv(path, x, y):
+    with open(path, "w") as f:
+        f.write(",".join("f%d" % j for j in range(x.shape[1])) + ",label\n")
+        for row, label in zip(x, y):
+            f.write(",".join(repr(float(v)) for v in row) + ",%d\n" % int(label))
+
+
+def sklearn_accuracy(xtr, ytr, xte, yte):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+    t0 = time.time()
+    scaler = StandardScaler().fit(xtr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(random_state=0).fit(scaler.transform(xtr), ytr)
+    return float(clf.score(scaler.transform(xte), yte)), time.time() - t0
+
+
+def classpath():
+    out = subprocess.run(["bash", "-c", "source scripts/env.sh >/dev/null; echo \"$SPARK_JVM_OPTS\"; "
+                          "module_classpath driver"], cwd=ROOT, check=True, capture_output=True, text=True)
+    opts, cp = out.stdout.strip().split("\n")[-2:]
+    return opts.split(), cp
+
+
+def sparktrain(work, name, ncols, sets, jvm_opts, cp):
+    cols = ", ".join("f%d" % j for j in range(ncols))
+    cfg = os.path.join(work, name + ".yaml")
+    with open(cfg, "w") as f:
+        f.write("data:\n  format: csv\n  train: %s\n  test: %s\n  features: [%s]\n  label: label\n"
+                "  options: {header: \"true\", inferSchema: \"true\"}\n"
+                % (os.path.join(work, name + "_train.csv"), os.path.join(work, name + "_test.csv"), cols))
+    cmd = ["java"] + jvm_opts + ["-cp", cp, "io.sparktrain.driver.Main", "train", "--config", cfg]
+    for s in sets:
+        cmd += ["--set", s]
+    env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", OPENBLAS_NUM_THREADS="1")
+    run_dir = os.path.join(work, "run_" + name)
+    os.makedirs(run_dir)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    p = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True)
+    secs = time.time() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    m = re.search(r"test accuracy ([0-9.]+)", p.stdout)
+    if p.returncode != 0 or not m:
+        sys.stderr.write(p.stdout[-2000:] + p.stderr[-4000:])
+        return None, secs, cpu, {}
+    summary = {}
+    for root, _, files in os.walk(run_dir):
+        if "summary.json" in files:
+            with open(os.path.join(root, "summary.json")) as f:
+                summary = json.load(f)
+    return float(m.group(1)), secs, cpu, summary
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tables", default=",".join(TABLES))
+    ap.add_argument("--set", action="append", default=[], help="passed to sparktrain train --set")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    a = ap.parse_args()
+    from sklearn.model_selection import train_test_split
+    jvm_opts, cp = classpath()
+    work = tempfile.mkdtemp(prefix="sparktrain-small-")
+    rows = []
+    try:
+        for name in a.tables.split(","):
+            x, y = load(name)
+            xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.3, stratify=y, random_state=0)
+            write_csv(os.path.join(work, name + "_train.csv"), xtr, ytr)
+            write_csv(os.path.join(work, name + "_test.csv"), xte, yte)
+            sk, sk_s = sklearn_accuracy(xtr, ytr, xte, yte)
+            acc, secs, cpu, summary = sparktrain(work, name, x.shape[1], a.set, jvm_opts, cp)
+            r = {"table": name, "rows": len(y), "features": x.shape[1], "train_rows": len(ytr),
+                 "sklearn_scaled_accuracy": round(sk, 4), "sklearn_s": round(sk_s, 2),
+                 "sparktrain_accuracy": acc, "sparktrain_s": round(secs, 1),
+                 "sparktrain_cpu_s": round(cpu, 1), "load_1min": round(os.getloadavg()[0], 1),
+                 "epochs": summary.get("epochs"), "rounds": summary.get("rounds"),
+                 "stop_reason": summary.get("stop_reason"),
+                 "timings": {k: round(v, 2) for k, v in summary.get("timings", {}).items()}}
+            r["gap_points"] = None if acc is None else round(100 * (sk - acc), 1)
+            r["goal_met"] = bool(acc is not None and sk - acc <= 0.02 and secs < 20)
+            rows.append(r)
+            if a.json:
+                print(json.dumps(r), flush=True)
+    finally:
+        if a.keep:
+            print("work directory: " + work, file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print("| table | rows x features | sklearn MLP (scaled) | sparktrain defaults | gap (points) | sparktrain wall s"
+          " | CPU s | load | epochs | steps | stop | goal |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    for r in rows:
+        acc = "failed" if r["sparktrain_accuracy"] is None else "%.4f" % r["sparktrain_accuracy"]
+        print("| %s | %d x %d | %.4f | %s | %s | %.1f | %.1f | %.1f | %s | %s | %s | %s |" % (
+            r["table"], r["rows"], r["features"], r["sklearn_scaled_accuracy"], acc, r["gap_points"],
+            r["sparktrain_s"], r["sparktrain_cpu_s"], r["load_1min"], r["epochs"], r["rounds"], r["stop_reason"],
+            "met" if r["goal_met"] else "missed"))
+    return 0 if all(r["goal_met"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
