@@ -2,6 +2,8 @@
 # Benchmarks (never part of the tests).
 # Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options] | cluster
 #        | small-tables [--tables wine,iris] [--set key=value]
+#        | text [--out DIR] [--top N] [--epochs N] [--batch N] [--lr X] [--scaling-epochs N]
+#               [--scaling-models linear,h64] [--mllib-iter N] [sparktrain train options...]
 # Prints JSON lines; record the figures in docs/BENCHMARKS.md with the command that made them.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -33,7 +35,12 @@ opt_value() {
   return "$found"
 }
 ensure_deb libopenblas0-pthread || true
-mvn -q -B -ntp -Dstyle.color=never install -DskipTests >&2
+if [ "$what" = text ]; then
+  # Only this checkout's target/classes are used (module_classpath): no install into ~/.m2.
+  mvn -q -B -ntp -Dstyle.color=never package -DskipTests -pl trainer,driver,examples -am >&2
+else
+  mvn -q -B -ntp -Dstyle.color=never install -DskipTests >&2
+fi
 case "$what" in
   core)
     CP="$(module_classpath examples)"
@@ -84,8 +91,80 @@ PY
       fi
     fi
     ;;
+  text)
+    # Issue 11, benchmark (a): Debian package descriptions labelled by Section (apt-cache dumpavail),
+    # hashed words as LibSVM (TextCorpus: 2^16, 2^18, 2^20), then in this one invocation: sparktrain
+    # (`sparktrain train`, conf/debian-text.yaml) linear softmax and one hidden layer of 64 relu at 2^18
+    # for --epochs, both again at 2^16 and 2^20 for --scaling-epochs (the epoch-time ratio; the median
+    # epoch after the first, or the only one), MLlib's
+    # multinomial LogisticRegression (TextMllib) and scikit-learn's LogisticRegression and
+    # MLPClassifier(64) on the same files. Other arguments go to every sparktrain run after the bench's
+    # own, e.g. --set training.optimizer.name=lazy_adam. JSON lines, then a table and the goals.
+    out=/tmp/sparktrain-text top=20 epochs=10 batch=1024 lr=0.01 scaling_epochs=2 mllib_iter=100
+    scaling_models=linear,h64
+    st_args=()
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --out|--top|--epochs|--batch|--lr|--scaling-epochs|--scaling-models|--mllib-iter)
+          [ $# -ge 2 ] || { echo "bench.sh text: $1 needs a value" >&2; exit 2; }
+          case "$1" in
+            --out) out="$2" ;; --top) top="$2" ;; --epochs) epochs="$2" ;; --batch) batch="$2" ;;
+            --lr) lr="$2" ;; --scaling-epochs) scaling_epochs="$2" ;; --scaling-models) scaling_models="$2" ;;
+            --mllib-iter) mllib_iter="$2" ;;
+          esac
+          shift 2 ;;
+        *) st_args+=("$1"); shift ;;
+      esac
+    done
+    mkdir -p "$out"
+    lines="$out/lines.jsonl"
+    : > "$lines"
+    # The corpus: what this machine's apt lists hold (apt-get update first when they are empty).
+    if [ "$(apt-cache dumpavail 2>/dev/null | grep -c '^Package:')" = 0 ]; then
+      if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 || true; fi
+    fi
+    apt-cache dumpavail > "$out/dumpavail.txt"
+    CP="$(module_classpath examples)"
+    DCP="$(module_classpath driver)"
+    # shellcheck disable=SC2086 # SPARK_JVM_OPTS is a list of JVM options: split on purpose
+    java $SPARK_JVM_OPTS -Xmx4g -cp "$CP" io.sparktrain.examples.bench.TextCorpus --input "$out/dumpavail.txt" \
+      --out "$out/corpus" --top "$top" 2> "$out/corpus.log" | tee -a "$lines"
+    d18="$out/corpus/d18"
+    # shellcheck disable=SC2086
+    java $SPARK_JVM_OPTS -Xmx6g -cp "$CP" io.sparktrain.examples.bench.TextMllib --train "$d18/train.libsvm" \
+      --test "$d18/test.libsvm" --features $((1 << 18)) --max-iter "$mllib_iter" 2> "$out/mllib.log" | tee -a "$lines"
+    # One sparktrain run: model (linear|h64), bits, epochs; its JSON line from summary.json and metrics.jsonl.
+    sparktrain_run() {
+      local model="$1" bits="$2" ep="$3" hidden="[]" dir="$out/corpus/d$2" run="$out/runs/$1-d$2" t0 t1
+      [ "$model" = h64 ] && hidden="[64]"
+      t0="$(date +%s.%N)"
+      # shellcheck disable=SC2086
+      # 12 GB: the memory plan of the 2^20 x 64 model (67M parameters, Adam) is about 10 GB.
+      java $SPARK_JVM_OPTS -Xmx12g -cp "$DCP" io.sparktrain.driver.Main train --config conf/debian-text.yaml \
+        --set data.train="$dir/train.libsvm" --set data.test="$dir/test.libsvm" \
+        --set data.validation="$dir/test.libsvm" --set "data.options={numFeatures: \"$((1 << bits))\"}" \
+        --set "model.hidden=$hidden" --set training.epochs="$ep" --set training.batch_size="$batch" \
+        --set training.optimizer.learning_rate="$lr" --set output.dir="$run" \
+        ${st_args[@]+"${st_args[@]}"} > "$run.log" 2>&1 || { echo "sparktrain $model 2^$bits failed: $run.log" >&2; return 1; }
+      t1="$(date +%s.%N)"
+      python3 scripts/bench_text.py sparktrain "$run" "$model" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" | tee -a "$lines"
+    }
+    mkdir -p "$out/runs"
+    sparktrain_run linear 18 "$epochs" || true
+    sparktrain_run h64 18 "$epochs" || true
+    if ensure_deb python3-sklearn && /usr/bin/python3 -c "import sklearn" 2>/dev/null; then
+      OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench_text.py sklearn "$out/corpus" 18 \
+        "$epochs" "$batch" "$lr" | tee -a "$lines"
+    else
+      echo "sparktrain: python3-sklearn not installed; skipping the scikit-learn lines" >&2
+    fi
+    for model in ${scaling_models//,/ }; do
+      for bits in 16 20; do sparktrain_run "$model" "$bits" "$scaling_epochs" || true; done
+    done
+    python3 scripts/bench_text.py summary "$lines" "$out/corpus/corpus.json" | tee "$out/summary.txt"
+    ;;
   *)
     echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...] | cluster" \
-      "| small-tables [--tables wine,iris]" >&2
+      "| small-tables [--tables wine,iris] | text [--epochs N ...] [sparktrain options]" >&2
     exit 2 ;;
 esac
