@@ -18,10 +18,13 @@ import org.apache.spark.api.java.JavaRDD;
  * (divided by n, as scikit-learn's StandardScaler). {@code scale = 1/std}, and 1 for a feature of
  * zero variance.
  *
- * <p><b>Sparse (CSR) data is scaled, not centred</b>: {@code shift} is all 0, as MLlib's
- * StandardScaler ({@code withMean false}) and LogisticRegression do for sparse vectors, since
- * subtracting the mean would turn every zero into a nonzero. The variance still counts the implicit
- * zeros. One sparse partition is enough for the whole model to be scale-only.
+ * <p><b>Sparse (CSR) data is scaled by its largest magnitude, not centred</b> (scikit-learn's
+ * {@code MaxAbsScaler}, which it recommends for sparse data): {@code shift} is all 0, since
+ * subtracting the mean would turn every zero into a nonzero, and {@code scale} is 1/max|x|, so every
+ * feature lies in [-1, 1] and zeros stay zeros. Not 1/std: a term that occurs in one row of n has a
+ * standard deviation of about sqrt(1/n), and 1/std would multiply it by about 200 on 40,000 rows (on
+ * the hashed-text benchmark of docs/BENCHMARKS.md that cost 25 points of accuracy). One sparse
+ * partition is enough for the whole model to be scaled this way.
  */
 public final class InputScaling implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -109,6 +112,7 @@ public final class InputScaling implements Serializable {
     long n;
     double[] mean;
     double[] m2;
+    double[] maxAbs;
     boolean sparse;
 
     /** No rows yet. */
@@ -125,9 +129,11 @@ public final class InputScaling implements Serializable {
       int d = b.inputs();
       double[] mean = new double[d];
       double[] m2 = new double[d];
+      double[] maxAbs = new double[d];
       float[] x = b.features();
       if (b.isSparse()) {
         int[] cols = b.cols();
+        for (int k = 0; k < x.length; k++) maxAbs[cols[k]] = Math.max(maxAbs[cols[k]], Math.abs(x[k]));
         for (int k = 0; k < x.length; k++) mean[cols[k]] += x[k];
         for (int j = 0; j < d; j++) mean[j] /= rows;
         // Sum over the zeros too: (0 - mean)^2 for each row without a nonzero in the column.
@@ -141,7 +147,10 @@ public final class InputScaling implements Serializable {
       } else {
         for (int r = 0; r < rows; r++) {
           int base = r * d;
-          for (int j = 0; j < d; j++) mean[j] += x[base + j];
+          for (int j = 0; j < d; j++) {
+            mean[j] += x[base + j];
+            maxAbs[j] = Math.max(maxAbs[j], Math.abs(x[base + j]));
+          }
         }
         for (int j = 0; j < d; j++) mean[j] /= rows;
         for (int r = 0; r < rows; r++) {
@@ -155,6 +164,7 @@ public final class InputScaling implements Serializable {
       m.n = rows;
       m.mean = mean;
       m.m2 = m2;
+      m.maxAbs = maxAbs;
       m.sparse = b.isSparse();
       return m;
     }
@@ -169,6 +179,7 @@ public final class InputScaling implements Serializable {
         n = o.n;
         mean = o.mean.clone();
         m2 = o.m2.clone();
+        maxAbs = o.maxAbs.clone();
         return this;
       }
       if (o.mean.length != mean.length) {
@@ -180,6 +191,7 @@ public final class InputScaling implements Serializable {
         double delta = o.mean[j] - mean[j];
         mean[j] += delta * o.n / total;
         m2[j] += o.m2[j] + delta * delta * ((double) n * o.n / total);
+        maxAbs[j] = Math.max(maxAbs[j], o.maxAbs[j]);
       }
       n = total;
       return this;
@@ -195,6 +207,8 @@ public final class InputScaling implements Serializable {
       for (int j = 0; j < v.length; j++) v[j] = m2[j] / n;
       return v;
     }
+    /** Per-feature largest magnitude (a copy). */
+    public double[] maxAbs() { return maxAbs.clone(); }
     /** Whether any of the merged rows were in CSR form. */
     public boolean sparse() { return sparse; }
   }
@@ -223,15 +237,20 @@ public final class InputScaling implements Serializable {
     return of(m);
   }
 
-  /** The scaling of moments {@code m}: shift = mean (0 when sparse), scale = 1/std (1 for zero variance). */
+  /**
+   * The scaling of moments {@code m}: dense, shift = mean and scale = 1/std (1 for zero variance);
+   * sparse, shift = 0 and scale = 1/max|x| (1 for an all-zero feature).
+   */
   public static InputScaling of(Moments m) {
     double[] mean = m.mean();
     double[] var = m.variance();
+    double[] maxAbs = m.maxAbs();
     float[] shift = new float[mean.length];
     float[] scale = new float[mean.length];
     for (int j = 0; j < mean.length; j++) {
       shift[j] = m.sparse() ? 0f : (float) mean[j];
-      float s = var[j] > 0 ? (float) (1.0 / Math.sqrt(var[j])) : 1f;
+      double spread = m.sparse() ? maxAbs[j] : Math.sqrt(var[j]);
+      float s = spread > 0 ? (float) (1.0 / spread) : 1f;
       scale[j] = Float.isFinite(s) && s != 0f ? s : 1f;
     }
     return new InputScaling(shift, scale);

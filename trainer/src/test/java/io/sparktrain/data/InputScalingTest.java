@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Standardization statistics on a real local[2] Spark: the one-pass distributed means and
  * variances equal a plain two-pass computation on the driver, whatever the partitioning; zero
- * variance scales by 1; sparse data is scaled, never centred, and stays sparse.
+ * variance scales by 1; sparse data is scaled by 1/max|x| (MaxAbsScaler), never centred, and stays sparse.
  */
 class InputScalingTest {
   private static SparkSession spark;
@@ -141,14 +141,10 @@ class InputScalingTest {
       assertTrue(s.scaleOnly(), "sparse data: no centring");
       assertEquals(1f, s.scale()[dim - 1], "an all-zero column is scaled by 1");
       for (int j = 0; j < dim - 1; j++) {
-        // The reference counts the implicit zeros (what the model sees), in double from the decoded floats.
-        double mean = 0;
-        double var = 0;
-        for (double[] x : dense) mean += (float) x[j];
-        mean /= dense.length;
-        for (double[] x : dense) var += ((float) x[j] - mean) * ((float) x[j] - mean);
-        var /= dense.length;
-        float expected = var > 0 ? (float) (1 / Math.sqrt(var)) : 1f;
+        // scikit-learn's MaxAbsScaler: 1 / max |x| of the decoded floats.
+        double max = 0;
+        for (double[] x : dense) max = Math.max(max, Math.abs((float) x[j]));
+        float expected = max > 0 ? (float) (1 / max) : 1f;
         assertEquals(expected, s.scale()[j], Math.ulp(expected) * 2, "scale of sparse feature " + j);
       }
       TrainingData scaled = td.scaled(s);
