@@ -78,7 +78,8 @@ class MemoryPlanCliTest {
     Path out = dir.resolve("out");
     MainTest.Run run = MainTest.run("train", "--config", "/dev/null", "--set", "data.train=" + data,
         "--set", "data.format=libsvm", "--set", "data.options={numFeatures: \"" + dim + "\"}",
-        "--set", "model.hidden=[8]", "--set", "training.epochs=1", "--set", "output.dir=" + out);
+        "--set", "model.hidden=[8]", "--set", "training.epochs=1", "--set", "training.sync_engine=collective",
+        "--set", "output.dir=" + out);
     assertEquals(0, run.code, run.err + run.out);
     JsonNode plan = new ObjectMapper().readTree(out.resolve("summary.json").toFile()).get("memory_plan");
     assertTrue(plan != null && plan.isObject(), String.valueOf(plan));

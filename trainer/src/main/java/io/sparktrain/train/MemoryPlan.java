@@ -205,6 +205,12 @@ public final class MemoryPlan {
         e.add(new Item("broadcast (object and pieces)", 2 * p));
       }
     }
+    boolean local = sync && cfg.syncEngine() == TrainConfig.SyncEngine.LOCAL;
+    if (local) {
+      // The local engine collects the blocks to the driver and sums each partition's gradient there.
+      d.add(new Item("collected blocks", data.cachedBytes()));
+      d.add(new Item(n + " partition gradients", n * p));
+    }
     if (cfg.checkpoint().dir() != null) {
       d.add(new Item("checkpoint bytes", (1 + s) * p));
     }
@@ -217,7 +223,7 @@ public final class MemoryPlan {
     if (collective && n > cluster.slotsPerExecutor() * cluster.executors()) {
       share *= 2; // the collective engine's grouped copy of the blocks (persisted too)
     }
-    String run = (sync ? "sync" : "average") + "/" + (collective ? "collective" : "driver");
+    String run = (sync ? "sync" : "average") + "/" + (collective ? "collective" : local ? "local" : "driver");
     return new MemoryPlan(cluster, run, net.layout().size(), d, t, e, tasks, share, data.largestPartitionBytes());
   }
 

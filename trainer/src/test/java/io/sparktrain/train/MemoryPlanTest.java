@@ -136,6 +136,20 @@ class MemoryPlanTest {
   }
 
   @Test
+  void theLocalEngineHoldsTheCollectedBlocksAndEachPartitionsGradientOnTheDriver() {
+    MemoryPlan.Cluster cluster = new MemoryPlan.Cluster(true, 1L << 30, 1L << 30, null, 1, 2, 0.6, MB300);
+    MemoryPlan.Data data = new MemoryPlan.Data(8L << 20, 4L << 20, 2, 1000, -1, 500);
+    TrainConfig local = TrainConfig.builder().mode(Mode.SYNC).syncEngine(TrainConfig.SyncEngine.LOCAL).build();
+    TrainConfig driver = TrainConfig.builder().mode(Mode.SYNC).syncEngine(TrainConfig.SyncEngine.DRIVER).build();
+    MemoryPlan a = MemoryPlan.forTrainer(mnist(), local, data, cluster);
+    MemoryPlan b = MemoryPlan.forTrainer(mnist(), driver, data, cluster);
+    assertEquals("sync/local", a.toMap().get("run"));
+    long p = 940_584;
+    // The driver engine's items plus the 8 MiB of collected blocks and 2 partition gradients.
+    assertEquals(b.driverBytes() + (8L << 20) + 2 * p, a.driverBytes());
+  }
+
+  @Test
   void localModeSumsTheDriverAndTheExecutorsIntoOneHeap() {
     MemoryPlan.Cluster cluster = new MemoryPlan.Cluster(true, 1L << 30, 1L << 30, null, 1, 2, 0.6, MB300);
     TrainConfig cfg = TrainConfig.builder().mode(Mode.SYNC).syncEngine(TrainConfig.SyncEngine.DRIVER)
