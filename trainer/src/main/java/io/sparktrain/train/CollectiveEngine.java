@@ -113,6 +113,26 @@ public final class CollectiveEngine implements AutoCloseable {
     }
   }
 
+  /** A span's start on the driver: its parameters and optimizer, copied on the first {@link #get()}. */
+  private static final class StartSource {
+    private final float[] params;
+    private final Optimizer server;
+    private SpanStart copy;
+
+    StartSource(float[] params, Optimizer server) {
+      this.params = params;
+      this.server = server;
+    }
+
+    /** The start (a copy, made once; the rendezvous thread may ask for it while the driver waits). */
+    synchronized SpanStart get() {
+      if (copy == null) {
+        copy = new SpanStart(params.clone(), server == null ? null : server.state());
+      }
+      return copy;
+    }
+  }
+
   /** What a span is: shipped in the task closure (small). */
   static final class SpanPlan implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -513,7 +533,10 @@ public final class CollectiveEngine implements AutoCloseable {
    */
   public Outcome run(int epoch, long first, long end, long globalRoundStart, float[] params, Optimizer server,
       StepListener onStep) {
-    SpanStart start = new SpanStart(params.clone(), server == null ? null : server.state());
+    // The driver leaves params and server alone until the span's result is in (also across reruns), so
+    // the start is copied only when a broadcast or a fetch needs it: not in the usual span, which starts
+    // from the replicas (a copy and a hash less of every parameter and moment per span).
+    StartSource start = new StartSource(params, server);
     long lastRound = globalRoundStart + (end - first);
     long[] delivered = {globalRoundStart};
     String interrupt = jsc.getLocalProperty("spark.job.interruptOnCancel");
@@ -537,7 +560,7 @@ public final class CollectiveEngine implements AutoCloseable {
     }
   }
 
-  private Outcome runOnce(int epoch, long first, long end, long globalRoundStart, SpanStart start, float[] params,
+  private Outcome runOnce(int epoch, long first, long end, long globalRoundStart, StartSource start, float[] params,
       Optimizer server, int attempt, long lastRound, long[] delivered, StepListener onStep) {
     SpanPlan plan = new SpanPlan();
     plan.network = network;
@@ -556,17 +579,17 @@ public final class CollectiveEngine implements AutoCloseable {
     plan.checkEvery = config.replicaCheckEvery();
     plan.sparseInputs = sparseInputs;
     long t0 = System.nanoTime();
-    plan.startParamsSum = checksum(start.params);
-    plan.startStateSum = start.state == null ? 0 : start.state.checksum();
+    plan.startParamsSum = checksum(params);
+    plan.startStateSum = server == null ? 0 : server.stateChecksum();
     // The replicas cached on the executors are where this span starts (the usual case): no broadcast;
     // a task that lacks its replica anyway (a new executor, memory pressure) fetches the start from
     // the rendezvous. Otherwise (the first span, a rerun, a state the driver changed) broadcast it.
     boolean cached = attempt == 0 && replicaRound == globalRoundStart && replicaParamsSum == plan.startParamsSum
         && replicaStateSum == plan.startStateSum;
-    Broadcast<SpanStart> bc = cached ? null : jsc.broadcast(start);
+    Broadcast<SpanStart> bc = cached ? null : jsc.broadcast(start.get());
     long tBroadcast = System.nanoTime();
     Rendezvous.Span span = rendezvous.open(plan.spanId, tasks);
-    span.serveStart(() -> toBytes(start));
+    span.serveStart(() -> toBytes(start.get()));
     replicaRound = -1;
     try {
       ClassTag<SpanResult> tag = ClassTag$.MODULE$.apply(SpanResult.class);
