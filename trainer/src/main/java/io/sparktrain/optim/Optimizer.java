@@ -21,6 +21,8 @@ public abstract class Optimizer {
   protected final int size;
   protected float[][] slots;
   protected long steps;
+  private long checksum;
+  private boolean checksumValid;
 
   Optimizer(OptimizerSpec spec, int size, int slotCount) {
     this.spec = spec;
@@ -59,6 +61,7 @@ public abstract class Optimizer {
       }
     }
     double lr = spec.learningRate() * spec.schedule().factor(steps);
+    checksumValid = false;
     steps++;
     if (rows == null) {
       update(params, grads, scale, (float) lr, steps);
@@ -93,9 +96,16 @@ public abstract class Optimizer {
     return spec;
   }
 
-  /** {@code state().checksum()} without copying the slots. */
+  /**
+   * {@code state().checksum()} without copying the slots; remembered until the next step, restore or
+   * {@link #unpackRows} (the collective engine asks twice per span: after a span and before the next).
+   */
   public long stateChecksum() {
-    return OptimizerState.checksum(steps, slots);
+    if (!checksumValid) {
+      checksum = OptimizerState.checksum(steps, slots);
+      checksumValid = true;
+    }
+    return checksum;
   }
 
   /**
@@ -114,6 +124,7 @@ public abstract class Optimizer {
     if (packed.length != slots.length) {
       throw new IllegalArgumentException("optimizer rows: expected " + slots.length + " slots, found " + packed.length);
     }
+    checksumValid = false;
     for (int i = 0; i < slots.length; i++) rows.unpack(packed[i], slots[i]);
     this.steps = stepCount;
   }
@@ -136,6 +147,7 @@ public abstract class Optimizer {
             + " values, found " + s[i].length);
       }
     }
+    checksumValid = false;
     this.slots = s;
     this.steps = state.steps();
   }

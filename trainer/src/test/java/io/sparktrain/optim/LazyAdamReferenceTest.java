@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparktrain.linalg.RowSet;
+import io.sparktrain.linalg.RowSlice;
 import java.io.IOException;
 import java.io.InputStream;
 import org.junit.jupiter.api.Test;
@@ -65,6 +66,27 @@ class LazyAdamReferenceTest {
           }
         }
       }
+    }
+  }
+
+  @Test
+  void theRememberedStateChecksumFollowsEveryChange() throws IOException {
+    JsonNode ref = reference();
+    float[] p = floats(ref.get("initial_params"));
+    Optimizer opt = OptimizerSpec.lazyAdam().learningRate(0.05).build().create(p.length);
+    Optimizer other = OptimizerSpec.lazyAdam().learningRate(0.05).build().create(p.length);
+    RowSet rows = new RowSet(0, 6, 3);
+    for (JsonNode s : ref.get("steps")) {
+      rows.clear();
+      for (JsonNode r : s.get("rows")) rows.add(r.asInt());
+      long before = opt.stateChecksum();
+      opt.step(p, floats(s.get("gradient")), 1f, rows);
+      assertTrue(before != opt.stateChecksum(), "a step changes the state's checksum");
+      assertEquals(opt.state().checksum(), opt.stateChecksum());
+      other.stateChecksum(); // remembered, then overwritten below
+      other.unpackRows(opt.steps(), RowSlice.of(rows), opt.packRows(RowSlice.of(rows)));
+      other.restore(opt.state());
+      assertEquals(opt.stateChecksum(), other.stateChecksum());
     }
   }
 
