@@ -66,14 +66,12 @@ final class SiloWork {
     /** Under Spark's KryoSerializer: the Java form (Kryo would skip the transient vector). */
     @Override
     public void write(Kryo kryo, Output output) {
-      byte[] b = JavaBytes.toBytes(this);
-      output.writeInt(b.length);
-      output.writeBytes(b);
+      JavaBytes.writeKryo(output, this);
     }
 
     @Override
     public void read(Kryo kryo, Input input) {
-      Result r = JavaBytes.fromBytes(input.readBytes(input.readInt()), Result.class, "silo result (Kryo)");
+      Result r = JavaBytes.readKryo(input, Result.class, "silo result (Kryo)");
       silo = r.silo;
       vector = r.vector;
       touched = r.touched;

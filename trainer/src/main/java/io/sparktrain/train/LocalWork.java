@@ -40,6 +40,7 @@ public final class LocalWork {
   private final float l2;
   private final Network.Workspace ws;
   private final MiniBatch batch;
+  private final RowSet[] scratch = new RowSet[2];
 
   public LocalWork(Network network, float l2) {
     this(network, l2, network.newWorkspace());
@@ -77,10 +78,23 @@ public final class LocalWork {
     }
     float[] grad = new float[params.length];
     double[] lw = new double[2];
-    RowSet touched = block.isSparse() ? newRowSet() : null;
+    RowSet touched = block.isSparse() ? scratch(0) : null;
     boolean rowSparse = addGradient(params, block, order, from, to, microBatch, seed, grad, lw, touched);
     Update u = new Update(grad, lw[1], lw[0], Math.max(0, to - from), 1);
     return rowSparse ? u.withRows(RowSlice.of(touched)) : u;
+  }
+
+  /**
+   * This work's reusable row set {@code i} (0 or 1), emptied: a set holds an int per input (4 MB at
+   * 2^20 inputs), too much to allocate per mini-batch round. Its rows are copied out
+   * ({@link RowSlice#of}) before it is reused.
+   */
+  private RowSet scratch(int i) {
+    if (scratch[i] == null) {
+      scratch[i] = newRowSet();
+    }
+    scratch[i].clear();
+    return scratch[i];
   }
 
   /** An empty set of the first kernel's rows (inputs x units of layer 0). */
@@ -224,9 +238,9 @@ public final class LocalWork {
     Steps(int size, OptimizerSpec local, boolean sparse) {
       grad = new float[size];
       opt = local.create(size);
-      step = sparse ? newRowSet() : null;
+      step = sparse ? scratch(0) : null;
       // A zero-gradient row of a fresh optimizer stays put unless weight decay moves it.
-      union = sparse && (opt.lazy() || local.weightDecay() == 0) ? newRowSet() : null;
+      union = sparse && (opt.lazy() || local.weightDecay() == 0) ? scratch(1) : null;
     }
 
     void run(float[] w, float[] anchor, Block block, int[] order, int from, int to, int batchSize, float proxMu,

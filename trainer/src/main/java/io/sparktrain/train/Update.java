@@ -140,14 +140,12 @@ public final class Update implements Serializable, KryoSerializable {
    */
   @Override
   public void write(Kryo kryo, Output output) {
-    byte[] b = JavaBytes.toBytes(this);
-    output.writeInt(b.length);
-    output.writeBytes(b);
+    JavaBytes.writeKryo(output, this);
   }
 
   @Override
   public void read(Kryo kryo, Input input) {
-    Update u = JavaBytes.fromBytes(input.readBytes(input.readInt()), Update.class, "update (Kryo)");
+    Update u = JavaBytes.readKryo(input, Update.class, "update (Kryo)");
     vector = u.vector;
     touched = u.touched;
     uploadBytes = u.uploadBytes;

@@ -1,5 +1,7 @@
 package io.sparktrain.util;
 
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -25,6 +27,21 @@ public final class JavaBytes {
       throw new UncheckedIOException(e);
     }
     return bytes.toByteArray();
+  }
+
+  /**
+   * Writes {@code o}'s Java form, length-prefixed, into a Kryo stream: the {@code KryoSerializable}
+   * form of a class whose own {@code writeObject} Kryo would skip. {@link #readKryo} reads it.
+   */
+  public static void writeKryo(Output out, Serializable o) {
+    byte[] b = toBytes(o);
+    out.writeInt(b.length);
+    out.writeBytes(b);
+  }
+
+  /** The object {@link #writeKryo} wrote. */
+  public static <T> T readKryo(Input in, Class<T> type, String what) {
+    return fromBytes(in.readBytes(in.readInt()), type, what);
   }
 
   /** The object {@link #toBytes} wrote; {@code what} names it in the error. */
