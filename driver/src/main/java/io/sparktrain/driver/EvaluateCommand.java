@@ -45,7 +45,10 @@ final class EvaluateCommand implements Callable<Integer> {
       List<String> cols = input.featureCols(model);
       InputSpec spec = classification ? InputSpec.classification(cols.get(0), label).withNumClasses(model.numOutputs())
           : InputSpec.regression(cols.get(0), label);
-      if (cols.size() > 1) {
+      spec = spec.withCategorical(model.categoricalColumns());
+      if (model.numFeatures() == 0) {
+        spec = spec.withFeatureColumns(); // the model's inputs are all categorical
+      } else if (cols.size() > 1) {
         spec = spec.withFeatureColumns(ModelInput.array(cols));
       }
       if (weight != null) {

@@ -278,11 +278,7 @@ final class ExperimentCommand implements Callable<Integer> {
         trainDf = SparkSupport.repartition(trainDf, cfg.integer("data.partitions"));
       }
     }
-    List<String> features = cfg.strings("data.features");
-    InputSpec spec = InputSpec.classification(features.get(0), cfg.string("data.label"));
-    if (features.size() > 1) {
-      spec = spec.withFeatureColumns(features.toArray(new String[0]));
-    }
+    InputSpec spec = TrainCommand.inputSpec(cfg);
     if (!cfg.isNull("data.weight")) {
       spec = spec.withWeightCol(cfg.string("data.weight"));
     }
@@ -328,6 +324,7 @@ final class ExperimentCommand implements Callable<Integer> {
           }
           int outputs = Math.max(cfg.integer("model.num_classes"), Math.max(train.numClasses(), test.numClasses()));
           Network.Builder nb = Network.builder(train.numFeatures());
+          spec.categorical().forEach(c -> nb.embedding(c.embedding()));
           Activation act = cfg.activation();
           for (int units : cfg.intList("model.hidden")) nb.dense(units, act, (float) cfg.number("model.dropout"));
           Network net = nb.dense(outputs, Activation.SOFTMAX).loss(cfg.loss()).build();

@@ -20,6 +20,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -55,14 +56,17 @@ final class PredictCommand implements Callable<Integer> {
       NeuralNetModel<?> model = input.load(session.spark);
       Dataset<Row> df = input.read(session.spark);
       List<String> cols = input.featureCols(model);
-      if (cols.size() > 1) {
+      // Several numeric columns, or one (data.features: x), are assembled into the vector the model scores.
+      boolean assemble = model.numFeatures() > 0 && (cols.size() > 1
+          || df.schema().apply(cols.get(0)).dataType() instanceof NumericType);
+      if (assemble) {
         df = new VectorAssembler().setInputCols(ModelInput.array(cols)).setOutputCol(ASSEMBLED).transform(df);
         model.setFeaturesCol(ASSEMBLED);
       } else {
         model.setFeaturesCol(cols.get(0));
       }
       Dataset<Row> scored = model.transform(df);
-      if (cols.size() > 1) {
+      if (assemble) {
         scored = scored.drop(ASSEMBLED);
       }
       if (outputFormat.equals("csv")) {

@@ -1,6 +1,7 @@
 package io.sparktrain.driver;
 
 import io.sparktrain.data.InputScaling;
+import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.driver.config.ConfigException;
@@ -128,13 +129,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     // ---- decode
-    List<String> features = cfg.strings("data.features");
-    InputSpec spec = cfg.isClassification()
-        ? InputSpec.classification(features.get(0), cfg.string("data.label"))
-        : InputSpec.regression(features.get(0), cfg.string("data.label"));
-    if (features.size() > 1) {
-      spec = spec.withFeatureColumns(features.toArray(new String[0]));
-    }
+    InputSpec spec = inputSpec(cfg);
     if (!cfg.isNull("data.weight")) {
       spec = spec.withWeightCol(cfg.string("data.weight"));
     }
@@ -180,6 +175,7 @@ final class TrainCommand implements Callable<Integer> {
 
     // ---- network and training
     Network.Builder nb = Network.builder(train.numFeatures());
+    for (CategoricalColumn c : train.spec().categorical()) nb.embedding(c.embedding());
     Activation act = cfg.activation();
     float dropout = (float) cfg.number("model.dropout");
     for (int units : cfg.intList("model.hidden")) nb.dense(units, act, dropout);
@@ -257,6 +253,7 @@ final class TrainCommand implements Callable<Integer> {
     Path modelPath = new Path(dir, "model");
     NeuralNetModel<?> model = classification ? NeuralNetClassificationModel.of(net, params, scaling)
         : NeuralNetRegressionModel.of(net, params, scaling);
+    model.withCategoricalColumns(train.spec().categorical());
     if (features(cfg).size() == 1) {
       model.setFeaturesCol(features(cfg).get(0));
     }
@@ -368,7 +365,23 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private static List<String> features(JobConfig cfg) {
-    return cfg.strings("data.features");
+    return cfg.numericFeatures();
+  }
+
+  /**
+   * The columns data.features names (numeric, then categorical), the label and the task: without
+   * weight or class count.
+   */
+  static InputSpec inputSpec(JobConfig cfg) {
+    List<String> features = cfg.numericFeatures();
+    String first = features.isEmpty() ? "features" : features.get(0);
+    InputSpec spec = cfg.isClassification() ? InputSpec.classification(first, cfg.string("data.label"))
+        : InputSpec.regression(first, cfg.string("data.label"));
+    spec = spec.withCategorical(cfg.categoricalFeatures());
+    if (features.size() != 1) {
+      spec = spec.withFeatureColumns(features.toArray(new String[0]));
+    }
+    return spec;
   }
 
   /** With output.overwrite false, a non-empty output.dir is a config error. */

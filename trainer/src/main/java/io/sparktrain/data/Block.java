@@ -11,6 +11,10 @@ import java.util.Iterator;
  *
  * <p>Sparse features are kept in CSR form instead ({@link #sparse}): row pointers, int32 column
  * indices and float32 values, so the cached size grows with the nonzeros, not with the dimension.
+ *
+ * <p>Categorical columns ({@link #categorical()}, one embedding table each) are kept as bags of
+ * bucket ids in CSR form over (row, column) pairs ({@link #catPtr()}, {@link #catIds()}), as in
+ * {@link MiniBatch}. A block may then have no numeric features at all ({@code inputs == 0}).
  */
 public final class Block implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -23,11 +27,14 @@ public final class Block implements Serializable {
   /** CSR row pointers (rows + 1) and column indices (nnz), or null for dense features. */
   private final int[] rowPtr;
   private final int[] cols;
+  private int categorical;
+  private int[] catPtr;
+  private int[] catIds;
 
   /** Wraps the arrays (not copied); {@code weights} may be null (all 1). */
   public Block(int rows, int inputs, int labelWidth, float[] features, float[] labels, float[] weights) {
-    if (rows < 0 || inputs <= 0 || labelWidth <= 0) {
-      throw new IllegalArgumentException("block: expected rows >= 0, inputs > 0, label width > 0, found "
+    if (rows < 0 || inputs < 0 || labelWidth <= 0) {
+      throw new IllegalArgumentException("block: expected rows >= 0, inputs >= 0, label width > 0, found "
           + rows + ", " + inputs + ", " + labelWidth);
     }
     if (features.length != (long) rows * inputs || labels.length != (long) rows * labelWidth
@@ -79,6 +86,31 @@ public final class Block implements Serializable {
     return new Block(rows, inputs, labelWidth, rowPtr, cols, values, labels, weights);
   }
 
+  /**
+   * This block with {@code k} categorical columns (arrays wrapped, not copied): the bucket ids of
+   * row r's column c are {@code catIds[catPtr[r * k + c] .. catPtr[r * k + c + 1])}.
+   */
+  public Block withCategorical(int k, int[] catPtr, int[] catIds) {
+    if (k < 0 || catPtr.length != rows * k + 1 || catPtr[0] != 0 || catPtr[rows * k] != catIds.length) {
+      throw new IllegalArgumentException("block of " + rows + " rows x " + k + " categorical columns: expected "
+          + (rows * k + 1) + " bag pointers from 0 to the id count " + catIds.length + ", found " + catPtr.length
+          + (catPtr.length > 0 ? " ending at " + catPtr[catPtr.length - 1] : ""));
+    }
+    Block b = rowPtr != null ? new Block(rows, inputs, labelWidth, rowPtr, cols, features, labels, weights)
+        : new Block(rows, inputs, labelWidth, features, labels, weights);
+    b.categorical = k;
+    b.catPtr = catPtr;
+    b.catIds = catIds;
+    return b;
+  }
+
+  /** Categorical columns per row (0 when there are none). */
+  public int categorical() { return categorical; }
+  /** Bag pointers of the categorical ids (rows x categorical + 1), or null without categorical columns. */
+  public int[] catPtr() { return catPtr; }
+  /** The categorical bucket ids, or null without categorical columns. */
+  public int[] catIds() { return catIds; }
+
   /** An empty block (an empty partition). */
   public static Block empty(int inputs, int labelWidth, boolean weighted) {
     return new Block(0, inputs, labelWidth, new float[0], new float[0], weighted ? new float[0] : null);
@@ -123,8 +155,41 @@ public final class Block implements Serializable {
   public void copyRows(int[] order, int from, int to, MiniBatch mb) {
     if (rowPtr != null) {
       copySparseRows(order, from, to, mb);
-      return;
+    } else {
+      copyDenseRows(order, from, to, mb);
     }
+    if (categorical > 0) {
+      copyCategorical(order, from, to, mb);
+    }
+  }
+
+  private void copyCategorical(int[] order, int from, int to, MiniBatch mb) {
+    int k = categorical;
+    if (mb.categorical() != k) {
+      throw new IllegalArgumentException("mini-batch: expected " + k + " categorical columns (the block's), found "
+          + mb.categorical());
+    }
+    int ids = 0;
+    for (int i = from; i < to; i++) {
+      int r = order == null ? i : order[i];
+      ids += catPtr[(r + 1) * k] - catPtr[r * k];
+    }
+    mb.resizeCategorical(ids);
+    int[] ptr = mb.catPtr();
+    int[] out = mb.catIds();
+    int at = 0;
+    ptr[0] = 0;
+    for (int i = 0; i < to - from; i++) {
+      int r = order == null ? from + i : order[from + i];
+      int src = catPtr[r * k];
+      int len = catPtr[(r + 1) * k] - src;
+      System.arraycopy(catIds, src, out, at, len);
+      for (int c = 1; c <= k; c++) ptr[i * k + c] = at + catPtr[r * k + c] - src;
+      at += len;
+    }
+  }
+
+  private void copyDenseRows(int[] order, int from, int to, MiniBatch mb) {
     int n = to - from;
     int d = inputs;
     int lw = labelWidth;
@@ -179,6 +244,6 @@ public final class Block implements Serializable {
   /** Bytes held by the arrays. */
   public long sizeInBytes() {
     return 4L * (features.length + labels.length + (weights == null ? 0 : weights.length)
-        + (rowPtr == null ? 0 : rowPtr.length + cols.length));
+        + (rowPtr == null ? 0 : rowPtr.length + cols.length) + (catPtr == null ? 0 : catPtr.length + catIds.length));
   }
 }

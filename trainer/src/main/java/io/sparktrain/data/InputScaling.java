@@ -98,12 +98,15 @@ public final class InputScaling implements Serializable {
           + " width), found " + b.inputs());
     }
     float[] x = b.features().clone();
+    Block out;
     if (b.isSparse()) {
       applySparse(b.cols(), x, x.length);
-      return Block.sparse(b.rows(), b.inputs(), b.labelWidth(), b.rowPtr(), b.cols(), x, b.labels(), b.weights());
+      out = Block.sparse(b.rows(), b.inputs(), b.labelWidth(), b.rowPtr(), b.cols(), x, b.labels(), b.weights());
+    } else {
+      applyDense(x, 0, b.rows());
+      out = new Block(b.rows(), b.inputs(), b.labelWidth(), x, b.labels(), b.weights());
     }
-    applyDense(x, 0, b.rows());
-    return new Block(b.rows(), b.inputs(), b.labelWidth(), x, b.labels(), b.weights());
+    return b.categorical() == 0 ? out : out.withCategorical(b.categorical(), b.catPtr(), b.catIds());
   }
 
   /** Per-feature moments of some rows: count, mean and the sum of squared deviations (M2). */

@@ -13,6 +13,10 @@ import java.util.Objects;
  * ({@link Task#CLASSIFICATION}), or a double target, or an array/Vector of targets
  * ({@link Task#REGRESSION}). Weight: an optional non-negative numeric column.
  * {@code numFeatures} and {@code numClasses} (or {@code numOutputs}) are inferred when 0.
+ *
+ * <p>Categorical columns ({@link CategoricalColumn}) feed embedding tables beside the numeric
+ * features; with at least one, the numeric features may be left out ({@link #withFeatureColumns()}
+ * with no names).
  */
 public final class InputSpec implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -26,12 +30,20 @@ public final class InputSpec implements Serializable {
   private final Task task;
   private final int numFeatures;
   private final int numClasses;
+  private final List<CategoricalColumn> categorical;
 
   private InputSpec(List<String> featureCols, String labelCol, String weightCol, Task task, int numFeatures,
       int numClasses) {
-    if (featureCols.isEmpty()) {
-      throw new IllegalArgumentException("features: expected a column name or a list of columns, found none");
+    this(featureCols, List.of(), labelCol, weightCol, task, numFeatures, numClasses);
+  }
+
+  private InputSpec(List<String> featureCols, List<CategoricalColumn> categorical, String labelCol, String weightCol,
+      Task task, int numFeatures, int numClasses) {
+    if (featureCols.isEmpty() && categorical.isEmpty()) {
+      throw new IllegalArgumentException("features: expected a column name or a list of columns (or categorical"
+          + " columns), found none");
     }
+    this.categorical = List.copyOf(categorical);
     this.featureCols = List.copyOf(featureCols);
     this.labelCol = Objects.requireNonNull(labelCol, "labelCol");
     this.weightCol = weightCol == null || weightCol.isEmpty() ? null : weightCol;
@@ -52,24 +64,31 @@ public final class InputSpec implements Serializable {
 
   /** Features from several numeric columns instead of one vector column. */
   public InputSpec withFeatureColumns(String... cols) {
-    return new InputSpec(Arrays.asList(cols), labelCol, weightCol, task, numFeatures, numClasses);
+    return new InputSpec(Arrays.asList(cols), categorical, labelCol, weightCol, task, numFeatures, numClasses);
+  }
+
+  /** Categorical columns, each into its own embedding table, in this order. */
+  public InputSpec withCategorical(List<CategoricalColumn> cols) {
+    return new InputSpec(featureCols, cols, labelCol, weightCol, task, numFeatures, numClasses);
   }
 
   public InputSpec withWeightCol(String col) {
-    return new InputSpec(featureCols, labelCol, col, task, numFeatures, numClasses);
+    return new InputSpec(featureCols, categorical, labelCol, col, task, numFeatures, numClasses);
   }
 
   /** Expected feature count (checked against the data); 0 = infer. */
   public InputSpec withNumFeatures(int n) {
-    return new InputSpec(featureCols, labelCol, weightCol, task, n, numClasses);
+    return new InputSpec(featureCols, categorical, labelCol, weightCol, task, n, numClasses);
   }
 
   /** Expected class count (labels must lie in 0..n-1); 0 = infer from the largest label. */
   public InputSpec withNumClasses(int n) {
-    return new InputSpec(featureCols, labelCol, weightCol, task, numFeatures, n);
+    return new InputSpec(featureCols, categorical, labelCol, weightCol, task, numFeatures, n);
   }
 
   public List<String> featureCols() { return featureCols; }
+  /** The categorical columns (empty when none). */
+  public List<CategoricalColumn> categorical() { return categorical; }
   /** True when features come from one Vector/array column. */
   public boolean vectorFeatures() { return featureCols.size() == 1; }
   public String labelCol() { return labelCol; }
@@ -81,7 +100,8 @@ public final class InputSpec implements Serializable {
 
   @Override
   public String toString() {
-    return "InputSpec(features=" + featureCols + ", label=" + labelCol + ", weight=" + weightCol + ", task="
+    return "InputSpec(features=" + featureCols + (categorical.isEmpty() ? "" : ", categorical=" + categorical)
+        + ", label=" + labelCol + ", weight=" + weightCol + ", task="
         + task + ", numFeatures=" + numFeatures + ", numClasses=" + numClasses + ")";
   }
 }

@@ -107,6 +107,14 @@ public final class TrainingData {
       throw noRows(df, what);
     }
     List<String> cols = new ArrayList<>(spec.featureCols());
+    for (CategoricalColumn c : spec.categorical()) {
+      DataType t = field(schema, c.column(), "categorical").dataType();
+      if (!CategoricalColumn.supports(t)) {
+        throw new InvalidInputException("categorical column '" + c.column() + "': expected integer ids, strings,"
+            + " booleans or arrays of them, found " + t.simpleString());
+      }
+      cols.add(c.column());
+    }
     cols.add(spec.labelCol());
     if (spec.weightCol() != null) {
       cols.add(spec.weightCol());
@@ -328,27 +336,11 @@ public final class TrainingData {
   }
 
   /** Growable int storage (CSR column indices and row pointers). */
-  private static final class Ints {
-    int[] a = new int[1024];
-    int n;
-
-    void add(int v) {
-      if (n == a.length) {
-        a = Arrays.copyOf(a, Math.max(16, (int) Math.min(Integer.MAX_VALUE - 8, a.length * 2L)));
-      }
-      a[n++] = v;
-    }
-
-    int[] toArray() {
-      return Arrays.copyOf(a, n);
-    }
-  }
-
   /**
    * Appends a feature vector's nonzeros (index, value) to {@code cols} and {@code vals}; returns its
    * size (the dimension). A SparseVector keeps its structure; a dense vector contributes its nonzeros.
    */
-  private static int appendSparse(Object o, Ints cols, Floats vals, String col, String where) {
+  private static int appendSparse(Object o, IntList cols, Floats vals, String col, String where) {
     if (o instanceof SparseVector) {
       SparseVector sv = (SparseVector) o;
       int[] idx = sv.indices();
@@ -374,12 +366,20 @@ public final class TrainingData {
       boolean labelIsNumber) {
     Floats x = new Floats();
     // Sparse features (the first row's vector is a SparseVector) decode into CSR: values in x.
-    Ints cols = null;
-    Ints ptr = null;
+    IntList cols = null;
+    IntList ptr = null;
     Floats y = new Floats();
     Floats w = spec.weightCol() != null ? new Floats() : null;
     int nf = spec.featureCols().size();
-    int labelIdx = nf;
+    List<CategoricalColumn> cats = spec.categorical();
+    int labelIdx = nf + cats.size();
+    IntList catPtr = cats.isEmpty() ? null : new IntList();
+    IntList catIds = cats.isEmpty() ? null : new IntList();
+    if (catPtr != null) {
+      catPtr.add(0);
+    }
+    int[] catFields = new int[cats.size()];
+    for (int c = 0; c < catFields.length; c++) catFields[c] = nf + c;
     int width = spec.numFeatures();
     int lw = -1;
     int rows = 0;
@@ -389,8 +389,8 @@ public final class TrainingData {
       String where = " at partition " + partition + " row " + rows;
       int before = x.n;
       if (rows == 0 && !scalarFeatures && row.get(0) instanceof SparseVector) {
-        cols = new Ints();
-        ptr = new Ints();
+        cols = new IntList();
+        ptr = new IntList();
         ptr.add(0);
       }
       int n;
@@ -411,7 +411,10 @@ public final class TrainingData {
         appendVector(row.get(0), x, "features column '" + featName + "'", where);
         n = x.n - before;
       }
-      if (width <= 0) {
+      if (catPtr != null) {
+        CategoricalColumn.appendRow(row, catFields, cats, catPtr, catIds, where);
+      }
+      if (width < 0 || (width == 0 && nf > 0)) {
         width = n;
       } else if (n != width) {
         throw new InvalidInputException("features column '" + featName + "': expected " + width
@@ -455,14 +458,16 @@ public final class TrainingData {
       }
       rows++;
     }
+    Block b;
     if (rows == 0) {
-      return Block.empty(Math.max(1, width), 1, w != null);
-    }
-    if (cols != null) {
-      return Block.sparse(rows, width, lw, ptr.toArray(), cols.toArray(), x.toArray(), y.toArray(),
+      b = Block.empty(nf == 0 ? 0 : Math.max(1, width), 1, w != null);
+    } else if (cols != null) {
+      b = Block.sparse(rows, width, lw, ptr.toArray(), cols.toArray(), x.toArray(), y.toArray(),
           w == null ? null : w.toArray());
+    } else {
+      b = new Block(rows, width, lw, x.toArray(), y.toArray(), w == null ? null : w.toArray());
     }
-    return new Block(rows, width, lw, x.toArray(), y.toArray(), w == null ? null : w.toArray());
+    return catPtr == null ? b : b.withCategorical(cats.size(), catPtr.toArray(), catIds.toArray());
   }
 
   private static double number(Row row, int i, String col, String where) {

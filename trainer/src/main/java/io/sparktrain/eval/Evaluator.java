@@ -122,16 +122,28 @@ public final class Evaluator {
       throw new IllegalArgumentException("block: expected " + labelWidth + " label values per row ("
           + what + "), found " + b.labelWidth());
     }
+    if (b.categorical() != net.categorical()) {
+      throw new IllegalArgumentException("block: expected " + net.categorical() + " categorical columns per row (the"
+          + " network's embedding tables), found " + b.categorical());
+    }
   }
 
   /** The network's outputs for rows [start, start + n) of {@code b}: dense through buf, sparse through mb. */
   private static float[] predict(Network net, float[] params, Block b, int start, int n, float[] buf, MiniBatch mb,
       Network.Workspace ws) {
-    if (b.isSparse()) {
+    if (mb != null) {
       b.copyRows(null, start, start + n, mb);
       return net.predict(params, mb, ws);
     }
     return net.predict(params, features(b, start, n, buf), n, ws);
+  }
+
+  /**
+   * A reusable mini-batch for {@code b}'s rows when they need one (CSR features or categorical
+   * columns), else null (dense rows are read in place or through a buffer).
+   */
+  private static MiniBatch batchFor(Block b) {
+    return b.isSparse() || b.categorical() > 0 ? new MiniBatch(b.inputs(), b.labelWidth(), b.categorical()) : null;
   }
 
   /** Features of rows [start, start + n) of {@code b}, starting at index 0 (copied into buf unless whole). */
@@ -149,8 +161,8 @@ public final class Evaluator {
       ClassificationAccumulator acc) {
     checkBlock(net, b, 1, "one class index per row");
     int rows = b.rows();
-    float[] buf = b.isSparse() ? null : new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
-    MiniBatch mb = b.isSparse() ? new MiniBatch(b.inputs(), b.labelWidth()) : null;
+    MiniBatch mb = batchFor(b);
+    float[] buf = mb != null ? null : new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
     for (int start = 0; start < rows; start += CHUNK_ROWS) {
       int n = Math.min(CHUNK_ROWS, rows - start);
       addClassified(net, predict(net, params, b, start, n, buf, mb, ws), b, start, n, acc);
@@ -181,8 +193,8 @@ public final class Evaluator {
     int outs = net.outputs();
     checkBlock(net, b, outs, "one target per output");
     int rows = b.rows();
-    float[] buf = b.isSparse() ? null : new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
-    MiniBatch mb = b.isSparse() ? new MiniBatch(b.inputs(), b.labelWidth()) : null;
+    MiniBatch mb = batchFor(b);
+    float[] buf = mb != null ? null : new float[Math.min(rows, CHUNK_ROWS) * b.inputs()];
     for (int start = 0; start < rows; start += CHUNK_ROWS) {
       int n = Math.min(CHUNK_ROWS, rows - start);
       addRegressed(net, predict(net, params, b, start, n, buf, mb, ws), b, start, n, acc);
@@ -314,7 +326,7 @@ public final class Evaluator {
     int lw = b.labelWidth();
     double loss = 0;
     double weight = 0;
-    MiniBatch mb = new MiniBatch(in, lw);
+    MiniBatch mb = new MiniBatch(in, lw, b.categorical());
     for (int start = 0; start < rows; start += CHUNK_ROWS) {
       int n = Math.min(CHUNK_ROWS, rows - start);
       b.copyRows(null, start, start + n, mb);

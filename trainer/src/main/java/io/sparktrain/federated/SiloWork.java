@@ -170,8 +170,8 @@ final class SiloWork {
   }
 
   /**
-   * A secret of the silo: SHA-256 of its labels and first rows. The driver, which never sees rows,
-   * cannot compute it; a retried task computes the same one.
+   * A secret of the silo: SHA-256 of its labels and first rows (their features and categories). The
+   * driver, which never sees rows, cannot compute it; a retried task computes the same one.
    */
   static byte[] secretBytes(Block b) {
     try {
@@ -185,6 +185,12 @@ final class SiloWork {
       for (float y : b.labels()) buf.putFloat(y);
       md.update("sparktrain-silo-secret".getBytes(StandardCharsets.US_ASCII));
       md.update(buf.array());
+      if (b.categorical() > 0) { // the first rows' categories (a categorical-only silo has no other features)
+        int ids = b.catPtr()[Math.min(b.rows(), 256) * b.categorical()];
+        ByteBuffer cat = ByteBuffer.allocate(4 * ids);
+        for (int i = 0; i < ids; i++) cat.putInt(b.catIds()[i]);
+        md.update(cat.array());
+      }
       return md.digest();
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 unavailable", e);

@@ -3,46 +3,48 @@ package io.sparktrain.linalg;
 import java.util.Arrays;
 
 /**
- * The touched rows of one row-major slice of a flat vector: rows {@code 0..rowCount-1} of
- * {@code width} floats each, starting at {@code offset}. Vectors a row set describes (a gradient, an
- * update) hold zeros in every row of the slice that is not in the set; everything outside the slice
- * is dense. This is how a sparse first layer's kernel (inputs x units) travels and steps without
- * O(inputs x units) work: only the rows of the inputs a mini-batch touched.
+ * The touched rows of a {@link RowSpace} (one or more row-major segments of a flat vector). Vectors a
+ * row set describes (a gradient, an update) hold zeros in every row of the space that is not in the
+ * set; everything outside the space is dense. This is how a sparse first layer's kernel
+ * (inputs x units) and embedding tables (buckets x dim) travel and step without O(inputs x units)
+ * work: only the rows of the inputs and categories a mini-batch touched.
  *
  * <p>Adding is O(1) with no allocation in steady state (a generation stamp per row, so
  * {@link #clear()} is O(1) too). {@link #ids()} are in insertion order until {@link #sort()}. Not
  * thread-safe.
  */
 public final class RowSet {
-  private final int offset;
-  private final int rowCount;
-  private final int width;
+  private final RowSpace space;
   private final int[] stamp;
   private int generation = 1;
   private int[] ids = new int[64];
   private int size;
 
+  /** An empty set over one segment: {@code rowCount} rows of {@code width} floats at {@code offset}. */
   public RowSet(int offset, int rowCount, int width) {
-    if (offset < 0 || rowCount <= 0 || width <= 0) {
-      throw new IllegalArgumentException("row set: expected offset >= 0, rows > 0 and width > 0, found "
-          + offset + ", " + rowCount + " and " + width);
-    }
-    this.offset = offset;
-    this.rowCount = rowCount;
-    this.width = width;
-    this.stamp = new int[rowCount];
+    this(RowSpace.of(offset, rowCount, width));
   }
 
-  /** An empty set over the same slice. */
+  /** An empty set over {@code space}. */
+  public RowSet(RowSpace space) {
+    this.space = space;
+    this.stamp = new int[space.rowCount()];
+  }
+
+  /** An empty set over the same space. */
   public RowSet emptyCopy() {
-    return new RowSet(offset, rowCount, width);
+    return new RowSet(space);
   }
 
-  public int offset() { return offset; }
-  public int rowCount() { return rowCount; }
-  public int width() { return width; }
-  /** The slice's end (exclusive) in the flat vector. */
-  public int end() { return offset + rowCount * width; }
+  public RowSpace space() { return space; }
+  public int offset() { return space.offset(); }
+  public int rowCount() { return space.rowCount(); }
+  /** Where {@code row} starts in the flat vector. */
+  public int start(int row) { return space.start(row); }
+  /** The width of {@code row}. */
+  public int width(int row) { return space.width(row); }
+  /** The space's end (exclusive) in the flat vector. */
+  public int end() { return space.end(); }
   public int size() { return size; }
   /** The row ids (the first {@link #size()} entries are valid). */
   public int[] ids() { return ids; }
@@ -66,7 +68,7 @@ public final class RowSet {
     for (int i = from; i < to; i++) add(rows[i]);
   }
 
-  /** Adds every row of {@code other} (a set over the same slice). */
+  /** Adds every row of {@code other} (a set over the same space). */
   public void addAll(RowSet other) {
     checkSame(other);
     addAll(other.ids, 0, other.size);
@@ -89,30 +91,30 @@ public final class RowSet {
   /** Sets the slice rows of {@code v} that are in the set to 0. */
   public void zeroRows(float[] v) {
     for (int i = 0; i < size; i++) {
-      int at = offset + ids[i] * width;
-      Arrays.fill(v, at, at + width, 0f);
+      int at = space.start(ids[i]);
+      Arrays.fill(v, at, at + space.width(ids[i]), 0f);
     }
   }
 
   /** Adds the listed rows of {@code src} into the same rows of {@code dst} (same layout). */
   public void addRows(float[] src, float[] dst) {
     for (int i = 0; i < size; i++) {
-      int at = offset + ids[i] * width;
-      for (int j = at; j < at + width; j++) dst[j] += src[j];
+      int at = space.start(ids[i]);
+      for (int j = at, e = at + space.width(ids[i]); j < e; j++) dst[j] += src[j];
     }
   }
 
   /** Whether every listed row of {@code v} and every value outside the slice is finite. */
   public boolean allFinite(float[] v) {
-    for (int i = 0; i < offset; i++) {
+    for (int i = 0; i < space.offset(); i++) {
       if (!Float.isFinite(v[i])) return false;
     }
     for (int i = end(); i < v.length; i++) {
       if (!Float.isFinite(v[i])) return false;
     }
     for (int k = 0; k < size; k++) {
-      int at = offset + ids[k] * width;
-      for (int j = at; j < at + width; j++) {
+      int at = space.start(ids[k]);
+      for (int j = at, e = at + space.width(ids[k]); j < e; j++) {
         if (!Float.isFinite(v[j])) return false;
       }
     }
@@ -122,29 +124,35 @@ public final class RowSet {
   /** The squared L2 norm of the listed rows plus everything outside the slice (the others are zero). */
   public double squaredNorm(float[] v) {
     double s = 0;
-    for (int i = 0; i < offset; i++) s += (double) v[i] * v[i];
+    for (int i = 0; i < space.offset(); i++) s += (double) v[i] * v[i];
     for (int i = end(); i < v.length; i++) s += (double) v[i] * v[i];
     for (int k = 0; k < size; k++) {
-      int at = offset + ids[k] * width;
-      for (int j = at; j < at + width; j++) s += (double) v[j] * v[j];
+      int at = space.start(ids[k]);
+      for (int j = at, e = at + space.width(ids[k]); j < e; j++) s += (double) v[j] * v[j];
     }
     return s;
   }
 
+  /** Floats the listed rows take with their ids: the sum of (width + 1) over them. */
+  public long rowFloats() {
+    long n = size;
+    for (int k = 0; k < size; k++) n += space.width(ids[k]);
+    return n;
+  }
+
   /** Floats a row-sparse copy of a vector of {@code total} floats takes: ids, their rows, the rest. */
   public long sparseFloats(int total) {
-    return (long) size * (width + 1) + (total - (end() - offset));
+    return rowFloats() + (total - space.floats());
   }
 
   private void checkSame(RowSet other) {
-    if (other.offset != offset || other.rowCount != rowCount || other.width != width) {
-      throw new IllegalArgumentException("row set: expected a set over rows " + rowCount + " x " + width
-          + " at " + offset + ", found " + other.rowCount + " x " + other.width + " at " + other.offset);
+    if (!other.space.equals(space)) {
+      throw new IllegalArgumentException("row set: expected a set over rows " + space + ", found " + other.space);
     }
   }
 
   @Override
   public String toString() {
-    return "RowSet(" + size + " of " + rowCount + " rows x " + width + " at " + offset + ")";
+    return "RowSet(" + size + " of " + space + ")";
   }
 }

@@ -7,9 +7,9 @@ import java.io.Serializable;
 import java.util.Arrays;
 
 /**
- * Which rows of one row-major slice of a flat vector are nonzero: the immutable, serializable
- * companion of {@link RowSet}, carried by an update whose sparse first layer's kernel only has the
- * rows its mini-batches touched. Rows are sorted and unique.
+ * Which rows of a {@link RowSpace} of a flat vector are nonzero: the immutable, serializable
+ * companion of {@link RowSet}, carried by an update whose sparse first layer's kernel and embedding
+ * tables only have the rows its mini-batches touched. Rows are sorted and unique.
  *
  * <p>{@link #write} and {@link #read} put such a vector on the wire as its listed rows plus the dense
  * rest when that is smaller than the whole vector, and whole otherwise: the receiver gets the same
@@ -18,42 +18,50 @@ import java.util.Arrays;
 public final class RowSlice implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  private final int offset;
-  private final int rowCount;
-  private final int width;
+  private final RowSpace space;
   private final int[] rows;
 
-  /** A slice listing {@code rows} (sorted ascending, unique; not copied). */
+  /** A slice of one segment ({@code rowCount} rows of {@code width} at {@code offset}) listing {@code rows}. */
   public RowSlice(int offset, int rowCount, int width, int[] rows) {
-    this.offset = offset;
-    this.rowCount = rowCount;
-    this.width = width;
+    this(RowSpace.of(offset, rowCount, width), rows);
+  }
+
+  /** A slice of {@code space} listing {@code rows} (sorted ascending, unique; not copied). */
+  public RowSlice(RowSpace space, int[] rows) {
+    this.space = space;
     this.rows = rows;
   }
 
   /** The rows of {@code set} (sorted here; the set is sorted as a side effect). */
   public static RowSlice of(RowSet set) {
     set.sort();
-    return new RowSlice(set.offset(), set.rowCount(), set.width(), Arrays.copyOf(set.ids(), set.size()));
+    return new RowSlice(set.space(), Arrays.copyOf(set.ids(), set.size()));
   }
 
-  public int offset() { return offset; }
-  public int rowCount() { return rowCount; }
-  public int width() { return width; }
+  public RowSpace space() { return space; }
+  public int offset() { return space.offset(); }
+  public int rowCount() { return space.rowCount(); }
   /** The sorted row ids (not a copy). */
   public int[] rows() { return rows; }
-  public int end() { return offset + rowCount * width; }
+  public int end() { return space.end(); }
 
   /** A {@link RowSet} with these rows. */
   public RowSet toRowSet() {
-    RowSet s = new RowSet(offset, rowCount, width);
+    RowSet s = new RowSet(space);
     s.addAll(rows, 0, rows.length);
     return s;
   }
 
-  /** Whether {@code other} covers the same slice of the same vector. */
+  /** Whether {@code other} covers the same rows of the same vector. */
   public boolean sameSlice(RowSlice other) {
-    return other.offset == offset && other.rowCount == rowCount && other.width == width;
+    return other.space.equals(space);
+  }
+
+  /** Floats the listed rows take. */
+  private long listedFloats() {
+    long n = 0;
+    for (int r : rows) n += space.width(r);
+    return n;
   }
 
   /** The sorted union of both row lists (same slice). */
@@ -73,22 +81,22 @@ public final class RowSlice implements Serializable {
       if (j < b.length && b[j] == next) j++;
       u[n++] = next;
     }
-    return new RowSlice(offset, rowCount, width, Arrays.copyOf(u, n));
+    return new RowSlice(space, Arrays.copyOf(u, n));
   }
 
   /** Adds {@code src}'s listed rows and its dense rest into {@code dst} (same layout). */
   public void addInto(float[] src, float[] dst) {
-    for (int i = 0; i < offset; i++) dst[i] += src[i];
+    for (int i = 0; i < offset(); i++) dst[i] += src[i];
     for (int i = end(); i < src.length; i++) dst[i] += src[i];
     for (int r : rows) {
-      int at = offset + r * width;
-      for (int j = at; j < at + width; j++) dst[j] += src[j];
+      int at = space.start(r);
+      for (int j = at, e = at + space.width(r); j < e; j++) dst[j] += src[j];
     }
   }
 
   /** Bytes a vector of {@code total} floats takes on the wire with these rows ({@link #write}), data only. */
   public long sparseBytes(int total) {
-    return 4L * rows.length * (width + 1) + 4L * (total - (end() - offset));
+    return 4L * (rows.length + listedFloats()) + 4L * (total - space.floats());
   }
 
   /** Whether writing the vector row-sparse is smaller than writing it whole. */
@@ -103,14 +111,15 @@ public final class RowSlice implements Serializable {
 
   /** {@code v}'s listed rows, then everything before the slice, then everything after it: a new array. */
   public float[] pack(float[] v) {
-    float[] packed = new float[rows.length * width + v.length - (end() - offset)];
+    float[] packed = new float[Math.toIntExact(listedFloats() + v.length - space.floats())];
     int n = 0;
     for (int r : rows) {
-      System.arraycopy(v, offset + r * width, packed, n, width);
-      n += width;
+      int w = space.width(r);
+      System.arraycopy(v, space.start(r), packed, n, w);
+      n += w;
     }
-    System.arraycopy(v, 0, packed, n, offset);
-    n += offset;
+    System.arraycopy(v, 0, packed, n, offset());
+    n += offset();
     System.arraycopy(v, end(), packed, n, v.length - end());
     return packed;
   }
@@ -119,11 +128,12 @@ public final class RowSlice implements Serializable {
   public void unpack(float[] packed, float[] v) {
     int n = 0;
     for (int r : rows) {
-      System.arraycopy(packed, n, v, offset + r * width, width);
-      n += width;
+      int w = space.width(r);
+      System.arraycopy(packed, n, v, space.start(r), w);
+      n += w;
     }
-    System.arraycopy(packed, n, v, 0, offset);
-    n += offset;
+    System.arraycopy(packed, n, v, 0, offset());
+    n += offset();
     System.arraycopy(packed, n, v, end(), v.length - end());
   }
 
@@ -153,6 +163,6 @@ public final class RowSlice implements Serializable {
 
   @Override
   public String toString() {
-    return "RowSlice(" + rows.length + " of " + rowCount + " rows x " + width + " at " + offset + ")";
+    return "RowSlice(" + rows.length + " of " + space + ")";
   }
 }

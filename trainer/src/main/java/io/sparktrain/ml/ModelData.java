@@ -1,6 +1,8 @@
 package io.sparktrain.ml;
 
+import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.data.InputScaling;
+import io.sparktrain.nn.Embedding;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.LayerSpec;
 import io.sparktrain.nn.Loss;
@@ -12,6 +14,8 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -21,43 +25,63 @@ import org.apache.hadoop.fs.Path;
  * holding the architecture and the parameters, written atomically (temporary file, then rename).
  *
  * <pre>
- * int magic "STNN", int version 2
+ * int magic "STNN", int version 3
  * int inputs, int layers; per layer: int units, UTF activation, float dropout
  * UTF loss
  * int n, float[n] parameters
- * boolean scaled; when scaled: float[inputs] shift, float[inputs] scale   (version 2 only)
+ * boolean scaled; when scaled: float[inputs] shift, float[inputs] scale   (version 2 and later)
+ * int tables; per table: UTF column, int buckets, int dim, UTF combiner  (version 3)
  * </pre>
  * Activations and the loss are stored by the names their {@code parse} methods read. The input
  * scaling ({@link InputScaling}, standardization inside the model) is applied as
- * {@code (x - shift) * scale} before the first layer. Version 1 files (no scaling) still load.
+ * {@code (x - shift) * scale} before the first layer. The categorical columns
+ * ({@link CategoricalColumn}) name the columns that feed the embedding tables, in order. Version 1
+ * files (no scaling) and version 2 files (no categorical columns) still load.
  */
 final class ModelData {
   static final int MAGIC = 0x53544E4E;
-  static final int VERSION = 2;
+  static final int VERSION = 3;
   /** The first format: no input scaling. */
   static final int VERSION_1 = 1;
+  /** The second format: no categorical columns. */
+  static final int VERSION_2 = 2;
   static final String FILE = "data/network.bin";
 
   final Network network;
   final float[] params;
   /** The input scaling, or null. */
   final InputScaling scaling;
+  /** The columns of the embedding tables, in order (empty when none). */
+  final List<CategoricalColumn> categorical;
 
-  ModelData(Network network, float[] params, InputScaling scaling) {
+  ModelData(Network network, float[] params, InputScaling scaling, List<CategoricalColumn> categorical) {
     this.network = network;
     this.params = params;
     this.scaling = scaling;
+    this.categorical = categorical;
   }
 
-  static void write(String path, Network net, float[] params, InputScaling scaling, Configuration conf)
-      throws IOException {
-    MetricsHistory.writeAtomically(new Path(path, FILE).toString(), bytes(net, params, scaling, VERSION), conf);
+  static void write(String path, Network net, float[] params, InputScaling scaling,
+      List<CategoricalColumn> categorical, Configuration conf) throws IOException {
+    MetricsHistory.writeAtomically(new Path(path, FILE).toString(),
+        bytes(net, params, scaling, categorical, VERSION), conf);
   }
 
-  /** The file's bytes in format {@code version} (1: without the scaling, which must then be null). */
-  static byte[] bytes(Network net, float[] params, InputScaling scaling, int version) throws IOException {
+  /**
+   * The file's bytes in format {@code version} (1: without the scaling, which must then be null;
+   * 1 and 2: without categorical columns, which must then be empty).
+   */
+  static byte[] bytes(Network net, float[] params, InputScaling scaling, List<CategoricalColumn> categorical,
+      int version) throws IOException {
     if (version == VERSION_1 && scaling != null) {
       throw new IllegalArgumentException("model format version 1 has no input scaling");
+    }
+    if (version < VERSION && !categorical.isEmpty()) {
+      throw new IllegalArgumentException("model format version " + version + " has no categorical columns");
+    }
+    if (categorical.size() != net.categorical()) {
+      throw new IllegalArgumentException("model: expected " + net.categorical() + " categorical columns (one per"
+          + " embedding table), found " + categorical.size());
     }
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + 4 * params.length);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
@@ -81,6 +105,15 @@ final class ModelData {
           for (float v : scaling.scale()) out.writeFloat(v);
         }
       }
+      if (version >= 3) {
+        out.writeInt(categorical.size());
+        for (CategoricalColumn c : categorical) {
+          out.writeUTF(c.column());
+          out.writeInt(c.buckets());
+          out.writeInt(c.dim());
+          out.writeUTF(c.combiner().toString());
+        }
+      }
     }
     return bytes.toByteArray();
   }
@@ -99,18 +132,25 @@ final class ModelData {
             + ", found " + Integer.toHexString(magic) + ")");
       }
       int version = in.readInt();
-      if (version != VERSION && version != VERSION_1) {
-        throw new IOException(file + ": expected format version " + VERSION_1 + " or " + VERSION + ", found "
+      if (version < VERSION_1 || version > VERSION) {
+        throw new IOException(file + ": expected format version " + VERSION_1 + " to " + VERSION + ", found "
             + version);
       }
-      Network.Builder b = Network.builder(in.readInt());
+      int inputs = in.readInt();
       int layers = in.readInt();
+      List<LayerSpec> specs = new ArrayList<>();
       for (int l = 0; l < layers; l++) {
         int units = in.readInt();
         Activation act = Activation.parse(in.readUTF());
-        b.layer(new LayerSpec(units, act, in.readFloat()));
+        specs.add(new LayerSpec(units, act, in.readFloat()));
       }
-      Network net = b.loss(Loss.parse(in.readUTF())).build();
+      Loss loss = Loss.parse(in.readUTF());
+      // The tables come last in the file, but the network (and its parameter count) needs them first.
+      List<CategoricalColumn> categorical = version >= 3 ? categoricalAfterParams(all, file) : List.of();
+      Network.Builder b = Network.builder(inputs);
+      for (CategoricalColumn c : categorical) b.embedding(c.embedding());
+      specs.forEach(b::layer);
+      Network net = b.loss(loss).build();
       int n = in.readInt();
       if (n != net.layout().size()) {
         throw new IOException(file + ": expected " + net.layout().size() + " parameters for " + net + ", found "
@@ -130,7 +170,39 @@ final class ModelData {
           throw new IOException(file + ": " + e.getMessage(), e);
         }
       }
-      return new ModelData(net, params, scaling);
+      return new ModelData(net, params, scaling, categorical);
+    }
+  }
+
+  /** The categorical columns of a version 3 file: read past the parameters and the scaling. */
+  private static List<CategoricalColumn> categoricalAfterParams(byte[] all, Path file) throws IOException {
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(all))) {
+      in.skipBytes(8);
+      int inputs = in.readInt();
+      int layers = in.readInt();
+      for (int l = 0; l < layers; l++) {
+        in.readInt();
+        in.readUTF();
+        in.readFloat();
+      }
+      in.readUTF();
+      in.skipBytes(4 * in.readInt());
+      if (in.readBoolean()) {
+        in.skipBytes(8 * inputs);
+      }
+      int k = in.readInt();
+      List<CategoricalColumn> cols = new ArrayList<>();
+      for (int c = 0; c < k; c++) {
+        String column = in.readUTF();
+        int buckets = in.readInt();
+        int dim = in.readInt();
+        try {
+          cols.add(new CategoricalColumn(column, buckets, dim, Embedding.Combiner.parse(in.readUTF())));
+        } catch (IllegalArgumentException e) {
+          throw new IOException(file + ": " + e.getMessage(), e);
+        }
+      }
+      return cols;
     }
   }
 }

@@ -64,7 +64,10 @@ public final class NeuralNetClassifier extends NeuralNetEstimator<NeuralNetClass
   @Override
   public StructType transformSchema(StructType schema) {
     String who = getClass().getSimpleName();
-    Schemas.checkFeatures(schema, getFeaturesCol(), who);
+    if (usesFeaturesCol(schema)) {
+      Schemas.checkFeatures(schema, getFeaturesCol(), who);
+    }
+    checkCategorical(schema);
     Schemas.checkNumeric(schema, getLabelCol(), who, "labelCol", "a numeric class index 0..K-1");
     if (!getWeightCol().isEmpty()) {
       Schemas.checkNumeric(schema, getWeightCol(), who, "weightCol", "a numeric weight");

@@ -1,8 +1,10 @@
 package io.sparktrain.ml;
 
+import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Embedding;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.Mode;
@@ -10,6 +12,9 @@ import io.sparktrain.train.TrainConfig;
 import io.sparktrain.train.TrainResult;
 import io.sparktrain.train.Trainer;
 import java.lang.reflect.InvocationTargetException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -20,6 +25,7 @@ import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 import scala.Option;
 
 /**
@@ -99,6 +105,68 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
    * but not centred. False = the raw features reach the first layer.
    */
   public S setStandardization(boolean v) { return put(standardization(), v); }
+  /**
+   * Categorical columns (integer ids such as StringIndexer's, strings, booleans, or arrays of them),
+   * each into its own embedding table; the tables' outputs join the numeric features before the first
+   * hidden layer. Without a {@code featuresCol} column in the data, the categorical columns are the
+   * only inputs.
+   */
+  public S setCategoricalCols(String... v) { return put(categoricalCols(), v); }
+  /** The embedding size of each categorical column, or one size for all (default 16). */
+  public S setEmbeddingDims(int... v) { return put(embeddingDims(), v); }
+  /**
+   * The table rows of each categorical column, or one count for all (required with categoricalCols):
+   * ids 0..buckets-2 keep their row, strings hash into them, and row buckets-1 takes nulls and
+   * out-of-range ids.
+   */
+  public S setEmbeddingBuckets(int... v) { return put(embeddingBuckets(), v); }
+  /** How the rows of an array column's values combine: mean (default) or sum. */
+  public S setEmbeddingCombiner(String v) { return put(embeddingCombiner(), v); }
+
+  /** The categorical columns the params describe, in table order. */
+  public List<CategoricalColumn> categoricalColumns() {
+    String who = getClass().getSimpleName();
+    String[] cols = getCategoricalCols();
+    int[] dims = getEmbeddingDims();
+    int[] buckets = getEmbeddingBuckets();
+    List<CategoricalColumn> out = new ArrayList<>();
+    if (cols.length == 0) {
+      return out;
+    }
+    if (dims.length != 1 && dims.length != cols.length) {
+      throw new IllegalArgumentException(who + " param 'embeddingDims': expected 1 or " + cols.length + " values (one"
+          + " per categorical column), found " + dims.length);
+    }
+    if (buckets.length != 1 && buckets.length != cols.length) {
+      throw new IllegalArgumentException(who + " param 'embeddingBuckets': expected 1 or " + cols.length + " values"
+          + " (one per categorical column " + Arrays.toString(cols) + "), found " + buckets.length);
+    }
+    Embedding.Combiner combiner = Embedding.Combiner.parse(getEmbeddingCombiner());
+    for (int c = 0; c < cols.length; c++) {
+      out.add(new CategoricalColumn(cols[c], buckets[buckets.length == 1 ? 0 : c], dims[dims.length == 1 ? 0 : c],
+          combiner));
+    }
+    return out;
+  }
+
+  /** Whether the numeric features column is read: always, unless categorical columns are set and it is absent. */
+  boolean usesFeaturesCol(StructType schema) {
+    return getCategoricalCols().length == 0 || schema.getFieldIndex(getFeaturesCol()).isDefined();
+  }
+
+  /** Checks the categorical columns' params and that the columns exist with a type they can have. */
+  void checkCategorical(StructType schema) {
+    String who = getClass().getSimpleName();
+    for (CategoricalColumn c : categoricalColumns()) {
+      if (schema.getFieldIndex(c.column()).isEmpty() || !CategoricalColumn.supports(schema.apply(c.column())
+          .dataType())) {
+        throw new IllegalArgumentException(who + " categoricalCols '" + c.column() + "': expected integer ids,"
+            + " strings, booleans or arrays of them, found " + (schema.getFieldIndex(c.column()).isEmpty()
+            ? "no such column among " + Arrays.toString(schema.fieldNames())
+            : schema.apply(c.column()).dataType().simpleString()));
+      }
+    }
+  }
 
   /** The label/task part of the input spec (features and label columns, classes). */
   abstract InputSpec baseSpec();
@@ -121,7 +189,11 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
       throw new IllegalArgumentException(who + " param 'earlyStoppingMetric': '" + metric + "' needs validation"
           + " data; expected validationFraction > 0, found " + fraction);
     }
-    InputSpec spec = baseSpec();
+    List<CategoricalColumn> cats = categoricalColumns();
+    InputSpec spec = baseSpec().withCategorical(cats);
+    if (!usesFeaturesCol(dataset.schema())) {
+      spec = spec.withFeatureColumns();
+    }
     if (!getWeightCol().isEmpty()) {
       spec = spec.withWeightCol(getWeightCol());
     }
@@ -141,7 +213,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
       }
       Network net = buildNetwork(train.numFeatures(), outputs(train, val));
       TrainResult result = new Trainer(net, trainConfig()).fit(train, val);
-      M model = newModel(net, result.params()).withInputScaling(result.inputScaling());
+      M model = newModel(net, result.params()).withInputScaling(result.inputScaling()).withCategoricalColumns(cats);
       model.setSummary(new NeuralNetTrainingSummary(result, train.rows(), val == null ? 0 : val.rows()));
       return copyValues(model, ParamMap.empty()).setParent(this);
     } finally {
@@ -157,6 +229,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
     Activation act = Activation.parse(getActivation());
     float drop = (float) getDropout();
     Network.Builder b = Network.builder(inputs);
+    for (CategoricalColumn c : categoricalColumns()) b.embedding(c.embedding());
     for (int units : getHiddenLayers()) {
       b.dense(units, act, drop);
     }

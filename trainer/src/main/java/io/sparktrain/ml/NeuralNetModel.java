@@ -1,6 +1,8 @@
 package io.sparktrain.ml;
 
+import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.data.InputScaling;
+import io.sparktrain.data.IntList;
 import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
@@ -9,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -65,6 +68,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
   private final float[] parameters;
   /** Standardization in front of the first layer, or null (set once, right after construction). */
   private InputScaling inputScaling;
+  private List<CategoricalColumn> categorical = List.of();
   private NeuralNetTrainingSummary summary;
 
   NeuralNetModel(String uid, NeuralNetParamSet.Task task, Network network, float[] parameters) {
@@ -127,6 +131,30 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     return self();
   }
 
+  /**
+   * Sets the columns that feed the network's embedding tables, in table order (a model just built or
+   * loaded; each column's buckets and dim must be its table's); returns this.
+   */
+  public final M withCategoricalColumns(List<CategoricalColumn> cols) {
+    if (cols.size() != network.categorical()) {
+      throw new IllegalArgumentException("categorical columns: expected " + network.categorical() + " (one per"
+          + " embedding table of " + network + "), found " + cols.size());
+    }
+    for (int c = 0; c < cols.size(); c++) {
+      if (!cols.get(c).embedding().equals(network.embedding(c))) {
+        throw new IllegalArgumentException("categorical column " + c + " '" + cols.get(c).column() + "': expected"
+            + " the table " + network.embedding(c) + ", found " + cols.get(c).embedding());
+      }
+    }
+    this.categorical = List.copyOf(cols);
+    return self();
+  }
+
+  /** The columns that feed the embedding tables, in order (empty when the network has none). */
+  public List<CategoricalColumn> categoricalColumns() {
+    return categorical;
+  }
+
   public int numFeatures() {
     return network.inputs();
   }
@@ -166,7 +194,18 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
   @Override
   public StructType transformSchema(StructType schema) {
     String who = getClass().getSimpleName();
-    Schemas.checkFeatures(schema, getFeaturesCol(), who);
+    if (network.inputs() > 0) {
+      Schemas.checkFeatures(schema, getFeaturesCol(), who);
+    }
+    for (CategoricalColumn c : categorical) {
+      if (schema.getFieldIndex(c.column()).isEmpty() || !CategoricalColumn.supports(schema.apply(c.column())
+          .dataType())) {
+        throw new IllegalArgumentException(who + " categorical column '" + c.column() + "': expected integer ids,"
+            + " strings, booleans or arrays of them, found " + (schema.getFieldIndex(c.column()).isEmpty()
+            ? "no such column among " + Arrays.toString(schema.fieldNames())
+            : schema.apply(c.column()).dataType().simpleString()));
+      }
+    }
     return addOutputs(schema);
   }
 
@@ -178,10 +217,12 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
       logWarning(() -> uid + ": transform() does nothing: all output column params are empty");
       return df;
     }
-    int featIdx = df.schema().fieldIndex(getFeaturesCol());
+    int featIdx = network.inputs() > 0 ? df.schema().fieldIndex(getFeaturesCol()) : -1;
     Broadcast<float[]> bc = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext()).broadcast(parameters);
     Scorer scorer = scorer(featIdx, bc);
     scorer.scaling = inputScaling;
+    scorer.categorical = categorical;
+    scorer.catIdx = categorical.stream().mapToInt(c -> df.schema().fieldIndex(c.column())).toArray();
     return df.mapPartitions(scorer, Encoders.row(out));
   }
 
@@ -189,6 +230,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
   public M copy(ParamMap extra) {
     M m = copyValues(newInstance(uid, network, parameters), extra);
     m.withInputScaling(inputScaling);
+    m.withCategoricalColumns(categorical);
     m.setSummary(summary);
     return m.setParent(parent());
   }
@@ -213,6 +255,9 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     final int extras;
     /** The model's input scaling, or null. */
     InputScaling scaling;
+    /** The categorical columns and their field indices in the input rows. */
+    List<CategoricalColumn> categorical = List.of();
+    int[] catIdx = new int[0];
 
     Scorer(Network net, Broadcast<float[]> params, int featIdx, String featCol, int extras) {
       this.net = net;
@@ -243,6 +288,8 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
         private float[] p;
         private float[] x;
         private MiniBatch csr;
+        private IntList ptr;
+        private IntList ids;
         private float[] out;
         private float[] logits;
         private int n;
@@ -286,9 +333,11 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
             p = params.value();
           }
           // A centring scaling would fill the zeros: SparseVectors then go through dense rows.
-          boolean sparse = scaling == null || scaling.scaleOnly();
+          boolean sparse = (scaling == null || scaling.scaleOnly()) && inputs > 0;
           for (int r = 0; r < n && sparse; r++) sparse = buf[r].get(featIdx) instanceof SparseVector;
-          if (sparse) {
+          if (!categorical.isEmpty()) {
+            out = net.predict(p, categoricalChunk(sparse), ws);
+          } else if (sparse) {
             // SparseVectors score through the CSR first layer: no dense row of the model's width is built.
             MiniBatch mb = sparseChunk();
             if (scaling != null) {
@@ -311,6 +360,47 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
           seen += n;
         }
 
+        /**
+         * The chunk as one mini-batch with its categorical ids: numeric features in CSR form
+         * ({@code sparse}) or dense, scaled as the model was trained.
+         */
+        private MiniBatch categoricalChunk(boolean sparse) {
+          MiniBatch mb;
+          if (sparse) {
+            mb = sparseChunk();
+            if (scaling != null) {
+              scaling.applySparse(mb.cols(), mb.features(), mb.rowPtr()[n]);
+            }
+          } else {
+            if (csr == null) {
+              csr = new MiniBatch(inputs, net.labelWidth(), categorical.size());
+            }
+            mb = csr;
+            mb.resize(n, false);
+            for (int r = 0; r < n && inputs > 0; r++) {
+              features(buf[r].get(featIdx), mb.features(), r * inputs, seen + r);
+            }
+            if (scaling != null && inputs > 0) {
+              scaling.applyDense(mb.features(), 0, n);
+            }
+          }
+          if (ptr == null) {
+            ptr = new IntList();
+            ids = new IntList();
+          }
+          ptr.clear();
+          ids.clear();
+          ptr.add(0);
+          for (int r = 0; r < n; r++) {
+            CategoricalColumn.appendRow(buf[r], catIdx, categorical, ptr, ids, " in row " + (seen + r)
+                + " of the partition");
+          }
+          mb.resizeCategorical(ids.size());
+          System.arraycopy(ptr.array(), 0, mb.catPtr(), 0, ptr.size());
+          System.arraycopy(ids.array(), 0, mb.catIds(), 0, ids.size());
+          return mb;
+        }
+
         /** The chunk's SparseVectors as one CSR mini-batch. */
         private MiniBatch sparseChunk() {
           int nnz = 0;
@@ -324,7 +414,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
             nnz += sv.indices().length;
           }
           if (csr == null) {
-            csr = new MiniBatch(inputs, net.labelWidth());
+            csr = new MiniBatch(inputs, net.labelWidth(), categorical.size());
           }
           csr.resizeSparse(n, nnz, false);
           int[] ptr = csr.rowPtr();
@@ -410,7 +500,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     public void saveImpl(String path) {
       DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
       try {
-        ModelData.write(path, model.network, model.parameters, model.inputScaling,
+        ModelData.write(path, model.network, model.parameters, model.inputScaling, model.categorical,
             sparkSession().sparkContext().hadoopConfiguration());
       } catch (IOException e) {
         throw new UncheckedIOException(path + ": cannot write the model data", e);
@@ -445,6 +535,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
         throw new IllegalStateException(cls.getName() + ": cannot instantiate with uid " + md.uid(), e);
       }
       model.withInputScaling(data.scaling);
+      model.withCategoricalColumns(data.categorical);
       md.getAndSetParams(model, Option.empty());
       return model;
     }

@@ -10,6 +10,7 @@ import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.param.StringArrayParam;
 
 /**
  * The {@link Param} objects of one estimator or model instance, created once its uid is known,
@@ -66,6 +67,10 @@ public final class NeuralNetParamSet implements Serializable {
   final IntParam checkpointInterval;
   final IntParam aggregationDepth;
   final BooleanParam standardization;
+  final StringArrayParam categoricalCols;
+  final IntArrayParam embeddingDims;
+  final IntArrayParam embeddingBuckets;
+  final Param<String> embeddingCombiner;
 
   NeuralNetParamSet(Params owner, Task task) {
     String who = owner.getClass().getSimpleName();
@@ -164,7 +169,21 @@ public final class NeuralNetParamSet implements Serializable {
         + " (means and variances of the training data; sparse vectors are scaled, not centred); the model applies"
         + " it in transform");
 
+    categoricalCols = new StringArrayParam(owner, "categoricalCols", "categorical columns (integer ids, strings,"
+        + " booleans or arrays of them), each into its own embedding table whose outputs join the features");
+    embeddingDims = new IntArrayParam(owner, "embeddingDims", "the embedding size of each categorical column (one"
+        + " value: all of them)", new Check<int[]>(who, "embeddingDims", "sizes >= 1", a -> allAtLeast(a, 1)));
+    embeddingBuckets = new IntArrayParam(owner, "embeddingBuckets", "the table rows of each categorical column, the"
+        + " last of them for out-of-vocabulary values (one value: all of them)",
+        new Check<int[]>(who, "embeddingBuckets", "bucket counts >= 2", a -> allAtLeast(a, 2)));
+    embeddingCombiner = new Param<>(owner, "embeddingCombiner", "how an array column's rows combine: mean or sum",
+        new Check<String>(who, "embeddingCombiner", "mean or sum", s -> s.equals("mean") || s.equals("sum")));
+
     owner.setDefault(featuresCol, "features");
+    owner.setDefault(categoricalCols, new String[0]);
+    owner.setDefault(embeddingDims, new int[] {16});
+    owner.setDefault(embeddingBuckets, new int[0]);
+    owner.setDefault(embeddingCombiner, "mean");
     owner.setDefault(labelCol, "label");
     owner.setDefault(predictionCol, "prediction");
     if (task == Task.CLASSIFIER) {
@@ -200,6 +219,15 @@ public final class NeuralNetParamSet implements Serializable {
     owner.setDefault(checkpointInterval, 1);
     owner.setDefault(aggregationDepth, 2);
     owner.setDefault(standardization, true);
+  }
+
+  private static boolean allAtLeast(int[] a, int min) {
+    for (int v : a) {
+      if (v < min) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean contains(String[] values, String s) {

@@ -7,6 +7,7 @@ import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.param.StringArrayParam;
 
 /**
  * The params shared by the neural-network estimators and models: one public no-arg accessor per
@@ -52,6 +53,14 @@ public interface NeuralNetParams extends Params {
   default IntParam aggregationDepth() { return paramSet().aggregationDepth; }
   /** Standardize the features inside the model (default true, as MLlib's LogisticRegression). */
   default BooleanParam standardization() { return paramSet().standardization; }
+  /** Categorical columns into embedding tables (default none). */
+  default StringArrayParam categoricalCols() { return paramSet().categoricalCols; }
+  /** Embedding size per categorical column, or one for all (default 16). */
+  default IntArrayParam embeddingDims() { return paramSet().embeddingDims; }
+  /** Table rows per categorical column (the last is the out-of-vocabulary row), or one for all; required. */
+  default IntArrayParam embeddingBuckets() { return paramSet().embeddingBuckets; }
+  /** How array columns' rows combine: mean (default) or sum. */
+  default Param<String> embeddingCombiner() { return paramSet().embeddingCombiner; }
 
   default String getFeaturesCol() { return $(featuresCol()); }
   default String getLabelCol() { return $(labelCol()); }
@@ -84,4 +93,8 @@ public interface NeuralNetParams extends Params {
   default int getCheckpointInterval() { return (Integer) $(checkpointInterval()); }
   default int getAggregationDepth() { return (Integer) $(aggregationDepth()); }
   default boolean getStandardization() { return (Boolean) $(standardization()); }
+  default String[] getCategoricalCols() { return $(categoricalCols()).clone(); }
+  default int[] getEmbeddingDims() { return $(embeddingDims()).clone(); }
+  default int[] getEmbeddingBuckets() { return $(embeddingBuckets()).clone(); }
+  default String getEmbeddingCombiner() { return $(embeddingCombiner()); }
 }

@@ -41,7 +41,10 @@ public final class NeuralNetRegressor extends NeuralNetEstimator<NeuralNetRegres
   @Override
   public StructType transformSchema(StructType schema) {
     String who = getClass().getSimpleName();
-    Schemas.checkFeatures(schema, getFeaturesCol(), who);
+    if (usesFeaturesCol(schema)) {
+      Schemas.checkFeatures(schema, getFeaturesCol(), who);
+    }
+    checkCategorical(schema);
     DataType lt = Schemas.field(schema, getLabelCol(), who, "labelCol").dataType();
     if (!(lt instanceof NumericType) && !Schemas.isVectorOrNumericArray(lt)) {
       throw new IllegalArgumentException(who + " labelCol '" + getLabelCol() + "': expected a numeric target or an"

@@ -30,6 +30,13 @@ public final class Initializer {
         for (int i = k.offset(); i < k.end(); i++) p[i] = (float) ((2 * rnd.nextDouble() - 1) * limit);
       }
     }
+    for (int c = 0; c < layout.tables(); c++) {
+      // Embedding tables: normal with std 1/sqrt(dim), as TensorFlow's embedding_column (truncated there).
+      ParameterLayout.Entry t = layout.table(c);
+      double std = 1.0 / Math.sqrt(t.shape()[1]);
+      SplittableRandom rnd = new SplittableRandom(Seeds.initLayer(seed, -1 - c));
+      for (int i = t.offset(); i < t.end(); i++) p[i] = (float) (std * gaussian(rnd));
+    }
     return p;
   }
 

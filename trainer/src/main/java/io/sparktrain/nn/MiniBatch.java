@@ -4,6 +4,10 @@ package io.sparktrain.nn;
  * Contiguous, reusable buffers for one mini-batch: features (rows x inputs, row-major), labels
  * (rows x label width) and optional per-row weights. Capacity grows on demand; {@link #rows}
  * says how many rows are in use.
+ *
+ * <p>Categorical inputs ({@link #categorical()} columns, one embedding table each) are bags of
+ * bucket ids in CSR form over (row, column) pairs: the ids of row r's column c are
+ * {@code catIds[catPtr[r * categorical + c] .. catPtr[r * categorical + c + 1])}.
  */
 public final class MiniBatch {
   private final int inputs;
@@ -16,10 +20,19 @@ public final class MiniBatch {
   private int[] ptrBuf = new int[0];
   private int[] colBuf = new int[0];
   private boolean sparse;
+  private final int categorical;
+  private int[] catPtr = new int[1];
+  private int[] catIds = new int[0];
 
   public MiniBatch(int inputs, int labelWidth) {
+    this(inputs, labelWidth, 0);
+  }
+
+  /** A batch with {@code categorical} categorical columns besides the numeric features. */
+  public MiniBatch(int inputs, int labelWidth, int categorical) {
     this.inputs = inputs;
     this.labelWidth = labelWidth;
+    this.categorical = categorical;
   }
 
   /** Wraps existing arrays (not copied). {@code weights} may be null. */
@@ -78,6 +91,28 @@ public final class MiniBatch {
     rows = n;
     sparse = true;
   }
+
+  /**
+   * Makes room for the categorical ids of the current {@link #rows} rows: {@code ids} ids in all.
+   * Contents are undefined; the caller fills {@link #catPtr()} (rows x categorical + 1 entries,
+   * from 0) and {@link #catIds()}.
+   */
+  public void resizeCategorical(int ids) {
+    int n = rows * categorical + 1;
+    if (catPtr.length < n) {
+      catPtr = new int[n];
+    }
+    if (catIds.length < ids) {
+      catIds = new int[ids];
+    }
+  }
+
+  /** Categorical columns per row (embedding tables of the network). */
+  public int categorical() { return categorical; }
+  /** Bag pointers of the categorical ids (rows x categorical + 1 valid entries). */
+  public int[] catPtr() { return catPtr; }
+  /** The categorical bucket ids. */
+  public int[] catIds() { return catIds; }
 
   /** Whether the features are sparse (CSR). */
   public boolean isSparse() { return sparse; }

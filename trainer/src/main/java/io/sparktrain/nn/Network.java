@@ -2,6 +2,7 @@ package io.sparktrain.nn;
 
 import io.sparktrain.linalg.Blas;
 import io.sparktrain.linalg.RowSet;
+import io.sparktrain.linalg.RowSpace;
 import io.sparktrain.util.Seeds;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -33,6 +34,18 @@ import java.util.SplittableRandom;
  * Dropout is inverted (kept units scaled by 1/keep) with a mask drawn from a seed, so a mini-batch
  * replayed with the same seed computes the identical gradient.
  *
+ * <p><b>Embeddings.</b> A network may have embedding tables ({@link Embedding}), one per categorical
+ * column. A mini-batch then carries a bag of bucket ids per row and table; each table's combined
+ * rows are concatenated after the numeric features, so layer 0 sees {@code inputs + sum of dims}
+ * values per row (wide and deep). Backward, the input gradient of those columns is scattered into
+ * the rows of the tables the batch used. {@link #inputs()} counts the numeric features only (it may
+ * be 0 when every input is categorical); {@link #sizes()}[0] is layer 0's full input width.
+ *
+ * <p><b>Rows.</b> Sparse features touch some rows of the first kernel, and categorical ids some rows
+ * of the tables. The first kernel and the tables are laid out as one region ({@link #rowSpace()});
+ * {@link #trackRows} lists the rows of it a mini-batch touches, so gradients, updates and lazy
+ * optimizer steps can stay row-sparse.
+ *
  * <p>Where to go next: {@code io.sparktrain.train.LocalWork} runs mini-batches over a partition's
  * rows; {@code io.sparktrain.optim.Optimizer} turns gradients into steps.
  */
@@ -40,23 +53,31 @@ public final class Network implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final int inputs;
+  private final Embedding[] embeddings;
+  /** Where each table's output starts in the embedding part of a row (embeddings + 1 entries). */
+  private final int[] embOffset;
   private final LayerSpec[] layers;
   private final Loss loss;
   private final int[] sizes;
   private final ParameterLayout layout;
 
-  private Network(int inputs, List<LayerSpec> layers, Loss loss) {
-    if (inputs <= 0) {
-      throw new IllegalArgumentException("network inputs: expected > 0, found " + inputs);
+  private Network(int inputs, List<Embedding> embeddings, List<LayerSpec> layers, Loss loss) {
+    if (inputs < 0 || (inputs == 0 && embeddings.isEmpty())) {
+      throw new IllegalArgumentException("network inputs: expected > 0 (or >= 0 with embeddings), found " + inputs);
     }
     if (layers.isEmpty()) {
       throw new IllegalArgumentException("network: expected at least one layer, found none");
     }
     this.inputs = inputs;
+    this.embeddings = embeddings.toArray(new Embedding[0]);
+    this.embOffset = new int[this.embeddings.length + 1];
+    for (int c = 0; c < this.embeddings.length; c++) {
+      embOffset[c + 1] = Math.addExact(embOffset[c], this.embeddings[c].dim());
+    }
     this.layers = layers.toArray(new LayerSpec[0]);
     this.loss = Objects.requireNonNull(loss, "loss");
     this.sizes = new int[this.layers.length + 1];
-    sizes[0] = inputs;
+    sizes[0] = Math.addExact(inputs, embOffset[this.embeddings.length]);
     for (int l = 0; l < this.layers.length; l++) {
       LayerSpec s = this.layers[l];
       sizes[l + 1] = s.units();
@@ -76,10 +97,25 @@ public final class Network implements Serializable {
       throw new IllegalArgumentException("output layer " + (this.layers.length - 1) + " ("
           + outputLayer() + "): " + e.getMessage(), e);
     }
-    this.layout = ParameterLayout.dense(sizes);
+    int[][] tables = new int[this.embeddings.length][];
+    for (int c = 0; c < tables.length; c++) {
+      tables[c] = new int[] {this.embeddings[c].buckets(), this.embeddings[c].dim()};
+    }
+    this.layout = ParameterLayout.of(sizes, tables);
+    int[] rows = new int[tables.length + 1];
+    int[] widths = new int[tables.length + 1];
+    rows[0] = sizes[0];
+    widths[0] = sizes[1];
+    for (int c = 0; c < tables.length; c++) {
+      rows[c + 1] = tables[c][0];
+      widths[c + 1] = tables[c][1];
+    }
+    this.rowSpace = RowSpace.of(layout.kernel(0).offset(), rows, widths);
   }
 
-  /** Starts a network with {@code inputs} features per row. */
+  private final RowSpace rowSpace;
+
+  /** Starts a network with {@code inputs} numeric features per row (0 when all inputs are categorical). */
   public static Builder builder(int inputs) {
     return new Builder(inputs);
   }
@@ -87,11 +123,23 @@ public final class Network implements Serializable {
   /** Builds a network layer by layer. */
   public static final class Builder {
     private final int inputs;
+    private final List<Embedding> embeddings = new ArrayList<>();
     private final List<LayerSpec> layers = new ArrayList<>();
     private Loss loss;
 
     private Builder(int inputs) {
       this.inputs = inputs;
+    }
+
+    /** Adds an embedding table for the next categorical column (in column order). */
+    public Builder embedding(Embedding e) {
+      embeddings.add(Objects.requireNonNull(e, "embedding"));
+      return this;
+    }
+
+    /** Adds an embedding table of {@code buckets} x {@code dim}, bags averaged. */
+    public Builder embedding(int buckets, int dim) {
+      return embedding(new Embedding(buckets, dim, Embedding.Combiner.MEAN));
     }
 
     public Builder dense(int units, Activation activation) {
@@ -117,11 +165,20 @@ public final class Network implements Serializable {
       if (loss == null) {
         throw new IllegalArgumentException("network: no loss given");
       }
-      return new Network(inputs, layers, loss);
+      return new Network(inputs, embeddings, layers, loss);
     }
   }
 
+  /** Numeric features per row (the embedding outputs come on top: {@link #sizes()}[0] is layer 0's width). */
   public int inputs() { return inputs; }
+  /** Categorical columns per row: one embedding table each. */
+  public int categorical() { return embeddings.length; }
+  public Embedding embedding(int c) { return embeddings[c]; }
+  /**
+   * The rows of the first kernel (segment 0: one per input of layer 0) and of each embedding table
+   * (segment c + 1), numbered across them: the region sparse and categorical inputs touch row by row.
+   */
+  public RowSpace rowSpace() { return rowSpace; }
   public int outputs() { return sizes[sizes.length - 1]; }
   public int depth() { return layers.length; }
   public LayerSpec layer(int l) { return layers[l]; }
@@ -156,6 +213,9 @@ public final class Network implements Serializable {
     private final float[][] a = new float[layers.length][];
     private final float[][] mask = new float[layers.length][];
     private final float[][] delta = new float[layers.length][];
+    /** The embedding outputs (rows x sum of dims) and their gradient. */
+    private float[] emb = new float[0];
+    private float[] dEmb = new float[0];
     private int capacity = -1;
 
     private Workspace(Blas blas) {
@@ -169,6 +229,11 @@ public final class Network implements Serializable {
     private void ensure(int rows) {
       if (rows <= capacity) {
         return;
+      }
+      int e = embOffset[embeddings.length];
+      if (e > 0) {
+        emb = new float[rows * e];
+        dEmb = new float[rows * e];
       }
       for (int l = 0; l < layers.length; l++) {
         int n = rows * sizes[l + 1];
@@ -188,6 +253,10 @@ public final class Network implements Serializable {
 
   /** The output layer's activations for {@code rows} rows of {@code x}: a new rows x outputs array. */
   public float[] predict(float[] params, float[] x, int rows, Workspace ws) {
+    if (embeddings.length > 0) {
+      throw new IllegalArgumentException("network with " + embeddings.length + " embedding tables: expected a"
+          + " mini-batch with categorical ids (predict(params, MiniBatch, ws)), found dense rows only");
+    }
     forward(params, x, null, rows, ws, false, 0L);
     return lastOutputs(ws, rows);
   }
@@ -196,7 +265,7 @@ public final class Network implements Serializable {
   public float[] predict(float[] params, MiniBatch batch, Workspace ws) {
     checkBatch(params, batch);
     int rows = batch.rows();
-    forward(params, batch.features(), batch.isSparse() ? batch : null, rows, ws, false, 0L);
+    forward(params, batch.features(), batch, rows, ws, false, 0L);
     return lastOutputs(ws, rows);
   }
 
@@ -218,7 +287,7 @@ public final class Network implements Serializable {
   public double loss(float[] params, MiniBatch batch, Workspace ws) {
     checkBatch(params, batch);
     int rows = batch.rows();
-    forward(params, batch.features(), batch.isSparse() ? batch : null, rows, ws, false, 0L);
+    forward(params, batch.features(), batch, rows, ws, false, 0L);
     int last = layers.length - 1;
     return loss.lossAndGradient(ws.z[last], ws.h[last], batch.labels(), batch.weights(), rows,
         outputs(), ws.delta[last]);
@@ -251,7 +320,7 @@ public final class Network implements Serializable {
     }
     float[] x = batch.features();
     MiniBatch csr = batch.isSparse() ? batch : null;
-    forward(params, x, csr, rows, ws, true, dropoutSeed);
+    forward(params, x, batch, rows, ws, true, dropoutSeed);
     int last = layers.length - 1;
     double lossSum = loss.lossAndGradient(ws.z[last], ws.h[last], batch.labels(), batch.weights(),
         rows, outputs(), ws.delta[last]);
@@ -266,8 +335,8 @@ public final class Network implements Serializable {
       float[] d = ws.delta[l];
       ParameterLayout.Entry k = layout.kernel(l);
       int bOff = layout.bias(l).offset();
-      if (l == 0 && csr != null) {
-        sparseKernelGradient(csr, rows, out, d, accumulate, grad, k.offset(), in);
+      if (l == 0) {
+        firstKernelGradient(params, batch, x, csr, rows, out, d, accumulate, grad, ws);
       } else {
         blas.gemm(true, false, in, out, rows, 1f, input, 0, d, 0, accumulate ? 1f : 0f, grad, k.offset());
       }
@@ -289,6 +358,121 @@ public final class Network implements Serializable {
       }
     }
     return lossSum;
+  }
+
+  /**
+   * The first kernel's gradient, and the embedding tables' when there are any: the numeric rows of
+   * dW from the dense or CSR features, the embedding rows of dW from the embedding outputs, then the
+   * gradient of those outputs ({@code dZ W_e^T}) scattered into the tables' rows the batch used.
+   */
+  private void firstKernelGradient(float[] params, MiniBatch batch, float[] x, MiniBatch csr, int rows, int out,
+      float[] d, boolean accumulate, float[] grad, Workspace ws) {
+    int kOff = layout.kernel(0).offset();
+    float beta = accumulate ? 1f : 0f;
+    if (csr != null) {
+      sparseKernelGradient(csr, rows, out, d, accumulate, grad, kOff, inputs);
+    } else if (inputs > 0) {
+      ws.blas.gemm(true, false, inputs, out, rows, 1f, x, 0, d, 0, beta, grad, kOff);
+    }
+    int e = embOffset[embeddings.length];
+    if (e == 0) {
+      return;
+    }
+    int eOff = kOff + inputs * out;
+    ws.blas.gemm(true, false, e, out, rows, 1f, ws.emb, 0, d, 0, beta, grad, eOff);
+    ws.blas.gemm(false, true, rows, e, out, 1f, d, 0, params, eOff, 0f, ws.dEmb, 0);
+    if (!accumulate) {
+      for (int c = 0; c < embeddings.length; c++) {
+        ParameterLayout.Entry t = layout.table(c);
+        Arrays.fill(grad, t.offset(), t.end(), 0f);
+      }
+    }
+    int k = embeddings.length;
+    int[] ptr = batch.catPtr();
+    int[] ids = batch.catIds();
+    float[] g = ws.dEmb;
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < k; c++) {
+        int from = ptr[r * k + c];
+        int to = ptr[r * k + c + 1];
+        if (from == to) {
+          continue;
+        }
+        int dim = embeddings[c].dim();
+        float f = embeddings[c].combiner() == Embedding.Combiner.MEAN ? 1f / (to - from) : 1f;
+        int src = r * e + embOffset[c];
+        int tOff = layout.table(c).offset();
+        for (int i = from; i < to; i++) {
+          int at = tOff + ids[i] * dim;
+          for (int j = 0; j < dim; j++) grad[at + j] += f * g[src + j];
+        }
+      }
+    }
+  }
+
+  /**
+   * The embedding outputs of the batch's rows into {@code emb} (rows x sum of dims): per row and
+   * table, the mean (or sum) of the rows of the bag's ids; zeros for an empty bag.
+   */
+  private void embed(float[] params, MiniBatch batch, int rows, float[] emb) {
+    int k = embeddings.length;
+    int e = embOffset[k];
+    if (batch == null || batch.categorical() != k) {
+      throw new IllegalArgumentException("mini-batch: expected " + k + " categorical columns (one per embedding"
+          + " table), found " + (batch == null ? 0 : batch.categorical()));
+    }
+    int[] ptr = batch.catPtr();
+    int[] ids = batch.catIds();
+    Arrays.fill(emb, 0, rows * e, 0f);
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < k; c++) {
+        int from = ptr[r * k + c];
+        int to = ptr[r * k + c + 1];
+        int dim = embeddings[c].dim();
+        int buckets = embeddings[c].buckets();
+        int dst = r * e + embOffset[c];
+        int tOff = layout.table(c).offset();
+        for (int i = from; i < to; i++) {
+          int id = ids[i];
+          if (id < 0 || id >= buckets) {
+            throw new IllegalArgumentException("mini-batch row " + r + ", categorical column " + c + ": expected a"
+                + " bucket id in 0.." + (buckets - 1) + ", found " + id);
+          }
+          int at = tOff + id * dim;
+          for (int j = 0; j < dim; j++) emb[dst + j] += params[at + j];
+        }
+        if (to - from > 1 && embeddings[c].combiner() == Embedding.Combiner.MEAN) {
+          float f = 1f / (to - from);
+          for (int j = 0; j < dim; j++) emb[dst + j] *= f;
+        }
+      }
+    }
+  }
+
+  /**
+   * Adds to {@code set} (over {@link #rowSpace()}) the rows {@code batch} touches: the first kernel's
+   * rows of its CSR columns (all numeric rows when its features are dense), the kernel's rows of the
+   * embedding outputs, and the table rows of its categorical ids.
+   */
+  public void trackRows(MiniBatch batch, RowSet set) {
+    if (batch.isSparse()) {
+      set.addAll(batch.cols(), 0, batch.rowPtr()[batch.rows()]);
+    } else {
+      for (int j = 0; j < inputs; j++) set.add(j);
+    }
+    for (int j = inputs; j < sizes[0]; j++) set.add(j);
+    int k = embeddings.length;
+    if (k == 0) {
+      return;
+    }
+    int[] ptr = batch.catPtr();
+    int[] ids = batch.catIds();
+    for (int r = 0; r < batch.rows(); r++) {
+      for (int c = 0; c < k; c++) {
+        int first = rowSpace.firstRow(c + 1);
+        for (int i = ptr[r * k + c]; i < ptr[r * k + c + 1]; i++) set.add(first + ids[i]);
+      }
+    }
   }
 
   /**
@@ -333,19 +517,33 @@ public final class Network implements Serializable {
     }
   }
 
-  private void forward(float[] params, float[] x, MiniBatch csr, int rows, Workspace ws, boolean training,
+  private void forward(float[] params, float[] x, MiniBatch batch, int rows, Workspace ws, boolean training,
       long dropoutSeed) {
     layout.check(params, "parameters");
     ws.ensure(rows);
     Blas blas = ws.blas;
+    MiniBatch csr = batch != null && batch.isSparse() ? batch : null;
+    int e = embOffset[embeddings.length];
+    if (e > 0) {
+      embed(params, batch, rows, ws.emb);
+    }
     float[] input = x;
     for (int l = 0; l < layers.length; l++) {
       int in = sizes[l];
       int out = sizes[l + 1];
       float[] z = ws.z[l];
       int bOff = layout.bias(l).offset();
-      if (l == 0 && csr != null) {
-        sparseFirstLayer(csr, rows, out, params, layout.kernel(0).offset(), z);
+      if (l == 0) {
+        int kOff = layout.kernel(0).offset();
+        if (csr != null) {
+          sparseFirstLayer(csr, rows, out, params, kOff, z);
+        } else if (inputs > 0) {
+          blas.gemm(false, false, rows, out, inputs, 1f, input, 0, params, kOff, 0f, z, 0);
+        }
+        if (e > 0) {
+          float beta = csr != null || inputs > 0 ? 1f : 0f;
+          blas.gemm(false, false, rows, out, e, 1f, ws.emb, 0, params, kOff + inputs * out, beta, z, 0);
+        }
       } else {
         blas.gemm(false, false, rows, out, in, 1f, input, 0, params, layout.kernel(l).offset(), 0f, z, 0);
       }
@@ -383,7 +581,11 @@ public final class Network implements Serializable {
   private void checkBatch(float[] params, MiniBatch batch) {
     if (batch.inputs() != inputs) {
       throw new IllegalArgumentException("mini-batch: expected " + inputs + " features per row (the"
-          + " input width of layer 0), found " + batch.inputs());
+          + " numeric input width of layer 0), found " + batch.inputs());
+    }
+    if (batch.categorical() != embeddings.length) {
+      throw new IllegalArgumentException("mini-batch: expected " + embeddings.length + " categorical columns per"
+          + " row (one per embedding table), found " + batch.categorical());
     }
     if (batch.labelWidth() != labelWidth()) {
       throw new IllegalArgumentException("mini-batch: expected " + labelWidth() + " label values per"
@@ -392,8 +594,9 @@ public final class Network implements Serializable {
   }
 
   /**
-   * L2 weight decay on kernels (biases are not decayed): adds {@code lambda * W} to {@code grad}
-   * and returns the penalty {@code lambda/2 * ||W||^2}. Apply it to the mean gradient.
+   * L2 weight decay on kernels (biases and embedding tables are not decayed, as in Keras's default):
+   * adds {@code lambda * W} to {@code grad} and returns the penalty {@code lambda/2 * ||W||^2}.
+   * Apply it to the mean gradient.
    */
   public double addL2(float[] params, float[] grad, float lambda) {
     if (lambda == 0f) {
@@ -431,10 +634,13 @@ public final class Network implements Serializable {
       }
     }
     int[] ids = rows.ids();
-    int w = rows.width();
+    int kernelRows = sizes[0]; // rows past the first kernel are embedding rows, which L2 leaves alone
     for (int r = 0; r < rows.size(); r++) {
-      int at = rows.offset() + ids[r] * w;
-      for (int i = at; i < at + w; i++) {
+      if (ids[r] >= kernelRows) {
+        continue;
+      }
+      int at = rows.start(ids[r]);
+      for (int i = at, e = at + rows.width(ids[r]); i < e; i++) {
         penalty += (double) params[i] * params[i];
         grad[i] += lambda * params[i];
       }
@@ -449,6 +655,7 @@ public final class Network implements Serializable {
    */
   public String architecture() {
     StringBuilder sb = new StringBuilder().append(inputs);
+    for (Embedding m : embeddings) sb.append('+').append(m);
     for (LayerSpec s : layers) {
       sb.append('-').append(s.units()).append(' ').append(s.activation());
     }
@@ -458,6 +665,7 @@ public final class Network implements Serializable {
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder("Network(inputs=").append(inputs);
+    for (Embedding m : embeddings) sb.append(" + ").append(m);
     for (LayerSpec s : layers) sb.append(" -> ").append(s);
     return sb.append(", loss=").append(loss).append(", params=").append(layout.size()).append(')').toString();
   }

@@ -11,14 +11,21 @@ import java.util.Locale;
  * Names every slice of a network's flat parameter vector: which layer, kernel or bias, its shape
  * and offset. Gradients, optimizer moments, weight deltas and checkpoints use the same layout, so
  * an optimizer step is one loop over one array and a round ships one array.
+ *
+ * <p>Order: the first layer's kernel, then the embedding tables (if any), then the first layer's
+ * bias, then kernel and bias layer by layer. The first kernel and the tables are thus one contiguous
+ * region of rows (a {@code RowSpace}) that sparse inputs touch row by row.
  */
 public final class ParameterLayout implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** What a slice holds. */
-  public enum Role { KERNEL, BIAS }
+  public enum Role { KERNEL, BIAS, EMBEDDING }
 
-  /** One named slice: {@code shape} is (in, out) for a kernel stored row-major, (out) for a bias. */
+  /**
+   * One named slice: {@code shape} is (in, out) for a kernel stored row-major, (out) for a bias,
+   * (buckets, dim) for an embedding table (its {@code layer} is the table's index).
+   */
   public static final class Entry implements Serializable {
     private static final long serialVersionUID = 1L;
     private final String name;
@@ -58,30 +65,52 @@ public final class ParameterLayout implements Serializable {
 
   private final List<Entry> entries;
   private final int size;
+  private final Entry[] kernels;
+  private final Entry[] biases;
+  private final Entry[] tables;
 
   private ParameterLayout(List<Entry> entries, int size) {
     this.entries = Collections.unmodifiableList(entries);
     this.size = size;
+    this.kernels = entries.stream().filter(e -> e.role == Role.KERNEL).toArray(Entry[]::new);
+    this.biases = entries.stream().filter(e -> e.role == Role.BIAS).toArray(Entry[]::new);
+    this.tables = entries.stream().filter(e -> e.role == Role.EMBEDDING).toArray(Entry[]::new);
   }
 
   /** The layout of dense layers with the given sizes: [input, hidden..., output]. */
   public static ParameterLayout dense(int[] sizes) {
+    return of(sizes, new int[0][]);
+  }
+
+  /**
+   * The layout of dense layers with the given sizes and embedding tables of shape
+   * {@code tables[c] = (buckets, dim)}, placed right after the first kernel.
+   */
+  public static ParameterLayout of(int[] sizes, int[][] tables) {
     long total = 0;
     for (int l = 0; l + 1 < sizes.length; l++) total += ((long) sizes[l] + 1) * sizes[l + 1];
+    for (int[] t : tables) total += (long) t[0] * t[1];
     if (total > MAX_PARAMETERS) {
       throw new IllegalArgumentException(String.format(Locale.ROOT,
-          "network: expected at most %,d parameters (one float array), found %,d for the layer sizes %s;"
-          + " use fewer inputs (e.g. fewer hashed features) or narrower layers", MAX_PARAMETERS, total,
-          Arrays.toString(sizes)));
+          "network: expected at most %,d parameters (one float array), found %,d for the layer sizes %s%s;"
+          + " use fewer inputs (e.g. fewer hashed features or buckets) or narrower layers", MAX_PARAMETERS, total,
+          Arrays.toString(sizes), tables.length == 0 ? "" : " and embedding tables " + Arrays.deepToString(tables)));
     }
     List<Entry> list = new ArrayList<>();
     int off = 0;
     for (int l = 0; l + 1 < sizes.length; l++) {
       Entry w = new Entry("dense_" + l + "/kernel", l, Role.KERNEL, new int[] {sizes[l], sizes[l + 1]}, off);
       off = Math.addExact(off, w.size());
+      list.add(w);
+      if (l == 0) {
+        for (int c = 0; c < tables.length; c++) {
+          Entry t = new Entry("embedding_" + c + "/table", c, Role.EMBEDDING, tables[c], off);
+          off = Math.addExact(off, t.size());
+          list.add(t);
+        }
+      }
       Entry b = new Entry("dense_" + l + "/bias", l, Role.BIAS, new int[] {sizes[l + 1]}, off);
       off = Math.addExact(off, b.size());
-      list.add(w);
       list.add(b);
     }
     return new ParameterLayout(list, off);
@@ -97,11 +126,21 @@ public final class ParameterLayout implements Serializable {
   }
 
   public Entry kernel(int layer) {
-    return entries.get(2 * layer);
+    return kernels[layer];
   }
 
   public Entry bias(int layer) {
-    return entries.get(2 * layer + 1);
+    return biases[layer];
+  }
+
+  /** Embedding table {@code c}. */
+  public Entry table(int c) {
+    return tables[c];
+  }
+
+  /** How many embedding tables there are. */
+  public int tables() {
+    return tables.length;
   }
 
   /** Checks that {@code v} has this layout's size; {@code what} names the vector in the error. */

@@ -26,10 +26,9 @@ final class LazyAdam extends Adam {
     adamRange(p, g, scale, lr, t, l2, 0, rows.offset());
     adamRange(p, g, scale, lr, t, l2, rows.end(), size);
     int[] ids = rows.ids();
-    int w = rows.width();
     for (int k = 0; k < rows.size(); k++) {
-      int at = rows.offset() + ids[k] * w;
-      adamRange(p, g, scale, lr, t, l2, at, at + w);
+      int at = rows.start(ids[k]);
+      adamRange(p, g, scale, lr, t, l2, at, at + rows.width(ids[k]));
     }
   }
 

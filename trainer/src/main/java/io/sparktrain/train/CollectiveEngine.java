@@ -945,7 +945,7 @@ public final class CollectiveEngine implements AutoCloseable {
       if (touched == null) {
         ring.allReduce(grad, extra);
       } else {
-        extra[3] = touched.size();
+        extra[3] = touched.rowFloats();
         extra[4] = rowSparse ? 0 : 1;
         stepRows = reduceRowSparse(ring, grad, extra, touched) ? touched : null;
         if (stepRows != null) {
@@ -1060,22 +1060,22 @@ public final class CollectiveEngine implements AutoCloseable {
     for (int i = rows.end(); i < v.length; i++) v[i] *= c;
     int[] ids = rows.ids();
     for (int k = 0; k < rows.size(); k++) {
-      int at = rows.offset() + ids[k] * rows.width();
-      for (int j = at; j < at + rows.width(); j++) v[j] *= c;
+      int at = rows.start(ids[k]);
+      for (int j = at, e = at + rows.width(ids[k]); j < e; j++) v[j] *= c;
     }
   }
 
   /**
-   * The all-reduce of a step on sparse inputs. The dense rest (everything after the first kernel)
-   * and the extras go through the ring. Then, when some rank's gradient is dense ({@code extra[4] >
-   * 0} after the sum), the kernel goes through the ring too and this returns false. Otherwise the
-   * step is row-sparse and this returns true, with {@code touched} holding the union of all ranks'
-   * rows, sorted (the same list, in the same order, on every rank): each rank's rows are all-gathered
-   * with their values when that takes fewer bytes than the ring all-reduce of the kernel
-   * ({@code extra[3]}, the ranks' row counts summed, says), and summed in rank order on every rank
-   * (identical bits everywhere); else only the row ids are gathered and the values go through the
-   * ring. Either way the rows outside the union are exactly zero, so a lazy optimizer steps the same
-   * rows whichever transport carried them.
+   * The all-reduce of a step on sparse inputs. The dense rest (everything after the row space: the
+   * first kernel and any embedding tables) and the extras go through the ring. Then, when some
+   * rank's gradient is dense ({@code extra[4] > 0} after the sum), the row space goes through the
+   * ring too and this returns false. Otherwise the step is row-sparse and this returns true, with
+   * {@code touched} holding the union of all ranks' rows, sorted (the same list, in the same order,
+   * on every rank): each rank's rows are all-gathered with their values when that takes fewer bytes
+   * than the ring all-reduce of the row space ({@code extra[3]}, the floats of the ranks' rows and
+   * ids summed, says), and summed in rank order on every rank (identical bits everywhere); else only
+   * the row ids are gathered and the values go through the ring. Either way the rows outside the
+   * union are exactly zero, so a lazy optimizer steps the same rows whichever transport carried them.
    */
   static boolean reduceRowSparse(RingAllReduce ring, float[] grad, float[] extra, RowSet touched)
       throws IOException {
@@ -1089,9 +1089,8 @@ public final class CollectiveEngine implements AutoCloseable {
     if (ring.size() == 1) {
       return true;
     }
-    int w = touched.width();
-    long gatherBytes = 4L + 4L * touched.size() * (w + 1);
-    boolean withValues = extra[3] * (w + 1.0) < 2.0 * touched.rowCount() * w && gatherBytes < Integer.MAX_VALUE / 2;
+    long gatherBytes = 4L + 4L * touched.rowFloats();
+    boolean withValues = extra[3] < 2.0 * (end - touched.offset()) && gatherBytes < Integer.MAX_VALUE / 2;
     int n = touched.size();
     ByteBuffer mine = ByteBuffer.allocate(withValues ? (int) gatherBytes : 4 + 4 * n).order(ByteOrder.LITTLE_ENDIAN);
     mine.putInt(n);
@@ -1099,8 +1098,8 @@ public final class CollectiveEngine implements AutoCloseable {
     for (int k = 0; k < n; k++) mine.putInt(ids[k]);
     if (withValues) {
       for (int k = 0; k < n; k++) {
-        int at = touched.offset() + ids[k] * w;
-        for (int j = at; j < at + w; j++) mine.putFloat(grad[j]);
+        int at = touched.start(ids[k]);
+        for (int j = at, e = at + touched.width(ids[k]); j < e; j++) mine.putFloat(grad[j]);
       }
     }
     ByteBuffer[] all = ring.allGather(mine.flip());
@@ -1111,14 +1110,15 @@ public final class CollectiveEngine implements AutoCloseable {
     }
     for (ByteBuffer b : all) {
       int count = b.getInt(0);
-      int vals = 4 + 4 * count;
+      int src = 4 + 4 * count;
       for (int k = 0; k < count; k++) {
         int row = b.getInt(4 + 4 * k);
         touched.add(row);
         if (withValues) {
-          int at = touched.offset() + row * w;
-          int src = vals + 4 * k * w;
+          int at = touched.start(row);
+          int w = touched.width(row);
           for (int j = 0; j < w; j++) grad[at + j] += b.getFloat(src + 4 * j);
+          src += 4 * w;
         }
       }
     }

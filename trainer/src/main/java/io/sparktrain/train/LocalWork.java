@@ -23,8 +23,9 @@ import java.util.SplittableRandom;
  *       with a fresh local optimizer, returning the weight delta times the example weight used
  *       (average and federated modes).
  * </ul>
- * <p><b>Sparse features.</b> On CSR blocks the first layer's kernel gradient is nonzero only in the
- * rows of the inputs a mini-batch touched. The work tracks them ({@link RowSet}): a step zeroes and
+ * <p><b>Sparse features and embeddings.</b> On CSR blocks the first layer's kernel gradient is
+ * nonzero only in the rows of the inputs a mini-batch touched, and an embedding table's only in the
+ * rows of the categories it saw ({@link Network#rowSpace()}). The work tracks them ({@link RowSet}): a step zeroes and
  * steps only those rows (with {@code lazy_adam}; dense optimizers still step every row), and the
  * returned {@link Update} lists the rows it may be nonzero in ({@link Update#touched()}), so it
  * travels row-sparse. A dense L2 term, a proximal term or a dense optimizer's weight decay makes
@@ -50,7 +51,7 @@ public final class LocalWork {
     this.network = network;
     this.l2 = l2;
     this.ws = ws;
-    this.batch = new MiniBatch(network.inputs(), network.labelWidth());
+    this.batch = new MiniBatch(network.inputs(), network.labelWidth(), network.categorical());
   }
 
   /** A permutation of 0..n-1 drawn from {@code seed} (Fisher-Yates). */
@@ -78,7 +79,7 @@ public final class LocalWork {
     }
     float[] grad = new float[params.length];
     double[] lw = new double[2];
-    RowSet touched = block.isSparse() ? scratch(0) : null;
+    RowSet touched = rowSparse(block) ? scratch(0) : null;
     boolean rowSparse = addGradient(params, block, order, from, to, microBatch, seed, grad, lw, touched);
     Update u = new Update(grad, lw[1], lw[0], Math.max(0, to - from), 1);
     return rowSparse ? u.withRows(RowSlice.of(touched)) : u;
@@ -97,9 +98,14 @@ public final class LocalWork {
     return scratch[i];
   }
 
-  /** An empty set of the first kernel's rows (inputs x units of layer 0). */
+  /** An empty set of the rows of the first kernel and the embedding tables ({@link Network#rowSpace()}). */
   public RowSet newRowSet() {
-    return new RowSet(network.layout().kernel(0).offset(), network.inputs(), network.sizes()[1]);
+    return new RowSet(network.rowSpace());
+  }
+
+  /** Whether gradients on {@code block} are row-sparse: CSR features, or embedding tables. */
+  private boolean rowSparse(Block block) {
+    return block.isSparse() || network.categorical() > 0;
   }
 
   /**
@@ -132,13 +138,13 @@ public final class LocalWork {
       lossAndWeight[0] += network.lossAndGradient(params, batch, grad, ws, Seeds.of(seed, chunk));
       lossAndWeight[1] += batch.weightSum();
     }
-    return block.isSparse();
+    return rowSparse(block);
   }
 
-  /** Adds the columns of the gathered CSR batch to {@code touched}. */
+  /** Adds the rows the gathered batch touches to {@code touched} (when not null and the batch is row-sparse). */
   private void track(RowSet touched) {
-    if (touched != null && batch.isSparse()) {
-      touched.addAll(batch.cols(), 0, batch.rowPtr()[batch.rows()]);
+    if (touched != null && (batch.isSparse() || network.categorical() > 0)) {
+      network.trackRows(batch, touched);
     }
   }
 
@@ -156,7 +162,7 @@ public final class LocalWork {
     checkBlock(block);
     checkBatch(batchSize);
     float[] w = params.clone();
-    Steps s = new Steps(params.length, local, block.isSparse());
+    Steps s = new Steps(params.length, local, rowSparse(block));
     s.run(w, params, block, order, from, to, batchSize, 0f, seed);
     return s.delta(w, params, to - from, s.weight);
   }
@@ -193,7 +199,7 @@ public final class LocalWork {
       throw new IllegalArgumentException("local steps limit: expected >= 0 (0 = none), found " + maxSteps);
     }
     float[] w = params.clone();
-    Steps s = new Steps(params.length, local, block.isSparse());
+    Steps s = new Steps(params.length, local, rowSparse(block));
     s.limit = maxSteps == 0 ? Integer.MAX_VALUE : maxSteps;
     int e = 0;
     for (; e < epochs && s.steps < s.limit; e++) {
@@ -228,7 +234,7 @@ public final class LocalWork {
     int steps;
     long rows;
     int limit = Integer.MAX_VALUE;
-    /** The first kernel's rows this step touched (sparse blocks), else null. */
+    /** The rows of the first kernel and the tables this step touched (row-sparse blocks), else null. */
     final RowSet step;
     /** The rows any step touched, while the delta stays row-sparse; null once it is dense. */
     RowSet union;
@@ -250,7 +256,7 @@ public final class LocalWork {
         rows += end - start;
         gather(block, order, start, end);
         double batchLoss;
-        boolean rowSparse = step != null && batch.isSparse();
+        boolean rowSparse = step != null && (batch.isSparse() || network.categorical() > 0);
         if (rowSparse) {
           // Zero only what the last step wrote: the dense rest and its touched rows of the first kernel.
           Arrays.fill(grad, 0, step.offset(), 0f);
@@ -311,10 +317,11 @@ public final class LocalWork {
   }
 
   private void checkBlock(Block block) {
-    if (block.inputs() != network.inputs() || block.labelWidth() != network.labelWidth()) {
-      throw new IllegalArgumentException("block: expected " + network.inputs() + " features and "
-          + network.labelWidth() + " label values per row for " + network + ", found "
-          + block.inputs() + " and " + block.labelWidth());
+    if (block.inputs() != network.inputs() || block.labelWidth() != network.labelWidth()
+        || block.categorical() != network.categorical()) {
+      throw new IllegalArgumentException("block: expected " + network.inputs() + " features, "
+          + network.labelWidth() + " label values and " + network.categorical() + " categorical columns per row for "
+          + network + ", found " + block.inputs() + ", " + block.labelWidth() + " and " + block.categorical());
     }
   }
 }

@@ -232,7 +232,7 @@ public final class Trainer {
       resumed = RoundLoop.resumePoint(store, config.checkpoint().dir(), this::misfit, LOG, "sparktrain");
     }
     scaling = null;
-    if (!config.standardize()) {
+    if (!standardizes()) {
       return run(train, validation, initialParams, jsc, store, resumed);
     }
     String stored = resumed.map(c -> c.extras().get(SCALING_KEY)).orElse(null);
@@ -333,7 +333,7 @@ public final class Trainer {
     try (loop) { // the loop puts the job description back, also when the engine refuses to start
       if (collective) {
         engine = new CollectiveEngine(train.blocks(), offsets, n, roundsPerEpoch, network, config)
-            .sparseInputs(train.sparsePartitions() > 0);
+            .sparseInputs(train.sparsePartitions() > 0 || network.categorical() > 0);
       }
       outer:
       for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
@@ -516,6 +516,11 @@ public final class Trainer {
   /** The checkpoint extra holding the plateau rule's state: "best,bad". */
   static final String PLATEAU_KEY = "sparktrain.plateau";
 
+  /** Whether this run standardizes: when asked to and there are numeric features (categorical ones are not). */
+  private boolean standardizes() {
+    return config.standardize() && network.inputs() > 0;
+  }
+
   /** Why checkpoint {@code c} cannot resume this run (another network, a federated run's), or null. */
   private CheckpointStore.Problem misfit(Checkpoint c) {
     String arch = c.extras().get(NETWORK_KEY);
@@ -523,9 +528,9 @@ public final class Trainer {
       return CheckpointStore.Problem.mismatch("written by a federated run");
     }
     boolean scaled = c.extras().containsKey(SCALING_KEY);
-    if (scaled != config.standardize()) {
+    if (scaled != standardizes()) {
       return CheckpointStore.Problem.mismatch("written with data.standardize " + scaled + ", this run has "
-          + config.standardize());
+          + standardizes());
     }
     if (scaled && InputScaling.decode(c.extras().get(SCALING_KEY)).size() != network.inputs()) {
       return CheckpointStore.Problem.mismatch("its input scaling has another width: expected " + network.inputs()

@@ -169,15 +169,22 @@ class StandardizationTest {
     Configuration conf = new Configuration();
     Path v1 = dir.resolve("v1");
     Files.createDirectories(v1.resolve("data"));
-    Files.write(v1.resolve(ModelData.FILE), ModelData.bytes(net, params, null, ModelData.VERSION_1));
+    Files.write(v1.resolve(ModelData.FILE), ModelData.bytes(net, params, null, List.of(), ModelData.VERSION_1));
     ModelData d1 = ModelData.read(v1.toString(), conf);
     assertNull(d1.scaling);
     assertArrayEquals(params, d1.params);
-    ModelData.write(dir.resolve("v2").toString(), net, params, s, conf);
-    ModelData d2 = ModelData.read(dir.resolve("v2").toString(), conf);
+    Path v2 = dir.resolve("v2");
+    Files.createDirectories(v2.resolve("data"));
+    Files.write(v2.resolve(ModelData.FILE), ModelData.bytes(net, params, s, List.of(), ModelData.VERSION_2));
+    ModelData d2 = ModelData.read(v2.toString(), conf);
     assertEquals(s, d2.scaling);
     assertArrayEquals(params, d2.params);
-    assertEquals(2, ByteBuffer.wrap(Files.readAllBytes(dir.resolve("v2").resolve(ModelData.FILE)))
+    ModelData.write(dir.resolve("v3").toString(), net, params, s, List.of(), conf);
+    ModelData d3 = ModelData.read(dir.resolve("v3").toString(), conf);
+    assertEquals(s, d3.scaling);
+    assertArrayEquals(params, d3.params);
+    assertEquals(List.of(), d3.categorical);
+    assertEquals(3, ByteBuffer.wrap(Files.readAllBytes(dir.resolve("v3").resolve(ModelData.FILE)))
         .getInt(4));
   }
 

@@ -22,7 +22,7 @@ import java.util.function.Function;
  */
 public final class ConfigSchema {
   /** The type of a key. */
-  public enum Kind { SECTION, STRING, INT, LONG, DOUBLE, BOOL, ENUM, INT_LIST, DOUBLE_LIST, STRINGS, MAP }
+  public enum Kind { SECTION, STRING, INT, LONG, DOUBLE, BOOL, ENUM, INT_LIST, DOUBLE_LIST, STRINGS, MAP, FEATURES }
 
   /** One key: a section (with children) or a value. */
   public static final class Node {
@@ -104,6 +104,8 @@ public final class ConfigSchema {
         case DOUBLE_LIST: return "a list of numbers" + range();
         case STRINGS: return "a column name or a list of column names";
         case MAP: return "a map of names to values";
+        case FEATURES: return "a column name, a list of column names, or a map {numeric: <columns>, categorical:"
+            + " [{column, buckets, dim: 16, combiner: mean}, ...]}";
         default: throw new AssertionError(kind);
       }
     }
@@ -236,8 +238,10 @@ public final class ConfigSchema {
           number("validation_fraction", 0.0, "split off train (randomSplit with training.seed) when no"
               + " validation path").min(0).maxExclusive(1),
           number("test_fraction", 0.0, "split off train when no test path").min(0).maxExclusive(1),
-          new Builder("features", Kind.STRINGS).def(List.of("features"))
-              .doc("one column (Vector or array) or a list of numeric columns"),
+          new Builder("features", Kind.FEATURES).def(List.of("features"))
+              .doc("one column (Vector or array) or a list of numeric columns; or, with categorical columns into"
+              + " embedding tables (integer ids, strings, booleans or arrays of them; the last bucket takes nulls and"
+              + " out-of-range ids), a map of numeric (optional) and categorical"),
           str("label", "label", "label column: class index 0..K-1, a number, or an array/Vector of targets"),
           str("weight", null, "optional example-weight column").nullable(),
           bool("standardize", true, "standardize the features inside the model: means and variances of the"
@@ -501,7 +505,7 @@ public final class ConfigSchema {
       return;
     }
     String value = n.required || n.usuallyRequired ? "<required>"
-        : n.kind == Kind.STRINGS && n.def != null && ((List<?>) n.def).size() == 1
+        : (n.kind == Kind.STRINGS || n.kind == Kind.FEATURES) && n.def != null && ((List<?>) n.def).size() == 1
         ? yaml(((List<?>) n.def).get(0)) : yaml(n.def);
     String line = pad + n.name + ": " + value;
     sb.append(line).append(" ".repeat(Math.max(1, 40 - line.length())));

@@ -155,21 +155,10 @@ final class ConfigValidator {
         }
         return out;
       }
-      case STRINGS: {
-        List<?> list = v instanceof List ? (List<?>) v : List.of(v);
-        List<String> out = new ArrayList<>();
-        for (Object o : list) {
-          if (!(o instanceof String) || ((String) o).isEmpty()
-              || (n.check != null && n.check.apply((String) o) != null)) {
-            return bad(n, v, errors);
-          }
-          out.add((String) o);
-        }
-        if (out.isEmpty()) {
-          return bad(n, v, errors);
-        }
-        return out;
-      }
+      case STRINGS:
+        return strings(n, v, errors);
+      case FEATURES:
+        return features(n, v, errors);
       case MAP: {
         if (!(v instanceof Map)) {
           return bad(n, v, errors);
@@ -188,6 +177,104 @@ final class ConfigValidator {
       default:
         throw new AssertionError(n.kind());
     }
+  }
+
+  /** A non-empty string or a non-empty list of them, as a list. */
+  private static Object strings(Node n, Object v, List<String> errors) {
+    List<?> list = v instanceof List ? (List<?>) v : List.of(v);
+    List<String> out = new ArrayList<>();
+    for (Object o : list) {
+      if (!(o instanceof String) || ((String) o).isEmpty()
+          || (n.check != null && n.check.apply((String) o) != null)) {
+        return bad(n, v, errors);
+      }
+      out.add((String) o);
+    }
+    if (out.isEmpty()) {
+      return bad(n, v, errors);
+    }
+    return out;
+  }
+
+  /** The keys of one categorical column's map in data.features.categorical. */
+  private static final List<String> CATEGORICAL_KEYS = List.of("column", "buckets", "dim", "combiner");
+
+  /**
+   * data.features: a column name or a list of them (kept as a list), or a map {numeric, categorical}
+   * (kept as a map with numeric a list, maybe empty, and categorical a list of maps with every key
+   * set: column, buckets, dim (default 16), combiner (default mean)).
+   */
+  private static Object features(Node n, Object v, List<String> errors) {
+    if (!(v instanceof Map)) {
+      return strings(n, v, errors);
+    }
+    Map<?, ?> m = (Map<?, ?>) v;
+    Map<String, Object> out = new LinkedHashMap<>();
+    int before = errors.size();
+    for (Object key : m.keySet()) {
+      if (!"numeric".equals(key) && !"categorical".equals(key)) {
+        errors.add(n.path() + "." + key + ": not a key of data.features (expected numeric, categorical)");
+      }
+    }
+    Object numeric = m.get("numeric");
+    List<String> cols = new ArrayList<>();
+    for (Object o : numeric == null ? List.of() : numeric instanceof List ? (List<?>) numeric : List.of(numeric)) {
+      if (!(o instanceof String) || ((String) o).isEmpty()) {
+        errors.add(n.path() + ".numeric: expected a column name or a list of column names, found " + describe(numeric));
+        break;
+      }
+      cols.add((String) o);
+    }
+    out.put("numeric", cols);
+    Object cat = m.get("categorical");
+    List<Map<String, Object>> cats = new ArrayList<>();
+    if (cat != null && !(cat instanceof List)) {
+      errors.add(n.path() + ".categorical: expected a list of maps {column, buckets, dim, combiner}, found "
+          + describe(cat));
+    } else if (cat != null) {
+      List<?> list = (List<?>) cat;
+      for (int i = 0; i < list.size(); i++) {
+        String at = n.path() + ".categorical[" + i + "]";
+        if (!(list.get(i) instanceof Map)) {
+          errors.add(at + ": expected a map {column, buckets, dim, combiner}, found " + describe(list.get(i)));
+          continue;
+        }
+        Map<?, ?> c = (Map<?, ?>) list.get(i);
+        for (Object key : c.keySet()) {
+          if (!CATEGORICAL_KEYS.contains(String.valueOf(key))) {
+            errors.add(at + "." + key + ": not a key of a categorical column (expected " + CATEGORICAL_KEYS + ")");
+          }
+        }
+        Map<String, Object> col = new LinkedHashMap<>();
+        Object name = c.get("column");
+        if (!(name instanceof String) || ((String) name).isEmpty()) {
+          errors.add(at + ".column: expected a column name, found " + describe(name));
+        }
+        col.put("column", name);
+        Long buckets = asLong(c.get("buckets"));
+        if (buckets == null || buckets < 2 || buckets > Integer.MAX_VALUE) {
+          errors.add(at + ".buckets: expected an integer >= 2 (the values' rows plus the out-of-vocabulary row),"
+              + " found " + describe(c.get("buckets")));
+        }
+        col.put("buckets", buckets == null ? null : buckets.intValue());
+        Long dim = c.containsKey("dim") ? asLong(c.get("dim")) : Long.valueOf(16);
+        if (dim == null || dim < 1 || dim > 65536) {
+          errors.add(at + ".dim: expected an integer in [1, 65536], found " + describe(c.get("dim")));
+        }
+        col.put("dim", dim == null ? null : dim.intValue());
+        Object combiner = c.containsKey("combiner") ? c.get("combiner") : "mean";
+        if (!"mean".equals(combiner) && !"sum".equals(combiner)) {
+          errors.add(at + ".combiner: expected one of mean, sum, found " + describe(combiner));
+        }
+        col.put("combiner", combiner);
+        cats.add(col);
+      }
+    }
+    out.put("categorical", cats);
+    if (cols.isEmpty() && cats.isEmpty() && errors.size() == before) {
+      errors.add(n.path() + ": expected numeric or categorical columns, found neither");
+    }
+    return errors.size() == before ? out : null;
   }
 
   private static Object bad(Node n, Object v, List<String> errors) {

@@ -1,11 +1,14 @@
 package io.sparktrain.driver.config;
 
+import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.federated.FederatedConfig;
+import io.sparktrain.nn.Embedding;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.TrainConfig;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -113,6 +116,27 @@ public final class JobConfig {
   /** training.mode federated: train with the federated and silos sections. */
   public boolean isFederated() {
     return "federated".equals(string("training.mode"));
+  }
+
+  /** The numeric feature columns of data.features (empty when only categorical columns are given). */
+  @SuppressWarnings("unchecked")
+  public List<String> numericFeatures() {
+    Object v = get("data.features");
+    return v instanceof Map ? (List<String>) ((Map<String, Object>) v).get("numeric") : (List<String>) v;
+  }
+
+  /** The categorical columns of data.features (empty unless given in its map form). */
+  @SuppressWarnings("unchecked")
+  public List<CategoricalColumn> categoricalFeatures() {
+    Object v = get("data.features");
+    List<CategoricalColumn> out = new ArrayList<>();
+    if (v instanceof Map) {
+      for (Map<String, Object> c : (List<Map<String, Object>>) ((Map<String, Object>) v).get("categorical")) {
+        out.add(new CategoricalColumn((String) c.get("column"), (Integer) c.get("buckets"), (Integer) c.get("dim"),
+            Embedding.Combiner.parse((String) c.get("combiner"))));
+      }
+    }
+    return out;
   }
 
   public boolean isClassification() {
