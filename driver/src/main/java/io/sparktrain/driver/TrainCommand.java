@@ -281,6 +281,18 @@ final class TrainCommand implements Callable<Integer> {
     data.put("train_partitions", train.numPartitions());
     data.put("num_features", train.numFeatures());
     data.put("train_cached_bytes", train.cachedBytes());
+    if (!train.spec().categorical().isEmpty()) {
+      List<Map<String, Object>> tables = new ArrayList<>();
+      for (CategoricalColumn c : train.spec().categorical()) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("column", c.column());
+        t.put("buckets", c.buckets());
+        t.put("dim", c.dim());
+        t.put("combiner", c.combiner().toString());
+        tables.add(t);
+      }
+      data.put("categorical", tables);
+    }
     data.put("standardized", scaling == null ? "no" : scaling.scaleOnly() ? "scale only (sparse)" : "mean and std");
     if (train.sparsePartitions() > 0) {
       // SparseVector features are cached in CSR form: the size follows the nonzeros, not the dimension.

@@ -84,6 +84,11 @@ class CategoricalCliTest {
     assertEquals(0, run.code, run.err + run.out);
     JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
     assertEquals(1, summary.get("data").get("num_features").asInt(), summary.get("data").toString());
+    JsonNode tables = summary.get("data").get("categorical");
+    assertEquals(3, tables.size(), tables.toString());
+    assertEquals("tags", tables.get(1).get("column").asText());
+    assertEquals("sum", tables.get(1).get("combiner").asText());
+    assertEquals(4, tables.get(0).get("dim").asInt(), "city: dim 4");
     JsonNode c = summary.get("collective");
     assertEquals(c.get("steps").asLong(), c.get("row_sparse_steps").asLong(), c.toString());
     // Test rows with unseen or null cities (a quarter) are scored, not refused; the rest are right.

@@ -76,9 +76,16 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
     if (features.size() != numFeatures()) {
       throw new IllegalArgumentException(uid() + ": expected " + numFeatures() + " features, found " + features.size());
     }
+    if (!categoricalColumns().isEmpty()) {
+      throw new IllegalArgumentException(uid() + ": a model with categorical columns " + categoricalColumns()
+          + " scores rows, not feature vectors: use transform");
+    }
     double[] v = features.toArray();
     float[] x = new float[v.length];
     for (int i = 0; i < v.length; i++) x[i] = (float) v[i];
+    if (inputScaling() != null) {
+      inputScaling().applyDense(x, 0, 1); // as transform does
+    }
     Network net = network();
     return net.predict(parameters(), x, 1, net.newWorkspace());
   }

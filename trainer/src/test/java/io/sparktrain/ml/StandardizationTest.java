@@ -152,6 +152,9 @@ class StandardizationTest {
     assertTrue(diff > 0.1, "without the scaling the outputs differ by only " + diff);
     // copy keeps it.
     assertEquals(m.inputScaling(), loaded.copy(new ParamMap()).inputScaling());
+    // predictProbability of one vector applies it too, as transform does.
+    Vector first = (Vector) df.select("features").first().get(0);
+    assertArrayEquals(Arrays.copyOf(expected, 3), loaded.predictProbability(first).toArray(), 1e-6);
   }
 
   @Test
