@@ -108,6 +108,10 @@ def summary(lines_file, table_file):
               f"{fmt(r.get('epoch_seconds_steady'), '.2f'):>8} {fmt(r.get('parameters'), 'd'):>11} "
               f"{fmt(r.get('train_cached_bytes'), 'd'):>12} {fmt(r.get('bytes_per_step'), '.0f'):>11}")
     for r in recs:
+        if r.get("system") == "sparktrain" and r.get("val_accuracy_by_epoch"):
+            curve = ", ".join(fmt(e[2], ".4f") for e in r["val_accuracy_by_epoch"])
+            print(f"{r['variant']}: test (= validation) accuracy by epoch: {curve}")
+    for r in recs:
         if r.get("system") == "sparktrain_failed":
             print(f"{r['variant']}: failed ({r.get('reason')}); see {r.get('log')}")
 
