@@ -4,6 +4,8 @@
 #        | small-tables [--tables wine,iris] [--set key=value]
 #        | text [--out DIR] [--top N] [--epochs N] [--batch N] [--lr X] [--scaling-epochs N]
 #               [--scaling-models linear,h64] [--mllib-iter N] [sparktrain train options...]
+#        | categorical [--out DIR] [--top N] [--epochs N] [--variants onehot,embed] [--sklearn true|false]
+#               [sparktrain train options...]
 # Prints JSON lines; record the figures in docs/BENCHMARKS.md with the command that made them.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -35,7 +37,7 @@ opt_value() {
   return "$found"
 }
 ensure_deb libopenblas0-pthread || true
-if [ "$what" = text ]; then
+if [ "$what" = text ] || [ "$what" = categorical ]; then
   # Only this checkout's target/classes are used (module_classpath): no install into ~/.m2.
   mvn -q -B -ntp -Dstyle.color=never package -DskipTests -pl trainer,driver,examples -am >&2
 else
@@ -163,8 +165,74 @@ PY
     done
     python3 scripts/bench_text.py summary "$lines" "$out/corpus/corpus.json" | tee "$out/summary.txt"
     ;;
+  categorical)
+    # Issue 11, benchmark (b): the packages, labels and split of `text`, with categorical fields of the
+    # metadata instead of the description (PackageTable: maintainer, priority, source, depends; parquet),
+    # then in this one invocation `sparktrain train` on each of --variants: onehot (the fields as hashed
+    # one-hot tokens in one SparseVector, the sparse path; conf/debian-categorical-onehot.yaml) and embed
+    # (an embedding table per field; conf/debian-categorical-embed.yaml), and scikit-learn's
+    # LogisticRegression on the one-hot matrix (--sklearn false skips it). Other arguments go to every
+    # sparktrain run after the bench's own. JSON lines, then a table; a variant that fails gets a
+    # {"system": "sparktrain_failed"} line with the log's first error, and the others still run.
+    out=/tmp/sparktrain-categorical top=20 epochs="" variants=onehot,embed sklearn=true
+    st_args=()
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --out|--top|--epochs|--variants|--sklearn)
+          [ $# -ge 2 ] || { echo "bench.sh categorical: $1 needs a value" >&2; exit 2; }
+          case "$1" in
+            --out) out="$2" ;; --top) top="$2" ;; --epochs) epochs="$2" ;; --variants) variants="$2" ;;
+            --sklearn) sklearn="$2" ;;
+          esac
+          shift 2 ;;
+        *) st_args+=("$1"); shift ;;
+      esac
+    done
+    [ -n "$epochs" ] && st_args=(--set training.epochs="$epochs" ${st_args[@]+"${st_args[@]}"})
+    mkdir -p "$out/runs"
+    lines="$out/lines.jsonl"
+    : > "$lines"
+    if [ "$(apt-cache dumpavail 2>/dev/null | grep -c '^Package:')" = 0 ]; then
+      if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 || true; fi
+    fi
+    apt-cache dumpavail > "$out/dumpavail.txt"
+    CP="$(module_classpath examples)"
+    DCP="$(module_classpath driver)"
+    # shellcheck disable=SC2086 # SPARK_JVM_OPTS is a list of JVM options: split on purpose
+    java $SPARK_JVM_OPTS -Xmx4g -cp "$CP" io.sparktrain.examples.bench.PackageTable --input "$out/dumpavail.txt" \
+      --out "$out/table" --top "$top" --bits 18 2> "$out/table.log" | tee -a "$lines"
+    for variant in ${variants//,/ }; do
+      run="$out/runs/$variant"
+      rm -rf "$run"
+      t0="$(date +%s.%N)"
+      # shellcheck disable=SC2086
+      if java $SPARK_JVM_OPTS -Xmx6g -cp "$DCP" io.sparktrain.driver.Main train \
+          --config "conf/debian-categorical-$variant.yaml" --set data.train="$out/table/train.parquet" \
+          --set data.test="$out/table/test.parquet" --set data.validation="$out/table/test.parquet" \
+          --set output.dir="$run" ${st_args[@]+"${st_args[@]}"} > "$run.log" 2>&1; then
+        t1="$(date +%s.%N)"
+        python3 scripts/bench_categorical.py sparktrain "$run" "$variant" \
+          "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" | tee -a "$lines"
+      else
+        echo "sparktrain $variant failed: $run.log" >&2
+        python3 -c 'import json, sys; print(json.dumps({"bench": "categorical", "system": "sparktrain_failed",
+          "variant": sys.argv[1], "reason": sys.argv[2], "log": sys.argv[3]}))' "$variant" \
+          "$(grep -m1 -iE 'error|exception|invalid|expected' "$run.log" | cut -c1-300)" "$run.log" | tee -a "$lines"
+      fi
+    done
+    if [ "$sklearn" = true ]; then
+      if ensure_deb python3-sklearn && /usr/bin/python3 -c "import sklearn" 2>/dev/null; then
+        OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench_categorical.py sklearn \
+          "$out/table" 18 | tee -a "$lines"
+      else
+        echo "sparktrain: python3-sklearn not installed; skipping the scikit-learn line" >&2
+      fi
+    fi
+    python3 scripts/bench_categorical.py summary "$lines" "$out/table/table.json" | tee "$out/summary.txt"
+    ;;
   *)
     echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...] | cluster" \
-      "| small-tables [--tables wine,iris] | text [--epochs N ...] [sparktrain options]" >&2
+      "| small-tables [--tables wine,iris] | text [--epochs N ...] [sparktrain options]" \
+      "| categorical [--variants onehot,embed ...] [sparktrain options]" >&2
     exit 2 ;;
 esac

@@ -70,8 +70,23 @@ public final class TextCorpus {
   private TextCorpus() {
   }
 
-  /** One package of the input: name, section (archive area removed), description text. */
-  record Pkg(String name, String section, String description) {
+  /**
+   * One package of the input: name, section (archive area removed), description text, and every field of its
+   * record (name to value, continuation lines joined with a newline; {@link PackageTable} reads the others).
+   */
+  record Pkg(String name, String section, String description, Map<String, String> fields) {
+  }
+
+  /**
+   * The labelled split: the kept sections (label k = {@code labels.get(k)}), the package count of every
+   * section, the train packages (in their seeded shuffle) and the test packages (by label, then the split's
+   * order), and the label table (label, section, packages, train, test).
+   */
+  record Split(List<String> labels, Map<String, Integer> sectionCounts, List<Pkg> train, List<Pkg> test,
+      List<Map<String, Object>> labelTable) {
+    int label(Pkg p) {
+      return labels.indexOf(p.section());
+    }
   }
 
   public static void main(String[] args) throws IOException {
@@ -100,45 +115,18 @@ public final class TextCorpus {
     Path out = Paths.get(opt.get("out"));
     byte[] raw = Files.readAllBytes(input);
     List<Pkg> pkgs = parse(new String(raw, StandardCharsets.UTF_8));
-    Map<String, Integer> sectionCounts = new TreeMap<>();
-    for (Pkg p : pkgs) sectionCounts.merge(p.section(), 1, Integer::sum);
-    List<String> sections = new ArrayList<>(sectionCounts.keySet());
-    sections.sort((x, y) -> sectionCounts.get(y).equals(sectionCounts.get(x)) ? x.compareTo(y)
-        : Integer.compare(sectionCounts.get(y), sectionCounts.get(x)));
-    int top = Math.min(Integer.parseInt(opt.get("top")), sections.size());
-    List<String> labels = sections.subList(0, top);
-    Map<String, Integer> labelOf = new HashMap<>();
-    for (int k = 0; k < labels.size(); k++) labelOf.put(labels.get(k), k);
-
-    // Stratified seeded split: per section, by name, shuffled, the first round(f n) to test.
     long seed = Long.parseLong(opt.get("seed"));
     double fraction = Double.parseDouble(opt.get("test-fraction"));
     boolean names = Boolean.parseBoolean(opt.get("names"));
+    Split split = split(pkgs, Integer.parseInt(opt.get("top")), seed, fraction);
     List<Row> train = new ArrayList<>();
     List<Row> test = new ArrayList<>();
-    List<Map<String, Object>> labelTable = new ArrayList<>();
-    for (String s : labels) {
-      List<Pkg> in = new ArrayList<>();
-      for (Pkg p : pkgs) {
-        if (p.section().equals(s)) in.add(p);
-      }
-      in.sort((x, y) -> x.name().compareTo(y.name()));
-      Collections.shuffle(in, new Random(seed * 1_000_003L + labelOf.get(s)));
-      int nTest = (int) Math.round(fraction * in.size());
-      for (int i = 0; i < in.size(); i++) {
-        Pkg p = in.get(i);
-        Row r = RowFactory.create(p.name(), (double) labelOf.get(s), text(p, names));
-        (i < nTest ? test : train).add(r);
-      }
-      Map<String, Object> l = new LinkedHashMap<>();
-      l.put("label", labelOf.get(s));
-      l.put("section", s);
-      l.put("packages", in.size());
-      l.put("train", in.size() - nTest);
-      l.put("test", nTest);
-      labelTable.add(l);
-    }
-    Collections.shuffle(train, new Random(seed));
+    for (Pkg p : split.train()) train.add(RowFactory.create(p.name(), (double) split.label(p), text(p, names)));
+    for (Pkg p : split.test()) test.add(RowFactory.create(p.name(), (double) split.label(p), text(p, names)));
+    Map<String, Integer> sectionCounts = split.sectionCounts();
+    List<String> labels = split.labels();
+    int top = labels.size();
+    List<Map<String, Object>> labelTable = split.labelTable();
 
     Map<String, Object> corpus = new LinkedHashMap<>();
     corpus.put("source", "apt-cache dumpavail");
@@ -197,6 +185,45 @@ public final class TextCorpus {
     System.out.println(json);
   }
 
+  /**
+   * The {@code top} largest sections (by package count, ties by name) numbered 0.. in that order; per
+   * section, the packages sorted by name and shuffled with {@code Random(seed * 1000003 + label)}, the first
+   * {@code round(fraction n)} to test; the train packages then in one more shuffle with {@code Random(seed)}.
+   */
+  static Split split(List<Pkg> pkgs, int topWanted, long seed, double fraction) {
+    Map<String, Integer> sectionCounts = new TreeMap<>();
+    for (Pkg p : pkgs) sectionCounts.merge(p.section(), 1, Integer::sum);
+    List<String> sections = new ArrayList<>(sectionCounts.keySet());
+    sections.sort((x, y) -> sectionCounts.get(y).equals(sectionCounts.get(x)) ? x.compareTo(y)
+        : Integer.compare(sectionCounts.get(y), sectionCounts.get(x)));
+    int top = Math.min(topWanted, sections.size());
+    List<String> labels = List.copyOf(sections.subList(0, top));
+    Map<String, Integer> labelOf = new HashMap<>();
+    for (int k = 0; k < labels.size(); k++) labelOf.put(labels.get(k), k);
+    List<Pkg> train = new ArrayList<>();
+    List<Pkg> test = new ArrayList<>();
+    List<Map<String, Object>> labelTable = new ArrayList<>();
+    for (String s : labels) {
+      List<Pkg> in = new ArrayList<>();
+      for (Pkg p : pkgs) {
+        if (p.section().equals(s)) in.add(p);
+      }
+      in.sort((x, y) -> x.name().compareTo(y.name()));
+      Collections.shuffle(in, new Random(seed * 1_000_003L + labelOf.get(s)));
+      int nTest = (int) Math.round(fraction * in.size());
+      for (int i = 0; i < in.size(); i++) (i < nTest ? test : train).add(in.get(i));
+      Map<String, Object> l = new LinkedHashMap<>();
+      l.put("label", labelOf.get(s));
+      l.put("section", s);
+      l.put("packages", in.size());
+      l.put("train", in.size() - nTest);
+      l.put("test", nTest);
+      labelTable.add(l);
+    }
+    Collections.shuffle(train, new Random(seed));
+    return new Split(labels, sectionCounts, train, test, labelTable);
+  }
+
   /** Package records of dumpavail text: blank-line separated, fields "Name: value" with continuation lines. */
   static List<Pkg> parse(String text) {
     List<Pkg> pkgs = new ArrayList<>();
@@ -211,7 +238,9 @@ public final class TextCorpus {
           String desc = value(fields, "Description");
           if (!name.isEmpty() && !section.isEmpty() && seen.add(name)) {
             int slash = section.lastIndexOf('/');
-            pkgs.add(new Pkg(name, slash >= 0 ? section.substring(slash + 1) : section, desc));
+            Map<String, String> all = new HashMap<>();
+            fields.forEach((k, v) -> all.put(k, v.toString()));
+            pkgs.add(new Pkg(name, slash >= 0 ? section.substring(slash + 1) : section, desc, Map.copyOf(all)));
           }
           fields.clear();
           last = null;
@@ -240,7 +269,7 @@ public final class TextCorpus {
   }
 
   /** Writes the rows' features in the rows' order; returns {nonzeros, distinct columns}. */
-  private static long[] write(Dataset<Row> features, List<Row> order, Path file) throws IOException {
+  static long[] write(Dataset<Row> features, List<Row> order, Path file) throws IOException {
     Map<String, Vector> byName = new HashMap<>();
     for (Row r : features.select("name", "features").collectAsList()) byName.put(r.getString(0), r.getAs(1));
     long nnz = 0;
@@ -266,7 +295,7 @@ public final class TextCorpus {
     return new long[] {nnz, columns.size()};
   }
 
-  private static String sha256(byte[] raw) {
+  static String sha256(byte[] raw) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(raw));
     } catch (NoSuchAlgorithmException e) {
