@@ -34,16 +34,32 @@ import scala.collection.Seq;
  *       empty array gives a zero vector (as {@code nn.EmbeddingBag}).
  * </ul>
  * A floating value that is not a whole number is bad input and gets a clear error.
+ *
+ * <p><b>Kind.</b> Decoding records what the column held ({@link #kind()}: numbers, strings or
+ * booleans, as values or in arrays), and a model keeps it: scoring strings with a model trained on
+ * integer ids (or the other way round) would look the values up in unrelated rows, so it is refused.
  */
 public final class CategoricalColumn implements Serializable {
   private static final long serialVersionUID = 1L;
   /** The seed of Spark's HashingTF. */
   private static final int SEED = 42;
 
+  /** What a column's values (or array elements) are, as decoding saw them. */
+  public static final String NUMBERS = "numbers";
+  public static final String STRINGS = "strings";
+  public static final String BOOLEANS = "booleans";
+
   private final String column;
   private final Embedding embedding;
+  /** {@link #NUMBERS}, {@link #STRINGS}, {@link #BOOLEANS}, or "" before the data was seen. */
+  private final String kind;
 
   public CategoricalColumn(String column, int buckets, int dim, Embedding.Combiner combiner) {
+    this(column, buckets, dim, combiner, "");
+  }
+
+  private CategoricalColumn(String column, int buckets, int dim, Embedding.Combiner combiner, String kind) {
+    this.kind = kind;
     if (column == null || column.isEmpty()) {
       throw new IllegalArgumentException("categorical column: expected a column name, found none");
     }
@@ -61,6 +77,41 @@ public final class CategoricalColumn implements Serializable {
   }
 
   public String column() { return column; }
+  /** What the column held when decoded ({@link #NUMBERS}, {@link #STRINGS}, {@link #BOOLEANS}), or "" when unknown. */
+  public String kind() { return kind; }
+
+  /** This column with its values' kind (from {@link #kindOf}). */
+  public CategoricalColumn withKind(String k) {
+    return new CategoricalColumn(column, buckets(), dim(), combiner(), k);
+  }
+
+  /** The kind of values a column of type {@code t} holds (arrays: their elements), or "" when unsupported. */
+  public static String kindOf(DataType t) {
+    if (t instanceof ArrayType) {
+      t = ((ArrayType) t).elementType();
+    }
+    return t instanceof NumericType ? NUMBERS : t instanceof StringType ? STRINGS : t instanceof BooleanType
+        ? BOOLEANS : "";
+  }
+
+  /**
+   * Null when a column of type {@code t} can feed this table (and, with a known {@link #kind()}, holds
+   * the same kind of values), else what is wrong: "expected ..., found ...".
+   */
+  public String problem(DataType t) {
+    String k = kindOf(t);
+    if (k.isEmpty()) {
+      return "expected integer ids, strings, booleans or arrays of them, found " + t.simpleString();
+    }
+    if (!kind.isEmpty() && !kind.equals(k)) {
+      return "expected " + kind + " (what the model was trained on), found " + t.simpleString();
+    }
+    if (k.equals(BOOLEANS) && buckets() < 3) {
+      return "expected buckets >= 3 for booleans (false, true and the out-of-vocabulary row), found " + buckets();
+    }
+    return null;
+  }
+
   public int buckets() { return embedding.buckets(); }
   public int dim() { return embedding.dim(); }
   public Embedding.Combiner combiner() { return embedding.combiner(); }
@@ -68,14 +119,6 @@ public final class CategoricalColumn implements Serializable {
   public Embedding embedding() { return embedding; }
   /** The out-of-vocabulary bucket: the table's last row. */
   public int oov() { return embedding.buckets() - 1; }
-
-  /** Whether values of type {@code t} can be looked up: numbers, strings, booleans, and arrays of those. */
-  public static boolean supports(DataType t) {
-    if (t instanceof ArrayType) {
-      t = ((ArrayType) t).elementType();
-    }
-    return t instanceof NumericType || t instanceof StringType || t instanceof BooleanType;
-  }
 
   /** The bucket of one (non-array) value. {@code where} locates it in an error. */
   public int bucket(Object v, String where) {
@@ -87,7 +130,7 @@ public final class CategoricalColumn implements Serializable {
       return nonNegativeMod(murmur3(((String) v).getBytes(StandardCharsets.UTF_8), SEED), oov);
     }
     if (v instanceof Boolean) {
-      return (Boolean) v ? Math.min(1, oov) : 0;
+      return (Boolean) v ? 1 : 0;
     }
     if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
       long id = ((Number) v).longValue();
@@ -205,7 +248,7 @@ public final class CategoricalColumn implements Serializable {
   @Override
   public boolean equals(Object o) {
     return o instanceof CategoricalColumn && ((CategoricalColumn) o).column.equals(column)
-        && ((CategoricalColumn) o).embedding.equals(embedding);
+        && ((CategoricalColumn) o).embedding.equals(embedding) && ((CategoricalColumn) o).kind.equals(kind);
   }
 
   @Override

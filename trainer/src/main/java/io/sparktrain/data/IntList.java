@@ -9,7 +9,7 @@ public final class IntList {
 
   public void add(int v) {
     if (n == a.length) {
-      a = Arrays.copyOf(a, n * 2);
+      a = Arrays.copyOf(a, (int) Math.min(Integer.MAX_VALUE - 8, a.length * 2L));
     }
     a[n++] = v;
   }

@@ -107,14 +107,17 @@ public final class TrainingData {
       throw noRows(df, what);
     }
     List<String> cols = new ArrayList<>(spec.featureCols());
+    List<CategoricalColumn> kinds = new ArrayList<>();
     for (CategoricalColumn c : spec.categorical()) {
       DataType t = field(schema, c.column(), "categorical").dataType();
-      if (!CategoricalColumn.supports(t)) {
-        throw new InvalidInputException("categorical column '" + c.column() + "': expected integer ids, strings,"
-            + " booleans or arrays of them, found " + t.simpleString());
+      String problem = c.problem(t);
+      if (problem != null) {
+        throw new InvalidInputException("categorical column '" + c.column() + "': " + problem);
       }
       cols.add(c.column());
+      kinds.add(c.withKind(CategoricalColumn.kindOf(t)));
     }
+    spec = spec.withCategorical(kinds); // the kinds go into the model
     cols.add(spec.labelCol());
     if (spec.weightCol() != null) {
       cols.add(spec.weightCol());

@@ -30,7 +30,7 @@ import org.apache.hadoop.fs.Path;
  * UTF loss
  * int n, float[n] parameters
  * boolean scaled; when scaled: float[inputs] shift, float[inputs] scale   (version 2 and later)
- * int tables; per table: UTF column, int buckets, int dim, UTF combiner  (version 3)
+ * int tables; per table: UTF column, int buckets, int dim, UTF combiner, UTF kind  (version 3)
  * </pre>
  * Activations and the loss are stored by the names their {@code parse} methods read. The input
  * scaling ({@link InputScaling}, standardization inside the model) is applied as
@@ -112,6 +112,7 @@ final class ModelData {
           out.writeInt(c.buckets());
           out.writeInt(c.dim());
           out.writeUTF(c.combiner().toString());
+          out.writeUTF(c.kind());
         }
       }
     }
@@ -197,7 +198,8 @@ final class ModelData {
         int buckets = in.readInt();
         int dim = in.readInt();
         try {
-          cols.add(new CategoricalColumn(column, buckets, dim, Embedding.Combiner.parse(in.readUTF())));
+          Embedding.Combiner combiner = Embedding.Combiner.parse(in.readUTF());
+          cols.add(new CategoricalColumn(column, buckets, dim, combiner).withKind(in.readUTF()));
         } catch (IllegalArgumentException e) {
           throw new IOException(file + ": " + e.getMessage(), e);
         }

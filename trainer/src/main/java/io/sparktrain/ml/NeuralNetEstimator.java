@@ -158,12 +158,10 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
   void checkCategorical(StructType schema) {
     String who = getClass().getSimpleName();
     for (CategoricalColumn c : categoricalColumns()) {
-      if (schema.getFieldIndex(c.column()).isEmpty() || !CategoricalColumn.supports(schema.apply(c.column())
-          .dataType())) {
-        throw new IllegalArgumentException(who + " categoricalCols '" + c.column() + "': expected integer ids,"
-            + " strings, booleans or arrays of them, found " + (schema.getFieldIndex(c.column()).isEmpty()
-            ? "no such column among " + Arrays.toString(schema.fieldNames())
-            : schema.apply(c.column()).dataType().simpleString()));
+      String problem = schema.getFieldIndex(c.column()).isEmpty() ? "expected a column of that name, found none"
+          + " among " + Arrays.toString(schema.fieldNames()) : c.problem(schema.apply(c.column()).dataType());
+      if (problem != null) {
+        throw new IllegalArgumentException(who + " categoricalCols '" + c.column() + "': " + problem);
       }
     }
   }
@@ -213,7 +211,8 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
       }
       Network net = buildNetwork(train.numFeatures(), outputs(train, val));
       TrainResult result = new Trainer(net, trainConfig()).fit(train, val);
-      M model = newModel(net, result.params()).withInputScaling(result.inputScaling()).withCategoricalColumns(cats);
+      M model = newModel(net, result.params()).withInputScaling(result.inputScaling())
+          .withCategoricalColumns(train.spec().categorical()); // with the kinds of values decoding saw
       model.setSummary(new NeuralNetTrainingSummary(result, train.rows(), val == null ? 0 : val.rows()));
       return copyValues(model, ParamMap.empty()).setParent(this);
     } finally {

@@ -198,12 +198,10 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
       Schemas.checkFeatures(schema, getFeaturesCol(), who);
     }
     for (CategoricalColumn c : categorical) {
-      if (schema.getFieldIndex(c.column()).isEmpty() || !CategoricalColumn.supports(schema.apply(c.column())
-          .dataType())) {
-        throw new IllegalArgumentException(who + " categorical column '" + c.column() + "': expected integer ids,"
-            + " strings, booleans or arrays of them, found " + (schema.getFieldIndex(c.column()).isEmpty()
-            ? "no such column among " + Arrays.toString(schema.fieldNames())
-            : schema.apply(c.column()).dataType().simpleString()));
+      String problem = schema.getFieldIndex(c.column()).isEmpty() ? "expected a column of that name, found none"
+          + " among " + Arrays.toString(schema.fieldNames()) : c.problem(schema.apply(c.column()).dataType());
+      if (problem != null) {
+        throw new IllegalArgumentException(who + " categorical column '" + c.column() + "': " + problem);
       }
     }
     return addOutputs(schema);

@@ -1090,7 +1090,8 @@ public final class CollectiveEngine implements AutoCloseable {
       return true;
     }
     long gatherBytes = 4L + 4L * touched.rowFloats();
-    boolean withValues = extra[3] < 2.0 * (end - touched.offset()) && gatherBytes < Integer.MAX_VALUE / 2;
+    // Decided from the all-reduced extra[3] only (the ranks' rows summed), so that every rank picks the same way.
+    boolean withValues = extra[3] < 2.0 * (end - touched.offset()) && 4.0 * extra[3] < Integer.MAX_VALUE / 2;
     int n = touched.size();
     ByteBuffer mine = ByteBuffer.allocate(withValues ? (int) gatherBytes : 4 + 4 * n).order(ByteOrder.LITTLE_ENDIAN);
     mine.putInt(n);

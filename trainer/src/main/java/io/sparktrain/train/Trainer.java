@@ -1,6 +1,7 @@
 package io.sparktrain.train;
 
 import io.sparktrain.data.Block;
+import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.data.InputScaling;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.InvalidInputException;
@@ -69,6 +70,8 @@ public final class Trainer {
   private TrainConfig config;
   /** The current fit's input scaling, or null. */
   private InputScaling scaling;
+  /** The training data's categorical columns (names, buckets, dims), as checkpoints record them; "" when none. */
+  private String categorical = "";
   private final List<TrainingListener> listeners = new ArrayList<>();
   private Map<String, Object> collectiveProfile;
   private Traffic traffic = new Traffic();
@@ -169,11 +172,26 @@ public final class Trainer {
     checkData(network, data, what);
   }
 
-  /** Checks that {@code data} fits {@code network}: feature count, label width and classes. */
+  /**
+   * Checks that {@code data} fits {@code network}: feature count, categorical columns (one per
+   * embedding table, in order, each of its table's buckets, dim and combiner), label width and classes.
+   */
   public static void checkData(Network network, TrainingData data, String what) {
     if (data.numFeatures() != network.inputs()) {
       throw new InvalidInputException(what + " features: expected " + network.inputs()
           + " values per row (the input width of layer 0), found " + data.numFeatures());
+    }
+    List<CategoricalColumn> cats = data.spec().categorical();
+    if (cats.size() != network.categorical()) {
+      throw new InvalidInputException(what + " categorical columns: expected " + network.categorical() + " (one per"
+          + " embedding table of " + network + "), found " + cats.size() + " " + cats);
+    }
+    for (int c = 0; c < cats.size(); c++) {
+      if (!cats.get(c).embedding().equals(network.embedding(c))) {
+        throw new InvalidInputException(what + " categorical column '" + cats.get(c).column() + "' (column " + c
+            + "): expected the network's table " + c + ", " + network.embedding(c) + ", found "
+            + cats.get(c).embedding());
+      }
     }
     if (data.labelWidth() != network.labelWidth()) {
       throw new InvalidInputException(what + " label column '" + data.spec().labelCol()
@@ -207,6 +225,7 @@ public final class Trainer {
   public TrainResult fit(TrainingData train, TrainingData validation, float[] initialParams) {
     traffic = new Traffic();
     checkData(train, "training data");
+    categorical = train.spec().categorical().isEmpty() ? "" : train.spec().categorical().toString();
     if (validation != null) {
       checkData(validation, "validation data");
     }
@@ -513,6 +532,8 @@ public final class Trainer {
   static final String NETWORK_KEY = "sparktrain.network";
   /** The checkpoint extra holding the run's input scaling ({@link InputScaling#encode}), when standardizing. */
   static final String SCALING_KEY = "sparktrain.input_scaling";
+  /** The checkpoint extra naming the categorical columns of the embedding tables, in order. */
+  static final String CATEGORICAL_KEY = "sparktrain.categorical";
   /** The checkpoint extra holding the plateau rule's state: "best,bad". */
   static final String PLATEAU_KEY = "sparktrain.plateau";
 
@@ -540,6 +561,11 @@ public final class Trainer {
       return CheckpointStore.Problem.mismatch("another network: expected " + network.architecture() + ", found "
           + arch);
     }
+    String cats = c.extras().getOrDefault(CATEGORICAL_KEY, "");
+    if (!cats.equals(categorical)) {
+      return CheckpointStore.Problem.mismatch("other categorical columns: expected " + (categorical.isEmpty() ? "none"
+          : categorical) + ", found " + (cats.isEmpty() ? "none" : cats));
+    }
     int size = network.layout().size();
     if (c.params().length != size) {
       return CheckpointStore.Problem.mismatch("another network: expected " + size + " parameters ("
@@ -557,6 +583,9 @@ public final class Trainer {
       float[] params, Optimizer server, EarlyStopping stopping) {
     Map<String, String> extras = new LinkedHashMap<>(stopping.extras());
     extras.put(NETWORK_KEY, network.architecture());
+    if (!categorical.isEmpty()) {
+      extras.put(CATEGORICAL_KEY, categorical);
+    }
     if (scaling != null) {
       extras.put(SCALING_KEY, scaling.encode());
     }

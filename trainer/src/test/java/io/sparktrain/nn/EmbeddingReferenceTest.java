@@ -107,22 +107,9 @@ class EmbeddingReferenceTest {
     net.lossAndGradient(params, mb, grad, net.newWorkspace(), 0L);
     RowSet rows = new RowSet(net.rowSpace());
     net.trackRows(mb, rows);
-    // Table 0 (7 rows) is used at ids 0..6 except none; table 1 (5 rows) at 0..4: the script's bags.
-    boolean[] listed = new boolean[net.rowSpace().rowCount()];
-    for (int i = 0; i < rows.size(); i++) listed[rows.ids()[i]] = true;
+    // The script's bags use every bucket of both tables, and the features are dense: every row is listed.
+    assertEquals(net.rowSpace().rowCount(), rows.size());
     int kernelRows = net.sizes()[0];
-    for (int r = 0; r < kernelRows; r++) assertTrue(listed[r], "every kernel row of dense features is listed");
-    int unlisted = 0;
-    for (int row = 0; row < listed.length; row++) {
-      int at = rows.start(row);
-      boolean nonzero = false;
-      for (int j = at; j < at + rows.width(row); j++) nonzero |= grad[j] != 0f;
-      if (!listed[row]) {
-        unlisted++;
-        assertTrue(!nonzero, "row " + row + " is not listed, so its gradient must be 0");
-      }
-    }
-    assertEquals(0, unlisted, "the script's bags use every bucket of both tables");
     // A batch of the first two rows only uses some buckets: the others stay unlisted and zero.
     MiniBatch two = new MiniBatch(mb.inputs(), 1, 2);
     two.resize(2, false);
@@ -198,9 +185,9 @@ class EmbeddingReferenceTest {
       p[i] = keep;
       double fd = (up - down) / (2 * h);
       assertEquals(fd, g[i], 2e-3 + 2e-3 * Math.abs(fd), "parameter " + i + " (" + entryOf(net, i) + ")");
-      checked++;
+      checked += g[i] != 0f ? 1 : 0;
     }
-    assertEquals(p.length, checked);
+    assertTrue(checked > p.length / 2, "most of the gradient is nonzero: " + checked + " of " + p.length);
   }
 
   @Test

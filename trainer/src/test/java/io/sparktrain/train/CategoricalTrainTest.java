@@ -197,6 +197,33 @@ class CategoricalTrainTest {
     assertArrayEquals(whole.params(), resumed.params(), 0f);
   }
 
+  /** Data whose columns do not fit the network's tables, and a checkpoint of other columns, are refused. */
+  @Test
+  void columnsMustFitTheTablesAndTheCheckpoint(@TempDir Path dir) {
+    List<CategoricalColumn> other = List.of(new CategoricalColumn("city", 2 * BUCKETS, 4),
+        new CategoricalColumn("tags", TAG_BUCKETS, 3));
+    InvalidInputException e = assertThrows(InvalidInputException.class, () -> new Trainer(net(other),
+        sync(TrainConfig.SyncEngine.LOCAL, OptimizerSpec.adam().build()).build()).fit(data, null));
+    assertTrue(e.getMessage().contains("categorical column 'city' (column 0): expected the network's table 0,"
+        + " emb(128x4,mean), found emb(64x4,mean)"), e.getMessage());
+    // A checkpoint of the same tables fed by another column (city_id for city) does not resume: it is named.
+    List<CategoricalColumn> ids = List.of(new CategoricalColumn("city_id", BUCKETS, 4),
+        new CategoricalColumn("tags", TAG_BUCKETS, 3));
+    TrainingData byId = TrainingData.decode(df, spec(ids));
+    try {
+      CheckpointSettings ck = CheckpointSettings.none().withDir(dir.toUri().toString()).withEveryEpochs(1);
+      TrainConfig.Builder base = sync(TrainConfig.SyncEngine.LOCAL, OptimizerSpec.lazyAdam().build()).maxRounds(0)
+          .epochs(1);
+      new Trainer(net(CATS), base.checkpoint(ck).build()).fit(data, null);
+      IllegalStateException resume = assertThrows(IllegalStateException.class,
+          () -> new Trainer(net(ids), base.checkpoint(ck.withResume(true)).build()).fit(byId, null));
+      assertTrue(resume.getMessage().contains("other categorical columns: expected [city_id:4:64, tags:3:32], found"
+          + " [city:4:64, tags:3:32]"), resume.getMessage());
+    } finally {
+      byId.unpersist();
+    }
+  }
+
   @Test
   void averageModeLearnsFromRowSparseUpdates() {
     TrainConfig c = TrainConfig.builder().epochs(4).batchSize(16).localSteps(4).seed(9).mode(Mode.AVERAGE)
@@ -233,6 +260,12 @@ class CategoricalTrainTest {
     assertEquals(3, oddScored.size());
     for (Row r : oddScored) assertNotNull(r.get(1));
     assertEquals(1.0, oddScored.get(2).getDouble(1), "c4 is class 1 without its tags too");
+
+    // Integer ids where the model learnt strings would land in unrelated rows: refused.
+    Dataset<Row> ids = df.withColumn("city", df.col("city_id")).drop("features", "city_id");
+    IllegalArgumentException kind = assertThrows(IllegalArgumentException.class, () -> model.transform(ids));
+    assertTrue(kind.getMessage().contains("categorical column 'city': expected strings (what the model was trained"
+        + " on), found int"), kind.getMessage());
 
     String path = dir.resolve("model").toString();
     model.write().save(path);
@@ -271,6 +304,13 @@ class CategoricalTrainTest {
     e = assertThrows(InvalidInputException.class, () -> TrainingData.decode(maps, ms));
     assertTrue(e.getMessage().contains("categorical column 'm': expected integer ids, strings, booleans or arrays"
         + " of them, found map<string,string>"), e.getMessage());
+    // Booleans need a row for false, one for true and the out-of-vocabulary row.
+    StructType boolSchema = new StructType().add("b", DataTypes.BooleanType).add("label", DataTypes.DoubleType);
+    Dataset<Row> bools = spark.createDataFrame(List.of(RowFactory.create(true, 0.0)), boolSchema);
+    InputSpec bs = InputSpec.classification("features", "label").withCategorical(
+        List.of(new CategoricalColumn("b", 2, 2))).withFeatureColumns();
+    e = assertThrows(InvalidInputException.class, () -> TrainingData.decode(bools, bs));
+    assertTrue(e.getMessage().contains("expected buckets >= 3 for booleans"), e.getMessage());
     // Ids out of range and nulls are the out-of-vocabulary bucket.
     CategoricalColumn c = new CategoricalColumn("id", 10, 2);
     assertEquals(9, c.bucket(null, ""));
