@@ -542,6 +542,11 @@ public final class CollectiveEngine implements AutoCloseable {
    * Runs steps {@code [first, end)} of {@code epoch} (rounds {@code globalRoundStart} + 0.. in the
    * run's count) from {@code params} and {@code server}'s state, which it updates to the span's
    * end. Reports each step to {@code onStep} but the last (whose figures are in the outcome).
+   *
+   * <p>Between two calls the caller may read {@code params} but not write into it: the engine keeps
+   * its checksum from the last span (it decides whether the replicas on the executors are where the
+   * next span starts), and hashes it again only for another array. Change the state by passing a
+   * new array, or through {@code server}'s methods (its checksum follows them).
    */
   public Outcome run(int epoch, long first, long end, long globalRoundStart, float[] params, Optimizer server,
       StepListener onStep) {
@@ -1059,9 +1064,6 @@ public final class CollectiveEngine implements AutoCloseable {
       }
     }
     long tEnd = System.nanoTime();
-    checks.add(spanRows != null ? sums.params(spanRows) : checksum(params));
-    res.stateSum = opt == null ? 0 : spanRows != null ? sums.state(spanRows) : opt.stateChecksum();
-    res.checksums = checks.stream().mapToLong(Long::longValue).toArray();
     res.waitNanos = ring.waitNanos() - wait0;
     res.bytesSent = ring.bytesSent() - bytes0;
     if (spanRows != null && res.divergedRound < 0) {
@@ -1071,10 +1073,17 @@ public final class CollectiveEngine implements AutoCloseable {
       d.slots = opt == null ? null : opt.packRows(d.rows);
       d.optimizerSteps = opt == null ? 0 : opt.steps();
       res.delta = d;
+      // The span's end checksums from the packed copies: read in order and in cache, where the span's
+      // rows in the replica are scattered (a cache miss per row and vector).
+      checks.add(sums.params(d.rows, d.params));
+      res.stateSum = opt == null ? 0 : sums.state(d.rows, d.slots);
     } else {
       res.params = params;
       res.state = opt == null ? null : opt.state();
+      checks.add(spanRows != null ? sums.params(spanRows) : checksum(params));
+      res.stateSum = opt == null ? 0 : spanRows != null ? sums.state(spanRows) : opt.stateChecksum();
     }
+    res.checksums = checks.stream().mapToLong(Long::longValue).toArray();
     if (res.divergedRound < 0) {
       Replica kept = new Replica(plan.token, plan.globalRoundStart + res.steps, res.checksums[
           res.checksums.length - 1], res.stateSum, params, opt);
@@ -1248,6 +1257,22 @@ public final class CollectiveEngine implements AutoCloseable {
     long state(RowSet span) {
       return OptimizerState.checksum(opt.steps(), slotsBase + opt.slotsChecksum(from, span.width(), span.ids(),
           span.size()) + opt.slotsChecksumOutside(from, to));
+    }
+
+    /** {@link #params(RowSet)} from the parameters packed by the span's rows ({@link RowSlice#pack}). */
+    long params(RowSlice rows, float[] packed) {
+      return paramsBase + Checksums.packed(packed, from, rows.width(), rows.rows(), rows.rowCount(), params.length,
+          Checksums.PARAMS);
+    }
+
+    /** {@link #state(RowSet)} from the slots packed by the span's rows ({@link Optimizer#packRows}). */
+    long state(RowSlice rows, float[][] packed) {
+      long h = slotsBase;
+      for (int i = 0; i < packed.length; i++) {
+        h += Checksums.packed(packed[i], from, rows.width(), rows.rows(), rows.rowCount(), params.length,
+            Checksums.slotSeed(i));
+      }
+      return OptimizerState.checksum(opt.steps(), h);
     }
   }
 

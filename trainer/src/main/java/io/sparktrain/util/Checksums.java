@@ -100,4 +100,31 @@ public final class Checksums {
     System.arraycopy(packed, n, v, end, v.length - end);
     return delta + outside(v, offset, end, seed);
   }
+
+  /**
+   * The checksum terms of what {@code packed} holds in the layout {@code RowSlice.pack} writes (rows
+   * {@code rows} of the slice at {@code offset} with rows of {@code width}, then {@code [0, offset)},
+   * then everything after the slice, of a vector of {@code length}), each value at its position in
+   * the vector: the terms of the packed positions, read sequentially from the packed copy.
+   */
+  public static long packed(float[] packed, int offset, int width, int[] rows, int rowCount, int length, long seed) {
+    long acc = 0;
+    int n = 0;
+    for (int r : rows) {
+      int at = offset + r * width - n; // position = index in packed + at
+      for (int i = n; i < n + width; i++) {
+        acc += mix(seed ^ ((long) (i + at) << 32 | (Float.floatToRawIntBits(packed[i]) & 0xffffffffL)));
+      }
+      n += width;
+    }
+    for (int i = 0; i < offset; i++) {
+      acc += mix(seed ^ ((long) i << 32 | (Float.floatToRawIntBits(packed[n + i]) & 0xffffffffL)));
+    }
+    n += offset;
+    int end = offset + rowCount * width;
+    for (int i = end; i < length; i++) {
+      acc += mix(seed ^ ((long) i << 32 | (Float.floatToRawIntBits(packed[n + i - end]) & 0xffffffffL)));
+    }
+    return acc;
+  }
 }

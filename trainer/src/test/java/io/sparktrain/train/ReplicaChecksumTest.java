@@ -123,8 +123,12 @@ class ReplicaChecksumTest {
     assertEquals(run.opt.state().checksum(), state);
     assertEquals(run.opt.stateChecksum(), state);
 
-    // The driver: the span's start, the delta written in, its checksums kept by the written positions.
+    // The same from the packed delta (what the engine hashes at a span's end).
     RowSlice rows = RowSlice.of(run.spanRows);
+    assertEquals(params, run.sums.params(rows, rows.pack(run.params)));
+    assertEquals(state, run.sums.state(rows, run.opt.packRows(rows)));
+
+    // The driver: the span's start, the delta written in, its checksums kept by the written positions.
     float[] driver = run.start.clone();
     Optimizer driverOpt = OptimizerSpec.lazyAdam().learningRate(0.01).build().create(SIZE);
     driverOpt.restore(run.startOpt.state());
