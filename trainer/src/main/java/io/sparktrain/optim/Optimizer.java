@@ -2,6 +2,7 @@ package io.sparktrain.optim;
 
 import io.sparktrain.linalg.RowSet;
 import io.sparktrain.linalg.RowSlice;
+import io.sparktrain.linalg.RowSpace;
 import io.sparktrain.util.Checksums;
 
 /**
@@ -112,15 +113,15 @@ public abstract class Optimizer {
   }
 
   /**
-   * The slots' checksum terms ({@link Checksums#rows}) of rows {@code ids[0, n)} of the slice at
-   * {@code offset} with rows of {@code width}, summed over the slots: with
+   * The slots' checksum terms ({@link Checksums#rows}) of rows {@code ids[0, n)} of {@code space},
+   * summed over the slots: with
    * {@link #slotsChecksumOutside} and {@link OptimizerState#checksum(long, long)}, what a caller that
    * knows which rows lazy steps changed needs to keep {@link #stateChecksum()}'s value without reading
    * every slot.
    */
-  public long slotsChecksum(int offset, int width, int[] ids, int n) {
+  public long slotsChecksum(RowSpace space, int[] ids, int n) {
     long h = 0;
-    for (int i = 0; i < slots.length; i++) h += Checksums.rows(slots[i], offset, width, ids, n, Checksums.slotSeed(i));
+    for (int i = 0; i < slots.length; i++) h += Checksums.rows(slots[i], space, ids, n, Checksums.slotSeed(i));
     return h;
   }
 
@@ -149,8 +150,7 @@ public abstract class Optimizer {
     }
     // RowSlice.unpack, keeping the checksum valid: the written positions' old terms out, their new terms in.
     for (int i = 0; i < slots.length; i++) {
-      slotsSum += Checksums.unpack(packed[i], slots[i], rows.offset(), rows.width(), rows.rows(), rows.rowCount(),
-          Checksums.slotSeed(i));
+      slotsSum += Checksums.unpack(packed[i], slots[i], rows.space(), rows.rows(), Checksums.slotSeed(i));
     }
     this.steps = stepCount;
   }

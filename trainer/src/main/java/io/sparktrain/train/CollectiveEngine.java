@@ -6,6 +6,7 @@ import io.sparktrain.collective.RingAllReduce;
 import io.sparktrain.data.Block;
 import io.sparktrain.linalg.RowSet;
 import io.sparktrain.linalg.RowSlice;
+import io.sparktrain.linalg.RowSpace;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
@@ -749,8 +750,8 @@ public final class CollectiveEngine implements AutoCloseable {
       // params and server hold the span's start: write in what the span changed, and keep their
       // checksums by the written positions (their old terms out, the new in), which must give rank 0's.
       RowSlice rows = zero.delta.rows;
-      long sum = plan.startParamsSum + Checksums.unpack(zero.delta.params, params, rows.offset(), rows.width(),
-          rows.rows(), rows.rowCount(), Checksums.PARAMS);
+      long sum = plan.startParamsSum + Checksums.unpack(zero.delta.params, params, rows.space(), rows.rows(),
+          Checksums.PARAMS);
       if (server != null) {
         server.unpackRows(zero.delta.optimizerSteps, rows, zero.delta.slots);
       }
@@ -1211,6 +1212,7 @@ public final class CollectiveEngine implements AutoCloseable {
   static final class SpanSums {
     private final float[] params;
     private final Optimizer opt;
+    private final RowSpace space;
     private final int from;
     private final int to;
     /** The start's checksums without the terms of the span's rows and of the dense rest. */
@@ -1221,6 +1223,7 @@ public final class CollectiveEngine implements AutoCloseable {
     SpanSums(float[] params, Optimizer opt, RowSet slice, long paramsSum, long stateSum) {
       this.params = params;
       this.opt = opt;
+      this.space = slice.space();
       this.from = slice.offset();
       this.to = slice.end();
       paramsBase = paramsSum - Checksums.outside(params, from, to, Checksums.PARAMS);
@@ -1241,36 +1244,34 @@ public final class CollectiveEngine implements AutoCloseable {
           fresh[n++] = ids[k];
         }
       }
-      paramsBase -= Checksums.rows(params, from, step.width(), fresh, n, Checksums.PARAMS);
+      paramsBase -= Checksums.rows(params, space, fresh, n, Checksums.PARAMS);
       if (opt != null) {
-        slotsBase -= opt.slotsChecksum(from, step.width(), fresh, n);
+        slotsBase -= opt.slotsChecksum(space, fresh, n);
       }
     }
 
     /** The parameters' checksum now ({@link #checksum}'s value when the replica's untouched rows are the start's). */
     long params(RowSet span) {
-      return paramsBase + Checksums.rows(params, from, span.width(), span.ids(), span.size(), Checksums.PARAMS)
+      return paramsBase + Checksums.rows(params, space, span.ids(), span.size(), Checksums.PARAMS)
           + Checksums.outside(params, from, to, Checksums.PARAMS);
     }
 
     /** The optimizer state's checksum now ({@link Optimizer#stateChecksum()}'s value, as above). */
     long state(RowSet span) {
-      return OptimizerState.checksum(opt.steps(), slotsBase + opt.slotsChecksum(from, span.width(), span.ids(),
-          span.size()) + opt.slotsChecksumOutside(from, to));
+      return OptimizerState.checksum(opt.steps(), slotsBase + opt.slotsChecksum(space, span.ids(), span.size())
+          + opt.slotsChecksumOutside(from, to));
     }
 
     /** {@link #params(RowSet)} from the parameters packed by the span's rows ({@link RowSlice#pack}). */
     long params(RowSlice rows, float[] packed) {
-      return paramsBase + Checksums.packed(packed, from, rows.width(), rows.rows(), rows.rowCount(), params.length,
-          Checksums.PARAMS);
+      return paramsBase + Checksums.packed(packed, space, rows.rows(), params.length, Checksums.PARAMS);
     }
 
     /** {@link #state(RowSet)} from the slots packed by the span's rows ({@link Optimizer#packRows}). */
     long state(RowSlice rows, float[][] packed) {
       long h = slotsBase;
       for (int i = 0; i < packed.length; i++) {
-        h += Checksums.packed(packed[i], from, rows.width(), rows.rows(), rows.rowCount(), params.length,
-            Checksums.slotSeed(i));
+        h += Checksums.packed(packed[i], space, rows.rows(), params.length, Checksums.slotSeed(i));
       }
       return OptimizerState.checksum(opt.steps(), h);
     }

@@ -1,5 +1,7 @@
 package io.sparktrain.util;
 
+import io.sparktrain.linalg.RowSpace;
+
 /**
  * An additive 64-bit checksum of float vectors: the sum, mod 2^64, over positions i of
  * {@code mix(seed ^ (i << 32 | bits(v[i])))}, where {@code mix} is MurmurHash3's 64-bit finalizer
@@ -64,36 +66,35 @@ public final class Checksums {
     return range(v, 0, from, seed) + range(v, to, v.length, seed);
   }
 
-  /**
-   * The terms of rows {@code ids[0, n)} of the slice that starts at {@code offset} with rows of
-   * {@code width} values (row r is positions {@code [offset + r width, offset + (r + 1) width)}).
-   */
-  public static long rows(float[] v, int offset, int width, int[] ids, int n, long seed) {
+  /** The terms of rows {@code ids[0, n)} of {@code space} (row r is positions [start(r), start(r) + width(r))). */
+  public static long rows(float[] v, RowSpace space, int[] ids, int n, long seed) {
     long acc = 0;
     for (int k = 0; k < n; k++) {
-      int at = offset + ids[k] * width;
-      acc += range(v, at, at + width, seed);
+      int at = space.start(ids[k]);
+      acc += range(v, at, at + space.width(ids[k]), seed);
     }
     return acc;
   }
 
   /**
-   * Writes {@code packed} into {@code v} as {@code RowSlice.unpack} does (rows {@code rows} of the
-   * slice at {@code offset} with rows of {@code width}, then {@code [0, offset)}, then everything after
-   * the slice) and returns the change of {@code v}'s checksum: the written positions' new terms minus
-   * their old ones, each row hashed before and after its copy while it is in cache.
+   * Writes {@code packed} into {@code v} as {@code RowSlice.unpack} does (rows {@code rows} of
+   * {@code space}, then {@code [0, offset)}, then everything after the space) and returns the change
+   * of {@code v}'s checksum: the written positions' new terms minus their old ones, each row hashed
+   * before and after its copy while it is in cache.
    */
-  public static long unpack(float[] packed, float[] v, int offset, int width, int[] rows, int rowCount, long seed) {
+  public static long unpack(float[] packed, float[] v, RowSpace space, int[] rows, long seed) {
     long delta = 0;
     int n = 0;
     for (int r : rows) {
-      int at = offset + r * width;
-      delta -= range(v, at, at + width, seed);
-      System.arraycopy(packed, n, v, at, width);
-      delta += range(v, at, at + width, seed);
-      n += width;
+      int at = space.start(r);
+      int w = space.width(r);
+      delta -= range(v, at, at + w, seed);
+      System.arraycopy(packed, n, v, at, w);
+      delta += range(v, at, at + w, seed);
+      n += w;
     }
-    int end = offset + rowCount * width;
+    int offset = space.offset();
+    int end = space.end();
     delta -= outside(v, offset, end, seed);
     System.arraycopy(packed, n, v, 0, offset);
     n += offset;
@@ -103,25 +104,27 @@ public final class Checksums {
 
   /**
    * The checksum terms of what {@code packed} holds in the layout {@code RowSlice.pack} writes (rows
-   * {@code rows} of the slice at {@code offset} with rows of {@code width}, then {@code [0, offset)},
-   * then everything after the slice, of a vector of {@code length}), each value at its position in
-   * the vector: the terms of the packed positions, read sequentially from the packed copy.
+   * {@code rows} of {@code space}, then {@code [0, offset)}, then everything after the space, of a
+   * vector of {@code length}), each value at its position in the vector: the terms of the packed
+   * positions, read in order from the packed copy.
    */
-  public static long packed(float[] packed, int offset, int width, int[] rows, int rowCount, int length, long seed) {
+  public static long packed(float[] packed, RowSpace space, int[] rows, int length, long seed) {
     long acc = 0;
     int n = 0;
     for (int r : rows) {
-      int at = offset + r * width - n; // position = index in packed + at
-      for (int i = n; i < n + width; i++) {
+      int w = space.width(r);
+      int at = space.start(r) - n; // position = index in packed + at
+      for (int i = n; i < n + w; i++) {
         acc += mix(seed ^ ((long) (i + at) << 32 | (Float.floatToRawIntBits(packed[i]) & 0xffffffffL)));
       }
-      n += width;
+      n += w;
     }
+    int offset = space.offset();
     for (int i = 0; i < offset; i++) {
       acc += mix(seed ^ ((long) i << 32 | (Float.floatToRawIntBits(packed[n + i]) & 0xffffffffL)));
     }
     n += offset;
-    int end = offset + rowCount * width;
+    int end = space.end();
     for (int i = end; i < length; i++) {
       acc += mix(seed ^ ((long) i << 32 | (Float.floatToRawIntBits(packed[n + i - end]) & 0xffffffffL)));
     }

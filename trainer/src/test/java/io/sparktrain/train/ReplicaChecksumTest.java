@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import io.sparktrain.linalg.RowSet;
 import io.sparktrain.linalg.RowSlice;
+import io.sparktrain.linalg.RowSpace;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.optim.OptimizerState;
@@ -38,7 +39,7 @@ class ReplicaChecksumTest {
     long all = Checksums.of(v, Checksums.PARAMS);
     int[] rows = new int[ROWS];
     for (int i = 0; i < ROWS; i++) rows[i] = i;
-    assertEquals(all, Checksums.rows(v, 0, WIDTH, rows, ROWS, Checksums.PARAMS)
+    assertEquals(all, Checksums.rows(v, RowSpace.of(0, ROWS, WIDTH), rows, ROWS, Checksums.PARAMS)
         + Checksums.outside(v, 0, ROWS * WIDTH, Checksums.PARAMS));
     for (int i = 0; i < SIZE; i += 97) {
       float[] w = v.clone();
@@ -134,8 +135,7 @@ class ReplicaChecksumTest {
     driverOpt.restore(run.startOpt.state());
     long startSum = CollectiveEngine.checksum(driver);
     driverOpt.stateChecksum(); // valid before the unpack: kept by rows, not recomputed
-    long sum = startSum + Checksums.unpack(rows.pack(run.params), driver, rows.offset(), rows.width(), rows.rows(),
-        rows.rowCount(), Checksums.PARAMS);
+    long sum = startSum + Checksums.unpack(rows.pack(run.params), driver, rows.space(), rows.rows(), Checksums.PARAMS);
     driverOpt.unpackRows(run.opt.steps(), rows, run.opt.packRows(rows));
     assertArrayEquals(run.params, driver);
     assertEquals(params, sum);
