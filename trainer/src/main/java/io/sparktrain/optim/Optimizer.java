@@ -2,6 +2,8 @@ package io.sparktrain.optim;
 
 import io.sparktrain.linalg.RowSet;
 import io.sparktrain.linalg.RowSlice;
+import io.sparktrain.linalg.RowSpace;
+import io.sparktrain.util.Checksums;
 
 /**
  * A first-order optimizer on flat parameter vectors. It never sees data: only parameters and a
@@ -21,7 +23,8 @@ public abstract class Optimizer {
   protected final int size;
   protected float[][] slots;
   protected long steps;
-  private long checksum;
+  /** The slots' part of {@link #stateChecksum()} ({@link OptimizerState#slotsSum}), when valid. */
+  private long slotsSum;
   private boolean checksumValid;
 
   Optimizer(OptimizerSpec spec, int size, int slotCount) {
@@ -97,15 +100,36 @@ public abstract class Optimizer {
   }
 
   /**
-   * {@code state().checksum()} without copying the slots; remembered until the next step, restore or
-   * {@link #unpackRows} (the collective engine asks twice per span: after a span and before the next).
+   * {@code state().checksum()} without copying the slots; remembered until the next step or restore,
+   * and kept up to date by {@link #unpackRows} in O(rows) (the collective engine's driver asks for it
+   * after every span and before the next).
    */
   public long stateChecksum() {
     if (!checksumValid) {
-      checksum = OptimizerState.checksum(steps, slots);
+      slotsSum = OptimizerState.slotsSum(slots);
       checksumValid = true;
     }
-    return checksum;
+    return OptimizerState.checksum(steps, slotsSum);
+  }
+
+  /**
+   * The slots' checksum terms ({@link Checksums#rows}) of rows {@code ids[0, n)} of {@code space},
+   * summed over the slots: with
+   * {@link #slotsChecksumOutside} and {@link OptimizerState#checksum(long, long)}, what a caller that
+   * knows which rows lazy steps changed needs to keep {@link #stateChecksum()}'s value without reading
+   * every slot.
+   */
+  public long slotsChecksum(RowSpace space, int[] ids, int n) {
+    long h = 0;
+    for (int i = 0; i < slots.length; i++) h += Checksums.rows(slots[i], space, ids, n, Checksums.slotSeed(i));
+    return h;
+  }
+
+  /** The slots' checksum terms of every position outside {@code [from, to)}, summed over the slots. */
+  public long slotsChecksumOutside(int from, int to) {
+    long h = 0;
+    for (int i = 0; i < slots.length; i++) h += Checksums.outside(slots[i], from, to, Checksums.slotSeed(i));
+    return h;
   }
 
   /**
@@ -124,8 +148,10 @@ public abstract class Optimizer {
     if (packed.length != slots.length) {
       throw new IllegalArgumentException("optimizer rows: expected " + slots.length + " slots, found " + packed.length);
     }
-    checksumValid = false;
-    for (int i = 0; i < slots.length; i++) rows.unpack(packed[i], slots[i]);
+    // RowSlice.unpack, keeping the checksum valid: the written positions' old terms out, their new terms in.
+    for (int i = 0; i < slots.length; i++) {
+      slotsSum += Checksums.unpack(packed[i], slots[i], rows.space(), rows.rows(), Checksums.slotSeed(i));
+    }
     this.steps = stepCount;
   }
 

@@ -1,5 +1,6 @@
 package io.sparktrain.optim;
 
+import io.sparktrain.util.Checksums;
 import java.io.Serializable;
 
 /**
@@ -34,21 +35,30 @@ public final class OptimizerState implements Serializable {
     return deepCopy(slots);
   }
 
-  /** A 64-bit hash of the step count and of every slot's bits (replicas compare states with it). */
+  /**
+   * A 64-bit checksum of the step count and of every slot's bits (replicas compare states with it):
+   * {@link #checksum(long, long)} of the slots' additive checksums ({@link Checksums}, slot i with
+   * {@link Checksums#slotSeed}), so that it can be kept up to date row by row.
+   */
   public long checksum() {
     return checksum(steps, slots);
   }
 
   /** {@link #checksum()} of a state with these steps and slots (not copied). */
   static long checksum(long steps, float[][] slots) {
-    long h = 0x9E3779B97F4A7C15L ^ steps;
-    for (float[] slot : slots) {
-      h = (h ^ slot.length) * 0x100000001B3L;
-      for (float v : slot) {
-        h = (h ^ Float.floatToRawIntBits(v)) * 0x100000001B3L;
-      }
-    }
+    return checksum(steps, slotsSum(slots));
+  }
+
+  /** The slots' part: the sum of each slot's {@link Checksums#of} with its seed. */
+  static long slotsSum(float[][] slots) {
+    long h = 0;
+    for (int i = 0; i < slots.length; i++) h += Checksums.of(slots[i], Checksums.slotSeed(i));
     return h;
+  }
+
+  /** The state checksum from the step count and the slots' part ({@link #slotsSum}, or kept by rows). */
+  public static long checksum(long steps, long slotsSum) {
+    return Checksums.mix(0x9E3779B97F4A7C15L ^ steps) + slotsSum;
   }
 
   private static float[][] deepCopy(float[][] s) {

@@ -6,9 +6,11 @@ import io.sparktrain.collective.RingAllReduce;
 import io.sparktrain.data.Block;
 import io.sparktrain.linalg.RowSet;
 import io.sparktrain.linalg.RowSlice;
+import io.sparktrain.linalg.RowSpace;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
 import io.sparktrain.optim.OptimizerState;
+import io.sparktrain.util.Checksums;
 import io.sparktrain.util.JavaBytes;
 import io.sparktrain.util.Seeds;
 import java.io.IOException;
@@ -169,6 +171,8 @@ public final class CollectiveEngine implements AutoCloseable {
     final long stateSum;
     final float[] params;
     final Optimizer opt;
+    /** The span's gradient buffer, all zeros, for the next span (null: allocate one). */
+    float[] grad;
 
     Replica(long token, long round, long paramsSum, long stateSum, float[] params, Optimizer opt) {
       this.token = token;
@@ -224,6 +228,8 @@ public final class CollectiveEngine implements AutoCloseable {
     long lastRows;
     double lastSeconds;
     long[] checksums;
+    /** The replica's optimizer state checksum at the span's end (0 without an optimizer). */
+    long stateSum;
     long computeNanos;
     long reduceNanos;
     long waitNanos;
@@ -374,6 +380,13 @@ public final class CollectiveEngine implements AutoCloseable {
   private long replicaRound = -1;
   private long replicaParamsSum;
   private long replicaStateSum;
+  /**
+   * The checksum of the driver's parameter array {@code trackedParams} as the last span left it
+   * (kept by rows when a span returned a delta), so that the next span's start is not hashed again:
+   * between two spans, the caller changes the parameters only by passing another array.
+   */
+  private float[] trackedParams;
+  private long trackedParamsSum;
   private boolean sparseInputs;
 
   /**
@@ -530,6 +543,11 @@ public final class CollectiveEngine implements AutoCloseable {
    * Runs steps {@code [first, end)} of {@code epoch} (rounds {@code globalRoundStart} + 0.. in the
    * run's count) from {@code params} and {@code server}'s state, which it updates to the span's
    * end. Reports each step to {@code onStep} but the last (whose figures are in the outcome).
+   *
+   * <p>Between two calls the caller may read {@code params} but not write into it: the engine keeps
+   * its checksum from the last span (it decides whether the replicas on the executors are where the
+   * next span starts), and hashes it again only for another array. Change the state by passing a
+   * new array, or through {@code server}'s methods (its checksum follows them).
    */
   public Outcome run(int epoch, long first, long end, long globalRoundStart, float[] params, Optimizer server,
       StepListener onStep) {
@@ -579,7 +597,7 @@ public final class CollectiveEngine implements AutoCloseable {
     plan.checkEvery = config.replicaCheckEvery();
     plan.sparseInputs = sparseInputs;
     long t0 = System.nanoTime();
-    plan.startParamsSum = checksum(params);
+    plan.startParamsSum = params == trackedParams ? trackedParamsSum : checksum(params);
     plan.startStateSum = server == null ? 0 : server.stateChecksum();
     // The replicas cached on the executors are where this span starts (the usual case): no broadcast;
     // a task that lacks its replica anyway (a new executor, memory pressure) fetches the start from
@@ -720,19 +738,31 @@ public final class CollectiveEngine implements AutoCloseable {
           + results.size());
     }
     for (SpanResult r : results) {
-      if (!Arrays.equals(r.checksums, zero.checksums) || r.steps != zero.steps) {
+      if (!Arrays.equals(r.checksums, zero.checksums) || r.steps != zero.steps || r.stateSum != zero.stateSum) {
         throw new IllegalStateException("collective span epoch " + (plan.epoch + 1) + ": the replicas diverged:"
-            + " rank 0 checksums " + Arrays.toString(zero.checksums) + " after " + zero.steps + " steps, rank "
-            + r.rank + " " + Arrays.toString(r.checksums) + " after " + r.steps + " (every "
-            + plan.checkEvery + " steps and at the end)");
+            + " rank 0 checksums " + Arrays.toString(zero.checksums) + " (optimizer state " + zero.stateSum
+            + ") after " + zero.steps + " steps, rank " + r.rank + " " + Arrays.toString(r.checksums) + " ("
+            + r.stateSum + ") after " + r.steps + " (every " + plan.checkEvery + " steps and at the end)");
       }
     }
+    trackedParams = null;
     if (zero.delta != null) {
-      // params and server hold the span's start: write in what the span changed.
-      zero.delta.rows.unpack(zero.delta.params, params);
+      // params and server hold the span's start: write in what the span changed, and keep their
+      // checksums by the written positions (their old terms out, the new in), which must give rank 0's.
+      RowSlice rows = zero.delta.rows;
+      long sum = plan.startParamsSum + Checksums.unpack(zero.delta.params, params, rows.space(), rows.rows(),
+          Checksums.PARAMS);
       if (server != null) {
-        server.unpackRows(zero.delta.optimizerSteps, zero.delta.rows, zero.delta.slots);
+        server.unpackRows(zero.delta.optimizerSteps, rows, zero.delta.slots);
       }
+      long last = zero.checksums[zero.checksums.length - 1];
+      if ((sum != last || (server != null && server.stateChecksum() != zero.stateSum))) {
+        throw new IllegalStateException("collective span epoch " + (plan.epoch + 1) + ": the driver's copy after"
+            + " the span's changes (checksums " + sum + ", " + (server == null ? 0 : server.stateChecksum())
+            + ") does not match rank 0's replica (" + last + ", " + zero.stateSum + ")");
+      }
+      trackedParams = params;
+      trackedParamsSum = sum;
     } else {
       System.arraycopy(zero.params, 0, params, 0, params.length);
       if (server != null) {
@@ -873,15 +903,21 @@ public final class CollectiveEngine implements AutoCloseable {
         orders[i] = LocalWork.permutation(b.rows(), Seeds.of(cfg.seed(), plan.epoch, shards[i].partition));
       }
     }
-    float[] grad = new float[size];
+    // A new buffer or the replica's (kept all zeros): no O(parameters) allocation per span.
+    float[] grad = replica != null && replica.grad != null ? replica.grad : new float[size];
     // Sparse inputs: the first kernel's touched rows, and two more extras (their count, any dense rank).
     RowSet touched = plan.sparseInputs ? work.newRowSet() : null;
     if (touched != null && touched.offset() != 0) {
       throw new IllegalStateException("collective: expected the first kernel at offset 0, found " + touched);
     }
-    boolean dirty = true; // the gradient may hold values outside the touched rows: zero it whole
+    boolean dirty = false; // the gradient may hold values outside the touched rows: zero it whole (new: all 0)
     // The rows any step changed, while only those (and everything outside the first kernel) change.
     RowSet spanRows = touched != null && (opt == null || opt.lazy()) ? work.newRowSet() : null;
+    // While it does, the replica's checksums are kept by rows from the start's (the cached replica's, or
+    // hashed here once from a start the driver sent): O(the span's rows) instead of O(parameters).
+    SpanSums sums = spanRows == null ? null : new SpanSums(params, opt, spanRows,
+        replica != null ? replica.paramsSum : checksum(params),
+        replica != null ? replica.stateSum : opt == null ? 0 : opt.stateChecksum());
     float[] extra = new float[touched == null ? 3 : 5];
     double[] lw = new double[2];
     List<Long> checks = new ArrayList<>();
@@ -958,6 +994,7 @@ public final class CollectiveEngine implements AutoCloseable {
         if (stepRows == null) {
           spanRows = null;
         } else {
+          sums.beforeChanges(stepRows, spanRows);
           spanRows.addAll(stepRows);
         }
       }
@@ -1024,12 +1061,10 @@ public final class CollectiveEngine implements AutoCloseable {
         progress.progress(round + 1, loss, roundRows, (t3 - t0) / 1e9);
       }
       if (plan.checkEvery > 0 && res.steps % plan.checkEvery == 0) {
-        checks.add(checksum(params));
+        checks.add(spanRows != null ? sums.params(spanRows) : checksum(params));
       }
     }
     long tEnd = System.nanoTime();
-    checks.add(checksum(params));
-    res.checksums = checks.stream().mapToLong(Long::longValue).toArray();
     res.waitNanos = ring.waitNanos() - wait0;
     res.bytesSent = ring.bytesSent() - bytes0;
     if (spanRows != null && res.divergedRound < 0) {
@@ -1039,13 +1074,26 @@ public final class CollectiveEngine implements AutoCloseable {
       d.slots = opt == null ? null : opt.packRows(d.rows);
       d.optimizerSteps = opt == null ? 0 : opt.steps();
       res.delta = d;
+      // The span's end checksums from the packed copies: read in order and in cache, where the span's
+      // rows in the replica are scattered (a cache miss per row and vector).
+      checks.add(sums.params(d.rows, d.params));
+      res.stateSum = opt == null ? 0 : sums.state(d.rows, d.slots);
     } else {
       res.params = params;
       res.state = opt == null ? null : opt.state();
+      checks.add(spanRows != null ? sums.params(spanRows) : checksum(params));
+      res.stateSum = opt == null ? 0 : spanRows != null ? sums.state(spanRows) : opt.stateChecksum();
     }
+    res.checksums = checks.stream().mapToLong(Long::longValue).toArray();
     if (res.divergedRound < 0) {
-      keepReplica(ring.rank(), new Replica(plan.token, plan.globalRoundStart + res.steps, res.checksums[
-          res.checksums.length - 1], opt == null ? 0 : opt.stateChecksum(), params, opt));
+      Replica kept = new Replica(plan.token, plan.globalRoundStart + res.steps, res.checksums[
+          res.checksums.length - 1], res.stateSum, params, opt);
+      if (touched != null && !dirty) { // nonzero only in the last step's rows and the dense rest
+        Arrays.fill(grad, touched.end(), size, 0f);
+        touched.zeroRows(grad);
+        kept.grad = grad;
+      }
+      keepReplica(ring.rank(), kept);
     }
     res.postNanos = System.nanoTime() - tEnd;
     return res;
@@ -1149,13 +1197,85 @@ public final class CollectiveEngine implements AutoCloseable {
     return acc >= 0;
   }
 
-  /** A 64-bit hash of the parameters' bits. */
+  /** A 64-bit checksum of the parameters' bits: additive ({@link Checksums}), so it can be kept by rows. */
   static long checksum(float[] p) {
-    long h = 0x9E3779B97F4A7C15L;
-    for (float v : p) {
-      h = (h ^ Float.floatToRawIntBits(v)) * 0x100000001B3L;
+    return Checksums.of(p, Checksums.PARAMS);
+  }
+
+  /**
+   * A replica's checksums (parameters, optimizer state) kept by rows during a span whose steps change
+   * only the rows of a row set (the span's rows) and everything outside the first kernel: before a
+   * step changes rows the span has not changed yet, their start terms are taken out; a checksum is
+   * then the start's remaining terms plus the current terms of the span's rows and of the dense rest,
+   * read from the arrays. O(the span's rows) per checksum instead of O(parameters); any value that
+   * differs from another replica's in a row the span changed, or in the dense rest, changes it.
+   */
+  static final class SpanSums {
+    private final float[] params;
+    private final Optimizer opt;
+    private final RowSpace space;
+    private final int from;
+    private final int to;
+    /** The start's checksums without the terms of the span's rows and of the dense rest. */
+    private long paramsBase;
+    private long slotsBase;
+    private int[] fresh = new int[64];
+
+    SpanSums(float[] params, Optimizer opt, RowSet slice, long paramsSum, long stateSum) {
+      this.params = params;
+      this.opt = opt;
+      this.space = slice.space();
+      this.from = slice.offset();
+      this.to = slice.end();
+      paramsBase = paramsSum - Checksums.outside(params, from, to, Checksums.PARAMS);
+      if (opt != null) {
+        slotsBase = stateSum - OptimizerState.checksum(opt.steps(), 0L) - opt.slotsChecksumOutside(from, to);
+      }
     }
-    return h;
+
+    /** Before a step changes the rows of {@code step}: takes out the start terms of those not in {@code span}. */
+    void beforeChanges(RowSet step, RowSet span) {
+      int n = 0;
+      int[] ids = step.ids();
+      for (int k = 0; k < step.size(); k++) {
+        if (!span.contains(ids[k])) {
+          if (n == fresh.length) {
+            fresh = Arrays.copyOf(fresh, 2 * n);
+          }
+          fresh[n++] = ids[k];
+        }
+      }
+      paramsBase -= Checksums.rows(params, space, fresh, n, Checksums.PARAMS);
+      if (opt != null) {
+        slotsBase -= opt.slotsChecksum(space, fresh, n);
+      }
+    }
+
+    /** The parameters' checksum now ({@link #checksum}'s value when the replica's untouched rows are the start's). */
+    long params(RowSet span) {
+      return paramsBase + Checksums.rows(params, space, span.ids(), span.size(), Checksums.PARAMS)
+          + Checksums.outside(params, from, to, Checksums.PARAMS);
+    }
+
+    /** The optimizer state's checksum now ({@link Optimizer#stateChecksum()}'s value, as above). */
+    long state(RowSet span) {
+      return OptimizerState.checksum(opt.steps(), slotsBase + opt.slotsChecksum(space, span.ids(), span.size())
+          + opt.slotsChecksumOutside(from, to));
+    }
+
+    /** {@link #params(RowSet)} from the parameters packed by the span's rows ({@link RowSlice#pack}). */
+    long params(RowSlice rows, float[] packed) {
+      return paramsBase + Checksums.packed(packed, space, rows.rows(), params.length, Checksums.PARAMS);
+    }
+
+    /** {@link #state(RowSet)} from the slots packed by the span's rows ({@link Optimizer#packRows}). */
+    long state(RowSlice rows, float[][] packed) {
+      long h = slotsBase;
+      for (int i = 0; i < packed.length; i++) {
+        h += Checksums.packed(packed[i], space, rows.rows(), params.length, Checksums.slotSeed(i));
+      }
+      return OptimizerState.checksum(opt.steps(), h);
+    }
   }
 
   /** The Spark UI's name for a span's stage. */

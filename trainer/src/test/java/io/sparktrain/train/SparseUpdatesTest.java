@@ -4,6 +4,7 @@ import static io.sparktrain.train.TrainerTest.assertArrayClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparktrain.data.InputSpec;
@@ -126,6 +127,34 @@ class SparseUpdatesTest {
     assertEquals(50, untouchedSeen);
     Map<String, Object> traffic = driver.traffic();
     assertEquals(number(traffic, "rounds"), number(traffic, "row_sparse_rounds"), 0.0, traffic.toString());
+  }
+
+  @Test
+  void replicaChecksumsKeptByRowsLetSpansReuseTheReplicasAndCatchOneFlippedFloat() {
+    // 3 epochs = 3 spans, every step row-sparse and lazy: the checksums are kept by rows on the
+    // replicas and on the driver, and they must agree for spans 2 and 3 to start from the replicas.
+    TrainConfig.Builder b = TrainConfig.builder().epochs(3).batchSize(32).seed(5).mode(Mode.SYNC).spanRetries(0)
+        .syncEngine(TrainConfig.SyncEngine.COLLECTIVE).optimizer(OptimizerSpec.lazyAdam().learningRate(0.01).build());
+    Trainer clean = new Trainer(net(), b.build());
+    TrainResult ok = clean.fit(sparse, null);
+    Map<String, Object> p = clean.collectiveProfile();
+    assertEquals(3.0, number(p, "spans"), 0.0, p.toString());
+    assertEquals(2.0, number(p, "spans_from_executor_replicas"), 0.0, "spans 2 and 3 from the replicas: " + p);
+    assertEquals(number(p, "steps"), number(p, "row_sparse_steps"), 0.0, p.toString());
+    assertTrue(ok.params().length > 0);
+    // One bit of one float on rank 1 in round 20 (epoch 3's span): in kernel row 0 (input 0 is in every
+    // third row, so every step changes that row), or in the dense rest (the last bias).
+    int last = net().layout().size() - 1;
+    for (int at : new int[] {5, last}) {
+      b.taskHook(TaskHook.afterEachStep((rank, round, params) -> {
+        if (rank == 1 && round == 20) {
+          params[at] = Math.nextUp(params[at]);
+        }
+      }));
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> new Trainer(net(), b.build()).fit(sparse, null), "a flipped float at " + at);
+      assertTrue(e.getMessage().contains("replicas diverged"), e.getMessage());
+    }
   }
 
   @Test
