@@ -88,18 +88,7 @@ public final class PackageTable {
     opt.put("bits", "18");
     opt.put("source", "true");
     opt.put("master", "local[2]");
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (!a.startsWith("--") || !opt.containsKey(a.substring(2)) || i + 1 >= args.length) {
-        System.err.println("usage: PackageTable --input dumpavail.txt --out DIR [options]; options: " + opt.keySet());
-        System.exit(2);
-      }
-      opt.put(a.substring(2), args[++i]);
-    }
-    if (opt.get("input").isEmpty() || opt.get("out").isEmpty()) {
-      System.err.println("PackageTable: --input and --out are required");
-      System.exit(2);
-    }
+    TextCorpus.parseOptions("PackageTable", args, opt);
     Path input = Paths.get(opt.get("input"));
     Path out = Paths.get(opt.get("out"));
     byte[] raw = Files.readAllBytes(input);

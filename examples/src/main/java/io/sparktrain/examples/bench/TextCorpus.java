@@ -89,6 +89,26 @@ public final class TextCorpus {
     }
   }
 
+  /**
+   * Reads {@code --name value} pairs of {@code args} into {@code opt} (its keys are the options, its
+   * values the defaults); exits with status 2 and a usage line on an unknown option or without
+   * {@code --input} and {@code --out}.
+   */
+  static void parseOptions(String tool, String[] args, Map<String, String> opt) {
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (!a.startsWith("--") || !opt.containsKey(a.substring(2)) || i + 1 >= args.length) {
+        System.err.println("usage: " + tool + " --input dumpavail.txt --out DIR [options]; options: " + opt.keySet());
+        System.exit(2);
+      }
+      opt.put(a.substring(2), args[++i]);
+    }
+    if (opt.get("input").isEmpty() || opt.get("out").isEmpty()) {
+      System.err.println(tool + ": --input and --out are required");
+      System.exit(2);
+    }
+  }
+
   public static void main(String[] args) throws IOException {
     Map<String, String> opt = new LinkedHashMap<>();
     opt.put("input", "");
@@ -99,18 +119,7 @@ public final class TextCorpus {
     opt.put("bits", "16,18,20");
     opt.put("names", "true");
     opt.put("master", "local[2]");
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (!a.startsWith("--") || !opt.containsKey(a.substring(2)) || i + 1 >= args.length) {
-        System.err.println("usage: TextCorpus --input dumpavail.txt --out DIR [options]; options: " + opt.keySet());
-        System.exit(2);
-      }
-      opt.put(a.substring(2), args[++i]);
-    }
-    if (opt.get("input").isEmpty() || opt.get("out").isEmpty()) {
-      System.err.println("TextCorpus: --input and --out are required");
-      System.exit(2);
-    }
+    parseOptions("TextCorpus", args, opt);
     Path input = Paths.get(opt.get("input"));
     Path out = Paths.get(opt.get("out"));
     byte[] raw = Files.readAllBytes(input);
