@@ -8,7 +8,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export SPARKTRAIN_ROOT="$ROOT"
 # The JVM options spark-submit adds on Java 17, plus the Vector API (read from the parent pom).
 SPARK_MODULE_OPTS="$(sed -n 's:.*<spark.jvm.options>\(.*\)</spark.jvm.options>.*:\1:p' "$ROOT/pom.xml")"
-SPARK_JVM_OPTS="$SPARK_MODULE_OPTS -Dlog4j2.configurationFile=$ROOT/conf/log4j2.properties"
+# Transparent huge pages for the heap (where the kernel's THP mode is madvise or always): wide sparse
+# first layers and embedding tables are stepped row by row at random, and with 4 KB pages every such
+# row is a TLB miss (docs/BENCHMARKS.md, "Transparent huge pages"). Harmless where THP is off.
+SPARK_JVM_OPTS="$SPARK_MODULE_OPTS -XX:+UseTransparentHugePages -Dlog4j2.configurationFile=$ROOT/conf/log4j2.properties"
 export SPARK_MODULE_OPTS SPARK_JVM_OPTS
 
 # Installs a Debian package when missing and we can (root with apt-get); returns 1 otherwise.
