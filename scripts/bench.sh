@@ -21,6 +21,14 @@ if [ "$what" = small-tables ]; then
   mvn -q -B -ntp -Dstyle.color=never package -DskipTests -pl trainer,driver >&2
   exec /usr/bin/python3 "$ROOT/scripts/small_tables.py" "$@"
 fi
+# What this machine's apt lists hold, into file $1 (apt-get update first when they are empty): the
+# package metadata the text and categorical benchmarks are built from.
+dumpavail() {
+  if [ "$(apt-cache dumpavail 2>/dev/null | grep -c '^Package:')" = 0 ]; then
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 || true; fi
+  fi
+  apt-cache dumpavail > "$1"
+}
 # The value of option $1 (--name V or --name=V, the last one wins) among the remaining arguments;
 # status 1 when it is absent.
 opt_value() {
@@ -121,11 +129,7 @@ PY
     mkdir -p "$out"
     lines="$out/lines.jsonl"
     : > "$lines"
-    # The corpus: what this machine's apt lists hold (apt-get update first when they are empty).
-    if [ "$(apt-cache dumpavail 2>/dev/null | grep -c '^Package:')" = 0 ]; then
-      if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 || true; fi
-    fi
-    apt-cache dumpavail > "$out/dumpavail.txt"
+    dumpavail "$out/dumpavail.txt"
     CP="$(module_classpath examples)"
     DCP="$(module_classpath driver)"
     # shellcheck disable=SC2086 # SPARK_JVM_OPTS is a list of JVM options: split on purpose
@@ -192,10 +196,7 @@ PY
     mkdir -p "$out/runs"
     lines="$out/lines.jsonl"
     : > "$lines"
-    if [ "$(apt-cache dumpavail 2>/dev/null | grep -c '^Package:')" = 0 ]; then
-      if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 || true; fi
-    fi
-    apt-cache dumpavail > "$out/dumpavail.txt"
+    dumpavail "$out/dumpavail.txt"
     CP="$(module_classpath examples)"
     DCP="$(module_classpath driver)"
     # shellcheck disable=SC2086 # SPARK_JVM_OPTS is a list of JVM options: split on purpose

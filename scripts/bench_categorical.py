@@ -10,28 +10,17 @@ The sklearn part needs Debian's python3-sklearn (run it with /usr/bin/python3); 
 library.
 """
 import json
-import statistics
 import sys
 import time
+
+from bench_text import epoch_times, fmt  # scripts/ is on the path: the script's own folder
 
 
 def sparktrain_line(run_dir, variant, wall):
     with open(f"{run_dir}/summary.json") as f:
         s = json.load(f)
     data, timings = s.get("data", {}), s.get("timings", {})
-    epochs = []
-    with open(f"{run_dir}/metrics.jsonl") as f:
-        for line in f:
-            r = json.loads(line)
-            if r.get("type") == "epoch":
-                epochs.append(r)
-    # Per-epoch training time without validation (train_s is cumulative); the first epoch carries the JIT's
-    # warm-up, so the steady figure is the median of the later ones.
-    per_epoch, last = [], 0.0
-    for r in epochs:
-        per_epoch.append(r["train_s"] - last)
-        last = r["train_s"]
-    steady = statistics.median(per_epoch[1:]) if len(per_epoch) > 1 else (per_epoch[0] if per_epoch else None)
+    epochs, per_epoch, steady = epoch_times(run_dir)
     coll = s.get("collective") or {}
     cfg = s.get("config", {})
     tr = cfg.get("training", {})
@@ -84,10 +73,6 @@ def sklearn_line(d, bits):
         "train_nonzeros": int(xtr.nnz), "iterations": int(it[0]) if hasattr(it, "__len__") else int(it),
         "converged": not any(issubclass(w.category, ConvergenceWarning) for w in caught),
         "test_accuracy": float(m.score(xte, yte)), "train_seconds": secs, "load_seconds": load_s}), flush=True)
-
-
-def fmt(v, spec):
-    return "-" if v is None else format(v, spec)
 
 
 def summary(lines_file, table_file):

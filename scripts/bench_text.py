@@ -60,18 +60,28 @@ def epoch_records(run_dir):
     return recs
 
 
-def sparktrain_line(run_dir, model, wall):
-    with open(f"{run_dir}/summary.json") as f:
-        s = json.load(f)
-    data, timings = s["data"], s["timings"]
+def epoch_times(run_dir):
+    """The run's epoch records, each epoch's training time without validation (train_s is cumulative),
+    and the steady figure: the first epoch carries the JIT's warm-up, so the median of the later ones
+    when there are any."""
     epochs = epoch_records(run_dir)
-    # Per-epoch training time without validation (train_s is cumulative); the first epoch carries the JIT's
-    # warm-up, so the steady figure is the median of the later ones when there are any.
     per_epoch, last = [], 0.0
     for r in epochs:
         per_epoch.append(r["train_s"] - last)
         last = r["train_s"]
     steady = statistics.median(per_epoch[1:]) if len(per_epoch) > 1 else (per_epoch[0] if per_epoch else None)
+    return epochs, per_epoch, steady
+
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def sparktrain_line(run_dir, model, wall):
+    with open(f"{run_dir}/summary.json") as f:
+        s = json.load(f)
+    data, timings = s["data"], s["timings"]
+    epochs, per_epoch, steady = epoch_times(run_dir)
     nnz = data.get("train_nonzeros")
     rows, parts = data["train_rows"], data["train_partitions"]
     # CSR: int32 row pointers (rows + 1 per partition), int32 column indices and float32 values (nnz each),
@@ -99,10 +109,6 @@ def sparktrain_line(run_dir, model, wall):
                                    if k in coll},
         "val_accuracy_by_epoch": [[r["epoch"], r["train_s"], r.get("val_accuracy")] for r in epochs],
         "run_dir": run_dir}), flush=True)
-
-
-def fmt(v, spec):
-    return "-" if v is None else format(v, spec)
 
 
 def summary(lines_file, corpus_file):

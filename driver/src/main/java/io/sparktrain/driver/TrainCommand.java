@@ -254,8 +254,8 @@ final class TrainCommand implements Callable<Integer> {
     NeuralNetModel<?> model = classification ? NeuralNetClassificationModel.of(net, params, scaling)
         : NeuralNetRegressionModel.of(net, params, scaling);
     model.withCategoricalColumns(train.spec().categorical());
-    if (features(cfg).size() == 1) {
-      model.setFeaturesCol(features(cfg).get(0));
+    if (cfg.numericFeatures().size() == 1) {
+      model.setFeaturesCol(cfg.numericFeatures().get(0));
     }
     Path tmpModel = SparkSupport.tempSibling(modelPath);
     model.write().save(tmpModel.toString());
@@ -374,10 +374,6 @@ final class TrainCommand implements Callable<Integer> {
     out.println("model: " + SparkSupport.display(modelPath.toString(), hconf));
     out.println("report: " + SparkSupport.display(reportPath.toString(), hconf));
     return Main.OK;
-  }
-
-  private static List<String> features(JobConfig cfg) {
-    return cfg.numericFeatures();
   }
 
   /**

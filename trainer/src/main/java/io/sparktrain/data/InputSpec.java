@@ -32,11 +32,6 @@ public final class InputSpec implements Serializable {
   private final int numClasses;
   private final List<CategoricalColumn> categorical;
 
-  private InputSpec(List<String> featureCols, String labelCol, String weightCol, Task task, int numFeatures,
-      int numClasses) {
-    this(featureCols, List.of(), labelCol, weightCol, task, numFeatures, numClasses);
-  }
-
   private InputSpec(List<String> featureCols, List<CategoricalColumn> categorical, String labelCol, String weightCol,
       Task task, int numFeatures, int numClasses) {
     if (featureCols.isEmpty() && categorical.isEmpty()) {
@@ -54,12 +49,12 @@ public final class InputSpec implements Serializable {
 
   /** Class labels from {@code labelCol}, features from one Vector/array column. */
   public static InputSpec classification(String featuresCol, String labelCol) {
-    return new InputSpec(List.of(featuresCol), labelCol, null, Task.CLASSIFICATION, 0, 0);
+    return new InputSpec(List.of(featuresCol), List.of(), labelCol, null, Task.CLASSIFICATION, 0, 0);
   }
 
   /** Regression targets from {@code labelCol}, features from one Vector/array column. */
   public static InputSpec regression(String featuresCol, String labelCol) {
-    return new InputSpec(List.of(featuresCol), labelCol, null, Task.REGRESSION, 0, 0);
+    return new InputSpec(List.of(featuresCol), List.of(), labelCol, null, Task.REGRESSION, 0, 0);
   }
 
   /** Features from several numeric columns instead of one vector column. */

@@ -146,23 +146,17 @@ final class ModelData {
         specs.add(new LayerSpec(units, act, in.readFloat()));
       }
       Loss loss = Loss.parse(in.readUTF());
-      // The tables come last in the file, but the network (and its parameter count) needs them first.
-      List<CategoricalColumn> categorical = version >= 3 ? categoricalAfterParams(all, file) : List.of();
-      Network.Builder b = Network.builder(inputs);
-      for (CategoricalColumn c : categorical) b.embedding(c.embedding());
-      specs.forEach(b::layer);
-      Network net = b.loss(loss).build();
       int n = in.readInt();
-      if (n != net.layout().size()) {
-        throw new IOException(file + ": expected " + net.layout().size() + " parameters for " + net + ", found "
+      if (n < 0 || 4L * n > all.length) {
+        throw new IOException(file + ": expected a parameter count within the file's " + all.length + " bytes, found "
             + n);
       }
       float[] params = new float[n];
       for (int i = 0; i < n; i++) params[i] = in.readFloat();
       InputScaling scaling = null;
       if (version >= 2 && in.readBoolean()) {
-        float[] shift = new float[net.inputs()];
-        float[] scale = new float[net.inputs()];
+        float[] shift = new float[inputs];
+        float[] scale = new float[inputs];
         for (int j = 0; j < shift.length; j++) shift[j] = in.readFloat();
         for (int j = 0; j < scale.length; j++) scale[j] = in.readFloat();
         try {
@@ -171,40 +165,34 @@ final class ModelData {
           throw new IOException(file + ": " + e.getMessage(), e);
         }
       }
+      List<CategoricalColumn> categorical = version >= 3 ? categorical(in, file) : List.of();
+      Network.Builder b = Network.builder(inputs);
+      for (CategoricalColumn c : categorical) b.embedding(c.embedding());
+      specs.forEach(b::layer);
+      Network net = b.loss(loss).build();
+      if (n != net.layout().size()) {
+        throw new IOException(file + ": expected " + net.layout().size() + " parameters for " + net + ", found "
+            + n);
+      }
       return new ModelData(net, params, scaling, categorical);
     }
   }
 
-  /** The categorical columns of a version 3 file: read past the parameters and the scaling. */
-  private static List<CategoricalColumn> categoricalAfterParams(byte[] all, Path file) throws IOException {
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(all))) {
-      in.skipBytes(8);
-      int inputs = in.readInt();
-      int layers = in.readInt();
-      for (int l = 0; l < layers; l++) {
-        in.readInt();
-        in.readUTF();
-        in.readFloat();
+  /** The categorical columns of a version 3 file, which come last. */
+  private static List<CategoricalColumn> categorical(DataInputStream in, Path file) throws IOException {
+    int k = in.readInt();
+    List<CategoricalColumn> cols = new ArrayList<>();
+    for (int c = 0; c < k; c++) {
+      String column = in.readUTF();
+      int buckets = in.readInt();
+      int dim = in.readInt();
+      try {
+        Embedding.Combiner combiner = Embedding.Combiner.parse(in.readUTF());
+        cols.add(new CategoricalColumn(column, buckets, dim, combiner).withKind(in.readUTF()));
+      } catch (IllegalArgumentException e) {
+        throw new IOException(file + ": " + e.getMessage(), e);
       }
-      in.readUTF();
-      in.skipBytes(4 * in.readInt());
-      if (in.readBoolean()) {
-        in.skipBytes(8 * inputs);
-      }
-      int k = in.readInt();
-      List<CategoricalColumn> cols = new ArrayList<>();
-      for (int c = 0; c < k; c++) {
-        String column = in.readUTF();
-        int buckets = in.readInt();
-        int dim = in.readInt();
-        try {
-          Embedding.Combiner combiner = Embedding.Combiner.parse(in.readUTF());
-          cols.add(new CategoricalColumn(column, buckets, dim, combiner).withKind(in.readUTF()));
-        } catch (IllegalArgumentException e) {
-          throw new IOException(file + ": " + e.getMessage(), e);
-        }
-      }
-      return cols;
     }
+    return cols;
   }
 }

@@ -156,14 +156,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
 
   /** Checks the categorical columns' params and that the columns exist with a type they can have. */
   void checkCategorical(StructType schema) {
-    String who = getClass().getSimpleName();
-    for (CategoricalColumn c : categoricalColumns()) {
-      String problem = schema.getFieldIndex(c.column()).isEmpty() ? "expected a column of that name, found none"
-          + " among " + Arrays.toString(schema.fieldNames()) : c.problem(schema.apply(c.column()).dataType());
-      if (problem != null) {
-        throw new IllegalArgumentException(who + " categoricalCols '" + c.column() + "': " + problem);
-      }
-    }
+    Schemas.checkCategorical(schema, categoricalColumns(), getClass().getSimpleName(), "categoricalCols");
   }
 
   /** The label/task part of the input spec (features and label columns, classes). */

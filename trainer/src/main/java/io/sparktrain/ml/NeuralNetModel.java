@@ -197,13 +197,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     if (network.inputs() > 0) {
       Schemas.checkFeatures(schema, getFeaturesCol(), who);
     }
-    for (CategoricalColumn c : categorical) {
-      String problem = schema.getFieldIndex(c.column()).isEmpty() ? "expected a column of that name, found none"
-          + " among " + Arrays.toString(schema.fieldNames()) : c.problem(schema.apply(c.column()).dataType());
-      if (problem != null) {
-        throw new IllegalArgumentException(who + " categorical column '" + c.column() + "': " + problem);
-      }
-    }
+    Schemas.checkCategorical(schema, categorical, who, "categorical column");
     return addOutputs(schema);
   }
 

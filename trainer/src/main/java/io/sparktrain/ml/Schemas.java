@@ -1,6 +1,8 @@
 package io.sparktrain.ml;
 
+import io.sparktrain.data.CategoricalColumn;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
@@ -25,6 +27,20 @@ final class Schemas {
 
   static boolean isVectorOrNumericArray(DataType t) {
     return t instanceof VectorUDT || (t instanceof ArrayType && ((ArrayType) t).elementType() instanceof NumericType);
+  }
+
+  /**
+   * Checks that every column of {@code cols} is in {@code schema} with a type (and, when known, the
+   * kind of values) it can feed its table; {@code param} names them in the error.
+   */
+  static void checkCategorical(StructType schema, List<CategoricalColumn> cols, String who, String param) {
+    for (CategoricalColumn c : cols) {
+      String problem = schema.getFieldIndex(c.column()).isEmpty() ? "expected a column of that name, found none"
+          + " among " + Arrays.toString(schema.fieldNames()) : c.problem(schema.apply(c.column()).dataType());
+      if (problem != null) {
+        throw new IllegalArgumentException(who + " " + param + " '" + c.column() + "': " + problem);
+      }
+    }
   }
 
   static void checkFeatures(StructType schema, String col, String who) {

@@ -108,6 +108,11 @@ public final class LocalWork {
     return block.isSparse() || network.categorical() > 0;
   }
 
+  /** Whether the gathered batch's gradient is row-sparse: {@link #rowSparse(Block)} for its rows. */
+  private boolean batchRowSparse() {
+    return batch.isSparse() || network.categorical() > 0;
+  }
+
   /**
    * Adds the summed gradient of rows {@code order[from, to)} to {@code grad}, and their loss sum
    * and example weight to {@code lossAndWeight[0]} and {@code [1]}: {@link #gradient} without
@@ -143,7 +148,7 @@ public final class LocalWork {
 
   /** Adds the rows the gathered batch touches to {@code touched} (when not null and the batch is row-sparse). */
   private void track(RowSet touched) {
-    if (touched != null && (batch.isSparse() || network.categorical() > 0)) {
+    if (touched != null && batchRowSparse()) {
       network.trackRows(batch, touched);
     }
   }
@@ -256,7 +261,7 @@ public final class LocalWork {
         rows += end - start;
         gather(block, order, start, end);
         double batchLoss;
-        boolean rowSparse = step != null && (batch.isSparse() || network.categorical() > 0);
+        boolean rowSparse = step != null && batchRowSparse();
         if (rowSparse) {
           // Zero only what the last step wrote: the dense rest and its touched rows of the first kernel.
           Arrays.fill(grad, 0, step.offset(), 0f);
