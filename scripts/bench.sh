@@ -15,10 +15,9 @@ what="${1:-core}"; shift || true
 # submits the already built app jar (docs/CLUSTER-SCALING.md).
 if [ "$what" = cluster ]; then exec "$ROOT/scripts/bench_cluster.sh" "$@"; fi
 # Issue 11, small real tables with only the data section against scikit-learn's MLPClassifier
-# (docs/BENCHMARKS.md): builds this checkout's classes (no mvn install) and runs the CLI on them.
+# (docs/BENCHMARKS.md): runs the CLI through scripts/sparktrain (which builds when stale).
 if [ "$what" = small-tables ]; then
   ensure_deb python3-sklearn || true
-  mvn -q -B -ntp -Dstyle.color=never package -DskipTests -pl trainer,driver >&2
   exec /usr/bin/python3 "$ROOT/scripts/small_tables.py" "$@"
 fi
 # What this machine's apt lists hold, into file $1 (apt-get update first when they are empty): the

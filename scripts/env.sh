@@ -33,12 +33,73 @@ module_classpath() {
   local module="$1" out="$ROOT/$1/target/classpath.txt"
   if [ ! -s "$out" ] || [ "$ROOT/pom.xml" -nt "$out" ] || [ "$ROOT/$module/pom.xml" -nt "$out" ]; then
     (cd "$ROOT" && mvn -q -B -ntp dependency:build-classpath -pl "$module" -am -Dmdep.outputFile=target/classpath.txt >/dev/null)
+    # The plugin leaves an unchanged file as it is, older than the pom: without the touch every call
+    # would run Maven again (7 s).
+    touch "$out"
   fi
   # Our own modules from this checkout's target/classes, never from ~/.m2 (which other checkouts
   # on the machine may overwrite while this JVM runs).
   local deps
   deps="$(tr ':' '\n' < "$out" | grep -v '/io/sparktrain/' | paste -sd: -)"
   echo "$ROOT/$module/target/classes:$ROOT/trainer/target/classes:$deps"
+}
+
+# The same runtime classpath with our modules as their jars (driver/target/sparktrain-driver-<v>.jar,
+# trainer/target/sparktrain-trainer-<v>.jar, built by mvn package): class-data sharing archives
+# classes from jars only, never from directories.
+module_jar_classpath() {
+  local module="$1" version cp
+  version="$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' "$ROOT/pom.xml")"
+  cp="$(module_classpath "$module")"
+  cp="${cp#*:}"; cp="${cp#*:}"
+  echo "$ROOT/$module/target/sparktrain-$module-$version.jar:$ROOT/trainer/target/sparktrain-trainer-$version.jar:$cp"
+}
+
+# Class-data sharing for the sparktrain command $2 (train, experiment, evaluate or predict; others get
+# none) in a JVM on classpath $1: sets CDS_OPTS (the JVM options to add) and CDS_TMP (an archive to
+# publish with cds_publish after the JVM exits, or empty). A JVM spends most of a small job's first
+# seconds loading and verifying Spark's 20,000 classes; a dynamic archive (-XX:ArchiveClassesAtExit,
+# then -XX:SharedArchiveFile) maps them ready-made. The first run of a command writes its archive,
+# the later ones use it (docs/BENCHMARKS.md, "Start-up"). One archive per command, java binary and
+# jar set (names, sizes, times), in $SPARKTRAIN_CDS_DIR (default target/cds), about 150 MB each; the
+# newest 4 are kept. SPARKTRAIN_CDS=off turns it off. A stale archive is never used: the key changes
+# with any jar, and the JVM itself checks the classpath and its options (-Xmx may differ) and falls
+# back to loading classes as usual when they do not fit. The JVM's CDS warnings (old class-file
+# versions it cannot archive) are silenced; its errors go to stderr.
+cds_prepare() {
+  local cp="$1" command="$2" dir="${SPARKTRAIN_CDS_DIR:-$ROOT/target/cds}" key jar
+  CDS_OPTS=() CDS_TMP=""
+  case "$command" in train|experiment|evaluate|predict) ;; *) return 0 ;; esac
+  if [ "${SPARKTRAIN_CDS:-on}" = off ]; then return 0; fi
+  key="$({ echo "$command"; readlink -f "$(command -v java)"
+           IFS=: read -ra jars <<<"$cp"
+           for jar in "${jars[@]}"; do stat -c '%n %s %Y' "$jar" 2>/dev/null || echo "$jar missing"; done
+         } | sha1sum | cut -c1-16)"
+  mkdir -p "$dir" 2>/dev/null || return 0
+  find "$dir" -maxdepth 1 -name 'sparktrain-*.jsa.tmp.*' -mmin +60 -delete 2>/dev/null || true
+  CDS_OPTS=("-Xlog:cds*=off" "-Xlog:cds*=error:stderr")
+  if [ -s "$dir/sparktrain-$key.jsa" ]; then
+    touch "$dir/sparktrain-$key.jsa" 2>/dev/null || true
+    CDS_OPTS+=("-XX:SharedArchiveFile=$dir/sparktrain-$key.jsa")
+  else
+    CDS_TMP="$dir/sparktrain-$key.jsa.tmp.$$"
+    CDS_OPTS+=("-XX:ArchiveClassesAtExit=$CDS_TMP")
+  fi
+}
+
+# After the JVM of cds_prepare exited with status $1: publishes the archive it wrote (rename, so a
+# concurrent run sees a whole archive or none) when the run succeeded, drops it otherwise, and keeps
+# the newest 4 archives.
+cds_publish() {
+  local rc="$1" dir
+  [ -n "$CDS_TMP" ] || return 0
+  dir="$(dirname "$CDS_TMP")"
+  if [ "$rc" = 0 ] && [ -s "$CDS_TMP" ]; then
+    mv -f "$CDS_TMP" "${CDS_TMP%.tmp.*}"
+    # shellcheck disable=SC2012 # names are ours: sparktrain-<hex>.jsa
+    ls -t "$dir"/sparktrain-*.jsa 2>/dev/null | tail -n +5 | xargs -r rm -f
+  fi
+  rm -f "$CDS_TMP"
 }
 
 # The Spark to run with: $SPARK_HOME when set; otherwise one assembled from Maven Central under

@@ -9,9 +9,11 @@ is timed as a whole process, JVM start included (wall and CPU seconds, and the m
 load, since a loaded machine stretches the wall time). Prints one table; --json also prints JSON lines.
 
   /usr/bin/python3 scripts/small_tables.py [--tables wine,iris] [--set training.epochs=50 ...]
-  scripts/bench.sh small-tables            (the same, after building the classes)
+  scripts/bench.sh small-tables            (the same)
 
-The classpath is scripts/env.sh's module_classpath driver (this checkout's target/classes).
+sparktrain runs as a user runs it, through scripts/sparktrain (this checkout's jars, built when
+stale). The "start" column says whether that run wrote the class-data sharing archive (the first run
+of `train` with these jars: a slower start) or used it; SPARKTRAIN_CDS=off runs without one.
 """
 import argparse
 import json
@@ -53,42 +55,43 @@ def sklearn_accuracy(xtr, ytr, xte, yte):
     return float(clf.score(scaler.transform(xte), yte)), time.time() - t0
 
 
-def classpath():
-    out = subprocess.run(["bash", "-c", "source scripts/env.sh >/dev/null; echo \"$SPARK_JVM_OPTS\"; "
-                          "module_classpath driver"], cwd=ROOT, check=True, capture_output=True, text=True)
-    opts, cp = out.stdout.strip().split("\n")[-2:]
-    return opts.split(), cp
+def cds_archives():
+    d = os.environ.get("SPARKTRAIN_CDS_DIR", os.path.join(ROOT, "target", "cds"))
+    return set(f for f in os.listdir(d) if f.endswith(".jsa")) if os.path.isdir(d) else set()
 
 
-def sparktrain(work, name, ncols, sets, jvm_opts, cp):
+def sparktrain(work, name, ncols, sets):
     cols = ", ".join("f%d" % j for j in range(ncols))
     cfg = os.path.join(work, name + ".yaml")
     with open(cfg, "w") as f:
         f.write("data:\n  format: csv\n  train: %s\n  test: %s\n  features: [%s]\n  label: label\n"
                 "  options: {header: \"true\", inferSchema: \"true\"}\n"
                 % (os.path.join(work, name + "_train.csv"), os.path.join(work, name + "_test.csv"), cols))
-    cmd = ["java"] + jvm_opts + ["-cp", cp, "io.sparktrain.driver.Main", "train", "--config", cfg]
+    cmd = [os.path.join(ROOT, "scripts", "sparktrain"), "train", "--config", cfg]
     for s in sets:
         cmd += ["--set", s]
     env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", OPENBLAS_NUM_THREADS="1")
     run_dir = os.path.join(work, "run_" + name)
     os.makedirs(run_dir)
+    before = cds_archives()
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     p = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True)
     secs = time.time() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    start = ("no archive" if os.environ.get("SPARKTRAIN_CDS") == "off"
+             else "archive written" if cds_archives() - before else "archive used")
     m = re.search(r"test accuracy ([0-9.]+)", p.stdout)
     if p.returncode != 0 or not m:
         sys.stderr.write(p.stdout[-2000:] + p.stderr[-4000:])
-        return None, secs, cpu, {}
+        return None, secs, cpu, start, {}
     summary = {}
     for root, _, files in os.walk(run_dir):
         if "summary.json" in files:
             with open(os.path.join(root, "summary.json")) as f:
                 summary = json.load(f)
-    return float(m.group(1)), secs, cpu, summary
+    return float(m.group(1)), secs, cpu, start, summary
 
 
 def main():
@@ -99,7 +102,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
     from sklearn.model_selection import train_test_split
-    jvm_opts, cp = classpath()
+    subprocess.run([os.path.join(ROOT, "scripts", "sparktrain"), "info"], check=True, capture_output=True)  # builds
     work = tempfile.mkdtemp(prefix="sparktrain-small-")
     rows = []
     try:
@@ -109,11 +112,11 @@ def main():
             write_csv(os.path.join(work, name + "_train.csv"), xtr, ytr)
             write_csv(os.path.join(work, name + "_test.csv"), xte, yte)
             sk, sk_s = sklearn_accuracy(xtr, ytr, xte, yte)
-            acc, secs, cpu, summary = sparktrain(work, name, x.shape[1], a.set, jvm_opts, cp)
+            acc, secs, cpu, start, summary = sparktrain(work, name, x.shape[1], a.set)
             r = {"table": name, "rows": len(y), "features": x.shape[1], "train_rows": len(ytr),
                  "sklearn_scaled_accuracy": round(sk, 4), "sklearn_s": round(sk_s, 2),
                  "sparktrain_accuracy": acc, "sparktrain_s": round(secs, 1),
-                 "sparktrain_cpu_s": round(cpu, 1), "load_1min": round(os.getloadavg()[0], 1),
+                 "sparktrain_cpu_s": round(cpu, 1), "start": start, "load_1min": round(os.getloadavg()[0], 1),
                  "epochs": summary.get("epochs"), "rounds": summary.get("rounds"),
                  "stop_reason": summary.get("stop_reason"),
                  "timings": {k: round(v, 2) for k, v in summary.get("timings", {}).items()}}
@@ -128,13 +131,13 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
     print("| table | rows x features | sklearn MLP (scaled) | sparktrain defaults | gap (points) | sparktrain wall s"
-          " | CPU s | load | epochs | steps | stop | goal |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+          " | CPU s | start | load | epochs | steps | stop | goal |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|")
     for r in rows:
         acc = "failed" if r["sparktrain_accuracy"] is None else "%.4f" % r["sparktrain_accuracy"]
-        print("| %s | %d x %d | %.4f | %s | %s | %.1f | %.1f | %.1f | %s | %s | %s | %s |" % (
+        print("| %s | %d x %d | %.4f | %s | %s | %.1f | %.1f | %s | %.1f | %s | %s | %s | %s |" % (
             r["table"], r["rows"], r["features"], r["sklearn_scaled_accuracy"], acc, r["gap_points"],
-            r["sparktrain_s"], r["sparktrain_cpu_s"], r["load_1min"], r["epochs"], r["rounds"], r["stop_reason"],
+            r["sparktrain_s"], r["sparktrain_cpu_s"], r["start"], r["load_1min"], r["epochs"], r["rounds"], r["stop_reason"],
             "met" if r["goal_met"] else "missed"))
     return 0 if all(r["goal_met"] for r in rows) else 1
 
