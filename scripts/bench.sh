@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (never part of the tests).
 # Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options] | cluster
-#        | small-tables [--tables wine,iris] [--set key=value]
+#        | small-tables [--tables wine,iris] [--seeds 42,1,2] [--set key=value]
 #        | text [--out DIR] [--top N] [--epochs N] [--batch N] [--lr X] [--scaling-epochs N]
 #               [--scaling-models linear,h64] [--mllib-iter N] [sparktrain train options...]
 #        | categorical [--out DIR] [--top N] [--epochs N] [--variants onehot,embed] [--sklearn true|false]

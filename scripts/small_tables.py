@@ -6,9 +6,12 @@ python3-sklearn), a fixed stratified 70/30 split (train_test_split, random_state
 CSV. scikit-learn's MLPClassifier (defaults, random_state 0) is fit on StandardScaler-scaled
 features; `sparktrain train` gets a config with only the data section (raw, unscaled columns) and
 is timed as a whole process, JVM start included (wall and CPU seconds, and the machine's 1-minute
-load, since a loaded machine stretches the wall time). Prints one table; --json also prints JSON lines.
+load, since a loaded machine stretches the wall time). With --seeds, each table is trained once per
+seed (sparktrain's training.seed, scikit-learn's random_state) and the accuracies are averaged: on
+iris one test row is 2.2 points, so a single seed decides the 2-point goal by luck. Prints one table;
+--json also prints a JSON line per run.
 
-  /usr/bin/python3 scripts/small_tables.py [--tables wine,iris] [--set training.epochs=50 ...]
+  /usr/bin/python3 scripts/small_tables.py [--tables wine,iris] [--seeds 42,1,2] [--set training.epochs=50 ...]
   scripts/bench.sh small-tables            (the same)
 
 sparktrain runs as a user runs it, through scripts/sparktrain (this checkout's jars, built when
@@ -21,6 +24,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +47,7 @@ def write_csv(path, x, y):
             f.write(",".join(repr(float(v)) for v in row) + ",%d\n" % int(label))
 
 
-def sklearn_accuracy(xtr, ytr, xte, yte):
+def sklearn_accuracy(xtr, ytr, xte, yte, seed):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
@@ -51,7 +55,7 @@ def sklearn_accuracy(xtr, ytr, xte, yte):
     scaler = StandardScaler().fit(xtr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = MLPClassifier(random_state=0).fit(scaler.transform(xtr), ytr)
+        clf = MLPClassifier(random_state=seed).fit(scaler.transform(xtr), ytr)
     return float(clf.score(scaler.transform(xte), yte)), time.time() - t0
 
 
@@ -71,8 +75,7 @@ def sparktrain(work, name, ncols, sets):
     for s in sets:
         cmd += ["--set", s]
     env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", OPENBLAS_NUM_THREADS="1")
-    run_dir = os.path.join(work, "run_" + name)
-    os.makedirs(run_dir)
+    run_dir = tempfile.mkdtemp(prefix="run_" + name + "_", dir=work)
     before = cds_archives()
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
@@ -98,11 +101,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tables", default=",".join(TABLES))
     ap.add_argument("--set", action="append", default=[], help="passed to sparktrain train --set")
+    ap.add_argument("--seeds", default="42",
+                    help="comma-separated training.seed values (42 = sparktrain's default; scikit-learn gets "
+                         "random_state 0 for 42, else the same number); accuracies are averaged over them")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
     from sklearn.model_selection import train_test_split
     subprocess.run([os.path.join(ROOT, "scripts", "sparktrain"), "info"], check=True, capture_output=True)  # builds
+    seeds = [int(v) for v in a.seeds.split(",")]
     work = tempfile.mkdtemp(prefix="sparktrain-small-")
     rows = []
     try:
@@ -111,35 +118,49 @@ def main():
             xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.3, stratify=y, random_state=0)
             write_csv(os.path.join(work, name + "_train.csv"), xtr, ytr)
             write_csv(os.path.join(work, name + "_test.csv"), xte, yte)
-            sk, sk_s = sklearn_accuracy(xtr, ytr, xte, yte)
-            acc, secs, cpu, start, summary = sparktrain(work, name, x.shape[1], a.set)
-            r = {"table": name, "rows": len(y), "features": x.shape[1], "train_rows": len(ytr),
-                 "sklearn_scaled_accuracy": round(sk, 4), "sklearn_s": round(sk_s, 2),
-                 "sparktrain_accuracy": acc, "sparktrain_s": round(secs, 1),
-                 "sparktrain_cpu_s": round(cpu, 1), "start": start, "load_1min": round(os.getloadavg()[0], 1),
-                 "epochs": summary.get("epochs"), "rounds": summary.get("rounds"),
-                 "stop_reason": summary.get("stop_reason"),
-                 "timings": {k: round(v, 2) for k, v in summary.get("timings", {}).items()}}
-            r["gap_points"] = None if acc is None else round(100 * (sk - acc), 1)
-            r["goal_met"] = bool(acc is not None and sk - acc <= 0.02 and secs < 20)
-            rows.append(r)
-            if a.json:
-                print(json.dumps(r), flush=True)
+            for seed in seeds:
+                sk, sk_s = sklearn_accuracy(xtr, ytr, xte, yte, 0 if seed == 42 else seed)
+                sets = a.set + ([] if seed == 42 else ["training.seed=%d" % seed])
+                acc, secs, cpu, start, summary = sparktrain(work, name, x.shape[1], sets)
+                r = {"table": name, "seed": seed, "rows": len(y), "features": x.shape[1], "train_rows": len(ytr),
+                     "sklearn_scaled_accuracy": round(sk, 4), "sklearn_s": round(sk_s, 2),
+                     "sparktrain_accuracy": acc, "sparktrain_s": round(secs, 1),
+                     "sparktrain_cpu_s": round(cpu, 1), "start": start, "load_1min": round(os.getloadavg()[0], 1),
+                     "epochs": summary.get("epochs"), "rounds": summary.get("rounds"),
+                     "stop_reason": summary.get("stop_reason"),
+                     "timings": {k: round(v, 2) for k, v in summary.get("timings", {}).items()}}
+                rows.append(r)
+                if a.json:
+                    print(json.dumps(r), flush=True)
     finally:
         if a.keep:
             print("work directory: " + work, file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print("| table | rows x features | sklearn MLP (scaled) | sparktrain defaults | gap (points) | sparktrain wall s"
-          " | CPU s | start | load | epochs | steps | stop | goal |")
-    print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|")
-    for r in rows:
-        acc = "failed" if r["sparktrain_accuracy"] is None else "%.4f" % r["sparktrain_accuracy"]
-        print("| %s | %d x %d | %.4f | %s | %s | %.1f | %.1f | %s | %.1f | %s | %s | %s | %s |" % (
-            r["table"], r["rows"], r["features"], r["sklearn_scaled_accuracy"], acc, r["gap_points"],
-            r["sparktrain_s"], r["sparktrain_cpu_s"], r["start"], r["load_1min"], r["epochs"], r["rounds"], r["stop_reason"],
-            "met" if r["goal_met"] else "missed"))
-    return 0 if all(r["goal_met"] for r in rows) else 1
+    print("| table | rows x features | seeds | sklearn MLP (scaled) | sparktrain defaults | gap (points) "
+          "| sparktrain accuracy per seed | wall s median (max) | CPU s median | start | load | epochs | steps "
+          "| stop | goal |")
+    print("|---|---|---|---:|---:|---:|---|---:|---:|---|---:|---|---|---|---|")
+    met = True
+    for name in a.tables.split(","):
+        rs = [r for r in rows if r["table"] == name]
+        accs = [r["sparktrain_accuracy"] for r in rs]
+        ok = all(v is not None for v in accs)
+        sk = statistics.mean(r["sklearn_scaled_accuracy"] for r in rs)
+        acc = statistics.mean(accs) if ok else None
+        walls = [r["sparktrain_s"] for r in rs]
+        starts = sorted(set(r["start"] for r in rs))
+        goal = ok and sk - acc <= 0.02 + 1e-9 and statistics.median(walls) < 20
+        met = met and goal
+        print("| %s | %d x %d | %s | %.4f | %s | %s | %s | %.1f (%.1f) | %.1f | %s | %.1f | %s | %s | %s | %s |" % (
+            name, rs[0]["rows"], rs[0]["features"], ",".join(str(r["seed"]) for r in rs), sk,
+            "failed" if acc is None else "%.4f" % acc, "-" if acc is None else "%.1f" % (100 * (sk - acc)),
+            " ".join("failed" if v is None else "%.4f" % v for v in accs), statistics.median(walls), max(walls),
+            statistics.median(r["sparktrain_cpu_s"] for r in rs), ", ".join(starts),
+            max(r["load_1min"] for r in rs), "/".join(str(r["epochs"]) for r in rs),
+            "/".join(str(r["rounds"]) for r in rs), ", ".join(sorted(set(str(r["stop_reason"]) for r in rs))),
+            "met" if goal else "missed"))
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
