@@ -43,7 +43,8 @@ final class EvaluateCommand implements Callable<Integer> {
       NeuralNetModel<?> model = input.load(session.spark);
       boolean classification = model instanceof NeuralNetClassificationModel;
       List<String> cols = input.featureCols(model);
-      InputSpec spec = classification ? InputSpec.classification(cols.get(0), label).withNumClasses(model.numOutputs())
+      InputSpec spec = classification ? InputSpec.classification(cols.get(0), label)
+          .withNumClasses(((NeuralNetClassificationModel) model).getNumClasses())
           : InputSpec.regression(cols.get(0), label);
       spec = spec.withCategorical(model.categoricalColumns());
       if (model.numFeatures() == 0) {

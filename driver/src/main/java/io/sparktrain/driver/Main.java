@@ -1,13 +1,11 @@
 package io.sparktrain.driver;
 
+import io.sparktrain.Version;
 import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.driver.config.ConfigException;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Arrays;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -21,10 +19,10 @@ import picocli.CommandLine.Spec;
  * 2 bad usage or config (one line on stderr, before any Spark work); 1 failure at run time (one line
  * on stderr; the stack trace too with --verbose).
  */
-@Command(name = "sparktrain", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "sparktrain", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
     description = "Neural-network training inside Apache Spark.",
     subcommands = {TrainCommand.class, ExperimentCommand.class, EvaluateCommand.class, PredictCommand.class,
-        InfoCommand.class},
+        ExportCommand.class, InfoCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:failure at run time", "2:bad usage or config"})
 public final class Main implements Callable<Integer> {
@@ -119,16 +117,7 @@ public final class Main implements Callable<Integer> {
 
   /** The sparktrain version (from the build), or "unknown". */
   public static String version() {
-    try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
-      if (in != null) {
-        Properties p = new Properties();
-        p.load(in);
-        return p.getProperty("version", "unknown");
-      }
-    } catch (IOException e) {
-      // fall through
-    }
-    return "unknown";
+    return Version.get();
   }
 
   /** Spark's version. */
@@ -136,7 +125,7 @@ public final class Main implements Callable<Integer> {
     return org.apache.spark.package$.MODULE$.SPARK_VERSION();
   }
 
-  static final class Version implements CommandLine.IVersionProvider {
+  static final class VersionProvider implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
       return new String[] {"sparktrain " + version() + " (Spark " + sparkVersion() + ")"};

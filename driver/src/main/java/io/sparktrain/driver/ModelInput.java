@@ -54,6 +54,11 @@ final class ModelInput {
 
   /** The model at --model (classification or regression, from its metadata). */
   NeuralNetModel<?> load(SparkSession spark) {
+    return load(spark, model);
+  }
+
+  /** The model saved at {@code model} (classification or regression, from its metadata). */
+  static NeuralNetModel<?> load(SparkSession spark, String model) {
     String cls = SparkSupport.modelClass(spark, model);
     if (cls.equals(NeuralNetClassificationModel.class.getName())) {
       return NeuralNetClassificationModel.load(model);

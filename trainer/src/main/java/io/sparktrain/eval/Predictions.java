@@ -36,32 +36,55 @@ public final class Predictions {
    * layer's activations {@code outputs} (as returned by {@link Network#predict}).
    */
   public static float[] classProbabilities(Network net, float[] outputs, int rows) {
-    Mode mode = mode(net);
     int n = net.outputs();
     if (outputs.length < (long) rows * n) {
       throw new IllegalArgumentException("network outputs: expected " + (long) rows * n + " values for "
           + rows + " rows of " + n + ", found " + outputs.length);
     }
+    Mode mode = mode(net);
+    int k = numClasses(net);
+    float[] p = new float[rows * k];
+    for (int r = 0; r < rows; r++) {
+      probabilities(mode, n, outputs, r * n, p, r * k);
+    }
+    return p;
+  }
+
+  /**
+   * The K probabilities of one row, the output activations {@code outputs[off, off + outputs)}, into
+   * {@code p[at, at + K)}: a softmax layer's values, the softmax of logits, or (1 - q, q) for one
+   * sigmoid unit (q = sigmoid(logit) for one logit).
+   */
+  public static void rowProbabilities(Network net, float[] outputs, int off, float[] p, int at) {
+    probabilities(mode(net), net.outputs(), outputs, off, p, at);
+  }
+
+  /** The class of largest probability among {@code p[at, at + k)}, the lowest index on ties. */
+  public static int argmax(float[] p, int at, int k) {
+    int best = 0;
+    for (int j = 1; j < k; j++) {
+      if (p[at + j] > p[at + best]) {
+        best = j;
+      }
+    }
+    return best;
+  }
+
+  private static void probabilities(Mode mode, int n, float[] outputs, int off, float[] p, int at) {
     switch (mode) {
-      case PROBS: {
-        float[] p = new float[rows * n];
-        System.arraycopy(outputs, 0, p, 0, p.length);
-        return p;
-      }
-      case LOGITS: {
-        float[] p = new float[rows * n];
-        Activation.SOFTMAX.forward(outputs, p, 0, rows, n);
-        return p;
-      }
+      case PROBS:
+        System.arraycopy(outputs, off, p, at, n);
+        return;
+      case LOGITS:
+        System.arraycopy(outputs, off, p, at, n);
+        Activation.SOFTMAX.forward(p, p, at, 1, n);
+        return;
       case BINARY_PROB:
       case BINARY_LOGIT: {
-        float[] p = new float[rows * 2];
-        for (int r = 0; r < rows; r++) {
-          float q = mode == Mode.BINARY_LOGIT ? Activation.sigmoid(outputs[r]) : outputs[r];
-          p[2 * r] = 1f - q;
-          p[2 * r + 1] = q;
-        }
-        return p;
+        float q = mode == Mode.BINARY_LOGIT ? Activation.sigmoid(outputs[off]) : outputs[off];
+        p[at] = 1f - q;
+        p[at + 1] = q;
+        return;
       }
       default:
         throw new AssertionError(mode);

@@ -16,9 +16,11 @@ import org.apache.spark.sql.types.StructType;
  * A fitted {@link NeuralNetClassifier}. {@code transform} appends, in this order and each unless
  * its column param is empty:
  * <ul>
- *   <li>{@code rawPredictionCol} (Vector of K doubles): the logits, the output layer's
- *       pre-activations;
- *   <li>{@code probabilityCol} (Vector of K doubles): their softmax;
+ *   <li>{@code rawPredictionCol} (Vector): the output layer's pre-activations (K logits; one logit
+ *       for a network with one sigmoid unit);
+ *   <li>{@code probabilityCol} (Vector of K doubles): the class probabilities
+ *       ({@link Predictions#classProbabilities}: the softmax; (1 - p, p) for one sigmoid unit or one
+ *       logit trained with binary cross-entropy, K = 2);
  *   <li>{@code predictionCol} (double): the class with the largest probability (lowest index on
  *       ties).
  * </ul>
@@ -56,20 +58,29 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
   public NeuralNetClassificationModel setRawPredictionCol(String v) { return put(rawPredictionCol(), v); }
   public NeuralNetClassificationModel setProbabilityCol(String v) { return put(probabilityCol(), v); }
 
-  /** The number of classes K of the trained network (its output units), whatever the numClasses param held. */
+  /**
+   * The number of classes K of the trained network ({@link Predictions#numClasses}: its output units,
+   * or 2 for one sigmoid unit or logit), whatever the numClasses param held.
+   */
   @Override
   public int getNumClasses() {
-    return numOutputs();
+    return Predictions.numClasses(network());
   }
 
   /** The class probabilities of one row (a dense vector of K values). */
   public Vector predictProbability(Vector features) {
-    return Vectors.dense(toDoubles(predictOne(features)));
+    return Vectors.dense(toDoubles(probabilities(predictOne(features))));
   }
 
   /** The predicted class of one row. */
   public double predict(Vector features) {
-    return argmax(predictOne(features), 0, numOutputs());
+    return Predictions.argmax(probabilities(predictOne(features)), 0, getNumClasses());
+  }
+
+  private float[] probabilities(float[] outputs) {
+    float[] p = new float[getNumClasses()];
+    Predictions.rowProbabilities(network(), outputs, 0, p, 0);
+    return p;
   }
 
   private float[] predictOne(Vector features) {
@@ -120,16 +131,6 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
     return read().load(path);
   }
 
-  static int argmax(float[] a, int off, int k) {
-    int best = 0;
-    for (int j = 1; j < k; j++) {
-      if (a[off + j] > a[off + best]) {
-        best = j;
-      }
-    }
-    return best;
-  }
-
   static double[] toDoubles(float[] a) {
     double[] d = new double[a.length];
     for (int i = 0; i < a.length; i++) d[i] = a[i];
@@ -157,20 +158,21 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
 
     @Override
     void outputs(float[] out, float[] logits, int r, Object[] values, int at) {
-      int k = net.outputs();
-      int off = r * k;
+      int n = net.outputs();
+      int off = r * n;
       if (raw) {
-        double[] z = new double[k];
-        for (int j = 0; j < k; j++) z[j] = logits[off + j];
+        double[] z = new double[n];
+        for (int j = 0; j < n; j++) z[j] = logits[off + j];
         values[at++] = Vectors.dense(z);
       }
+      int k = Predictions.numClasses(net);
+      float[] p = new float[k];
+      Predictions.rowProbabilities(net, out, off, p, 0);
       if (prob) {
-        double[] p = new double[k];
-        for (int j = 0; j < k; j++) p[j] = out[off + j];
-        values[at++] = Vectors.dense(p);
+        values[at++] = Vectors.dense(toDoubles(p));
       }
       if (pred) {
-        values[at] = (double) argmax(out, off, k);
+        values[at] = (double) Predictions.argmax(p, 0, k);
       }
     }
   }

@@ -1,17 +1,22 @@
 package io.sparktrain.ml;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.data.InputScaling;
 import io.sparktrain.data.IntList;
 import io.sparktrain.data.InvalidInputException;
+import io.sparktrain.export.OnnxExport;
 import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -119,6 +124,33 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
    */
   public InputScaling inputScaling() {
     return inputScaling;
+  }
+
+  /**
+   * Writes this model as an ONNX file (opset {@value OnnxExport#OPSET}; the graph, its outputs and
+   * what it refuses are in {@link OnnxExport}) to the local file {@code path}, whole or not at all
+   * (a temporary file, then a rename). The metadata also carries this model's params
+   * ({@code sparktrain.params}, JSON) and {@code extra} (e.g. the training config); null for none.
+   */
+  public void exportOnnx(Path path, Map<String, String> extra) throws IOException {
+    Map<String, String> meta = new LinkedHashMap<>();
+    Map<String, Object> ps = new LinkedHashMap<>();
+    for (Param<?> p : params()) {
+      if (isDefined(p)) {
+        ps.put(p.name(), $(p));
+      }
+    }
+    meta.put("sparktrain.params", new ObjectMapper().writeValueAsString(ps));
+    if (extra != null) {
+      meta.putAll(extra);
+    }
+    boolean classifier = this instanceof NeuralNetClassificationModel;
+    OnnxExport.write(OnnxExport.model(network, parameters, inputScaling, classifier, meta), path);
+  }
+
+  /** As {@link #exportOnnx(Path, Map)} with no extra metadata. */
+  public void exportOnnx(String path) throws IOException {
+    exportOnnx(Path.of(path), null);
   }
 
   /** Sets the input scaling (a model just built or loaded); returns this. */

@@ -1,0 +1,293 @@
+package io.sparktrain.export;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.StringStringEntryProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.ByteString;
+import io.sparktrain.Version;
+import io.sparktrain.data.InputScaling;
+import io.sparktrain.eval.Predictions;
+import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.LayerSpec;
+import io.sparktrain.nn.Network;
+import io.sparktrain.nn.ParameterLayout;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A trained network as an ONNX model (opset {@value #OPSET}, IR version 8), built with the ONNX
+ * protobuf classes of {@code org.tribuo:tribuo-util-onnx}.
+ *
+ * <p>The graph has one input, {@code features}: float32 [N, D] with a dynamic batch dimension N
+ * (the numeric features in the model's column order; the model's standardization, when it has one,
+ * is the graph's first two nodes, {@code (x - shift) * scale}). Every dense layer is a {@code Gemm}
+ * (kernel [in, out], bias [out]) followed by its activation: Relu, LeakyRelu(alpha), Sigmoid, Tanh,
+ * Softmax(axis 1), nothing for identity, and GELU in its tanh form
+ * {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} from Mul, Add and Tanh (opset 17 has no
+ * Gelu; this is the form sparktrain trains). Outputs:
+ * <ul>
+ *   <li>classifier with K softmax outputs (or K logits trained with softmax cross-entropy):
+ *       {@code probability} float32 [N, K] and {@code prediction} int64 [N], the class of largest
+ *       probability, lowest index on ties (ArgMax), as {@code transform} gives;
+ *   <li>binary classifier (one sigmoid unit, or one logit trained with binary cross-entropy):
+ *       {@code probability} float32 [N, 1], the probability of class 1, and {@code prediction}
+ *       int64 [N], 1 when it is above 1 - p (p above one half), as {@code transform} gives;
+ *   <li>regression: {@code prediction} float32 [N, T], the output layer's activations.
+ * </ul>
+ * The metadata ({@code metadata_props}) carries the sparktrain version, the task, the feature,
+ * class and output counts, the architecture, whether the input is standardized, and whatever the
+ * caller adds (the training config).
+ *
+ * <p>Refused, with an error naming the part: categorical embedding tables (their hashing of
+ * strings has no standard ONNX op).
+ */
+public final class OnnxExport {
+  /** The ONNX opset of the default domain the graph uses. */
+  public static final int OPSET = 17;
+  /** The ONNX IR version: 8 is the first that opset 17 allows. */
+  public static final long IR_VERSION = 8;
+  public static final String INPUT = "features";
+  public static final String PROBABILITY = "probability";
+  public static final String PREDICTION = "prediction";
+
+  private static final float GELU_C = 0.044715f;
+  private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
+
+  private OnnxExport() {
+  }
+
+  /** The ONNX model of {@code net} with parameters {@code params} (see the class comment). */
+  public static ModelProto model(Network net, float[] params, InputScaling scaling, boolean classifier,
+      Map<String, String> metadata) {
+    net.layout().check(params, "onnx export: parameters");
+    if (net.categorical() > 0) {
+      throw new IllegalArgumentException("onnx export: the model has " + net.categorical() + " categorical"
+          + " embedding table(s) (" + net.architecture() + "); ONNX export supports numeric features only");
+    }
+    if (classifier && !Predictions.isClassifier(net)) {
+      throw new IllegalArgumentException("onnx export: expected a classifier network (K softmax outputs or one"
+          + " sigmoid unit), found " + net.architecture());
+    }
+    if (scaling != null && scaling.size() != net.inputs()) {
+      throw new IllegalArgumentException("onnx export: input scaling of " + scaling.size() + " features, expected "
+          + net.inputs());
+    }
+    Graph g = new Graph();
+    g.input(INPUT, net.inputs());
+    String x = INPUT;
+    if (scaling != null) {
+      x = g.node("Sub", "standardize_sub", List.of(x, g.tensor("standardize_shift", scaling.shift(),
+          net.inputs())));
+      x = g.node("Mul", "standardize", List.of(x, g.tensor("standardize_scale", scaling.scale(), net.inputs())));
+    }
+    ParameterLayout layout = net.layout();
+    for (int l = 0; l < net.depth(); l++) {
+      LayerSpec spec = net.layer(l);
+      ParameterLayout.Entry k = layout.kernel(l);
+      ParameterLayout.Entry b = layout.bias(l);
+      String name = "dense_" + l;
+      x = g.node("Gemm", name, List.of(x, g.tensor(name + "/kernel", params, k.offset(), k.shape()),
+          g.tensor(name + "/bias", params, b.offset(), b.shape())));
+      x = activation(g, spec.activation(), name, x);
+    }
+    boolean binary = classifier && Predictions.numClasses(net) == 2 && net.outputs() == 1;
+    Map<String, String> meta = new LinkedHashMap<>();
+    meta.put("sparktrain.version", Version.get());
+    meta.put("sparktrain.task", classifier ? (binary ? "binary_classification" : "classification") : "regression");
+    meta.put("sparktrain.num_features", Integer.toString(net.inputs()));
+    if (classifier) {
+      meta.put("sparktrain.num_classes", Integer.toString(Predictions.numClasses(net)));
+    }
+    meta.put("sparktrain.num_outputs", Integer.toString(net.outputs()));
+    meta.put("sparktrain.architecture", net.architecture());
+    meta.put("sparktrain.standardized", Boolean.toString(scaling != null));
+    if (!classifier) {
+      g.output(g.node("Identity", PREDICTION, List.of(x)), PREDICTION, TensorProto.DataType.FLOAT, net.outputs());
+    } else if (binary) {
+      String p = net.outputLayer().activation().kind() == Activation.Kind.SIGMOID ? x
+          : g.node("Sigmoid", "probability_of_1", List.of(x));
+      g.output(g.node("Identity", PROBABILITY, List.of(p)), PROBABILITY, TensorProto.DataType.FLOAT, 1);
+      // transform's rule: the probabilities (1 - p, p), the larger wins, class 0 on a tie.
+      String q = g.node("Sub", "probability_of_0", List.of(g.scalar("one", 1f), p));
+      String both = g.node("Concat", "class_probabilities", List.of(q, p), intAttr("axis", 1));
+      g.output(g.node("ArgMax", PREDICTION, List.of(both), intAttr("axis", 1), intAttr("keepdims", 0)),
+          PREDICTION, TensorProto.DataType.INT64, -1);
+    } else {
+      Activation.Kind last = net.outputLayer().activation().kind();
+      String p = last == Activation.Kind.SOFTMAX ? x : g.node("Softmax", "softmax", List.of(x), intAttr("axis", 1));
+      g.output(g.node("Identity", PROBABILITY, List.of(p)), PROBABILITY, TensorProto.DataType.FLOAT,
+          net.outputs());
+      g.output(g.node("ArgMax", PREDICTION, List.of(p), intAttr("axis", 1), intAttr("keepdims", 0)),
+          PREDICTION, TensorProto.DataType.INT64, -1);
+    }
+    if (metadata != null) {
+      meta.putAll(metadata);
+    }
+    ModelProto.Builder m = ModelProto.newBuilder()
+        .setIrVersion(IR_VERSION)
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+        .setProducerName("sparktrain")
+        .setProducerVersion(Version.get())
+        .setDomain("io.sparktrain")
+        .setModelVersion(1)
+        .setDocString("sparktrain " + (classifier ? "classifier" : "regressor") + ": " + net.architecture())
+        .setGraph(g.build("sparktrain_" + (classifier ? "classifier" : "regressor")));
+    meta.forEach((key, v) -> m.addMetadataProps(StringStringEntryProto.newBuilder().setKey(key).setValue(v)));
+    return m.build();
+  }
+
+  /**
+   * Writes {@link #model} to {@code out}: a temporary file in the same directory, then a rename, so
+   * {@code out} is the whole model or untouched.
+   */
+  public static void write(ModelProto model, Path out) throws IOException {
+    Path abs = out.toAbsolutePath();
+    Path dir = abs.getParent();
+    if (dir != null) {
+      Files.createDirectories(dir);
+    }
+    Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+    try {
+      try (OutputStream os = Files.newOutputStream(tmp)) {
+        model.writeTo(os);
+      }
+      try {
+        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static String activation(Graph g, Activation a, String layer, String x) {
+    switch (a.kind()) {
+      case IDENTITY:
+        return x;
+      case RELU:
+        return g.node("Relu", layer + "/relu", List.of(x));
+      case LEAKY_RELU:
+        return g.node("LeakyRelu", layer + "/leaky_relu", List.of(x), floatAttr("alpha", a.alpha()));
+      case SIGMOID:
+        return g.node("Sigmoid", layer + "/sigmoid", List.of(x));
+      case TANH:
+        return g.node("Tanh", layer + "/tanh", List.of(x));
+      case SOFTMAX:
+        return g.node("Softmax", layer + "/softmax", List.of(x), intAttr("axis", 1));
+      case GELU: {
+        String p = layer + "/gelu";
+        String x3 = g.node("Mul", p + "/x3", List.of(g.node("Mul", p + "/x2", List.of(x, x)), x));
+        String inner = g.node("Add", p + "/inner", List.of(x, g.node("Mul", p + "/cx3",
+            List.of(x3, g.scalar("gelu_c", GELU_C)))));
+        String t = g.node("Tanh", p + "/tanh", List.of(g.node("Mul", p + "/scaled",
+            List.of(inner, g.scalar("gelu_sqrt_2_over_pi", SQRT_2_OVER_PI)))));
+        String half = g.node("Mul", p + "/half_x", List.of(x, g.scalar("half", 0.5f)));
+        return g.node("Mul", p, List.of(half, g.node("Add", p + "/one_plus_tanh", List.of(t, g.scalar("one", 1f)))));
+      }
+      default:
+        throw new IllegalArgumentException("onnx export: activation " + a + " of " + layer + " has no ONNX form");
+    }
+  }
+
+  private static AttributeProto intAttr(String name, long v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+  }
+
+  private static AttributeProto floatAttr(String name, float v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+  }
+
+  /** The graph under construction: nodes in order, initializers by name (a scalar is made once). */
+  private static final class Graph {
+    private final GraphProto.Builder g = GraphProto.newBuilder();
+    private final Map<String, String> scalars = new LinkedHashMap<>();
+
+    void input(String name, int width) {
+      g.addInput(valueInfo(name, TensorProto.DataType.FLOAT, width));
+    }
+
+    /** Declares {@code tensor} as the graph output {@code name}: [N, width], or [N] when width is -1. */
+    void output(String tensor, String name, TensorProto.DataType type, int width) {
+      if (!tensor.equals(name)) {
+        throw new AssertionError("output " + name + " is tensor " + tensor);
+      }
+      g.addOutput(valueInfo(name, type, width));
+    }
+
+    /** Adds node {@code op} named {@code name} whose one output tensor is also called {@code name}. */
+    String node(String op, String name, List<String> inputs, AttributeProto... attrs) {
+      NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(name);
+      for (AttributeProto a : attrs) {
+        n.addAttribute(a);
+      }
+      g.addNode(n);
+      return name;
+    }
+
+    String tensor(String name, float[] values, int width) {
+      return tensor(name, values, 0, new int[] {width});
+    }
+
+    /** An initializer: {@code values[offset, offset + prod(shape))}, row-major, as little-endian raw data. */
+    String tensor(String name, float[] values, int offset, int[] shape) {
+      TensorProto.Builder t = TensorProto.newBuilder().setName(name)
+          .setDataType(TensorProto.DataType.FLOAT.getNumber());
+      int size = 1;
+      for (int d : shape) {
+        t.addDims(d);
+        size = Math.multiplyExact(size, d);
+      }
+      ByteBuffer buf = ByteBuffer.allocate(Math.multiplyExact(size, Float.BYTES)).order(ByteOrder.LITTLE_ENDIAN);
+      buf.asFloatBuffer().put(values, offset, size);
+      g.addInitializer(t.setRawData(ByteString.copyFrom(buf.array())));
+      return name;
+    }
+
+    /** A float32 scalar initializer (rank 0), shared by name. */
+    String scalar(String name, float v) {
+      String key = name + "=" + Float.floatToIntBits(v);
+      String have = scalars.get(key);
+      if (have != null) {
+        return have;
+      }
+      if (scalars.containsValue(name)) {
+        throw new AssertionError("two scalars named " + name);
+      }
+      g.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT.getNumber())
+          .addFloatData(v));
+      scalars.put(key, name);
+      return name;
+    }
+
+    GraphProto build(String name) {
+      return g.setName(name).build();
+    }
+
+    private static ValueInfoProto valueInfo(String name, TensorProto.DataType type, int width) {
+      TensorShapeProto.Builder shape = TensorShapeProto.newBuilder()
+          .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("N"));
+      if (width >= 0) {
+        shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(width));
+      }
+      return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+          TypeProto.Tensor.newBuilder().setElemType(type.getNumber()).setShape(shape))).build();
+    }
+  }
+}
