@@ -55,7 +55,7 @@ class SparseTrainTest {
     Path out = dir.resolve("out");
     MainTest.Run run = MainTest.run("train", "--config", "/dev/null", "--set", "data.train=" + data,
         "--set", "data.format=libsvm", "--set", "data.options={numFeatures: \"" + dim + "\"}",
-        "--set", "data.test_fraction=0.25", "--set", "model.hidden=[8]", "--set", "training.epochs=4",
+        "--set", "data.test_fraction=0.25", "--set", "model.hidden=[8]", "--set", "training.epochs=2",
         "--set", "training.batch_size=32", "--set", "training.optimizer={name: adam, learning_rate: 0.05}",
         "--set", "output.dir=" + out);
     assertEquals(0, run.code, run.err + run.out);
