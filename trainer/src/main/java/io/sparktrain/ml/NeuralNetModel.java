@@ -133,6 +133,14 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
    * ({@code sparktrain.params}, JSON) and {@code extra} (e.g. the training config); null for none.
    */
   public void exportOnnx(Path path, Map<String, String> extra) throws IOException {
+    exportOnnx(path, extra, OnnxExport.Weights.FLOAT32);
+  }
+
+  /**
+   * As {@link #exportOnnx(Path, Map)}, with the kernels stored as {@code weights}
+   * ({@link OnnxExport.Weights#INT8}: post-training int8, per output channel).
+   */
+  public void exportOnnx(Path path, Map<String, String> extra, OnnxExport.Weights weights) throws IOException {
     Map<String, String> meta = new LinkedHashMap<>();
     Map<String, Object> ps = new LinkedHashMap<>();
     for (Param<?> p : params()) {
@@ -145,7 +153,7 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
       meta.putAll(extra);
     }
     boolean classifier = this instanceof NeuralNetClassificationModel;
-    OnnxExport.write(OnnxExport.model(network, parameters, inputScaling, classifier, meta), path);
+    OnnxExport.write(OnnxExport.model(network, parameters, inputScaling, classifier, weights, meta), path);
   }
 
   /** As {@link #exportOnnx(Path, Map)} with no extra metadata. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -190,6 +191,65 @@ class OnnxExportTest {
     float[] want = new float[scored.size()];
     for (int i = 0; i < want.length; i++) want[i] = (float) scored.get(i).getDouble(1);
     assertClose(want, got.prediction, "regression prediction");
+  }
+
+  @Test
+  void int8KernelsComputeWhatTheirDequantizedValuesDo() throws Exception {
+    Random r = new Random(9);
+    int d = 64;
+    int rows = 50;
+    float[] x = new float[rows * d];
+    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+    List<Network> nets = List.of(
+        Network.builder(d).dense(256, Activation.RELU).dense(128, Activation.GELU).dense(10, Activation.SOFTMAX)
+            .loss(Loss.SOFTMAX_CROSS_ENTROPY).build(),
+        Network.builder(d).dense(32, Activation.TANH).dense(3, Activation.IDENTITY).loss(Loss.MSE).build());
+    for (Network net : nets) {
+      float[] params = net.initParameters(21);
+      for (int i = 0; i < params.length; i++) params[i] += 0.01f * (float) r.nextGaussian();
+      boolean classifier = Predictions.isClassifier(net);
+      Path f32 = dir.resolve("f32-" + net.depth() + ".onnx");
+      Path i8 = dir.resolve("int8-" + net.depth() + ".onnx");
+      OnnxExport.write(OnnxExport.model(net, params, null, classifier, null), f32);
+      ModelProto q = OnnxExport.model(net, params, null, classifier, OnnxExport.Weights.INT8, null);
+      OnnxExport.write(q, i8);
+      assertEquals(net.depth(), q.getGraph().getNodeList().stream().filter(n -> n.getOpType()
+          .equals("DequantizeLinear")).count(), "one DequantizeLinear per kernel");
+      assertEquals(net.depth(), q.getGraph().getInitializerList().stream().filter(t -> t.getDataType()
+          == TensorProto.DataType.INT8.getNumber() && t.getDimsCount() == 2).count(), "int8 kernels");
+
+      float[] want = net.predict(OnnxExport.int8Dequantized(net, params), x, rows, net.newWorkspace());
+      float[] exact = net.predict(params, x, rows, net.newWorkspace());
+      Outputs got = run(i8, x, rows, d);
+      float[] have = classifier ? got.probability : got.prediction;
+      assertClose(want, have, net.architecture() + " int8 against its dequantized kernels");
+      double drift = 0;
+      for (int i = 0; i < want.length; i++) drift = Math.max(drift, Math.abs(exact[i] - have[i]));
+      assertTrue(drift > 0 && drift < 0.05, net.architecture() + ": int8 against float32 " + drift);
+      if (net.depth() == 3) {
+        double ratio = (double) Files.size(i8) / Files.size(f32);
+        assertTrue(ratio <= 0.3, "int8 file " + Files.size(i8) + " bytes against " + Files.size(f32) + ": " + ratio);
+      }
+    }
+    // The rounding: every value within half a step of its column's scale, each non-zero column reaching 127.
+    float[] w = new float[5 * 3];
+    for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian() * (1 + i % 3);
+    w[1] = 0f;
+    w[4] = 0f;
+    w[7] = 0f;
+    w[10] = 0f;
+    w[13] = 0f;
+    byte[] qv = new byte[w.length];
+    float[] scale = OnnxExport.quantizeInt8(w, 0, 5, 3, qv);
+    assertEquals(1f, scale[1], "an all-zero column keeps scale 1");
+    for (int j : new int[] {0, 2}) {
+      int top = 0;
+      for (int i = 0; i < 5; i++) {
+        assertTrue(Math.abs(w[i * 3 + j] - qv[i * 3 + j] * scale[j]) <= scale[j] / 2 + 1e-7, "row " + i);
+        top = Math.max(top, Math.abs(qv[i * 3 + j]));
+      }
+      assertEquals(127, top, "column " + j);
+    }
   }
 
   @Test
