@@ -55,7 +55,7 @@ module_jar_classpath() {
   echo "$ROOT/$module/target/sparktrain-$module-$version.jar:$ROOT/trainer/target/sparktrain-trainer-$version.jar:$cp"
 }
 
-# Class-data sharing for the sparktrain command $2 (train, experiment, evaluate or predict; others get
+# Class-data sharing for the sparktrain command $2 (train, experiment, evaluate, predict or export; others get
 # none) in a JVM on classpath $1: sets CDS_OPTS (the JVM options to add) and CDS_TMP (an archive to
 # publish with cds_publish after the JVM exits, or empty). A JVM spends most of a small job's first
 # seconds loading and verifying Spark's 20,000 classes; a dynamic archive (-XX:ArchiveClassesAtExit,
@@ -69,7 +69,7 @@ module_jar_classpath() {
 cds_prepare() {
   local cp="$1" command="$2" dir="${SPARKTRAIN_CDS_DIR:-$ROOT/target/cds}" key jar
   CDS_OPTS=() CDS_TMP=""
-  case "$command" in train|experiment|evaluate|predict) ;; *) return 0 ;; esac
+  case "$command" in train|experiment|evaluate|predict|export) ;; *) return 0 ;; esac
   if [ "${SPARKTRAIN_CDS:-on}" = off ]; then return 0; fi
   key="$({ echo "$command"; readlink -f "$(command -v java)"
            IFS=: read -ra jars <<<"$cp"
