@@ -22,6 +22,10 @@ import org.apache.spark.sql.types.StructType;
  *   <li>{@code predictionCol} (double): the class with the largest probability (lowest index on
  *       ties).
  * </ul>
+ * A binary model of one output unit (sigmoid, or a logit trained with binary cross-entropy; built
+ * with {@link #of(Network, float[])}, the Estimator always has K softmax units) has one value in
+ * each Vector: the logit, and p = P(class 1); its prediction is 1 when p > 0.5, else 0
+ * ({@link Predictions#predictedClass}).
  * Save with {@code write().save(path)}; load with {@link #load(String)} or inside a PipelineModel.
  */
 public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNetClassificationModel>
@@ -56,20 +60,23 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
   public NeuralNetClassificationModel setRawPredictionCol(String v) { return put(rawPredictionCol(), v); }
   public NeuralNetClassificationModel setProbabilityCol(String v) { return put(probabilityCol(), v); }
 
-  /** The number of classes K of the trained network (its output units), whatever the numClasses param held. */
+  /**
+   * The number of classes K of the trained network (its output units; 2 for a binary model of one unit),
+   * whatever the numClasses param held.
+   */
   @Override
   public int getNumClasses() {
-    return numOutputs();
+    return Predictions.numClasses(network());
   }
 
-  /** The class probabilities of one row (a dense vector of K values). */
+  /** The class probabilities of one row (a dense vector of K values; one, P(class 1), for a binary model). */
   public Vector predictProbability(Vector features) {
     return Vectors.dense(toDoubles(predictOne(features)));
   }
 
   /** The predicted class of one row. */
   public double predict(Vector features) {
-    return argmax(predictOne(features), 0, numOutputs());
+    return Predictions.predictedClass(predictOne(features), 0, numOutputs());
   }
 
   private float[] predictOne(Vector features) {
@@ -87,7 +94,9 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
       inputScaling().applyDense(x, 0, 1); // as transform does
     }
     Network net = network();
-    return net.predict(parameters(), x, 1, net.newWorkspace());
+    float[] out = net.predict(parameters(), x, 1, net.newWorkspace());
+    Predictions.toProbabilities(net, out, 0, 1);
+    return out;
   }
 
   static StructType addOutputs(StructType schema, NeuralNetClassifierParams p, String who) {
@@ -118,16 +127,6 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
 
   public static NeuralNetClassificationModel load(String path) {
     return read().load(path);
-  }
-
-  static int argmax(float[] a, int off, int k) {
-    int best = 0;
-    for (int j = 1; j < k; j++) {
-      if (a[off + j] > a[off + best]) {
-        best = j;
-      }
-    }
-    return best;
   }
 
   static double[] toDoubles(float[] a) {
@@ -164,13 +163,14 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
         for (int j = 0; j < k; j++) z[j] = logits[off + j];
         values[at++] = Vectors.dense(z);
       }
+      Predictions.toProbabilities(net, out, off, 1);
       if (prob) {
         double[] p = new double[k];
         for (int j = 0; j < k; j++) p[j] = out[off + j];
         values[at++] = Vectors.dense(p);
       }
       if (pred) {
-        values[at] = (double) argmax(out, off, k);
+        values[at] = (double) Predictions.predictedClass(out, off, k);
       }
     }
   }
