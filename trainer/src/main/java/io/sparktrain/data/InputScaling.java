@@ -1,22 +1,20 @@
 package io.sparktrain.data;
 
-import io.sparktrain.train.OrderedAggregate;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Base64;
-import org.apache.spark.api.java.JavaRDD;
 
 /**
  * Standardization that lives inside a model: a plain per-feature shift and scale, applied as
  * {@code x'[j] = (x[j] - shift[j]) * scale[j]} before the first layer (an ONNX export is a Sub and a
  * Mul in front of the network).
  *
- * <p>{@link #fit} computes the feature means and variances in one distributed pass over the decoded
- * blocks (per partition an exact two-pass mean and sum of squared deviations in double, merged with
- * Chan et al.'s pairwise rule), row-weighted (example weights do not enter), population variance
- * (divided by n, as scikit-learn's StandardScaler). {@code scale = 1/std}, and 1 for a feature of
- * zero variance.
+ * <p>{@link TrainingData#fitScaling} computes the feature means and variances in one distributed pass
+ * over the decoded blocks ({@link Moments}: per partition an exact two-pass mean and sum of squared
+ * deviations in double, merged with Chan et al.'s pairwise rule), row-weighted (example weights do
+ * not enter), population variance (divided by n, as scikit-learn's StandardScaler).
+ * {@code scale = 1/std}, and 1 for a feature of zero variance.
  *
  * <p><b>Sparse (CSR) data is scaled by its largest magnitude, not centred</b> (scikit-learn's
  * {@code MaxAbsScaler}, which it recommends for sparse data): {@code shift} is all 0, since
@@ -25,6 +23,10 @@ import org.apache.spark.api.java.JavaRDD;
  * standard deviation of about sqrt(1/n), and 1/std would multiply it by about 200 on 40,000 rows (on
  * the hashed-text benchmark of docs/BENCHMARKS.md that cost 25 points of accuracy). One sparse
  * partition is enough for the whole model to be scaled this way.
+ *
+ * <p>This class uses no Spark type, so that a model's scaling is applied the same way by
+ * {@code transform} and by the Spark-free {@code io.sparktrain.serve.Predictor}; the distributed
+ * fit lives in {@link TrainingData}.
  */
 public final class InputScaling implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -214,30 +216,6 @@ public final class InputScaling implements Serializable {
     public double[] maxAbs() { return maxAbs.clone(); }
     /** Whether any of the merged rows were in CSR form. */
     public boolean sparse() { return sparse; }
-  }
-
-  /**
-   * The moments of all rows of {@code blocks}: one tree aggregation over the cached blocks, merged in
-   * partition order ({@link OrderedAggregate}), so the result does not depend on task timing and a
-   * resumed run computes the same scaling.
-   */
-  public static Moments moments(JavaRDD<Block> blocks, int depth) {
-    return OrderedAggregate.aggregate(blocks.map(Moments::of), Moments::new, Moments::merge, depth);
-  }
-
-  /** The standardization of {@code data}'s features: one distributed pass over its cached blocks. */
-  public static InputScaling fit(TrainingData data) {
-    return fit(data, 2);
-  }
-
-  /** As {@link #fit(TrainingData)}, with a tree of {@code depth} levels. */
-  public static InputScaling fit(TrainingData data, int depth) {
-    Moments m = moments(data.blocks(), depth);
-    if (m.count() == 0) {
-      throw new InvalidInputException("data.standardize: expected training rows to compute the feature means and"
-          + " variances from, found none");
-    }
-    return of(m);
   }
 
   /**

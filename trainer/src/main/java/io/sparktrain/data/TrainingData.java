@@ -1,5 +1,6 @@
 package io.sparktrain.data;
 
+import io.sparktrain.train.OrderedAggregate;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -547,6 +548,29 @@ public final class TrainingData {
   public int numPartitions() { return partitionRows.length; }
   public double weightSum() { return weightSum; }
   public long cachedBytes() { return bytes; }
+
+  /**
+   * The standardization of these rows' features ({@link InputScaling#of} of {@link #featureMoments}):
+   * one distributed pass over the cached blocks, with a tree of {@code depth} levels.
+   */
+  public InputScaling fitScaling(int depth) {
+    InputScaling.Moments m = featureMoments(depth);
+    if (m.count() == 0) {
+      throw new InvalidInputException("data.standardize: expected training rows to compute the feature means and"
+          + " variances from, found none");
+    }
+    return InputScaling.of(m);
+  }
+
+  /**
+   * The per-feature moments of all rows: one tree aggregation over the cached blocks, merged in
+   * partition order ({@link OrderedAggregate}), so the result does not depend on task timing and a
+   * resumed run computes the same scaling.
+   */
+  public InputScaling.Moments featureMoments(int depth) {
+    return OrderedAggregate.aggregate(blocks.map(InputScaling.Moments::of), InputScaling.Moments::new,
+        InputScaling.Moments::merge, depth);
+  }
 
   /**
    * This data with its features scaled by {@code scaling} ({@link InputScaling#apply}): a new cached

@@ -91,6 +91,32 @@ public final class Predictions {
     }
   }
 
+  /**
+   * Turns {@code rows} rows of a classifier's output activations ({@link Network#outputs()} per row,
+   * from {@code off}) into the probabilities the models report, in place and in the same width: softmax
+   * outputs stay; logits (identity with softmax cross-entropy) go through softmax; a single logit
+   * (identity with binary cross-entropy) through the sigmoid; a single sigmoid unit stays as it is,
+   * P(class 1). Unlike {@link #classProbabilities}, a binary model keeps its one value per row.
+   */
+  public static void toProbabilities(Network net, float[] outputs, int off, int rows) {
+    Mode mode = mode(net);
+    int n = net.outputs();
+    if (mode == Mode.LOGITS) {
+      Activation.SOFTMAX.forward(outputs, outputs, off, rows, n);
+    } else if (mode == Mode.BINARY_LOGIT) {
+      for (int r = off; r < off + rows; r++) outputs[r] = Activation.sigmoid(outputs[r]);
+    }
+  }
+
+  /**
+   * The class of one row of {@link #toProbabilities}'s values ({@code width} from {@code off}): the
+   * argmax, lowest index on ties; for one value p = P(class 1), 1 when p > 0.5 (the argmax of
+   * {@code [1 - p, p]}, as {@link #classProbabilities} and the evaluators have it).
+   */
+  public static int predictedClass(float[] probs, int off, int width) {
+    return width == 1 ? (probs[off] > 0.5f ? 1 : 0) : argmax(probs, off, width);
+  }
+
   private enum Mode { PROBS, LOGITS, BINARY_PROB, BINARY_LOGIT }
 
   private static Mode mode(Network net) {

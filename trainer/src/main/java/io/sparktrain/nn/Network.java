@@ -253,12 +253,22 @@ public final class Network implements Serializable {
 
   /** The output layer's activations for {@code rows} rows of {@code x}: a new rows x outputs array. */
   public float[] predict(float[] params, float[] x, int rows, Workspace ws) {
+    float[] out = new float[rows * outputs()];
+    predict(params, x, rows, ws, out, 0);
+    return out;
+  }
+
+  /**
+   * As {@link #predict(float[], float[], int, Workspace)}, into {@code out} from {@code outOff}: nothing
+   * is allocated once {@code ws} has held {@code rows} rows.
+   */
+  public void predict(float[] params, float[] x, int rows, Workspace ws, float[] out, int outOff) {
     if (embeddings.length > 0) {
       throw new IllegalArgumentException("network with " + embeddings.length + " embedding tables: expected a"
           + " mini-batch with categorical ids (predict(params, MiniBatch, ws)), found dense rows only");
     }
     forward(params, x, null, rows, ws, false, 0L);
-    return lastOutputs(ws, rows);
+    System.arraycopy(ws.h[layers.length - 1], 0, out, outOff, rows * outputs());
   }
 
   /** The output layer's activations for the rows of {@code batch}, dense or sparse (CSR) features. */

@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Before round 1, {@link TrainConfig#resolve} fixes the automatic settings (epochs, batch size,
  * engine) from the data, and with {@link TrainConfig#standardize()} the feature means and variances
- * are computed in one pass ({@link InputScaling#fit}) and the training and validation blocks are
+ * are computed in one pass ({@link TrainingData#fitScaling}) and the training and validation blocks are
  * scaled once into a second cached copy; the scaling is stored in checkpoints (a resumed run uses
  * the checkpoint's) and returned in {@link TrainResult#inputScaling()}.
  *
@@ -256,7 +256,7 @@ public final class Trainer {
     }
     String stored = resumed.map(c -> c.extras().get(SCALING_KEY)).orElse(null);
     long s0 = System.nanoTime();
-    scaling = stored != null ? InputScaling.decode(stored) : InputScaling.fit(train, config.aggregationDepth());
+    scaling = stored != null ? InputScaling.decode(stored) : train.fitScaling(config.aggregationDepth());
     LOG.info("sparktrain: standardizing {} features{} ({}; {} s)", scaling.size(), scaling.scaleOnly()
         ? " by their standard deviations only (sparse features are not centred)" : " to mean 0 and variance 1",
         stored != null ? "the resumed checkpoint's means and variances" : "means and variances of the training data",

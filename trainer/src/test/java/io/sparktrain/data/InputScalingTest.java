@@ -80,13 +80,13 @@ class InputScalingTest {
       TrainingData td = decode(partitions);
       try {
         assertEquals(partitions, td.numPartitions());
-        InputScaling.Moments m = InputScaling.moments(td.blocks(), 2);
+        InputScaling.Moments m = td.featureMoments(2);
         assertEquals(ROWS.size(), m.count());
         for (int j = 0; j < 4; j++) {
           assertEquals(ref[0][j], m.mean()[j], 1e-9 * Math.max(1, Math.abs(ref[0][j])), "mean of feature " + j);
           assertEquals(ref[1][j], m.variance()[j], 1e-9 * Math.max(1e-12, ref[1][j]), "variance of feature " + j);
         }
-        InputScaling s = InputScaling.fit(td);
+        InputScaling s = td.fitScaling(2);
         assertFalse(s.scaleOnly());
         for (int j = 0; j < 4; j++) {
           assertEquals((float) ref[0][j], s.shift()[j], "shift " + j);
@@ -103,10 +103,10 @@ class InputScalingTest {
   @Test
   void scaledBlocksHaveMeanZeroAndVarianceOneExceptConstantFeatures() {
     TrainingData td = decode(3);
-    InputScaling s = InputScaling.fit(td);
+    InputScaling s = td.fitScaling(2);
     TrainingData scaled = td.scaled(s);
     try {
-      InputScaling.Moments m = InputScaling.moments(scaled.blocks(), 2);
+      InputScaling.Moments m = scaled.featureMoments(2);
       for (int j = 0; j < 4; j++) {
         assertEquals(0, m.mean()[j], 1e-5, "mean of scaled feature " + j);
         assertEquals(j == 1 ? 0 : 1, m.variance()[j], 1e-4, "variance of scaled feature " + j);
@@ -137,7 +137,7 @@ class InputScalingTest {
         InputSpec.classification("features", "label"));
     try {
       assertTrue(td.sparsePartitions() > 0);
-      InputScaling s = InputScaling.fit(td);
+      InputScaling s = td.fitScaling(2);
       assertTrue(s.scaleOnly(), "sparse data: no centring");
       assertEquals(1f, s.scale()[dim - 1], "an all-zero column is scaled by 1");
       for (int j = 0; j < dim - 1; j++) {

@@ -1,0 +1,88 @@
+package io.sparktrain.serve;
+
+import io.sparktrain.linalg.Blas;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Scores a CSV with a saved model, without Spark:
+ * <pre>
+ * java -cp sparktrain-trainer.jar:blas-3.2.0.jar:arpack_combined_all-0.1.jar:slf4j-api.jar \
+ *     io.sparktrain.serve.PredictCsv MODEL_DIR &lt; rows.csv
+ * </pre>
+ * Each input line holds one row's {@code numFeatures} numbers, comma-separated (no header); each
+ * output line holds the row's outputs ({@link Predictor#predict(float[])}), then for a classifier
+ * its class. stderr gets one line naming the model and the BLAS in use (without an slf4j binding
+ * nothing else reports it). Exit code 2 for a usage or input error, with one line on stderr.
+ */
+public final class PredictCsv {
+  private PredictCsv() {
+  }
+
+  public static void main(String[] args) throws IOException {
+    if (args.length != 1) {
+      System.err.println("usage: PredictCsv MODEL_DIR < rows.csv");
+      System.exit(2);
+    }
+    Predictor p;
+    List<float[]> rows = new ArrayList<>();
+    try {
+      p = Predictor.load(Path.of(args[0]));
+      System.err.println("PredictCsv: " + p + ", BLAS " + Blas.get().describe());
+      BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      String line;
+      for (int n = 1; (line = in.readLine()) != null; n++) {
+        if (!line.isBlank()) {
+          rows.add(parse(line, n, p.numFeatures()));
+        }
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      System.err.println("PredictCsv: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    // One batch call for the outputs; the class through the single-row call.
+    float[] packed = new float[rows.size() * p.numFeatures()];
+    for (int r = 0; r < rows.size(); r++) {
+      System.arraycopy(rows.get(r), 0, packed, r * p.numFeatures(), p.numFeatures());
+    }
+    float[] out = p.predict(packed, rows.size());
+    PrintStream o = System.out;
+    StringBuilder sb = new StringBuilder();
+    for (int r = 0; r < rows.size(); r++) {
+      sb.setLength(0);
+      for (int j = 0; j < p.numOutputs(); j++) {
+        sb.append(j == 0 ? "" : ",").append(out[r * p.numOutputs() + j]);
+      }
+      if (p.task() == Predictor.Task.CLASSIFICATION) {
+        sb.append(',').append(p.predictClass(rows.get(r)));
+      }
+      o.println(sb);
+    }
+    o.flush();
+  }
+
+  private static float[] parse(String line, int n, int width) {
+    String[] f = line.split(",", -1);
+    if (f.length != width) {
+      throw new IllegalArgumentException("line " + n + ": expected " + width + " comma-separated values (the"
+          + " model's numFeatures), found " + f.length);
+    }
+    float[] row = new float[width];
+    for (int j = 0; j < width; j++) {
+      try {
+        row[j] = Float.parseFloat(f[j].trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("line " + n + ", value " + (j + 1) + ": expected a number, found '"
+            + f[j].trim() + "'", e);
+      }
+    }
+    return row;
+  }
+}
