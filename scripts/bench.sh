@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (never part of the tests).
 # Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options] | cluster
-#        | small-tables [--tables wine,iris] [--seeds 42,1,2] [--set key=value]
+#        | small-tables [--tables wine,iris] [--seeds 42,1,2] [--set key=value] | serve [--model DIR] [--rows N]
 #        | text [--out DIR] [--top N] [--epochs N] [--batch N] [--lr X] [--scaling-epochs N]
 #               [--scaling-models linear,h64] [--mllib-iter N] [sparktrain train options...]
 #        | categorical [--out DIR] [--top N] [--epochs N] [--variants onehot,embed] [--sklearn true|false]
@@ -19,6 +19,24 @@ if [ "$what" = cluster ]; then exec "$ROOT/scripts/bench_cluster.sh" "$@"; fi
 if [ "$what" = small-tables ]; then
   ensure_deb python3-sklearn || true
   exec /usr/bin/python3 "$ROOT/scripts/small_tables.py" "$@"
+fi
+# Issue 12, serving: a Fashion-MNIST 784-256-128-10 model (the run of scripts/run-local.sh, trained
+# first when runs/fashion-mnist/model is missing, or --model DIR) exported as float32 and int8 ONNX,
+# then ONNX Runtime (Java) on both files and the Spark-free Predictor on the model directory, in one
+# JVM: test accuracy, size, single-row p50/p99 and batch-256 rows/s (bench/OnnxBench).
+if [ "$what" = serve ]; then
+  model=runs/fashion-mnist/model
+  if [ "${1:-}" = --model ]; then model="$2"; shift 2; fi
+  if [ ! -d "$model" ]; then scripts/run-local.sh >&2; fi
+  out=target/serve
+  mkdir -p "$out"
+  scripts/sparktrain export --model "$model" --output "$out/model-float32.onnx" >&2
+  scripts/sparktrain export --model "$model" --quantize int8 --output "$out/model-int8.onnx" >&2
+  mvn -q -B -ntp -Dstyle.color=never compile -pl trainer,examples >&2   # the classes; the jars stay as they are
+  # shellcheck disable=SC2086
+  exec java $SPARK_JVM_OPTS -cp "$(module_classpath examples)" io.sparktrain.examples.bench.OnnxBench \
+    --data data/fashion-mnist/test.parquet --model "onnxruntime-float32=$out/model-float32.onnx" \
+    --predictor "predictor-float32=$model" --model "onnxruntime-int8=$out/model-int8.onnx" "$@"
 fi
 # What this machine's apt lists hold, into file $1 (apt-get update first when they are empty): the
 # package metadata the text and categorical benchmarks are built from.
@@ -232,7 +250,7 @@ PY
     ;;
   *)
     echo "usage: scripts/bench.sh core [batches reps batch] | fashion [--mode average|sync --epochs N ...] | cluster" \
-      "| small-tables [--tables wine,iris] | text [--epochs N ...] [sparktrain options]" \
+      "| small-tables [--tables wine,iris] | serve [--model DIR] | text [--epochs N ...] [sparktrain options]" \
       "| categorical [--variants onehot,embed ...] [sparktrain options]" >&2
     exit 2 ;;
 esac
