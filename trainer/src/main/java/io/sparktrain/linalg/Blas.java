@@ -183,6 +183,16 @@ public final class Blas {
     if (m == 0 || n == 0) {
       return;
     }
+    if (m == 1 && !transA) {
+      // One row (a single-row prediction): a matrix-vector product. OpenBLAS's sgemm with one row
+      // runs its blocked matrix kernel; sgemv streams the matrix once. Column-major, op(B)^T is n x k.
+      if (transB) {
+        blas.sgemv("T", k, n, alpha, b, bOff, k, a, aOff, 1, beta, c, cOff, 1);
+      } else {
+        blas.sgemv("N", n, k, alpha, b, bOff, n, a, aOff, 1, beta, c, cOff, 1);
+      }
+      return;
+    }
     int lda = transA ? m : k;
     int ldb = transB ? k : n;
     blas.sgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
