@@ -26,8 +26,12 @@ fi
 # JVM: test accuracy, size, single-row p50/p99 and batch-256 rows/s (bench/OnnxBench).
 if [ "$what" = serve ]; then
   model=runs/fashion-mnist/model
-  if [ "${1:-}" = --model ]; then model="$2"; shift 2; fi
-  if [ ! -d "$model" ]; then scripts/run-local.sh >&2; fi
+  if [ "${1:-}" = --model ]; then
+    if [ $# -lt 2 ] || [ ! -d "$2" ]; then echo "bench.sh serve: --model needs a saved model directory" >&2; exit 2; fi
+    model="$2"; shift 2
+  elif [ ! -d "$model" ]; then
+    scripts/run-local.sh >&2
+  fi
   out=target/serve
   mkdir -p "$out"
   scripts/sparktrain export --model "$model" --output "$out/model-float32.onnx" >&2

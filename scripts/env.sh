@@ -32,9 +32,13 @@ ensure_deb() {
 module_classpath() {
   local module="$1" out="$ROOT/$1/target/classpath.txt"
   if [ ! -s "$out" ] || [ "$ROOT/pom.xml" -nt "$out" ] || [ "$ROOT/$module/pom.xml" -nt "$out" ]; then
-    (cd "$ROOT" && mvn -q -B -ntp dependency:build-classpath -pl "$module" -am -Dmdep.outputFile=target/classpath.txt >/dev/null)
     # The plugin leaves an unchanged file as it is, older than the pom: without the touch every call
-    # would run Maven again (7 s).
+    # would run Maven again (7 s). Only after a successful run, so a failure is retried next time.
+    if ! (cd "$ROOT" && mvn -q -B -ntp dependency:build-classpath -pl "$module" -am \
+        -Dmdep.outputFile=target/classpath.txt >&2); then
+      echo "sparktrain: mvn dependency:build-classpath failed for $module" >&2
+      return 1
+    fi
     touch "$out"
   fi
   # Our own modules from this checkout's target/classes, never from ~/.m2 (which other checkouts
@@ -50,7 +54,7 @@ module_classpath() {
 module_jar_classpath() {
   local module="$1" version cp
   version="$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' "$ROOT/pom.xml")"
-  cp="$(module_classpath "$module")"
+  cp="$(module_classpath "$module")" || return 1
   cp="${cp#*:}"; cp="${cp#*:}"
   echo "$ROOT/$module/target/sparktrain-$module-$version.jar:$ROOT/trainer/target/sparktrain-trainer-$version.jar:$cp"
 }
@@ -62,15 +66,19 @@ module_jar_classpath() {
 # then -XX:SharedArchiveFile) maps them ready-made. The first run of a command writes its archive,
 # the later ones use it (docs/BENCHMARKS.md, "Start-up"). One archive per command, java binary and
 # jar set (names, sizes, times), in $SPARKTRAIN_CDS_DIR (default target/cds), about 150 MB each; the
-# newest 4 are kept. SPARKTRAIN_CDS=off turns it off. A stale archive is never used: the key changes
+# newest 5 are kept; none is written where the directory is not writable or has under 1 GB free. SPARKTRAIN_CDS=off turns it off. A stale archive is never used: the key changes
 # with any jar, and the JVM itself checks the classpath and its options (-Xmx may differ) and falls
 # back to loading classes as usual when they do not fit. The JVM's CDS warnings (old class-file
 # versions it cannot archive) are silenced; its errors go to stderr.
 cds_prepare() {
-  local cp="$1" command="$2" dir="${SPARKTRAIN_CDS_DIR:-$ROOT/target/cds}" key jar
+  local cp="$1" command="$2" dir="${SPARKTRAIN_CDS_DIR:-$ROOT/target/cds}" key jar a
   CDS_OPTS=() CDS_TMP=""
   case "$command" in train|experiment|evaluate|predict|export) ;; *) return 0 ;; esac
   if [ "${SPARKTRAIN_CDS:-on}" = off ]; then return 0; fi
+  # --help and --version load no Spark: their archive would be a useless 17 MB under the command's key.
+  for a in "${@:3}"; do
+    case "$a" in -h|--help|-V|--version) return 0 ;; esac
+  done
   key="$({ echo "$command"; readlink -f "$(command -v java)"
            IFS=: read -ra jars <<<"$cp"
            for jar in "${jars[@]}"; do stat -c '%n %s %Y' "$jar" 2>/dev/null || echo "$jar missing"; done
@@ -81,23 +89,29 @@ cds_prepare() {
   if [ -s "$dir/sparktrain-$key.jsa" ]; then
     touch "$dir/sparktrain-$key.jsa" 2>/dev/null || true
     CDS_OPTS+=("-XX:SharedArchiveFile=$dir/sparktrain-$key.jsa")
-  else
+  elif [ -w "$dir" ] && [ "$(df -Pk "$dir" 2>/dev/null | awk 'NR == 2 {print $4}')" -gt 1048576 ] 2>/dev/null; then
+    # Only where it can be written (1 GB free): a JVM that cannot write its archive exits 1 after
+    # the job itself succeeded.
     CDS_TMP="$dir/sparktrain-$key.jsa.tmp.$$"
     CDS_OPTS+=("-XX:ArchiveClassesAtExit=$CDS_TMP")
+  else
+    CDS_OPTS=()
   fi
 }
 
 # After the JVM of cds_prepare exited with status $1: publishes the archive it wrote (rename, so a
-# concurrent run sees a whole archive or none) when the run succeeded, drops it otherwise, and keeps
-# the newest 4 archives.
+# concurrent run sees a whole archive or none) when the JVM was not killed by a signal (the JVM also
+# writes it after a failure at run time, which still loaded Spark) and it holds Spark's classes
+# (50 MB or more: a run that stopped before Spark started is not worth mapping), drops it
+# otherwise, and keeps the newest 5 archives (one per command).
 cds_publish() {
   local rc="$1" dir
   [ -n "$CDS_TMP" ] || return 0
   dir="$(dirname "$CDS_TMP")"
-  if [ "$rc" = 0 ] && [ -s "$CDS_TMP" ]; then
-    mv -f "$CDS_TMP" "${CDS_TMP%.tmp.*}"
+  if [ "$rc" -lt 128 ] && [ "$(stat -c %s "$CDS_TMP" 2>/dev/null || echo 0)" -ge 52428800 ]; then
+    mv -f "$CDS_TMP" "${CDS_TMP%.tmp.*}" || true
     # shellcheck disable=SC2012 # names are ours: sparktrain-<hex>.jsa
-    ls -t "$dir"/sparktrain-*.jsa 2>/dev/null | tail -n +5 | xargs -r rm -f
+    ls -t "$dir"/sparktrain-*.jsa 2>/dev/null | tail -n +6 | xargs -r rm -f || true
   fi
   rm -f "$CDS_TMP"
 }

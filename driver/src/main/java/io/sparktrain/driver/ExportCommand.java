@@ -2,6 +2,7 @@ package io.sparktrain.driver;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparktrain.driver.config.ConfigException;
 import io.sparktrain.export.OnnxExport;
 import io.sparktrain.ml.NeuralNetModel;
@@ -18,8 +19,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code sparktrain export --model DIR --format onnx [--quantize int8] --output FILE}: a saved model as an ONNX file
  * ({@link OnnxExport}). When the model directory is a run's {@code model/}, the run's training
- * config ({@code summary.json}'s {@code config}) goes into the metadata as
- * {@code sparktrain.training_config}.
+ * config ({@code summary.json}'s {@code config}, without its {@code spark} section, whose conf may
+ * hold credentials) goes into the metadata as {@code sparktrain.training_config}.
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
     description = {"Export a saved model to another format: ONNX (opset " + OnnxExport.OPSET + "), input",
@@ -74,6 +75,9 @@ final class ExportCommand implements Callable<Integer> {
     if (Files.isRegularFile(summary)) {
       JsonNode config = new ObjectMapper().readTree(summary.toFile()).get("config");
       if (config != null) {
+        if (config instanceof ObjectNode) {
+          ((ObjectNode) config).remove("spark");   // its conf may hold credentials (spark.hadoop.*)
+        }
         meta.put("sparktrain.training_config", config.toString());
       }
     }

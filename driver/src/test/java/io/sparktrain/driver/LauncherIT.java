@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -36,8 +37,13 @@ class LauncherIT {
     Files.createDirectories(work);
     Path job = writeJob(work);
 
+    // --help starts no Spark: it must not leave a (useless, small) archive under train's key.
+    Path help = work.resolve("help.log");
+    assertEquals(0, run(List.of("train", "--help"), help, Map.of("SPARKTRAIN_CDS_DIR", cds.toString())), log(help));
+    assertTrue(!Files.exists(cds) || list(cds).isEmpty(), "train --help wrote " + (Files.exists(cds) ? list(cds) : ""));
+
     Path first = work.resolve("first.log");
-    assertEquals(0, run(work, job, first, Map.of("SPARKTRAIN_CDS_DIR", cds.toString())), log(first));
+    assertEquals(0, run(train(work, job, first), first, Map.of("SPARKTRAIN_CDS_DIR", cds.toString())), log(first));
     assertTrue(log(first).contains("test accuracy"), log(first));
     List<String> archives = list(cds);
     assertEquals(1, archives.size(), "one archive and no temporary file in " + cds + ": " + archives);
@@ -46,7 +52,7 @@ class LauncherIT {
 
     Path second = work.resolve("second.log");
     Path classes = work.resolve("classes.log");
-    assertEquals(0, run(work, job, second, Map.of("SPARKTRAIN_CDS_DIR", cds.toString(),
+    assertEquals(0, run(train(work, job, second), second, Map.of("SPARKTRAIN_CDS_DIR", cds.toString(),
         "SPARKTRAIN_JAVA_OPTS", "-Xshare:on -Xlog:class+load=info:file=" + classes)), log(second));
     assertTrue(log(second).contains("test accuracy"), log(second));
     assertEquals(archives, list(cds), "the second run uses the archive, it does not write another");
@@ -86,10 +92,20 @@ class LauncherIT {
     return job;
   }
 
-  private int run(Path work, Path job, Path log, Map<String, String> env) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(root.resolve("scripts/sparktrain").toString(), "train", "--config",
-        job.toString(), "--set", "output.dir=" + work.resolve(log.getFileName() + ".run"))
-        .directory(work.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+  private static List<String> train(Path work, Path job, Path log) {
+    return List.of("train", "--config", job.toString(), "--set",
+        "output.dir=" + work.resolve(log.getFileName() + ".run"));
+  }
+
+  private int run(List<String> args, Path log, Map<String, String> env) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(root.resolve("scripts/sparktrain").toString()));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(log.getParent().toFile()).redirectErrorStream(true)
+        .redirectOutput(log.toFile());
+    // Whatever the calling shell set: archives on, local master, no extra JVM options unless given.
+    pb.environment().remove("SPARK_MASTER");
+    pb.environment().remove("SPARKTRAIN_JAVA_OPTS");
+    pb.environment().put("SPARKTRAIN_CDS", "on");
     pb.environment().putAll(env);
     pb.environment().put("SPARKTRAIN_BUILD", "off");   // the jars of this build, never a nested mvn install
     Process p = pb.start();

@@ -22,10 +22,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -189,8 +193,17 @@ public final class OnnxExport {
     }
     Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
     try {
-      try (OutputStream os = Files.newOutputStream(tmp)) {
+      try {
+        // createTempFile makes it rw------- and the rename keeps that: a model is for other users too.
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+      } catch (UnsupportedOperationException e) {
+        // not a POSIX file system: its defaults stand
+      }
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+           OutputStream os = Channels.newOutputStream(ch)) {
         model.writeTo(os);
+        os.flush();
+        ch.force(true);
       }
       try {
         Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -16,8 +16,8 @@ import org.apache.spark.sql.types.StructType;
  * A fitted {@link NeuralNetClassifier}. {@code transform} appends, in this order and each unless
  * its column param is empty:
  * <ul>
- *   <li>{@code rawPredictionCol} (Vector): the output layer's pre-activations (K logits; one logit
- *       for a network with one sigmoid unit);
+ *   <li>{@code rawPredictionCol} (Vector): the output layer's pre-activations (K logits; for a
+ *       network with one sigmoid unit or logit z, (-z, z), as Spark's LogisticRegression gives);
  *   <li>{@code probabilityCol} (Vector of K doubles): the class probabilities
  *       ({@link Predictions#classProbabilities}: the softmax; (1 - p, p) for one sigmoid unit or one
  *       logit trained with binary cross-entropy, K = 2);
@@ -161,8 +161,13 @@ public final class NeuralNetClassificationModel extends NeuralNetModel<NeuralNet
       int n = net.outputs();
       int off = r * n;
       if (raw) {
-        double[] z = new double[n];
+        // One unit: (-z, z), as Spark's LogisticRegression gives, so binary evaluators find index 1.
+        double[] z = new double[n == 1 ? 2 : n];
         for (int j = 0; j < n; j++) z[j] = logits[off + j];
+        if (n == 1) {
+          z[1] = z[0];
+          z[0] = -z[1];
+        }
         values[at++] = Vectors.dense(z);
       }
       int k = Predictions.numClasses(net);

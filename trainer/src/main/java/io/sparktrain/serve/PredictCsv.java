@@ -1,5 +1,6 @@
 package io.sparktrain.serve;
 
+import io.sparktrain.eval.Predictions;
 import io.sparktrain.linalg.Blas;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -47,7 +48,7 @@ public final class PredictCsv {
       System.exit(2);
       return;
     }
-    // One batch call for the outputs; the class through the single-row call.
+    // One batch call; the class from the same outputs (a single-row call could round differently).
     float[] packed = new float[rows.size() * p.numFeatures()];
     for (int r = 0; r < rows.size(); r++) {
       System.arraycopy(rows.get(r), 0, packed, r * p.numFeatures(), p.numFeatures());
@@ -61,7 +62,7 @@ public final class PredictCsv {
         sb.append(j == 0 ? "" : ",").append(out[r * p.numOutputs() + j]);
       }
       if (p.task() == Predictor.Task.CLASSIFICATION) {
-        sb.append(',').append(p.predictClass(rows.get(r)));
+        sb.append(',').append(Predictions.predictedClass(out, r * p.numOutputs(), p.numOutputs()));
       }
       o.println(sb);
     }

@@ -34,6 +34,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.ml.linalg.Vectors;
@@ -173,6 +174,16 @@ class OnnxExportTest {
     Path fb = dir.resolve("binary.onnx");
     bin.exportOnnx(fb.toString());
     compareClassifier(bin, binary, fb, 2);
+    // Spark's binary evaluator reads index 1 of rawPrediction and probability: (-z, z) and (1 - p, p).
+    for (Row row : bin.transform(binary).select("rawPrediction", "probability").collectAsList()) {
+      double[] z = ((Vector) row.get(0)).toArray();
+      double[] p = ((Vector) row.get(1)).toArray();
+      assertEquals(2, z.length);
+      assertEquals(-z[1], z[0], 0.0);
+      assertEquals(1 / (1 + Math.exp(-z[1])), p[1], 1e-6);
+    }
+    double auc = new BinaryClassificationEvaluator().evaluate(bin.transform(binary));
+    assertTrue(auc >= 0 && auc <= 1, "area under ROC " + auc);
 
     // Regression: petal width from the other three, tanh.
     List<Row> rr = new ArrayList<>();
