@@ -48,15 +48,18 @@ module_classpath() {
   echo "$ROOT/$module/target/classes:$ROOT/trainer/target/classes:$deps"
 }
 
-# The same runtime classpath with our modules as their jars (driver/target/sparktrain-driver-<v>.jar,
-# trainer/target/sparktrain-trainer-<v>.jar, built by mvn package): class-data sharing archives
-# classes from jars only, never from directories.
+# The jar mvn package builds for one of our modules: target/sparktrain-<module>-<version>.jar.
+module_jar() {
+  echo "$ROOT/$1/target/sparktrain-$1-$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' "$ROOT/pom.xml").jar"
+}
+
+# The same runtime classpath with our modules as their jars (module_jar of the module and of the
+# trainer): class-data sharing archives classes from jars only, never from directories.
 module_jar_classpath() {
-  local module="$1" version cp
-  version="$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' "$ROOT/pom.xml")"
+  local module="$1" cp
   cp="$(module_classpath "$module")" || return 1
   cp="${cp#*:}"; cp="${cp#*:}"
-  echo "$ROOT/$module/target/sparktrain-$module-$version.jar:$ROOT/trainer/target/sparktrain-trainer-$version.jar:$cp"
+  echo "$(module_jar "$module"):$(module_jar trainer):$cp"
 }
 
 # Class-data sharing for the sparktrain command $2 (train, experiment, evaluate, predict or export; others get
