@@ -6,6 +6,7 @@ import io.sparktrain.train.ConfigChecks;
 import io.sparktrain.train.Defaults;
 import io.sparktrain.train.EarlyStoppingSettings;
 import io.sparktrain.train.TaskHook;
+import io.sparktrain.train.Teacher;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -66,6 +67,7 @@ public final class FederatedConfig implements Serializable {
   private final double stragglers;
   private final StragglerPolicy stragglerPolicy;
   private final TaskHook taskHook;
+  private final Teacher teacher;
 
   private FederatedConfig(Builder b) {
     rounds = b.rounds;
@@ -101,10 +103,59 @@ public final class FederatedConfig implements Serializable {
     stragglers = b.stragglers;
     stragglerPolicy = b.stragglerPolicy;
     taskHook = b.taskHook;
+    teacher = b.teacher;
+  }
+
+  /**
+   * This configuration distilling from {@code t} instead (null: none): the trainer's copy with the
+   * teacher broadcast.
+   */
+  public FederatedConfig withTeacher(Teacher t) {
+    Builder b = new Builder();
+    b.rounds = rounds;
+    b.clientFraction = clientFraction;
+    b.sampling = sampling;
+    b.localEpochs = localEpochs;
+    b.localBatch = localBatch;
+    b.proxMu = proxMu;
+    b.localOptimizer = localOptimizer;
+    b.server = server;
+    b.serverLr = serverLr;
+    b.serverMomentum = serverMomentum;
+    b.beta1 = beta1;
+    b.beta2 = beta2;
+    b.tau = tau;
+    b.l2 = l2;
+    b.seed = seed;
+    b.aggregationDepth = aggregationDepth;
+    b.evalEveryRounds = evalEveryRounds;
+    b.logEveryRounds = logEveryRounds;
+    b.dpClipNorm = dpClipNorm;
+    b.dpNoiseMultiplier = dpNoiseMultiplier;
+    b.dpDelta = dpDelta;
+    b.aggregation = aggregation;
+    b.trimFraction = trimFraction;
+    b.krumByzantine = krumByzantine;
+    b.krumSelect = krumSelect;
+    b.secureAggregation = secureAggregation;
+    b.compress = compress;
+    b.errorFeedback = errorFeedback;
+    b.checkpoint = checkpoint;
+    b.earlyStopping = earlyStopping;
+    b.stragglers = stragglers;
+    b.stragglerPolicy = stragglerPolicy;
+    b.taskHook = taskHook;
+    b.teacher = t;
+    return new FederatedConfig(b);
   }
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  /** Knowledge distillation: the teacher the silos learn from besides their labels, or null. */
+  public Teacher teacher() {
+    return teacher;
   }
 
   /** The fault-injection hook of tests ({@link TaskHook}), or null. */
@@ -207,6 +258,9 @@ public final class FederatedConfig implements Serializable {
       m.put("stragglers", stragglers);
       m.put("straggler_policy", dropsStragglers() ? "drop" : "partial");
     }
+    if (teacher != null) {
+      m.put("distillation", teacher.toMap());
+    }
     return m;
   }
 
@@ -218,6 +272,7 @@ public final class FederatedConfig implements Serializable {
   /** Defaults: FedAvg with C = 0.1, E = 1, B = 10, client SGD lr 0.05, server lr 1. */
   public static final class Builder {
     private TaskHook taskHook;
+    private Teacher teacher;
     private int rounds = Defaults.FEDERATED_ROUNDS;
     private double clientFraction = Defaults.CLIENT_FRACTION;
     private Sampling sampling = Sampling.UNIFORM;
@@ -253,6 +308,8 @@ public final class FederatedConfig implements Serializable {
 
     /** Tests only: runs in each silo's task before its work ({@link TaskHook}); not part of {@link #toMap}. */
     public Builder taskHook(TaskHook v) { taskHook = v; return this; }
+    /** Distills from {@code v} in every silo (null: none); see {@link Teacher}. */
+    public Builder teacher(Teacher v) { teacher = v; return this; }
     public Builder rounds(int v) { rounds = v; return this; }
     public Builder clientFraction(double v) { clientFraction = v; return this; }
     public Builder sampling(Sampling v) { sampling = v; return this; }

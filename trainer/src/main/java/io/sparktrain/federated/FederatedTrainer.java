@@ -12,6 +12,7 @@ import io.sparktrain.train.OrderedAggregate;
 import io.sparktrain.train.RoundEvent;
 import io.sparktrain.train.RoundLoop;
 import io.sparktrain.train.TaskHook;
+import io.sparktrain.train.Teacher;
 import io.sparktrain.train.Trainer;
 import io.sparktrain.train.TrainingListener;
 import io.sparktrain.train.Update;
@@ -68,6 +69,9 @@ public final class FederatedTrainer {
   /** Trains on the silos (one per partition of {@code silos}); {@code validation} may be null. */
   public FederatedResult fit(TrainingData silos, TrainingData validation) {
     Trainer.checkData(network, silos, "silo data");
+    if (config.teacher() != null) {
+      config.teacher().check(network);
+    }
     if (validation != null) {
       Trainer.checkData(network, validation, "validation data");
     } else if (config.earlyStopping().metric() != null) {
@@ -119,6 +123,9 @@ public final class FederatedTrainer {
     // Summed over rounds: compression's int8 payload bytes and their float32 size; plain uploads' wire
     // bytes (row-sparse where smaller) and their dense size.
     long[] payload = new long[4];
+    // Distillation: the teacher is broadcast once; each silo scores its own rows with it.
+    Teacher teacher = config.teacher() == null ? null : config.teacher().onInputs(null).broadcast(jsc);
+    FederatedConfig siloConfig = teacher == null ? config : config.withTeacher(teacher);
     try (loop) {
       for (int round = startRound + 1; round <= lastRound; round++) {
         long r0 = System.nanoTime();
@@ -140,8 +147,8 @@ public final class FederatedTrainer {
         loop.describe("sparktrain federated round " + round + "/" + config.rounds());
         Aggregate agg;
         try (RoundLoop.ParamsBroadcast bc = loop.broadcast(params)) {
-          agg = noUpdate ? Aggregate.none(params.length) : aggregate(silos.blocks(), bc.get(), network, config,
-              working, round, w, keys, plan.budgets(), residuals);
+          agg = noUpdate ? Aggregate.none(params.length) : aggregate(silos.blocks(), bc.get(), network,
+              siloConfig, working, round, w, keys, plan.budgets(), residuals);
           if (residuals != null && !noUpdate) {
             residuals.commit(); // this round's residuals replace the previous round's on the executors
           }
@@ -205,6 +212,9 @@ public final class FederatedTrainer {
         }
       }
     } finally {
+      if (teacher != null) {
+        teacher.destroy();
+      }
       if (residuals != null) {
         residuals.close();
       }

@@ -280,6 +280,17 @@ public final class Network implements Serializable {
   }
 
   /**
+   * The output layer's pre-activations (logits) for the rows of {@code batch}, inference mode: {@code ws}'s
+   * own buffer (at least rows x outputs values), valid until {@code ws} is used again. Allocates
+   * nothing once {@code ws} has held the batch's rows.
+   */
+  public float[] logits(float[] params, MiniBatch batch, Workspace ws) {
+    checkBatch(params, batch);
+    forward(params, batch.features(), batch, batch.rows(), ws, false, 0L);
+    return ws.z[layers.length - 1];
+  }
+
+  /**
    * The output layer's activations of the last forward pass in {@code ws} ({@link #predict} or
    * {@link #loss}): a new rows x outputs array. Lets a caller take the loss and the predictions
    * from one pass.
@@ -319,7 +330,21 @@ public final class Network implements Serializable {
    */
   public double lossAndGradient(float[] params, MiniBatch batch, float[] grad, Workspace ws, long dropoutSeed,
       boolean accumulate) {
+    return lossAndGradient(params, batch, grad, ws, dropoutSeed, accumulate, null, null);
+  }
+
+  /**
+   * As {@link #lossAndGradient(float[], MiniBatch, float[], Workspace, long, boolean)}, with the loss
+   * {@code distillation} makes of this network's loss and {@code teacherLogits} (rows x outputs, a
+   * teacher's logits of the batch's rows) when both are given ({@link DistillationLoss}).
+   */
+  public double lossAndGradient(float[] params, MiniBatch batch, float[] grad, Workspace ws, long dropoutSeed,
+      boolean accumulate, float[] teacherLogits, DistillationLoss distillation) {
     checkBatch(params, batch);
+    if (distillation != null && teacherLogits.length < batch.rows() * outputs()) {
+      throw new IllegalArgumentException("teacher logits: expected " + batch.rows() * outputs() + " values ("
+          + batch.rows() + " rows x " + outputs() + " outputs), found " + teacherLogits.length);
+    }
     layout.check(grad, "gradient");
     int rows = batch.rows();
     if (rows == 0) {
@@ -332,8 +357,11 @@ public final class Network implements Serializable {
     MiniBatch csr = batch.isSparse() ? batch : null;
     forward(params, x, batch, rows, ws, true, dropoutSeed);
     int last = layers.length - 1;
-    double lossSum = loss.lossAndGradient(ws.z[last], ws.h[last], batch.labels(), batch.weights(),
-        rows, outputs(), ws.delta[last]);
+    double lossSum = distillation != null
+        ? distillation.lossAndGradient(loss, ws.z[last], ws.h[last], teacherLogits, batch.labels(), batch.weights(),
+            rows, outputs(), ws.delta[last])
+        : loss.lossAndGradient(ws.z[last], ws.h[last], batch.labels(), batch.weights(), rows, outputs(),
+            ws.delta[last]);
     if (!loss.fromLogits()) {
       layers[last].activation().backward(ws.z[last], ws.h[last], ws.delta[last], ws.delta[last], 0, rows, outputs());
     }

@@ -42,16 +42,43 @@ public final class LocalWork {
   private final Network.Workspace ws;
   private final MiniBatch batch;
   private final RowSet[] scratch = new RowSet[2];
+  /** Distillation's teacher, or null; its parameters and workspace, fetched once. */
+  private final Teacher teacher;
+  private float[] teacherParams;
+  private Network.Workspace teacherWs;
 
   public LocalWork(Network network, float l2) {
-    this(network, l2, network.newWorkspace());
+    this(network, l2, network.newWorkspace(), null);
   }
 
-  public LocalWork(Network network, float l2, Network.Workspace ws) {
+  /** Work whose loss is {@code teacher}'s distillation loss (null: the network's own loss). */
+  public LocalWork(Network network, float l2, Teacher teacher) {
+    this(network, l2, network.newWorkspace(), teacher);
+  }
+
+  public LocalWork(Network network, float l2, Network.Workspace ws, Teacher teacher) {
     this.network = network;
     this.l2 = l2;
     this.ws = ws;
     this.batch = new MiniBatch(network.inputs(), network.labelWidth(), network.categorical());
+    this.teacher = teacher;
+  }
+
+  /**
+   * The gathered batch's loss sum, its gradient added to (or, without {@code accumulate}, written
+   * over) {@code grad}: the network's loss, or with a teacher the distillation loss on the teacher's
+   * logits of the same rows, computed here (inference mode, in the teacher's own workspace).
+   */
+  private double batchLossAndGradient(float[] params, float[] grad, long seed, boolean accumulate) {
+    if (teacher == null) {
+      return network.lossAndGradient(params, batch, grad, ws, seed, accumulate);
+    }
+    if (teacherParams == null) {
+      teacherParams = teacher.params();
+      teacherWs = teacher.network().newWorkspace(ws.blas());
+    }
+    float[] soft = teacher.network().logits(teacherParams, batch, teacherWs);
+    return network.lossAndGradient(params, batch, grad, ws, seed, accumulate, soft, teacher.loss());
   }
 
   /** A permutation of 0..n-1 drawn from {@code seed} (Fisher-Yates). */
@@ -140,7 +167,7 @@ public final class LocalWork {
       int end = Math.min(to, start + microBatch);
       gather(block, order, start, end);
       track(touched);
-      lossAndWeight[0] += network.lossAndGradient(params, batch, grad, ws, Seeds.of(seed, chunk));
+      lossAndWeight[0] += batchLossAndGradient(params, grad, Seeds.of(seed, chunk), true);
       lossAndWeight[1] += batch.weightSum();
     }
     return rowSparse(block);
@@ -274,9 +301,9 @@ public final class LocalWork {
           }
           step.clear();
           track(step);
-          batchLoss = network.lossAndGradient(w, batch, grad, ws, Seeds.of(seed, steps), true);
+          batchLoss = batchLossAndGradient(w, grad, Seeds.of(seed, steps), true);
         } else {
-          batchLoss = network.lossAndGradient(w, batch, grad, ws, Seeds.of(seed, steps), false);
+          batchLoss = batchLossAndGradient(w, grad, Seeds.of(seed, steps), false);
         }
         double bw = batch.weightSum();
         lossSum += batchLoss;

@@ -66,6 +66,7 @@ public final class TrainConfig implements Serializable {
   private final CheckpointSettings checkpoint;
   private final EarlyStoppingSettings earlyStopping;
   private final TaskHook taskHook;
+  private final Teacher teacher;
   private final boolean standardize;
   private final boolean autoEpochs;
   private final double plateauTol;
@@ -94,6 +95,7 @@ public final class TrainConfig implements Serializable {
     checkpoint = b.checkpoint;
     earlyStopping = b.earlyStopping;
     taskHook = b.taskHook;
+    teacher = b.teacher;
     standardize = b.standardize;
     autoEpochs = b.autoEpochs;
     plateauTol = b.plateauTol;
@@ -107,6 +109,8 @@ public final class TrainConfig implements Serializable {
   public Mode mode() { return mode; }
   /** The fault-injection hook of tests ({@link TaskHook}), or null. */
   public TaskHook taskHook() { return taskHook; }
+  /** Knowledge distillation: the teacher and its loss ({@link Teacher}), or null. */
+  public Teacher teacher() { return teacher; }
   /** SYNC: the engine that runs the steps. */
   public SyncEngine syncEngine() { return syncEngine; }
   /**
@@ -192,6 +196,9 @@ public final class TrainConfig implements Serializable {
     m.put("validate_every_rounds", validateEveryRounds);
     checkpoint.putInto(m);
     earlyStopping.putInto(m);
+    if (teacher != null) {
+      m.put("distillation", teacher.toMap());
+    }
     return m;
   }
 
@@ -254,6 +261,7 @@ public final class TrainConfig implements Serializable {
   public Builder toBuilder() {
     Builder b = new Builder();
     b.taskHook = taskHook;
+    b.teacher = teacher;
     b.mode = mode;
     b.syncEngine = syncEngine;
     b.averageEngine = averageEngine;
@@ -288,6 +296,7 @@ public final class TrainConfig implements Serializable {
    */
   public static final class Builder {
     private TaskHook taskHook;
+    private Teacher teacher;
     private Mode mode = Mode.SYNC;
     private SyncEngine syncEngine = SyncEngine.COLLECTIVE;
     private SyncEngine averageEngine = SyncEngine.COLLECTIVE;
@@ -348,6 +357,8 @@ public final class TrainConfig implements Serializable {
     public Builder resume(boolean v) { checkpoint = checkpoint.withResume(v); return this; }
     /** Tests only: runs in each task before its work ({@link TaskHook}); not part of {@link #toMap}. */
     public Builder taskHook(TaskHook v) { taskHook = v; return this; }
+    /** Distills from {@code v} (null: no distillation); see {@link Teacher}. */
+    public Builder teacher(Teacher v) { teacher = v; return this; }
     /** Early stopping on {@code metric} (val_loss, val_accuracy, val_f1_macro, val_rmse, ...). */
     public Builder earlyStopping(String metric, int patience, double minDelta) {
       earlyStopping = earlyStopping.withMetric(metric, patience, minDelta);

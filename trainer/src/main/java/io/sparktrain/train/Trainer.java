@@ -229,6 +229,9 @@ public final class Trainer {
     if (validation != null) {
       checkData(validation, "validation data");
     }
+    if (requested.teacher() != null) {
+      requested.teacher().check(network);
+    }
     if (requested.earlyStopping().metric() != null && validation == null) {
       throw new IllegalArgumentException("early_stopping.metric: " + requested.earlyStopping().metric()
           + " needs validation data (a validation DataFrame or a validation fraction), found none");
@@ -252,7 +255,7 @@ public final class Trainer {
     }
     scaling = null;
     if (!standardizes()) {
-      return run(train, validation, initialParams, jsc, store, resumed);
+      return distilled(train, validation, initialParams, jsc, store, resumed);
     }
     String stored = resumed.map(c -> c.extras().get(SCALING_KEY)).orElse(null);
     long s0 = System.nanoTime();
@@ -264,12 +267,32 @@ public final class Trainer {
     TrainingData scaledTrain = train.scaled(scaling);
     TrainingData scaledValidation = validation == null ? null : validation.scaled(scaling);
     try {
-      return run(scaledTrain, scaledValidation, initialParams, jsc, store, resumed);
+      return distilled(scaledTrain, scaledValidation, initialParams, jsc, store, resumed);
     } finally {
       scaledTrain.unpersist();
       if (scaledValidation != null) {
         scaledValidation.unpersist();
       }
+    }
+  }
+
+  /**
+   * {@link #run}, with the configuration's teacher (if any) folded onto this fit's input scaling
+   * ({@link Teacher#onInputs}) and broadcast for the fit's duration.
+   */
+  private TrainResult distilled(TrainingData train, TrainingData validation, float[] initialParams,
+      JavaSparkContext jsc, CheckpointStore store, Optional<Checkpoint> resumed) {
+    Teacher teacher = config.teacher();
+    if (teacher == null) {
+      return run(train, validation, initialParams, jsc, store, resumed);
+    }
+    Teacher shared = teacher.onInputs(scaling).broadcast(jsc);
+    LOG.info("sparktrain: distilling from {}", shared);
+    config = config.toBuilder().teacher(shared).build();
+    try {
+      return run(train, validation, initialParams, jsc, store, resumed);
+    } finally {
+      shared.destroy();
     }
   }
 
@@ -295,7 +318,9 @@ public final class Trainer {
     if (config.mode() == Mode.SYNC && config.syncEngine() == TrainConfig.SyncEngine.LOCAL) {
       localBlocks = train.blocks().collect();
       localWork = new ArrayList<>();
-      for (int p = 0; p < localBlocks.size(); p++) localWork.add(new LocalWork(network, config.l2()));
+      for (int p = 0; p < localBlocks.size(); p++) {
+        localWork.add(new LocalWork(network, config.l2(), config.teacher()));
+      }
     }
     int startEpoch = 0;
     long startRound = 0;
@@ -611,7 +636,7 @@ public final class Trainer {
         hook.beforeWork(globalRound, p, tc == null ? 0 : tc.attemptNumber());
       }
       long taskSeed = Seeds.of(cfg.seed(), epoch, r, p);
-      LocalWork work = new LocalWork(net, cfg.l2());
+      LocalWork work = new LocalWork(net, cfg.l2(), cfg.teacher());
       Update u;
       if (cfg.mode() == Mode.SYNC) {
         int[] rows = StepRows.of(b.rows(), offsets[p], n, Seeds.of(cfg.seed(), epoch), cfg.batchSize(), r,
