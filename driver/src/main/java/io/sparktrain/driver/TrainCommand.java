@@ -22,6 +22,7 @@ import io.sparktrain.nn.Network;
 import io.sparktrain.train.MemoryPlan;
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.RunResult;
+import io.sparktrain.train.Teacher;
 import io.sparktrain.train.TrainConfig;
 import io.sparktrain.train.TrainResult;
 import io.sparktrain.train.Trainer;
@@ -91,6 +92,9 @@ final class TrainCommand implements Callable<Integer> {
     Configuration hconf = session.hadoopConf();
     String outDir = cfg.outputDir();
     checkOutputDir(cfg, outDir, hconf);
+    if (!cfg.isNull("training.distillation")) { // the teacher is read before the data: a bad one fails first
+      trainConfig = trainConfig.toBuilder().teacher(teacher(cfg, session)).build();
+    }
 
     // ---- read and split
     String format = cfg.string("data.format");
@@ -159,6 +163,23 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
+  /** training.distillation's teacher: the saved classification model, its temperature and alpha. */
+  private static Teacher teacher(JobConfig cfg, SparkSupport.Session session) {
+    String dir = cfg.string("training.distillation.teacher");
+    NeuralNetModel<?> m = ModelInput.load(session.spark, dir);
+    if (!(m instanceof NeuralNetClassificationModel)) {
+      throw new ConfigException("training.distillation.teacher: expected a classification model, found a "
+          + m.getClass().getSimpleName() + " in " + dir);
+    }
+    try {
+      return Teacher.of(m.network(), m.parameters(), m.inputScaling(),
+          (float) cfg.number("training.distillation.temperature"), (float) cfg.number("training.distillation.alpha"),
+          dir);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage(), e);
+    }
+  }
+
   private int trainAndWrite(JobConfig cfg, TrainConfig trainConfig, SparkSupport.Session session, PrintStream out,
       long t0, String outDir, TrainingData train, TrainingData val, TrainingData test, double decodeSeconds)
       throws IOException {
@@ -197,7 +218,8 @@ final class TrainCommand implements Callable<Integer> {
         LOG.info("sparktrain: data.standardize does not apply to federated runs (the global means and variances"
             + " would be a statistic over every silo's raw data); the silos' features are used as they are");
       }
-      FederatedTrainer trainer = new FederatedTrainer(net, cfg.federatedTrainConfig());
+      FederatedTrainer trainer = new FederatedTrainer(net,
+          cfg.federatedTrainConfig().withTeacher(trainConfig.teacher()));
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       fed = trainer.fit(train, val != null ? val : test);
       memoryPlan = trainer.memoryPlan();

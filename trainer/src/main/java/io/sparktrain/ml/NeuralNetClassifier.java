@@ -5,6 +5,7 @@ import io.sparktrain.data.TrainingData;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.Network;
+import io.sparktrain.train.Teacher;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.types.StructType;
@@ -60,6 +61,17 @@ public final class NeuralNetClassifier extends NeuralNetEstimator<NeuralNetClass
   public NeuralNetClassifier setProbabilityCol(String v) { return put(probabilityCol(), v); }
   /** Number of classes; 0 = infer from the labels. */
   public NeuralNetClassifier setNumClasses(int v) { return put(numClasses(), v); }
+  /**
+   * Knowledge distillation (Hinton et al. 2015) from the classification model saved in {@code dir}
+   * ("" = off): the loss becomes {@code alpha T^2 KL(teacher_T || student_T) + (1 - alpha) CE(label)}.
+   * The teacher takes the same features (its own standardization is applied) and has as many classes;
+   * its parameters are broadcast once and its soft targets computed per mini-batch on the executors.
+   */
+  public NeuralNetClassifier setDistillationTeacher(String dir) { return put(distillationTeacher(), dir); }
+  /** Distillation's temperature T (default 4). */
+  public NeuralNetClassifier setDistillationTemperature(double v) { return put(distillationTemperature(), v); }
+  /** Distillation's soft-loss weight alpha in [0, 1] (default 0.9). */
+  public NeuralNetClassifier setDistillationAlpha(double v) { return put(distillationAlpha(), v); }
 
   @Override
   public StructType transformSchema(StructType schema) {
@@ -92,6 +104,17 @@ public final class NeuralNetClassifier extends NeuralNetEstimator<NeuralNetClass
   @Override
   Network.Builder outputLayer(Network.Builder b, int outputs) {
     return b.dense(outputs, Activation.SOFTMAX).loss(Loss.SOFTMAX_CROSS_ENTROPY);
+  }
+
+  @Override
+  Teacher teacher() {
+    String dir = getDistillationTeacher();
+    if (dir.isEmpty()) {
+      return null;
+    }
+    NeuralNetClassificationModel m = NeuralNetClassificationModel.load(dir);
+    return Teacher.of(m.network(), m.parameters(), m.inputScaling(), (float) getDistillationTemperature(),
+        (float) getDistillationAlpha(), dir);
   }
 
   @Override

@@ -8,6 +8,7 @@ import io.sparktrain.nn.Embedding;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.Mode;
+import io.sparktrain.train.Teacher;
 import io.sparktrain.train.TrainConfig;
 import io.sparktrain.train.TrainResult;
 import io.sparktrain.train.Trainer;
@@ -170,6 +171,11 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
 
   abstract M newModel(Network net, float[] params);
 
+  /** Knowledge distillation's teacher, loaded from the params, or null (the default: none). */
+  Teacher teacher() {
+    return null;
+  }
+
   @Override
   public M fit(Dataset<?> dataset) {
     transformSchema(dataset.schema());
@@ -196,6 +202,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
       trainDf = parts[0];
       valDf = parts[1];
     }
+    Teacher teacher = teacher(); // a missing or unreadable teacher fails before the data is read
     TrainingData train = TrainingData.decode(trainDf, spec);
     TrainingData val = null;
     try {
@@ -203,7 +210,11 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
         val = TrainingData.decode(valDf, spec.withNumFeatures(train.numFeatures()));
       }
       Network net = buildNetwork(train.numFeatures(), outputs(train, val));
-      TrainResult result = new Trainer(net, trainConfig()).fit(train, val);
+      TrainConfig config = trainConfig();
+      if (teacher != null) {
+        config = config.toBuilder().teacher(teacher).build();
+      }
+      TrainResult result = new Trainer(net, config).fit(train, val);
       M model = newModel(net, result.params()).withInputScaling(result.inputScaling())
           .withCategoricalColumns(train.spec().categorical()); // with the kinds of values decoding saw
       model.setSummary(new NeuralNetTrainingSummary(result, train.rows(), val == null ? 0 : val.rows()));

@@ -37,6 +37,10 @@ public final class NeuralNetParamSet implements Serializable {
   final Param<String> rawPredictionCol;
   final Param<String> probabilityCol;
   final IntParam numClasses;
+  // Distillation (classifiers).
+  final Param<String> distillationTeacher;
+  final DoubleParam distillationTemperature;
+  final DoubleParam distillationAlpha;
   // Architecture.
   final IntArrayParam hiddenLayers;
   final Param<String> activation;
@@ -92,11 +96,21 @@ public final class NeuralNetParamSet implements Serializable {
       numClasses = new IntParam(owner, "numClasses", "number of classes K (labels 0..K-1); 0 = infer from"
           + " the largest label (at least 2)", new Check<Object>(who, "numClasses", "0 (infer) or >= 2",
           v -> (Integer) v == 0 || (Integer) v >= 2));
+      distillationTeacher = new Param<>(owner, "distillationTeacher", "knowledge distillation: the directory of a"
+          + " saved NeuralNetClassificationModel whose soft targets the network learns besides the labels (empty ="
+          + " off)");
+      distillationTemperature = doubleParam(owner, who, "distillationTemperature", "distillation: the softmax"
+          + " temperature T of teacher and student", "a finite value > 0", v -> v > 0 && Double.isFinite(v));
+      distillationAlpha = doubleParam(owner, who, "distillationAlpha", "distillation: the weight a of the soft"
+          + " loss in a T^2 KL(teacher_T || student_T) + (1 - a) CE(label)", "0 <= alpha <= 1", v -> v >= 0 && v <= 1);
       loss = null;
     } else {
       rawPredictionCol = null;
       probabilityCol = null;
       numClasses = null;
+      distillationTeacher = null;
+      distillationTemperature = null;
+      distillationAlpha = null;
       loss = new Param<>(owner, "loss", "regression loss: mse, mae, huber or huber(delta)",
           new Check<String>(who, "loss", "one of mse, mae, huber, huber(delta)", s -> {
             Loss.Kind k = Loss.parse(s).kind();
@@ -190,6 +204,9 @@ public final class NeuralNetParamSet implements Serializable {
       owner.setDefault(rawPredictionCol, "rawPrediction");
       owner.setDefault(probabilityCol, "probability");
       owner.setDefault(numClasses, 0);
+      owner.setDefault(distillationTeacher, "");
+      owner.setDefault(distillationTemperature, 4.0);
+      owner.setDefault(distillationAlpha, 0.9);
     } else {
       owner.setDefault(loss, "mse");
     }

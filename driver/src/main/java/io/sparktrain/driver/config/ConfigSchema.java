@@ -316,7 +316,15 @@ public final class ConfigSchema {
                   "evaluations without improvement before stopping (epochs; federated:"
                   + " evaluation rounds)").min(1),
               number("min_delta", 0.0, "smallest change that counts as improvement").min(0),
-              bool("restore_best_weights", true, "end with the weights of the best evaluation")).nullable()),
+              bool("restore_best_weights", true, "end with the weights of the best evaluation")).nullable(),
+          section("distillation", "knowledge distillation (Hinton et al. 2015; classification, any mode): the loss"
+              + " becomes alpha T^2 KL(teacher_T || student_T) + (1 - alpha) CE(label); the teacher's parameters are"
+              + " broadcast once and its soft targets computed per mini-batch where the rows are; null = off",
+              str("teacher", null, "the teacher: a saved classification model directory (a train run's"
+                  + " output.dir/model) with the same features and classes").required(),
+              number("temperature", 4.0, "T: the softmax temperature of teacher and student").minExclusive(0),
+              number("alpha", 0.9, "the soft loss's weight (0 = the labels alone, 1 = the teacher alone)").min(0)
+                  .max(1)).nullable()),
       section("federated", "federated training (sparktrain experiment): each silo's rows stay in its partition",
           integer("rounds", Defaults.FEDERATED_ROUNDS, "communication rounds").min(1),
           number("client_fraction", Defaults.CLIENT_FRACTION,

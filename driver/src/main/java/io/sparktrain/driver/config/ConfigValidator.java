@@ -406,6 +406,10 @@ final class ConfigValidator {
           + " found none");
     }
     boolean classification = "classification".equals(at(t, "model.task"));
+    if (at(t, "training.distillation") != null && !classification) {
+      errors.add("training.distillation: expected model.task classification (distillation matches class"
+          + " distributions), found " + at(t, "model.task"));
+    }
     String loss = (String) at(t, "model.loss");
     if (!loss.trim().equalsIgnoreCase("auto")) {
       Loss.Kind k = Loss.parse(loss).kind();
