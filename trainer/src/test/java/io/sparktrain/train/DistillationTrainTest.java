@@ -11,6 +11,8 @@ import io.sparktrain.data.TrainingData;
 import io.sparktrain.eval.Predictions;
 import io.sparktrain.federated.FederatedConfig;
 import io.sparktrain.federated.FederatedTrainer;
+import io.sparktrain.ml.NeuralNetClassificationModel;
+import io.sparktrain.ml.NeuralNetClassifier;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.nn.MiniBatch;
@@ -18,6 +20,8 @@ import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.testing.Blobs;
 import io.sparktrain.testing.Spark;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -30,6 +34,7 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Distillation in real training runs on local[2]. The teacher is a network trained here on the
@@ -197,6 +202,32 @@ class DistillationTrainTest {
     double m = 0;
     for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
     return m;
+  }
+
+  @Test
+  void theClassifierEstimatorDistillsFromASavedModel(@TempDir Path dir) throws IOException {
+    NeuralNetClassificationModel t = new NeuralNetClassifier().setHiddenLayers(16).setActivation("tanh")
+        .setMaxEpochs(6).setBatchSize(64).setLearningRate(0.03).setSeed(1)
+        .fit(Blobs.frame(spark, rows, 2, Blobs.PLAIN));
+    String teacherDir = dir.resolve("teacher").toString();
+    t.save(teacherDir);
+    NeuralNetClassifier student = new NeuralNetClassifier().setHiddenLayers(8).setMaxEpochs(6).setBatchSize(64)
+        .setLearningRate(0.03).setSeed(3).setDistillationTeacher(teacherDir).setDistillationTemperature(2)
+        .setDistillationAlpha(1);
+    String saved = dir.resolve("student-estimator").toString();
+    student.save(saved);
+    NeuralNetClassifier loaded = NeuralNetClassifier.load(saved);
+    assertEquals(teacherDir, loaded.getDistillationTeacher());
+    assertEquals(2.0, loaded.getDistillationTemperature());
+    assertEquals(1.0, loaded.getDistillationAlpha());
+    NeuralNetClassificationModel m = loaded.fit(Blobs.frame(spark, noisy, 2, Blobs.PLAIN));
+    List<Row> out = m.transform(Blobs.frame(spark, rows, 2, Blobs.PLAIN)).select("label", "prediction")
+        .collectAsList();
+    int right = 0;
+    for (Row r : out) right += r.getDouble(0) == r.getDouble(1) ? 1 : 0;
+    double accuracy = right / (double) out.size();
+    assertTrue(accuracy > 0.9, "a student of noise labels, distilled from the saved teacher: accuracy " + accuracy);
+    assertThrows(IllegalArgumentException.class, () -> new NeuralNetClassifier().setDistillationAlpha(-0.1));
   }
 
   @Test
