@@ -71,6 +71,19 @@ public final class OnnxExport {
   public static final String INPUT = "features";
   public static final String PROBABILITY = "probability";
   public static final String PREDICTION = "prediction";
+  /** The {@code producer_name} of every model this class writes. */
+  public static final String PRODUCER = "sparktrain";
+  /** Metadata key: {@code classification}, {@code binary_classification} or {@code regression}. */
+  public static final String META_TASK = "sparktrain.task";
+  /** Metadata key: {@link Network#architecture()}. */
+  public static final String META_ARCHITECTURE = "sparktrain.architecture";
+  /** Metadata key: {@code true} when the graph starts with the standardization. */
+  public static final String META_STANDARDIZED = "sparktrain.standardized";
+  /** Metadata key: {@link Weights#metadata()}. */
+  public static final String META_WEIGHTS = "sparktrain.weights";
+  public static final String META_NUM_FEATURES = "sparktrain.num_features";
+  public static final String META_NUM_CLASSES = "sparktrain.num_classes";
+  public static final String META_NUM_OUTPUTS = "sparktrain.num_outputs";
 
   private static final float GELU_C = 0.044715f;
   private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
@@ -87,7 +100,7 @@ public final class OnnxExport {
   /** How the kernels are stored. */
   public enum Weights {
     /** float32, as trained. */
-    FLOAT32,
+    FLOAT32("float32"),
     /**
      * Post-training int8: each kernel [in, out] as int8 with one float32 scale per output channel
      * (column), symmetric (zero point 0): {@code s_j = max_i |W_ij| / 127}, {@code q_ij =
@@ -95,7 +108,18 @@ public final class OnnxExport {
      * standardization and the activations stay float32, so no calibration data is needed. About a
      * quarter of the float32 file.
      */
-    INT8
+    INT8("int8 kernels, per output channel, symmetric (DequantizeLinear); float32 biases");
+
+    private final String metadata;
+
+    Weights(String metadata) {
+      this.metadata = metadata;
+    }
+
+    /** The value of {@value OnnxExport#META_WEIGHTS} in a model stored this way. */
+    public String metadata() {
+      return metadata;
+    }
   }
 
   /** As {@link #model(Network, float[], InputScaling, boolean, Map)}, with the kernels stored as {@code weights}. */
@@ -136,16 +160,15 @@ public final class OnnxExport {
     boolean binary = classifier && Predictions.numClasses(net) == 2 && net.outputs() == 1;
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("sparktrain.version", Version.get());
-    meta.put("sparktrain.task", classifier ? (binary ? "binary_classification" : "classification") : "regression");
-    meta.put("sparktrain.num_features", Integer.toString(net.inputs()));
+    meta.put(META_TASK, classifier ? (binary ? "binary_classification" : "classification") : "regression");
+    meta.put(META_NUM_FEATURES, Integer.toString(net.inputs()));
     if (classifier) {
-      meta.put("sparktrain.num_classes", Integer.toString(Predictions.numClasses(net)));
+      meta.put(META_NUM_CLASSES, Integer.toString(Predictions.numClasses(net)));
     }
-    meta.put("sparktrain.num_outputs", Integer.toString(net.outputs()));
-    meta.put("sparktrain.architecture", net.architecture());
-    meta.put("sparktrain.standardized", Boolean.toString(scaling != null));
-    meta.put("sparktrain.weights", weights == Weights.INT8
-        ? "int8 kernels, per output channel, symmetric (DequantizeLinear); float32 biases" : "float32");
+    meta.put(META_NUM_OUTPUTS, Integer.toString(net.outputs()));
+    meta.put(META_ARCHITECTURE, net.architecture());
+    meta.put(META_STANDARDIZED, Boolean.toString(scaling != null));
+    meta.put(META_WEIGHTS, weights.metadata());
     if (!classifier) {
       g.output(g.node("Identity", PREDICTION, List.of(x)), PREDICTION, TensorProto.DataType.FLOAT, net.outputs());
     } else if (binary) {
@@ -171,7 +194,7 @@ public final class OnnxExport {
     ModelProto.Builder m = ModelProto.newBuilder()
         .setIrVersion(IR_VERSION)
         .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
-        .setProducerName("sparktrain")
+        .setProducerName(PRODUCER)
         .setProducerVersion(Version.get())
         .setDomain("io.sparktrain")
         .setModelVersion(1)

@@ -1,6 +1,7 @@
 package io.sparktrain.serve;
 
 import io.sparktrain.eval.Predictions;
+import io.sparktrain.export.OnnxExport;
 import io.sparktrain.linalg.Blas;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -10,13 +11,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Scores a CSV with a saved model, without Spark:
  * <pre>
  * java -cp sparktrain-trainer.jar:blas-3.2.0.jar:arpack_combined_all-0.1.jar:slf4j-api.jar \
- *     io.sparktrain.serve.PredictCsv MODEL_DIR &lt; rows.csv
+ *     io.sparktrain.serve.PredictCsv [--quantize none|int8] MODEL &lt; rows.csv
  * </pre>
+ * MODEL is a saved model directory or an ONNX file sparktrain's export wrote ({@link Predictor#load(Path)};
+ * for an ONNX file add {@code protobuf-java.jar:tribuo-util-onnx.jar} to the classpath).
+ * {@code --quantize int8} serves the model with int8-quantized kernels, as {@code sparktrain export
+ * --quantize int8} writes them ({@link Predictor#load(Path, OnnxExport.Weights)}: the int8 file's
+ * outputs, computed in float32); {@code none} (the default) serves it as stored.
  * Each input line holds one row's {@code numFeatures} numbers, comma-separated (no header); each
  * output line holds the row's outputs ({@link Predictor#predict(float[])}), then for a classifier
  * its class. stderr gets one line naming the model and the BLAS in use (without an slf4j binding
@@ -27,14 +34,31 @@ public final class PredictCsv {
   }
 
   public static void main(String[] args) throws IOException {
-    if (args.length != 1) {
-      System.err.println("usage: PredictCsv MODEL_DIR < rows.csv");
+    OnnxExport.Weights weights = null;
+    int at = 0;
+    if (args.length == 3 && args[0].equals("--quantize")) {
+      switch (args[1].toLowerCase(Locale.ROOT)) {
+        case "none":
+          break;
+        case "int8":
+          weights = OnnxExport.Weights.INT8;
+          break;
+        default:
+          System.err.println("PredictCsv: --quantize: expected none or int8, found " + args[1]);
+          System.exit(2);
+          return;
+      }
+      at = 2;
+    }
+    if (args.length != at + 1 || args[at].startsWith("--")) {
+      System.err.println("usage: PredictCsv [--quantize none|int8] MODEL_DIR|MODEL.onnx < rows.csv");
       System.exit(2);
+      return;
     }
     Predictor p;
     List<float[]> rows = new ArrayList<>();
     try {
-      p = Predictor.load(Path.of(args[0]));
+      p = weights == null ? Predictor.load(Path.of(args[at])) : Predictor.load(Path.of(args[at]), weights);
       System.err.println("PredictCsv: " + p + ", BLAS " + Blas.get().describe());
       BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
       String line;
@@ -43,7 +67,7 @@ public final class PredictCsv {
           rows.add(parse(line, n, p.numFeatures()));
         }
       }
-    } catch (IOException | IllegalArgumentException e) {
+    } catch (IOException | IllegalArgumentException | IllegalStateException e) {
       System.err.println("PredictCsv: " + e.getMessage());
       System.exit(2);
       return;
