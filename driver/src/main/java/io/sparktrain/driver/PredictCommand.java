@@ -2,6 +2,7 @@ package io.sparktrain.driver;
 
 import static org.apache.spark.sql.functions.array_join;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.udf;
 
 import io.sparktrain.driver.config.ConfigException;
 import io.sparktrain.ml.NeuralNetModel;
@@ -12,8 +13,11 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.feature.VectorAssembler;
-import org.apache.spark.ml.functions;
+import org.apache.spark.ml.linalg.SparseVector;
+import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -82,19 +86,52 @@ final class PredictCommand implements Callable<Integer> {
     return Main.OK;
   }
 
-  /** Vector and array columns as space-separated numbers (CSV has neither type). */
+  /**
+   * Vector and array columns as text (CSV has neither type): space-separated numbers, except sparse
+   * vectors (LibSVM input), which are written as their space-separated 1-based {@code index:value}
+   * pairs, as LibSVM writes them: a row of a 2^20-wide sparse features column stays a few pairs
+   * instead of a million numbers.
+   */
   static Dataset<Row> flatten(Dataset<Row> df) {
     List<Column> out = new ArrayList<>();
+    UserDefinedFunction vectorText = udf((UDF1<Vector, String>) PredictCommand::vectorText, DataTypes.StringType);
     for (StructField f : df.schema().fields()) {
       Column c = col("`" + f.name() + "`");
       if (f.dataType() instanceof VectorUDT) {
-        c = array_join(functions.vector_to_array(c, "float64").cast(DataTypes.createArrayType(DataTypes.StringType)),
-            " ").as(f.name());
+        c = vectorText.apply(c).as(f.name());
       } else if (f.dataType() instanceof ArrayType) {
         c = array_join(c.cast(DataTypes.createArrayType(DataTypes.StringType)), " ").as(f.name());
       }
       out.add(c);
     }
     return df.select(out.toArray(new Column[0]));
+  }
+
+  /** A vector as CSV text: dense as space-separated numbers, sparse as 1-based index:value pairs. */
+  static String vectorText(Vector v) {
+    if (v == null) {
+      return null;
+    }
+    StringBuilder sb = new StringBuilder();
+    if (v instanceof SparseVector) {
+      SparseVector s = (SparseVector) v;
+      int[] idx = s.indices();
+      double[] val = s.values();
+      for (int i = 0; i < idx.length; i++) {
+        if (i > 0) {
+          sb.append(' ');
+        }
+        sb.append(idx[i] + 1).append(':').append(val[i]);
+      }
+      return sb.toString();
+    }
+    double[] a = v.toArray();
+    for (int i = 0; i < a.length; i++) {
+      if (i > 0) {
+        sb.append(' ');
+      }
+      sb.append(a[i]);
+    }
+    return sb.toString();
   }
 }

@@ -111,12 +111,23 @@ class SparseTrainTest {
         "--output-format", "csv");
     assertEquals(0, pr.code, pr.err + pr.out);
     long predicted = 0;
+    long bytes = 0;
     try (var files = Files.list(preds)) {
       for (Path f : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".csv"))::iterator) {
-        predicted += Files.readAllLines(f).stream().filter(l -> !l.startsWith("label") && !l.isBlank()
-            && !l.startsWith("prediction")).count();
+        bytes += Files.size(f);
+        for (String l : Files.readAllLines(f)) {
+          if (l.startsWith("label") || l.isBlank() || l.startsWith("prediction")) {
+            continue;
+          }
+          predicted++;
+          // The sparse features as LibSVM's 1-based index:value pairs: index 1 + label is 1.0, as in the file.
+          int label = Integer.parseInt(l.substring(0, l.indexOf(',')).replace(".0", ""));
+          assertTrue(l.contains("," + (1 + label) + ":1.0 "), l);
+        }
       }
     }
     assertTrue(predicted >= 300, "predicted rows: " + predicted);
+    // 300 rows of 6 pairs, not 300 x 2^20 numbers (a dense text of the sparse column: over 600 MB).
+    assertTrue(bytes < 200_000, "CSV bytes: " + bytes);
   }
 }
