@@ -54,7 +54,8 @@ import org.junit.jupiter.api.Timeout;
  * files stay in driver/target/it/.
  */
 class ClusterSubmitIT {
-  private static final int EPOCHS = 3;
+  /** Epochs of the runs: 19 collective steps each (300 rows, batch 16), long enough to kill an executor in. */
+  private static final int EPOCHS = 40;
   private static final Duration CLUSTER_UP_TIMEOUT = Duration.ofSeconds(300);
   private static final Duration SUBMIT_TIMEOUT = Duration.ofSeconds(360);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -92,30 +93,7 @@ class ClusterSubmitIT {
       blobs(spark, 90, 2).write().parquet(test.toString());
       Path out = work.resolve("out");
       Path yaml = work.resolve("job.yaml");
-      Files.writeString(yaml, String.join("\n",
-          "name: cluster-it",
-          "data:",
-          "  format: parquet",
-          "  train: " + train,
-          "  test: " + test,
-          "  features: features",
-          "  label: label",
-          "  partitions: 2",
-          "model:",
-          "  task: classification",
-          "  hidden: [16]",
-          "  activation: relu",
-          "training:",
-          "  mode: sync",
-          "  sync_engine: collective",
-          "  epochs: " + EPOCHS,
-          "  batch_size: 64",
-          "  seed: 7",
-          "  optimizer: {name: adam, learning_rate: 0.05}",
-          "output:",
-          "  dir: " + out,
-          "  overwrite: true",
-          ""));
+      Files.writeString(yaml, job("cluster-it", train, test, out));
 
       int upCode = finish(up, CLUSTER_UP_TIMEOUT, upLog);
       assertEquals(0, upCode, "scripts/cluster.sh up failed:\n" + tail(upLog, 80));
@@ -174,13 +152,13 @@ class ClusterSubmitIT {
       // The sync steps ran on the collective engine: one barrier task per executor JVM, all-reducing
       // over TCP between them.
       JsonNode collective = summary.path("collective");
-      assertTrue(collective.path("steps").asLong() == EPOCHS * 5L, "summary.json collective: " + collective);
+      assertTrue(collective.path("steps").asLong() == EPOCHS * 19L, "summary.json collective: " + collective);
 
-      // A longer run twice: undisturbed, then with one executor JVM killed (kill -9) mid-run. The span
-      // that loses its task fails, reruns from its start on a replacement executor, and the final
-      // parameters are bit-identical.
-      float[] undisturbed = longRun(work, train, masterUrl, masterUi, "long", false);
-      float[] survived = longRun(work, train, masterUrl, masterUi, "killed", true);
+      // The same run again with one executor JVM killed (kill -9) mid-run. The span that loses its
+      // task fails, reruns from its start on a replacement executor, and the final parameters are
+      // bit-identical to the undisturbed run's.
+      float[] undisturbed = model.parameters();
+      float[] survived = killedRun(work, train, masterUrl, masterUi);
       assertArrayEquals(undisturbed, survived,
           "parameters after an executor was killed mid-run differ from an undisturbed run");
       log("checked; %.0f s in all", secondsSince(t0));
@@ -197,57 +175,61 @@ class ClusterSubmitIT {
   }
 
   /**
-   * Trains the blobs for 40 epochs (19 collective steps each) on the cluster and returns the model's
-   * parameters; with {@code kill}, kills one executor of the application with SIGKILL a few seconds
-   * into training and checks that the application got a replacement executor.
+   * The job: the blobs for {@link #EPOCHS} epochs of sync steps on the collective engine, evaluated on
+   * {@code test} when given. Every run of this test trains exactly this (a test set changes nothing
+   * in training), so their parameters must agree bit for bit.
    */
-  private float[] longRun(Path work, Path train, String masterUrl, String masterUi, String name, boolean kill)
-      throws Exception {
-    Path out = work.resolve(name);
-    Path yaml = work.resolve(name + ".yaml");
-    Files.writeString(yaml, String.join("\n",
+  private static String job(String name, Path train, Path test, Path out) {
+    return String.join("\n",
         "name: " + name,
-        "data: {format: parquet, train: " + train + ", features: features, label: label, partitions: 2}",
+        "data: {format: parquet, train: " + train + (test == null ? "" : ", test: " + test)
+            + ", features: features, label: label, partitions: 2}",
         "model: {task: classification, hidden: [16], activation: relu}",
-        "training: {mode: sync, sync_engine: collective, epochs: 40, batch_size: 16, seed: 7,"
+        "training: {mode: sync, sync_engine: collective, epochs: " + EPOCHS + ", batch_size: 16, seed: 7,"
             + " optimizer: {name: adam, learning_rate: 0.01}, collective_timeout_s: 20}",
         "output: {dir: " + out + ", overwrite: true}",
-        ""));
+        "");
+  }
+
+  /**
+   * The job again, killing one executor of the application with SIGKILL a few seconds into training;
+   * checks that the application got a replacement executor and returns the model's parameters.
+   */
+  private float[] killedRun(Path work, Path train, String masterUrl, String masterUi) throws Exception {
+    String name = "killed";
+    Path out = work.resolve(name);
+    Path yaml = work.resolve(name + ".yaml");
+    Files.writeString(yaml, job(name, train, null, out));
     Path log = work.resolve(name + ".log");
     long t0 = System.nanoTime();
     Process submit = submitTrain(masterUrl, yaml, log);
-    String appId = null;
-    if (kill) {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-      while (!Files.readString(log).contains("collective engine: 2 barrier tasks") && submit.isAlive()
-          && System.nanoTime() < deadline) {
-        Thread.sleep(200);
-      }
-      Thread.sleep(3_000); // some spans in
-      JsonNode master = pollJson(masterUi + "/json/", m -> m.path("activeapps").size() >= 1, 10);
-      appId = master.path("activeapps").get(0).path("id").asText();
-      Process pgrep = new ProcessBuilder("pgrep", "-f", "CoarseGrainedExecutorBackend.*" + appId).start();
-      String pids = new String(pgrep.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-      pgrep.waitFor();
-      assertTrue(!pids.isEmpty(), "no executor process of " + appId + " to kill");
-      String victim = pids.split("\\s+")[0];
-      new ProcessBuilder("kill", "-9", victim).start().waitFor();
-      log("killed executor pid %s of %s %.0f s into the run", victim, appId, secondsSince(t0));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+    while (!Files.readString(log).contains("collective engine: 2 barrier tasks") && submit.isAlive()
+        && System.nanoTime() < deadline) {
+      Thread.sleep(200);
     }
+    Thread.sleep(3_000); // some spans in
+    JsonNode active = pollJson(masterUi + "/json/", m -> m.path("activeapps").size() >= 1, 10);
+    String appId = active.path("activeapps").get(0).path("id").asText();
+    Process pgrep = new ProcessBuilder("pgrep", "-f", "CoarseGrainedExecutorBackend.*" + appId).start();
+    String pids = new String(pgrep.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    pgrep.waitFor();
+    assertTrue(!pids.isEmpty(), "no executor process of " + appId + " to kill");
+    String victim = pids.split("\\s+")[0];
+    new ProcessBuilder("kill", "-9", victim).start().waitFor();
+    log("killed executor pid %s of %s %.0f s into the run", victim, appId, secondsSince(t0));
     int code = finish(submit, SUBMIT_TIMEOUT, log);
     assertEquals(0, code, "submit.sh ... train (" + name + ") exited " + code + ":\n" + tail(log, 120));
-    if (kill) {
-      String text = Files.readString(log);
-      log("%s: %s", name, text.contains("rerunning it from its start") ? "a span failed and was rerun"
-          : "the executor was lost between spans");
-      String id = appId;
-      JsonNode master = pollJson(masterUi + "/json/", m -> m.toString().contains(id), 10);
-      int executors = 0;
-      for (JsonNode w : master.path("workers")) {
-        executors += executorsOf(pollJson(w.path("webuiaddress").asText() + "/json/", j -> true, 10), id);
-      }
-      assertTrue(executors >= 3, "the killed executor must have been replaced; executors of " + id + ": " + executors);
+    String text = Files.readString(log);
+    log("%s: %s", name, text.contains("rerunning it from its start") ? "a span failed and was rerun"
+        : "the executor was lost between spans");
+    JsonNode master = pollJson(masterUi + "/json/", m -> m.toString().contains(appId), 10);
+    int executors = 0;
+    for (JsonNode w : master.path("workers")) {
+      executors += executorsOf(pollJson(w.path("webuiaddress").asText() + "/json/", j -> true, 10), appId);
     }
+    assertTrue(executors >= 3, "the killed executor must have been replaced; executors of " + appId + ": "
+        + executors);
     log("%s run in %.0f s", name, secondsSince(t0));
     return NeuralNetClassificationModel.load(out.resolve("model").toString()).parameters();
   }
