@@ -12,7 +12,7 @@ Same epochs for every run. Prints one JSON line per run (test accuracy from the 
 test_metrics.json, wall seconds) and a table of the mean test accuracy per student and its gain
 over the student alone.
 
-  /usr/bin/python3 scripts/distill.py [--seeds 1,2] [--temperature 4] [--alpha 0.9] [--student 32]
+  /usr/bin/python3 scripts/distill.py [--seeds 1,2] [--temperature 1] [--alpha 0.5] [--student 32]
       [--teachers 256,128:1024,1024] [--epochs 10] [--out runs/distill]
   scripts/bench.sh distill                 (the same)
 """
@@ -50,8 +50,8 @@ def train(out, hidden, seed, epochs, extra=()):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="1,2")
-    ap.add_argument("--temperature", type=float, default=4.0)
-    ap.add_argument("--alpha", type=float, default=0.9)
+    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--alpha", type=float, default=0.5)
     ap.add_argument("--student", default="32")
     ap.add_argument("--teachers", default="256,128:1024,1024")
     ap.add_argument("--epochs", type=int, default=10)

@@ -68,9 +68,9 @@ public final class NeuralNetClassifier extends NeuralNetEstimator<NeuralNetClass
    * its parameters are broadcast once and its soft targets computed per mini-batch on the executors.
    */
   public NeuralNetClassifier setDistillationTeacher(String dir) { return put(distillationTeacher(), dir); }
-  /** Distillation's temperature T (default 4). */
+  /** Distillation's temperature T (default 1). */
   public NeuralNetClassifier setDistillationTemperature(double v) { return put(distillationTemperature(), v); }
-  /** Distillation's soft-loss weight alpha in [0, 1] (default 0.9). */
+  /** Distillation's soft-loss weight alpha in [0, 1] (default 0.5). */
   public NeuralNetClassifier setDistillationAlpha(double v) { return put(distillationAlpha(), v); }
 
   @Override

@@ -11,9 +11,9 @@ public interface NeuralNetClassifierParams extends NeuralNetParams {
   default IntParam numClasses() { return paramSet().numClasses; }
   /** Knowledge distillation's teacher: a saved classification model's directory ("" = off). */
   default Param<String> distillationTeacher() { return paramSet().distillationTeacher; }
-  /** Distillation's temperature T (default 4). */
+  /** Distillation's temperature T (default 1). */
   default DoubleParam distillationTemperature() { return paramSet().distillationTemperature; }
-  /** Distillation's soft-loss weight alpha (default 0.9). */
+  /** Distillation's soft-loss weight alpha (default 0.5). */
   default DoubleParam distillationAlpha() { return paramSet().distillationAlpha; }
 
   default String getRawPredictionCol() { return $(rawPredictionCol()); }

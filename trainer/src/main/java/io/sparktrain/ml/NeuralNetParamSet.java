@@ -205,8 +205,8 @@ public final class NeuralNetParamSet implements Serializable {
       owner.setDefault(probabilityCol, "probability");
       owner.setDefault(numClasses, 0);
       owner.setDefault(distillationTeacher, "");
-      owner.setDefault(distillationTemperature, 4.0);
-      owner.setDefault(distillationAlpha, 0.9);
+      owner.setDefault(distillationTemperature, 1.0);
+      owner.setDefault(distillationAlpha, 0.5);
     } else {
       owner.setDefault(loss, "mse");
     }

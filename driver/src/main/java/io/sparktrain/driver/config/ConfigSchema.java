@@ -322,8 +322,10 @@ public final class ConfigSchema {
               + " broadcast once and its soft targets computed per mini-batch where the rows are; null = off",
               str("teacher", null, "the teacher: a saved classification model directory (a train run's"
                   + " output.dir/model) with the same features and classes").required(),
-              number("temperature", 4.0, "T: the softmax temperature of teacher and student").minExclusive(0),
-              number("alpha", 0.9, "the soft loss's weight (0 = the labels alone, 1 = the teacher alone)").min(0)
+              number("temperature", 1.0, "T: the softmax temperature of teacher and student (1 = the teacher's"
+                  + " own probabilities; Hinton et al. go up to 20, which made a small Fashion-MNIST student worse:"
+                  + " docs/BENCHMARKS.md)").minExclusive(0),
+              number("alpha", 0.5, "the soft loss's weight (0 = the labels alone, 1 = the teacher alone)").min(0)
                   .max(1)).nullable()),
       section("federated", "federated training (sparktrain experiment): each silo's rows stay in its partition",
           integer("rounds", Defaults.FEDERATED_ROUNDS, "communication rounds").min(1),
