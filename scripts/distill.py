@@ -63,7 +63,7 @@ def main():
     out = os.path.abspath(a.out)
     teachers = {}
     for t in a.teachers.split(":"):
-        d = os.path.join(out, "teacher-" + t.replace(",", "-"))
+        d = os.path.join(out, "teacher-%s-e%d" % (t.replace(",", "-"), a.epochs))
         acc, wall = train(d, t, 1, a.epochs)
         teachers[t] = d
         print(json.dumps({"run": "teacher", "hidden": t, "seed": 1, "test_accuracy": acc, "wall_s": wall}),
@@ -71,14 +71,16 @@ def main():
     results = {}
     setting = "T%g-a%g" % (a.temperature, a.alpha)
     for seed in seeds:
-        acc, wall = train(os.path.join(out, "student-%s-alone-s%d" % (a.student, seed)), a.student, seed, a.epochs)
+        acc, wall = train(os.path.join(out, "student-%s-alone-e%d-s%d" % (a.student, a.epochs, seed)), a.student, seed,
+                          a.epochs)
         results.setdefault("alone", []).append(acc)
         print(json.dumps({"run": "student", "hidden": a.student, "teacher": None, "seed": seed,
                           "test_accuracy": acc, "wall_s": wall}), flush=True)
         for t, d in teachers.items():
             dist = "training.distillation={teacher: %s, temperature: %g, alpha: %g}" % (
                 os.path.join(d, "model"), a.temperature, a.alpha)
-            run = os.path.join(out, "student-%s-from-%s-%s-s%d" % (a.student, t.replace(",", "-"), setting, seed))
+            run = os.path.join(out, "student-%s-from-%s-%s-e%d-s%d" % (a.student, t.replace(",", "-"), setting,
+                                                                     a.epochs, seed))
             acc, wall = train(run, a.student, seed, a.epochs, ("--set", dist))
             results.setdefault(t, []).append(acc)
             print(json.dumps({"run": "student", "hidden": a.student, "teacher": t, "temperature": a.temperature,

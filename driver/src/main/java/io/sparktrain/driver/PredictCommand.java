@@ -86,11 +86,16 @@ final class PredictCommand implements Callable<Integer> {
     return Main.OK;
   }
 
+  /** Vectors wider than this are written as index:value pairs in CSV (their width is the model's, not the row's). */
+  static final int PAIRS_ABOVE = 1024;
+
   /**
-   * Vector and array columns as text (CSV has neither type): space-separated numbers, except sparse
-   * vectors (LibSVM input), which are written as their space-separated 1-based {@code index:value}
-   * pairs, as LibSVM writes them: a row of a 2^20-wide sparse features column stays a few pairs
-   * instead of a million numbers.
+   * Vector and array columns as text (CSV has neither type): space-separated numbers, except vectors
+   * wider than {@value #PAIRS_ABOVE} values (a hashed or LibSVM features column), which are written as
+   * LibSVM writes them, the space-separated 1-based {@code index:value} pairs of their nonzeros: a row
+   * of a 2^20-wide sparse column stays a few pairs instead of a million numbers. The rule depends on
+   * the width, which is the same in every row of a column, so a column never mixes the two forms; the
+   * width itself is not written (an all-zero row is empty).
    */
   static Dataset<Row> flatten(Dataset<Row> df) {
     List<Column> out = new ArrayList<>();
@@ -107,14 +112,14 @@ final class PredictCommand implements Callable<Integer> {
     return df.select(out.toArray(new Column[0]));
   }
 
-  /** A vector as CSV text: dense as space-separated numbers, sparse as 1-based index:value pairs. */
+  /** A vector as CSV text: space-separated numbers, or above {@link #PAIRS_ABOVE} values 1-based index:value pairs. */
   static String vectorText(Vector v) {
     if (v == null) {
       return null;
     }
     StringBuilder sb = new StringBuilder();
-    if (v instanceof SparseVector) {
-      SparseVector s = (SparseVector) v;
+    if (v.size() > PAIRS_ABOVE) {
+      SparseVector s = v.toSparse();
       int[] idx = s.indices();
       double[] val = s.values();
       for (int i = 0; i < idx.length; i++) {

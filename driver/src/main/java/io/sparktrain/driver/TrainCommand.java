@@ -202,6 +202,13 @@ final class TrainCommand implements Callable<Integer> {
     for (int units : cfg.intList("model.hidden")) nb.dense(units, act, dropout);
     nb.dense(outputs, classification ? Activation.SOFTMAX : Activation.IDENTITY).loss(cfg.loss());
     Network net = nb.build();
+    if (trainConfig.teacher() != null) {
+      try {
+        trainConfig.teacher().check(net); // before training: a misfit is a config error (exit 2)
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(e.getMessage(), e);
+      }
+    }
     long f0 = System.nanoTime();
     Map<String, Object> collective = null;
     Map<String, Object> traffic = null;

@@ -88,6 +88,12 @@ class DistillCliTest {
     assertTrue(testAccuracy(t) > 0.9, "the teacher learnt iris: " + t.out);
     String teacher = teacherRun.resolve("model").toString();
     String noisy = noisyIris(dir).toString();
+    // A teacher of other features: a config error (exit 2) naming the key, expected and found, before training.
+    MainTest.Run misfit = MainTest.run(job(noisy, dir.resolve("misfit"), "--set", "data.features=[sepal_length]",
+        "--set", "training.distillation={teacher: " + teacher + "}").toArray(new String[0]));
+    assertEquals(2, misfit.code, misfit.err + misfit.out);
+    assertTrue(misfit.err.contains("training.distillation.teacher " + teacher + ": expected a model of 1 features"
+        + " (the student's), found 4"), misfit.err);
     String distill = "training.distillation={teacher: " + teacher + ", temperature: 2, alpha: 1}";
 
     Path sync = dir.resolve("sync");
@@ -130,11 +136,13 @@ class DistillCliTest {
     assertEquals(2, noTeacher.code, noTeacher.err + noTeacher.out);
     assertTrue(noTeacher.err.contains("training.distillation.teacher: missing"), noTeacher.err);
 
+    // The teacher is read before the data: with both missing, the error names the teacher.
     Path missing = dir.resolve("no-such-model");
-    MainTest.Run gone = MainTest.run(job(iris(), dir.resolve("g"),
+    Path noData = dir.resolve("no-such-data.csv");
+    MainTest.Run gone = MainTest.run(job(noData.toString(), dir.resolve("g"),
         "--set", "training.distillation={teacher: " + missing + "}").toArray(new String[0]));
     assertFalse(gone.code == 0, gone.err + gone.out);
-    assertTrue(gone.err.contains(missing.toString()), gone.err);
+    assertTrue(gone.err.contains(missing.toString()) && !gone.err.contains(noData.toString()), gone.err);
     assertFalse(Files.exists(dir.resolve("g").resolve("model")), "no model written");
   }
 }

@@ -91,6 +91,7 @@ public final class FederatedMemoryPlan {
     if (!cluster.local()) {
       e.add(new MemoryPlan.Item("broadcast (object and pieces)", 2 * p));
     }
+    MemoryPlan.addTeacher(cfg.teacher(), rows, data.nonzerosPerRow(), cluster.local(), d, t, e);
     long cached = MemoryPlan.cachedShare(data, cluster);
     if (cfg.compress() && cfg.errorFeedback()) {
       int perExecutor = cluster.local() ? silos

@@ -123,10 +123,13 @@ public final class FederatedTrainer {
     // Summed over rounds: compression's int8 payload bytes and their float32 size; plain uploads' wire
     // bytes (row-sparse where smaller) and their dense size.
     long[] payload = new long[4];
-    // Distillation: the teacher is broadcast once; each silo scores its own rows with it.
-    Teacher teacher = config.teacher() == null ? null : config.teacher().onInputs(null).broadcast(jsc);
-    FederatedConfig siloConfig = teacher == null ? config : config.withTeacher(teacher);
+    Teacher teacher = null;
+    FederatedConfig siloConfig = config;
     try (loop) {
+      if (config.teacher() != null) { // distillation: broadcast once; each silo scores its own rows with it
+        teacher = config.teacher().onInputs(null).broadcast(jsc);
+        siloConfig = config.withTeacher(teacher);
+      }
       for (int round = startRound + 1; round <= lastRound; round++) {
         long r0 = System.nanoTime();
         boolean[] sampled = ClientSampler.sample(siloRows, config.clientFraction(), config.sampling(),

@@ -98,7 +98,8 @@ public final class NeuralNetParamSet implements Serializable {
           v -> (Integer) v == 0 || (Integer) v >= 2));
       distillationTeacher = new Param<>(owner, "distillationTeacher", "knowledge distillation: the directory of a"
           + " saved NeuralNetClassificationModel whose soft targets the network learns besides the labels (empty ="
-          + " off)");
+          + " off)", new Check<String>(who, "distillationTeacher", "a model directory, or empty for none",
+          s -> s != null));
       distillationTemperature = doubleParam(owner, who, "distillationTemperature", "distillation: the softmax"
           + " temperature T of teacher and student", "a finite value > 0", v -> v > 0 && Double.isFinite(v));
       distillationAlpha = doubleParam(owner, who, "distillationAlpha", "distillation: the weight a of the soft"

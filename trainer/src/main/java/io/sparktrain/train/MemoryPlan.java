@@ -219,12 +219,32 @@ public final class MemoryPlan {
     }
     int rows = sync ? Math.min(cfg.microBatch(), cfg.batchSize()) : cfg.batchSize();
     t.add(new Item("workspace (" + rows + " rows)", workspaceBytes(net, rows, data.nonzerosPerRow())));
+    addTeacher(cfg.teacher(), rows, data.nonzerosPerRow(), cluster.local(), d, t, e);
     long share = cachedShare(data, cluster);
     if (collective && n > cluster.slotsPerExecutor() * cluster.executors()) {
       share *= 2; // the collective engine's grouped copy of the blocks (persisted too)
     }
     String run = (sync ? "sync" : "average") + "/" + (collective ? "collective" : local ? "local" : "driver");
     return new MemoryPlan(cluster, run, net.layout().size(), d, t, e, tasks, share, data.largestPartitionBytes());
+  }
+
+  /**
+   * Distillation's teacher ({@link Teacher}), when there is one: on the driver the loaded copy, the
+   * folded copy and the broadcast's object and pieces; on each executor the broadcast (object and
+   * pieces); in each task the teacher's workspace for {@code rows} rows.
+   */
+  public static void addTeacher(Teacher teacher, int rows, double nonzerosPerRow, boolean local, List<Item> driver,
+      List<Item> task, List<Item> executor) {
+    if (teacher == null) {
+      return;
+    }
+    Network tn = teacher.network();
+    long tp = 4L * tn.layout().size();
+    driver.add(new Item("teacher parameters (loaded, folded, broadcast pieces)", 3 * tp));
+    task.add(new Item("teacher workspace (" + rows + " rows)", workspaceBytes(tn, rows, nonzerosPerRow)));
+    if (!local) {
+      executor.add(new Item("teacher broadcast (object and pieces)", 2 * tp));
+    }
   }
 
   /** The cached bytes on one executor: all in local mode, else the even share with a skew margin. */

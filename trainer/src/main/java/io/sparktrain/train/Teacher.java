@@ -31,8 +31,11 @@ public final class Teacher implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final Network network;
-  /** The parameters on the driver (and in a teacher that was never broadcast); null after deserialization. */
-  private final transient float[] params;
+  /**
+   * The parameters on the driver. A broadcast teacher travels without them ({@link #writeReplace}); one
+   * that was never broadcast (a caller that skips {@link #broadcast}) carries them in its closure.
+   */
+  private final float[] params;
   private final InputScaling scaling;
   private final DistillationLoss loss;
   private final String source;
@@ -70,6 +73,11 @@ public final class Teacher implements Serializable {
   public String source() { return source; }
   /** The teacher's own input scaling, or null (already folded in by {@link #onInputs}). */
   public InputScaling scaling() { return scaling; }
+
+  /** Serialized into a task, a broadcast teacher leaves its parameters behind: the task reads the broadcast. */
+  private Object writeReplace() {
+    return shared == null || params == null ? this : new Teacher(network, null, scaling, loss, source, shared);
+  }
 
   /** The parameters: the driver's copy, or the broadcast's value in a task. */
   public float[] params() {

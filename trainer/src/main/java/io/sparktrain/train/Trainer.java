@@ -293,6 +293,8 @@ public final class Trainer {
       return run(train, validation, initialParams, jsc, store, resumed);
     } finally {
       shared.destroy();
+      // config() keeps the teacher as given: the folded one is this fit's alone.
+      config = config.toBuilder().teacher(teacher).build();
     }
   }
 

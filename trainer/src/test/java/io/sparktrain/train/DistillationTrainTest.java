@@ -20,13 +20,18 @@ import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.testing.Blobs;
 import io.sparktrain.testing.Spark;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.SplittableRandom;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -276,6 +281,41 @@ class DistillationTrainTest {
     csr.rowPtr()[n] = at;
     float[] sparse = teacherNet.logits(foldedSparse.params(), csr, teacherNet.newWorkspace());
     for (int i = 0; i < n * 3; i++) assertEquals(expected[i], sparse[i], 1e-4, "sparse logit " + i);
+  }
+
+  /** A teacher a caller never broadcast still carries its parameters into a task; a broadcast one does not. */
+  @Test
+  void aTeacherThatWasNotBroadcastTravelsWithItsParameters() throws Exception {
+    Network wide = Network.builder(4).dense(4096, Activation.RELU).dense(3, Activation.SOFTMAX)
+        .loss(Loss.SOFTMAX_CROSS_ENTROPY).build(); // 32,771 parameters: 128 KiB as floats
+    float[] p = wide.initParameters(4);
+    Teacher t = Teacher.of(wide, p, null, 2f, 0.5f, "wide");
+    byte[] plain = serialize(t);
+    assertTrue(plain.length > 4 * p.length, "an unbroadcast teacher carries its parameters: " + plain.length);
+    assertArrayEquals(p, ((Teacher) deserialize(plain)).params(), 0f);
+    Teacher shared = t.broadcast(JavaSparkContext.fromSparkContext(spark.sparkContext()));
+    try {
+      byte[] handle = serialize(shared);
+      assertTrue(handle.length < 16 * 1024, "a broadcast teacher leaves its parameters behind: " + handle.length
+          + " bytes");
+      assertArrayEquals(p, ((Teacher) deserialize(handle)).params(), 0f, "read from the broadcast");
+    } finally {
+      shared.destroy();
+    }
+  }
+
+  private static byte[] serialize(Object o) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+      out.writeObject(o);
+    }
+    return bytes.toByteArray();
+  }
+
+  private static Object deserialize(byte[] b) throws IOException, ClassNotFoundException {
+    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(b))) {
+      return in.readObject();
+    }
   }
 
   @Test
