@@ -19,8 +19,8 @@ import java.util.Map;
  *       the explained class (a regressor: its output, or the output layer's pre-activation)</td></tr>
  *   <tr><td>target</td><td>-1</td><td>the explained class; -1 = each row's predicted class (a regressor: the
  *       explained output, -1 = output 0)</td></tr>
- *   <tr><td>steps, rule</td><td>32, midpoint</td><td>integrated gradients: the Riemann sum's points and rule
- *       (midpoint: alpha = (k + 1/2)/m; trapezoid: alpha = k/m, k = 0..m, the ends weighted 1/2)</td></tr>
+ *   <tr><td>steps, rule</td><td>32, gauss_legendre</td><td>integrated gradients: the path integral's points
+ *       and rule ({@link Rule}: Gauss-Legendre, Riemann midpoint or trapezoid)</td></tr>
  *   <tr><td>baseline</td><td>zeros</td><td>integrated gradients: zeros, means (of the explained rows) or a
  *       given row of raw feature values</td></tr>
  *   <tr><td>repeats, seed</td><td>5, 1</td><td>permutation: shuffles per feature, and their seed</td></tr>
@@ -85,20 +85,26 @@ public final class ExplainOptions implements Serializable {
     }
   }
 
-  /** How integrated gradients places its m points on the path. */
+  /** How integrated gradients places its m points on the path from the baseline to the row. */
   public enum Rule {
-    MIDPOINT, TRAPEZOID;
+    /** Gauss-Legendre: m nodes and weights on [0, 1]; exact for polynomials of degree 2m - 1 (Captum's default). */
+    GAUSS_LEGENDRE,
+    /** Riemann midpoint: alpha = (k + 1/2)/m, weight 1/m; error O(1/m^2) on smooth paths. */
+    MIDPOINT,
+    /** Trapezoid: alpha = k/m for k = 0..m (m + 1 points), weight 1/m, 1/(2m) at the ends. */
+    TRAPEZOID;
 
     public String key() {
       return name().toLowerCase(Locale.ROOT);
     }
 
     public static Rule parse(String s) {
-      switch (s.trim().toLowerCase(Locale.ROOT)) {
-        case "midpoint": return MIDPOINT;
-        case "trapezoid": case "trapezoidal": return TRAPEZOID;
+      switch (s.trim().toLowerCase(Locale.ROOT).replace('-', '_')) {
+        case "gauss_legendre": case "gausslegendre": return GAUSS_LEGENDRE;
+        case "midpoint": case "riemann_middle": return MIDPOINT;
+        case "trapezoid": case "trapezoidal": case "riemann_trapezoid": return TRAPEZOID;
         default:
-          throw new IllegalArgumentException("rule: expected midpoint or trapezoid, found " + s);
+          throw new IllegalArgumentException("rule: expected gauss_legendre, midpoint or trapezoid, found " + s);
       }
     }
   }
@@ -213,7 +219,7 @@ public final class ExplainOptions implements Serializable {
     private Output output = Output.PROBABILITY;
     private int target = -1;
     private int steps = 32;
-    private Rule rule = Rule.MIDPOINT;
+    private Rule rule = Rule.GAUSS_LEGENDRE;
     private Baseline baseline = Baseline.ZEROS;
     private float[] baselineRow;
     private int repeats = 5;

@@ -32,7 +32,7 @@ import org.apache.spark.sql.functions;
  * broadcast is destroyed afterwards, also on failure.
  *
  * <p><b>Cost</b>, n rows of D features: gradient x input, one forward and one input-gradient pass per
- * row; integrated gradients, m (midpoint) or m + 1 (trapezoid) of each per row, plus one pass over
+ * row; integrated gradients, m (m + 1 for the trapezoid rule) of each per row, plus one pass over
  * the blocks for the means baseline; permutation importance, R x D forward passes through layers
  * 1..L-1 per row, all in one pass over each block (the first layer is updated by a rank-one term, see
  * {@link PermutationImportance}).
@@ -54,6 +54,10 @@ public final class Explainer {
   public static Explanation explain(Dataset<Row> df, InputSpec spec, Network net, float[] params,
       InputScaling scaling, ExplainOptions o) {
     checkModel(net, params, scaling);
+    // What can be checked on the driver is checked before the decoding job.
+    ModelOutput.of(net, o.output(), o.target());
+    Units.of(featureNames(spec, net.inputs()), o.groups());
+    checkBaseline(net.inputs(), o);
     boolean hasLabels = Arrays.asList(df.columns()).contains(spec.labelCol());
     if (!hasLabels) {
       if (o.method() == ExplainOptions.Method.PERMUTATION) {
@@ -142,18 +146,20 @@ public final class Explainer {
     }
   }
 
+  private static void checkBaseline(int d, ExplainOptions o) {
+    if (o.baseline() == ExplainOptions.Baseline.ROW && o.baselineRow().length != d) {
+      throw new InvalidInputException("baseline row: expected " + d + " values (the model's numFeatures), found "
+          + o.baselineRow().length);
+    }
+  }
+
   private static float[] baseline(TrainingData data, int d, ExplainOptions o) {
     switch (o.baseline()) {
       case ZEROS:
         return new float[d];
-      case ROW: {
-        float[] row = o.baselineRow();
-        if (row.length != d) {
-          throw new InvalidInputException("baseline row: expected " + d + " values (the model's numFeatures), found "
-              + row.length);
-        }
-        return row;
-      }
+      case ROW:
+        checkBaseline(d, o);
+        return o.baselineRow();
       case MEANS: {
         double[] mean = data.featureMoments(o.depth()).mean();
         float[] row = new float[d];

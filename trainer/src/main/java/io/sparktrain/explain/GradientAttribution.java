@@ -19,10 +19,12 @@ import java.util.Arrays;
  * multiplies the raw value by the raw gradient.
  *
  * <p><b>Integrated gradients</b> of row x, baseline b, class c fixed at x: {@code a_j = (x_j - b_j)
- * sum_k w_k dF/dx_j(b + alpha_k (x - b))}, with midpoint points {@code alpha_k = (k + 1/2)/m}, {@code
- * w_k = 1/m} (m forward and backward passes per row), or trapezoid points {@code alpha_k = k/m}, k = 0..m,
- * weights 1/m and 1/(2m) at the ends (m + 1 passes). The gradients are summed in double. The
- * completeness gap {@code sum_j a_j - (F(x) - F(b))} is recorded per row.
+ * sum_k w_k dF/dx_j(b + alpha_k (x - b))}, the path integral by a quadrature rule
+ * ({@link ExplainOptions.Rule}): m Gauss-Legendre nodes (the default, as Captum's), midpoint points
+ * {@code alpha_k = (k + 1/2)/m} with {@code w_k = 1/m}, or trapezoid points {@code alpha_k = k/m},
+ * k = 0..m, weights 1/m and 1/(2m) at the ends (m + 1 passes). Each point is one forward and one
+ * backward pass of the chunk. The gradients are summed in double. The completeness gap
+ * {@code sum_j a_j - (F(x) - F(b))} is recorded per row.
  */
 final class GradientAttribution {
   /** Rows per forward/backward pass. */
@@ -75,7 +77,11 @@ final class GradientAttribution {
       fb = new double[f.classes()];
       for (int c = 0; c < fb.length; c++) fb[c] = f.value(h, z, 0, c, null, 0, probs);
       int m = o.steps();
-      if (o.rule() == ExplainOptions.Rule.MIDPOINT) {
+      if (o.rule() == ExplainOptions.Rule.GAUSS_LEGENDRE) {
+        double[][] nw = gaussLegendre(m);
+        alphas = nw[0];
+        weights = nw[1];
+      } else if (o.rule() == ExplainOptions.Rule.MIDPOINT) {
         alphas = new double[m];
         weights = new double[m];
         for (int k = 0; k < m; k++) {
@@ -96,6 +102,42 @@ final class GradientAttribution {
       alphas = null;
       weights = null;
     }
+  }
+
+  /**
+   * The m Gauss-Legendre nodes and weights on [0, 1] ({nodes, weights}, nodes ascending): the roots of
+   * the Legendre polynomial P_m by Newton's method from Chebyshev guesses, weights 2 / ((1 - x^2)
+   * P_m'(x)^2), mapped from [-1, 1]. The weights sum to 1.
+   */
+  static double[][] gaussLegendre(int m) {
+    double[] x = new double[m];
+    double[] w = new double[m];
+    for (int i = 0; i < (m + 1) / 2; i++) {
+      double t = Math.cos(Math.PI * (i + 0.75) / (m + 0.5));
+      double dp = 0;
+      for (int it = 0; it < 100; it++) {
+        double p0 = 1;
+        double p1 = t;
+        for (int k = 2; k <= m; k++) {
+          double p2 = ((2 * k - 1) * t * p1 - (k - 1) * p0) / k;
+          p0 = p1;
+          p1 = p2;
+        }
+        dp = m * (t * p1 - p0) / (t * t - 1);
+        double step = p1 / dp;
+        t -= step;
+        if (Math.abs(step) < 1e-15) {
+          break;
+        }
+      }
+      double wt = 2 / ((1 - t * t) * dp * dp);
+      // Root t of [-1, 1] and its mirror -t, mapped to [0, 1].
+      x[i] = (1 - t) / 2;
+      x[m - 1 - i] = (1 + t) / 2;
+      w[i] = wt / 2;
+      w[m - 1 - i] = wt / 2;
+    }
+    return new double[][] {x, w};
   }
 
   /** F(baseline) of class c (integrated gradients). */

@@ -1,5 +1,6 @@
 package io.sparktrain.explain;
 
+import io.sparktrain.data.InvalidInputException;
 import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
@@ -56,7 +57,7 @@ final class ModelOutput implements Serializable {
     if (Predictions.isClassifier(net)) {
       int k = Predictions.numClasses(net);
       if (target >= k) {
-        throw new IllegalArgumentException("target: expected a class in 0.." + (k - 1) + " (or -1, the predicted"
+        throw new InvalidInputException("target: expected a class in 0.." + (k - 1) + " (or -1, the predicted"
             + " class), found " + target);
       }
       if (n == 1) {
@@ -66,7 +67,7 @@ final class ModelOutput implements Serializable {
       return new ModelOutput(Kind.MULTICLASS, logit, logits, act, n, k, target);
     }
     if (target >= n) {
-      throw new IllegalArgumentException("target: expected an output in 0.." + (n - 1) + ", found " + target);
+      throw new InvalidInputException("target: expected an output in 0.." + (n - 1) + ", found " + target);
     }
     return new ModelOutput(Kind.OUTPUT, logit, false, act, n, 1, Math.max(target, 0));
   }
