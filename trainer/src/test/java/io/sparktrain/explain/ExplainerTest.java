@@ -68,13 +68,18 @@ class ExplainerTest {
 
   /** Rows of {@code d} features (feature j scaled by SCALES[j]); label = argmax of the first three, unscaled. */
   static Dataset<Row> synthetic(SparkSession spark, int n, long seed, int d) {
+    return synthetic(spark, n, seed, d, 0);
+  }
+
+  /** As above, with each value then set to 0 with probability {@code zeros} (as the blank pixels of images). */
+  static Dataset<Row> synthetic(SparkSession spark, int n, long seed, int d, double zeros) {
     Random r = new Random(seed);
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       double[] x = new double[d];
       for (int j = 0; j < d; j++) x[j] = r.nextGaussian();
       int label = x[0] >= x[1] && x[0] >= x[2] ? 0 : x[1] >= x[2] ? 1 : 2;
-      for (int j = 0; j < d; j++) x[j] *= SCALES[j % SCALES.length];
+      for (int j = 0; j < d; j++) x[j] *= zeros > 0 && r.nextDouble() < zeros ? 0 : SCALES[j % SCALES.length];
       rows.add(RowFactory.create(Vectors.dense(x), (double) label));
     }
     StructType schema = new StructType().add("features", new VectorUDT()).add("label", DataTypes.DoubleType);
@@ -179,9 +184,15 @@ class ExplainerTest {
 
   @Test
   void permutationImportanceMatchesANaiveReferenceOnTheDriver() {
+    permutationMatchesTheReference(data);
+    // Where many values are 0, a shuffle leaves many rows as they are, and only the others are run again.
+    permutationMatchesTheReference(synthetic(spark, 900, 11, D, 0.6));
+  }
+
+  private static void permutationMatchesTheReference(Dataset<Row> rows) {
     ExplainOptions o = ExplainOptions.builder().method(ExplainOptions.Method.PERMUTATION).repeats(2).seed(9).build();
     InputSpec spec = InputSpec.classification("features", "label").withNumClasses(3).withNumFeatures(D);
-    TrainingData td = TrainingData.decode(data, spec);
+    TrainingData td = TrainingData.decode(rows, spec);
     try {
       Network net = model.network();
       float[] p = model.parameters();
