@@ -2,10 +2,12 @@ package io.sparktrain.driver;
 
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.driver.config.ConfigException;
+import io.sparktrain.driver.config.Presets;
 import io.sparktrain.driver.report.ExplainReport;
 import io.sparktrain.explain.ExplainOptions;
 import io.sparktrain.explain.Explainer;
 import io.sparktrain.explain.Explanation;
+import io.sparktrain.federated.Silos;
 import io.sparktrain.ml.NeuralNetClassificationModel;
 import io.sparktrain.ml.NeuralNetModel;
 import io.sparktrain.train.MetricsHistory;
@@ -100,6 +102,19 @@ final class ExplainCommand implements Callable<Integer> {
           + " where they are, and the data is never repartitioned).")
   boolean perPartition;
 
+  @Option(names = "--silos", paramLabel = "SPEC",
+      description = "Explain per silo (implies --per-partition): partitions (the data's own, rows stay put),"
+          + " column (one per value of --silo-column), or simulated from the rows (moved once, as federated training"
+          + " simulates them): iid, dirichlet(alpha), shards(k), quantity(alpha), with --silo-count silos.")
+  String silos;
+
+  @Option(names = "--silo-count", paramLabel = "N", defaultValue = "10",
+      description = "Simulated silos: how many (default: ${DEFAULT-VALUE}).")
+  int siloCount;
+
+  @Option(names = "--silo-column", paramLabel = "COL", description = "--silos column: the silo column.")
+  String siloColumn;
+
   @Option(names = "--partitions", paramLabel = "N", defaultValue = "-1",
       description = "Repartition the data to N partitions first (rows move); -1 (default): to Spark's default"
           + " parallelism when the data has fewer partitions; 0: as read.")
@@ -115,6 +130,21 @@ final class ExplainCommand implements Callable<Integer> {
 
   /** Everything but the data's shape, checked before Spark starts. */
   ExplainOptions options() {
+    Presets.Silos silo = null;
+    if (silos != null) {
+      silo = Presets.silos(silos);
+      if (silo == null || silo.source().equals("paths") || silo.source().equals("synthetic")) {
+        throw new ConfigException("--silos: expected partitions, column, iid, dirichlet(alpha), shards(k) or"
+            + " quantity(alpha), found " + silos);
+      }
+      if (silo.source().equals("column") && siloColumn == null) {
+        throw new ConfigException("--silos column: expected --silo-column, found none");
+      }
+      if (siloCount < 1) {
+        throw new ConfigException("--silo-count: expected >= 1, found " + siloCount);
+      }
+      perPartition = true;
+    }
     ExplainOptions.Builder b = ExplainOptions.builder().labelCol(label).steps(steps).repeats(repeats).seed(seed)
         .sampleRows(sampleRows).perPartition(perPartition);
     try {
@@ -251,6 +281,9 @@ final class ExplainCommand implements Callable<Integer> {
       }
       spec = spec.withNumFeatures(model.numFeatures());
       Dataset<Row> df = input.read(session.spark);
+      if (silos != null) {
+        df = silos(df);
+      }
       int have = df.rdd().getNumPartitions();
       int want = partitions > 0 ? partitions : partitions == 0 || perPartition ? have
           : Math.max(have, session.spark.sparkContext().defaultParallelism());
@@ -269,6 +302,28 @@ final class ExplainCommand implements Callable<Integer> {
       out.println("explanation: " + SparkSupport.display(dir, session.hadoopConf()));
     }
     return Main.OK;
+  }
+
+  /** The rows as silos, one partition each ({@code --silos}). */
+  private Dataset<Row> silos(Dataset<Row> df) {
+    Presets.Silos p = Presets.silos(silos);
+    double[] a = p.args();
+    switch (p.source()) {
+      case "partitions":
+        return df;
+      case "column":
+        return Silos.byColumn(df, siloColumn);
+      case "iid":
+        return Silos.partition(df, label, Silos.Split.IID, siloCount, 0, seed);
+      case "dirichlet":
+        return Silos.partition(df, label, Silos.Split.DIRICHLET, siloCount, a.length == 1 ? a[0] : 0.5, seed);
+      case "quantity":
+        return Silos.partition(df, label, Silos.Split.QUANTITY, siloCount, a.length == 1 ? a[0] : 0.5, seed);
+      case "shards":
+        return Silos.partition(df, label, Silos.Split.SHARDS, siloCount, a.length == 1 ? a[0] : 2, seed);
+      default:
+        throw new AssertionError(p.source());
+    }
   }
 
   static String defaultOutput(String model, ExplainOptions.Method m) {

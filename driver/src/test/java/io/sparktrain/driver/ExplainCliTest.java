@@ -146,6 +146,28 @@ class ExplainCliTest {
     assertEquals(json.get("partitions").size(), json.get("partitions").get(parts.size() - 1).get("partition").asInt()
         + 1);
     assertTrue(Files.readString(out.resolve("explain.html")).contains("id=\"partition-table\""));
+
+    // Simulated Dirichlet silos (label skew): one explanation per silo, whose top features then differ.
+    Path silos = root.resolve("silos");
+    r = explain("--method", "integrated_gradients", "--steps", "8", "--silos", "dirichlet(0.3)", "--silo-count", "4",
+        "--output", silos.toString());
+    assertEquals(0, r.code, r.err + r.out);
+    json = new ObjectMapper().readTree(silos.resolve("attributions.json").toFile());
+    parts = json.get("partitions");
+    assertEquals(4, parts.size());
+    rows = 0;
+    for (JsonNode p : parts) {
+      rows += p.get("rows").asInt();
+      assertEquals(D, p.get("scores").size());
+      double overlap = p.get("top_overlap").asDouble();
+      assertTrue(overlap >= 0 && overlap <= 1, p.toString());
+    }
+    assertEquals(600, rows);
+    String html = Files.readString(silos.resolve("explain.html"));
+    assertTrue(html.contains("id=\"map-partition-0\"") && html.contains("id=\"map-partition-3\""), "silo maps");
+    r = explain("--silos", "column");
+    assertEquals(2, r.code, r.err);
+    assertEquals("sparktrain: --silos column: expected --silo-column, found none", r.err.trim());
   }
 
   @Test
