@@ -15,14 +15,14 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
- * The sparktrain command line: {@code sparktrain train|experiment|evaluate|predict|info}. Exit codes: 0 ok;
- * 2 bad usage or config (one line on stderr, before any Spark work); 1 failure at run time (one line
+ * The sparktrain command line: {@code sparktrain train|experiment|evaluate|predict|explain|export|info}.
+ * Exit codes: 0 ok; 2 bad usage or config (one line on stderr, before any Spark work); 1 failure at run time (one line
  * on stderr; the stack trace too with --verbose).
  */
 @Command(name = "sparktrain", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
     description = "Neural-network training inside Apache Spark.",
     subcommands = {TrainCommand.class, ExperimentCommand.class, EvaluateCommand.class, PredictCommand.class,
-        ExportCommand.class, InfoCommand.class},
+        ExplainCommand.class, ExportCommand.class, InfoCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:failure at run time", "2:bad usage or config"})
 public final class Main implements Callable<Integer> {
@@ -40,7 +40,7 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() {
     spec.commandLine().getErr().println("sparktrain: missing command; expected one of train, experiment, evaluate,"
-        + " predict, info (see 'sparktrain --help')");
+        + " predict, explain, export, info (see 'sparktrain --help')");
     return USAGE;
   }
 

@@ -3,8 +3,12 @@ package io.sparktrain.ml;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.data.InputScaling;
+import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.IntList;
 import io.sparktrain.data.InvalidInputException;
+import io.sparktrain.explain.ExplainOptions;
+import io.sparktrain.explain.Explainer;
+import io.sparktrain.explain.Explanation;
 import io.sparktrain.export.OnnxExport;
 import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
@@ -154,6 +158,27 @@ public abstract class NeuralNetModel<M extends NeuralNetModel<M>> extends Model<
     }
     boolean classifier = this instanceof NeuralNetClassificationModel;
     OnnxExport.write(OnnxExport.model(network, parameters, inputScaling, classifier, weights, meta), path);
+  }
+
+  /**
+   * Feature attributions of this model over {@code dataset} ({@link Explainer}): permutation importance,
+   * integrated gradients or gradient x input, per {@code options}. The features are read from
+   * {@code featuresCol} and explained as raw values (the model's standardization is applied inside);
+   * the label column ({@code options.labelCol()}) is needed for permutation only. Runs per partition
+   * on the decoded, cached rows and merges with a tree aggregation; the cache is released afterwards.
+   */
+  public Explanation explain(Dataset<?> dataset, ExplainOptions options) {
+    if (!categorical.isEmpty()) {
+      throw new InvalidInputException("explain: expected a model of numeric features only, found categorical"
+          + " columns " + categorical.stream().map(CategoricalColumn::column).toList());
+    }
+    boolean classifier = this instanceof NeuralNetClassificationModel;
+    InputSpec spec = classifier
+        ? InputSpec.classification(getFeaturesCol(), options.labelCol())
+            .withNumClasses(((NeuralNetClassificationModel) this).getNumClasses())
+        : InputSpec.regression(getFeaturesCol(), options.labelCol());
+    return Explainer.explain(dataset.toDF(), spec.withNumFeatures(numFeatures()), network, parameters, inputScaling,
+        options);
   }
 
   /** As {@link #exportOnnx(Path, Map)} with no extra metadata. */

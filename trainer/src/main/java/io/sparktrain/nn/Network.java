@@ -304,6 +304,98 @@ public final class Network implements Serializable {
     return Arrays.copyOf(ws.z[layers.length - 1], rows * outputs());
   }
 
+  /**
+   * The gradient with respect to the numeric inputs of the last dense forward pass in {@code ws}
+   * ({@link #predict(float[], float[], int, Workspace, float[], int)} on {@code rows} rows, inference
+   * mode): given {@code dz}, rows x outputs values of dF/dz for the output layer's pre-activations
+   * z (the logits) of some scalar F of the outputs, writes dF/dx (rows x {@link #inputs()}) into
+   * {@code dx} from {@code dxOff}. This is the backward pass of {@link #lossAndGradient} without the
+   * parameter gradients, carried one layer further: the first layer's delta times W_0^T.
+   *
+   * <p>The inputs are the values layer 0 saw, so a model that standardizes in front of the network
+   * gets the gradient for its scaled features; multiply by the scale for the raw ones. {@code dz} is
+   * read only. Networks with embedding tables are refused (their inputs are not only these rows).
+   */
+  public void inputGradient(float[] params, float[] dz, int rows, Workspace ws, float[] dx, int dxOff) {
+    if (embeddings.length > 0) {
+      throw new IllegalArgumentException("input gradient: expected a network without embedding tables, found "
+          + embeddings.length);
+    }
+    layout.check(params, "parameters");
+    if (rows > ws.capacity || dz.length < rows * outputs() || dx.length - dxOff < rows * inputs) {
+      throw new IllegalArgumentException("input gradient of " + rows + " rows: expected a workspace that has just"
+          + " run them forward, " + rows * outputs() + " values of dz and room for " + rows * inputs + " in dx;"
+          + " found a workspace of " + Math.max(ws.capacity, 0) + " rows, " + dz.length + " and "
+          + (dx.length - dxOff));
+    }
+    int last = layers.length - 1;
+    System.arraycopy(dz, 0, ws.delta[last], 0, rows * outputs());
+    Blas blas = ws.blas;
+    for (int l = last; l >= 0; l--) {
+      int in = sizes[l];
+      int out = sizes[l + 1];
+      float[] d = ws.delta[l];
+      int kOff = layout.kernel(l).offset();
+      if (l == 0) {
+        blas.gemm(false, true, rows, in, out, 1f, d, 0, params, kOff, 0f, dx, dxOff);
+      } else {
+        float[] dPrev = ws.delta[l - 1];
+        blas.gemm(false, true, rows, in, out, 1f, d, 0, params, kOff, 0f, dPrev, 0);
+        layers[l - 1].activation().backward(ws.z[l - 1], ws.h[l - 1], dPrev, dPrev, 0, rows, in);
+      }
+    }
+  }
+
+  /**
+   * Layer 0's pre-activations {@code x W_0 + b_0} for {@code rows} dense rows of {@code x} (rows x
+   * inputs) into {@code z0} (rows x {@code sizes()[1]}). With {@link #predictFromFirstLayer}, the
+   * forward pass in two halves: a caller that changes one input column of many rows can update z0
+   * by a rank-one term instead of running the first GEMM again (permutation importance does this).
+   */
+  public void firstLayerPreActivations(float[] params, float[] x, int rows, Workspace ws, float[] z0) {
+    if (embeddings.length > 0) {
+      throw new IllegalArgumentException("network with " + embeddings.length + " embedding tables: expected dense"
+          + " rows only, found categorical inputs");
+    }
+    layout.check(params, "parameters");
+    int out = sizes[1];
+    ws.blas.gemm(false, false, rows, out, inputs, 1f, x, 0, params, layout.kernel(0).offset(), 0f, z0, 0);
+    int bOff = layout.bias(0).offset();
+    for (int r = 0; r < rows; r++) {
+      int base = r * out;
+      for (int j = 0; j < out; j++) z0[base + j] += params[bOff + j];
+    }
+  }
+
+  /**
+   * The output layer's activations (inference mode) for {@code rows} rows whose layer-0
+   * pre-activations are {@code z0} ({@link #firstLayerPreActivations}), into {@code out} from
+   * {@code outOff}; {@code z0} is not modified.
+   */
+  public void predictFromFirstLayer(float[] params, float[] z0, int rows, Workspace ws, float[] out, int outOff) {
+    layout.check(params, "parameters");
+    ws.ensure(rows);
+    Blas blas = ws.blas;
+    System.arraycopy(z0, 0, ws.z[0], 0, rows * sizes[1]);
+    for (int l = 0; l < layers.length; l++) {
+      int o = sizes[l + 1];
+      float[] z = ws.z[l];
+      if (l > 0) {
+        blas.gemm(false, false, rows, o, sizes[l], 1f, ws.a[l - 1], 0, params, layout.kernel(l).offset(), 0f, z, 0);
+        int bOff = layout.bias(l).offset();
+        for (int r = 0; r < rows; r++) {
+          int base = r * o;
+          for (int j = 0; j < o; j++) z[base + j] += params[bOff + j];
+        }
+      }
+      layers[l].activation().forward(z, ws.h[l], 0, rows, o);
+      if (layers[l].dropout() > 0f) {
+        System.arraycopy(ws.h[l], 0, ws.a[l], 0, rows * o);
+      }
+    }
+    System.arraycopy(ws.h[layers.length - 1], 0, out, outOff, rows * outputs());
+  }
+
   /** Weighted loss sum of a mini-batch, inference mode (no dropout). */
   public double loss(float[] params, MiniBatch batch, Workspace ws) {
     checkBatch(params, batch);

@@ -22,6 +22,10 @@ public final class Seeds {
   public static final long STRAGGLER_ROUND = 0x57A65L;
   /** Simulated silos: a row's uniform draw for random splits: (seed, row, this). */
   public static final long SILO_ROW_UNIFORM = 77;
+  /** Explain, permutation importance: a partition's row order of one repeat: (seed, partition, repeat, this). */
+  public static final long EXPLAIN_PERMUTATION = 0xE1;
+  /** Explain: a row's sampling key for the reported sample of rows: (seed, partition, row, this). */
+  public static final long EXPLAIN_SAMPLE = 0xE2;
 
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
