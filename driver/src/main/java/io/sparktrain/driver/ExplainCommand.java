@@ -35,8 +35,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "explain", mixinStandardHelpOptions = true,
     description = {"Explain a saved model over a DataFrame: which features its outputs depend on.",
-        "Writes attributions.json, attributions.csv and explain.html (a ranked bar chart; per-class heat maps when",
-        "the feature count is a square, e.g. 784 = 28 x 28) to --output, and prints the top features."})
+        "Writes attributions.json, attributions.csv and explain.html (a ranked bar chart;",
+        "per-class heat maps when the feature count is a square, e.g. 784 = 28 x 28)",
+        "to --output, and prints the top features."})
 final class ExplainCommand implements Callable<Integer> {
   @Mixin
   ModelInput input;
@@ -296,7 +297,7 @@ final class ExplainCommand implements Callable<Integer> {
       Map<String, Object> about = new LinkedHashMap<>();
       about.put("model", input.model);
       about.put("data", input.data);
-      about.put("partitions", have == want ? have : want);
+      about.put("num_partitions", want);
       writeAll(e, about, dir, session);
       summary(out, e);
       out.println("explanation: " + SparkSupport.display(dir, session.hadoopConf()));

@@ -82,7 +82,7 @@ class MainTest {
 
   @Test
   void helpEverywhereExits0() {
-    for (String cmd : List.of("", "train", "evaluate", "predict", "info")) {
+    for (String cmd : List.of("", "train", "evaluate", "predict", "explain", "info")) {
       Run r = cmd.isEmpty() ? run("--help") : run(cmd, "--help");
       assertEquals(0, r.code, cmd);
       assertTrue(r.out.startsWith("Usage: sparktrain" + (cmd.isEmpty() ? "" : " " + cmd)), r.out);

@@ -420,23 +420,47 @@ public final class Explanation implements Serializable {
     return k == 0 ? Double.NaN : (double) n / k;
   }
 
-  /** Spearman's rank correlation between this explanation's scores and {@code other}'s (ties ranked by index). */
+  /**
+   * Spearman's rank correlation between this explanation's scores and {@code other}'s: the Pearson
+   * correlation of their ranks, tied scores sharing their mean rank (units no row moves, such as
+   * always-blank pixels, tie at the bottom of both). NaN with fewer than two units or a constant side.
+   */
   public double rankCorrelation(Explanation other) {
-    int[] a = ranking();
-    int[] b = other.ranking();
+    double[] a = averageRanks(scores());
+    double[] b = averageRanks(other.scores());
     int n = a.length;
     if (n < 2 || b.length != n) {
       return Double.NaN;
     }
-    double[] ra = new double[n];
-    double[] rb = new double[n];
+    double ma = meanOf(a);
+    double mb = meanOf(b);
+    double sab = 0;
+    double saa = 0;
+    double sbb = 0;
     for (int i = 0; i < n; i++) {
-      ra[a[i]] = i;
-      rb[b[i]] = i;
+      sab += (a[i] - ma) * (b[i] - mb);
+      saa += (a[i] - ma) * (a[i] - ma);
+      sbb += (b[i] - mb) * (b[i] - mb);
     }
-    double s = 0;
-    for (int i = 0; i < n; i++) s += (ra[i] - rb[i]) * (ra[i] - rb[i]);
-    return 1 - 6 * s / ((double) n * ((double) n * n - 1));
+    return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : Double.NaN;
+  }
+
+  /** Ranks 1..n of {@code s} ascending, ties given their mean rank, NaN lowest. */
+  static double[] averageRanks(double[] s) {
+    int n = s.length;
+    Integer[] idx = new Integer[n];
+    for (int i = 0; i < n; i++) idx[i] = i;
+    Arrays.sort(idx, (x, y) -> Double.compare(Double.isNaN(s[x]) ? Double.NEGATIVE_INFINITY : s[x],
+        Double.isNaN(s[y]) ? Double.NEGATIVE_INFINITY : s[y]));
+    double[] r = new double[n];
+    for (int i = 0; i < n;) {
+      int j = i;
+      while (j + 1 < n && Double.compare(s[idx[j + 1]], s[idx[i]]) == 0) j++;
+      double mean = (i + j) / 2.0 + 1;
+      for (int k = i; k <= j; k++) r[idx[k]] = mean;
+      i = j + 1;
+    }
+    return r;
   }
 
   /**

@@ -287,6 +287,13 @@ class ExplainerTest {
   }
 
   @Test
+  void tiedScoresShareTheirMeanRank() {
+    assertArrayEquals(new double[] {1.5, 4, 1.5, 3}, Explanation.averageRanks(new double[] {0, 5, 0, 2}), 0);
+    assertArrayEquals(new double[] {2, 2, 2, 4, 5}, Explanation.averageRanks(new double[] {1, 1, 1, 7, 9}), 0);
+    assertArrayEquals(new double[] {1, 2}, Explanation.averageRanks(new double[] {Double.NaN, -3}), 0);
+  }
+
+  @Test
   void gaussLegendreIntegratesPolynomialsOfDegree2mMinus1Exactly() {
     for (int m : new int[] {1, 2, 5, 16, 64}) {
       double[][] nw = GradientAttribution.gaussLegendre(m);

@@ -109,7 +109,9 @@ public final class ExplainReport {
     sb.append("<header>\n<h1>").append(esc(title)).append("</h1>\n<p class=\"subtitle\"><span class=\"pill\">")
         .append(esc(e.task())).append("</span> ").append(esc(what(e))).append("</p>\n<dl class=\"facts\">");
     if (about != null) {
-      for (Map.Entry<String, Object> a : about.entrySet()) fact(sb, a.getKey(), String.valueOf(a.getValue()));
+      for (Map.Entry<String, Object> a : about.entrySet()) {
+        fact(sb, a.getKey().replace("num_", "").replace('_', ' '), String.valueOf(a.getValue()));
+      }
     }
     fact(sb, "rows", HtmlReport.count(e.rows()));
     fact(sb, "features", HtmlReport.count(e.numFeatures()));
@@ -422,7 +424,8 @@ public final class ExplainReport {
     sb.append("<section id=\"partitions\"><h2>Per partition</h2>\n<p class=\"note\">Each partition explained on its"
         + " own rows, which stay where they are (for a federated model: one silo each). Overlap: the share of the"
         + " partition's top 10 that is in the top 10 of all rows; \u03c1: Spearman's rank correlation of its scores"
-        + " with those of all rows (ties by index). Low values mean the silos disagree on what matters.</p>\n"
+        + " with those of all rows (ties share their mean rank). Low values mean the silos disagree on what"
+        + " matters.</p>\n"
         + "<div class=\"scroll\"><table class=\"num\" id=\"partition-table\"><thead><tr><th>partition</th>"
         + "<th>rows</th>").append(perm ? "<th>" + esc(e.metric()) + "</th>" : "")
         .append("<th>top-10 overlap</th><th>\u03c1</th><th>top units</th></tr></thead><tbody>\n");
