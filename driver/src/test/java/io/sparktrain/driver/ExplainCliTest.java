@@ -245,6 +245,6 @@ class ExplainCliTest {
     r = explain("--group", "a=3-1");
     assertEquals("sparktrain: --group a: expected a range from low to high, found 3-1", r.err.trim());
     r = explain("--steps", "0");
-    assertEquals("sparktrain: explain: steps: expected 1..100000, found 0", r.err.trim());
+    assertEquals("sparktrain: explain: steps: expected 1..4096, found 0", r.err.trim());
   }
 }

@@ -328,8 +328,8 @@ public final class ExplainOptions implements Serializable {
         throw new IllegalArgumentException("target: expected a class index >= 0 or -1 (the predicted class), found "
             + target);
       }
-      if (steps < 1 || steps > 100_000) {
-        throw new IllegalArgumentException("steps: expected 1..100000, found " + steps);
+      if (steps < 1 || steps > 4096) {
+        throw new IllegalArgumentException("steps: expected 1..4096, found " + steps);
       }
       if (repeats < 1 || repeats > 1000) {
         throw new IllegalArgumentException("repeats: expected 1..1000, found " + repeats);

@@ -74,7 +74,8 @@ final class GradientAttribution {
       scale(bs, 0, 1);
       float[] h = net.predict(params, bs, 1, ws);
       float[] z = net.lastLogits(ws, 1);
-      fb = new double[f.classes()];
+      // F(baseline) of every class, or of every output of a regressor (the explained one is fixed).
+      fb = new double[f.isClassifier() ? f.classes() : net.outputs()];
       for (int c = 0; c < fb.length; c++) fb[c] = f.value(h, z, 0, c, null, 0, probs);
       int m = o.steps();
       if (o.rule() == ExplainOptions.Rule.GAUSS_LEGENDRE) {
@@ -206,7 +207,7 @@ final class GradientAttribution {
         for (int j = 0; j < d; j++) sum += attr[i * d + j];
         double gap = integrated ? sum - delta : 0;
         units.sum(attr, i * d, unit);
-        acc.add(unit, c, gap, delta);
+        acc.add(unit, f.isClassifier() ? c : 0, gap, delta); // a regressor's results have one "class"
         int r = start + i;
         long key = Seeds.of(o.seed(), partition, r, Seeds.EXPLAIN_SAMPLE);
         if (acc.wantsSample(key)) {

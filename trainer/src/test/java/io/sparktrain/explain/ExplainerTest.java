@@ -13,6 +13,8 @@ import io.sparktrain.data.TrainingData;
 import io.sparktrain.eval.Evaluator;
 import io.sparktrain.ml.NeuralNetClassificationModel;
 import io.sparktrain.ml.NeuralNetClassifier;
+import io.sparktrain.ml.NeuralNetRegressor;
+import io.sparktrain.ml.NeuralNetRegressionModel;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Network;
 import io.sparktrain.nn.ParameterLayout;
@@ -270,6 +272,33 @@ class ExplainerTest {
       }
       // The gap is small against what is being explained.
       assertTrue(Math.abs(e.meanDelta()) > 0.05, o + ": mean F(x) - F(b) " + e.meanDelta());
+    }
+  }
+
+  /** The second output of a two-output regressor: complete, and the first output's attributions differ. */
+  @Test
+  void aRegressorsSecondOutputIsExplained() {
+    Random r = new Random(4);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      double[] x = new double[D];
+      for (int j = 0; j < D; j++) x[j] = r.nextGaussian();
+      rows.add(RowFactory.create(Vectors.dense(x), Vectors.dense(x[0] + 0.5 * x[1], 2 * x[2])));
+    }
+    StructType schema = new StructType().add("features", new VectorUDT()).add("label", new VectorUDT());
+    Dataset<Row> df = spark.createDataFrame(rows, schema);
+    NeuralNetRegressionModel reg = new NeuralNetRegressor().setHiddenLayers(8).setActivation("tanh")
+        .setLearningRate(0.03).setBatchSize(64).setMaxEpochs(8).setSeed(5).fit(df);
+    for (ExplainOptions.Method m : ExplainOptions.Method.values()) {
+      if (m == ExplainOptions.Method.PERMUTATION) {
+        continue;
+      }
+      Explanation second = reg.explain(df, ExplainOptions.builder().method(m).target(1).steps(64).sampleRows(10)
+          .build());
+      assertEquals(2, second.ranking()[0], m + ": output 1 is 2 x[2]: feature 2 leads");
+      if (m == ExplainOptions.Method.INTEGRATED_GRADIENTS) {
+        assertTrue(second.completenessGapMax() <= 1e-3, "largest gap " + second.completenessGapMax());
+      }
     }
   }
 
