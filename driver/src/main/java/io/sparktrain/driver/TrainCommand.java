@@ -11,6 +11,8 @@ import io.sparktrain.driver.report.RunReport;
 import io.sparktrain.eval.ClassificationMetrics;
 import io.sparktrain.eval.Evaluator;
 import io.sparktrain.eval.RegressionMetrics;
+import io.sparktrain.federated.FederatedConfig;
+import io.sparktrain.federated.FederatedPretraining;
 import io.sparktrain.federated.FederatedResult;
 import io.sparktrain.federated.FederatedTrainer;
 import io.sparktrain.linalg.Blas;
@@ -21,6 +23,7 @@ import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Network;
 import io.sparktrain.train.MemoryPlan;
 import io.sparktrain.train.MetricsHistory;
+import io.sparktrain.train.Pretraining;
 import io.sparktrain.train.RunResult;
 import io.sparktrain.train.Teacher;
 import io.sparktrain.train.TrainConfig;
@@ -144,13 +147,26 @@ final class TrainCommand implements Callable<Integer> {
     TrainingData train = null;
     TrainingData val = null;
     TrainingData test = null;
+    TrainingData unlabeled = null;
     try {
       train = TrainingData.decode(trainDf, spec);
       val = valDf == null ? null : TrainingData.decode(valDf, spec, "validation");
       test = testDf == null ? null : testIsValidation ? val : TrainingData.decode(testDf, spec, "test");
+      if (!cfg.isNull("training.pretrain") && !cfg.isNull("training.pretrain.data")) {
+        // Pretraining's own rows: read like data.train, features only (no label or weight column needed).
+        Dataset<Row> pre = SparkSupport.read(session.spark, format, cfg.string("training.pretrain.data"), options,
+            "pretraining");
+        if (partitions > 0) {
+          pre = SparkSupport.repartition(pre, partitions);
+        }
+        unlabeled = TrainingData.decode(pre, spec.unlabeled().withNumFeatures(train.numFeatures()), "pretraining");
+      }
       double decodeSeconds = seconds(d0);
-      return trainAndWrite(cfg, trainConfig, session, out, t0, outDir, train, val, test, decodeSeconds);
+      return trainAndWrite(cfg, trainConfig, session, out, t0, outDir, train, val, test, unlabeled, decodeSeconds);
     } finally {
+      if (unlabeled != null) {
+        unlabeled.unpersist();
+      }
       if (train != null) {
         train.unpersist();
       }
@@ -181,8 +197,8 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private int trainAndWrite(JobConfig cfg, TrainConfig trainConfig, SparkSupport.Session session, PrintStream out,
-      long t0, String outDir, TrainingData train, TrainingData val, TrainingData test, double decodeSeconds)
-      throws IOException {
+      long t0, String outDir, TrainingData train, TrainingData val, TrainingData test, TrainingData unlabeled,
+      double decodeSeconds) throws IOException {
     Configuration hconf = session.hadoopConf();
     boolean classification = cfg.isClassification();
     int outputs;
@@ -209,6 +225,23 @@ final class TrainCommand implements Callable<Integer> {
         throw new ConfigException(e.getMessage(), e);
       }
     }
+    // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
+    Configurator.setLevel("io.sparktrain.progress", Level.WARN);
+
+    // ---- pretraining (training.pretrain): the hidden layers, as a denoising autoencoder
+    Pretraining pretraining = cfg.pretraining();
+    Pretraining.Result pre = null;
+    long p0 = System.nanoTime();
+    if (pretraining != null) {
+      TrainingListener[] progress = Listeners.forRun(cfg, Main.Streams.err()).toArray(new TrainingListener[0]);
+      pre = cfg.isFederated()
+          ? FederatedPretraining.run(pretraining, net, cfg.federatedTrainConfig(), train, progress)
+          : pretraining.run(net, trainConfig, unlabeled != null ? unlabeled : train, progress);
+      if (unlabeled != null) {
+        unlabeled.unpersist(); // the usual case is many unlabeled rows: not kept cached through the supervised run
+      }
+    }
+    double pretrainSeconds = pre == null ? 0 : seconds(p0);
     long f0 = System.nanoTime();
     Map<String, Object> collective = null;
     Map<String, Object> traffic = null;
@@ -216,8 +249,6 @@ final class TrainCommand implements Callable<Integer> {
     FederatedResult fed = null;
     RunResult result;
     TrainConfig resolved = null;
-    // The progress bar reports epochs and rounds; the library's own progress log lines would break it.
-    Configurator.setLevel("io.sparktrain.progress", Level.WARN);
     if (cfg.isFederated()) {
       // Federated: each partition of train is a silo; validation (else test) data every eval_every_rounds;
       // checkpoints, resume and early stopping from the checkpoint and training.early_stopping sections.
@@ -225,17 +256,19 @@ final class TrainCommand implements Callable<Integer> {
         LOG.info("sparktrain: data.standardize does not apply to federated runs (the global means and variances"
             + " would be a statistic over every silo's raw data); the silos' features are used as they are");
       }
-      FederatedTrainer trainer = new FederatedTrainer(net,
-          cfg.federatedTrainConfig().withTeacher(trainConfig.teacher()));
+      FederatedConfig fedConfig = cfg.federatedTrainConfig().withTeacher(trainConfig.teacher());
+      FederatedTrainer trainer = new FederatedTrainer(net, fedConfig);
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
-      fed = trainer.fit(train, val != null ? val : test);
+      fed = trainer.fit(train, val != null ? val : test, pre == null ? null : pre.initialParams());
       memoryPlan = trainer.memoryPlan();
       ExperimentCommand.printAudit(fed, out);
       result = fed;
     } else {
       Trainer trainer = new Trainer(net, trainConfig);
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
-      result = trainer.fit(train, val);
+      // After pretraining: its hidden layers, and the scaling they learned on (a resumed checkpoint's wins).
+      result = pre == null ? trainer.fit(train, val) : trainer.fit(train, val, pre.initialParams(),
+          pre.inputScaling());
       collective = trainer.collectiveProfile();
       traffic = trainer.traffic();
       memoryPlan = trainer.memoryPlan();
@@ -335,6 +368,9 @@ final class TrainCommand implements Callable<Integer> {
     }
     Map<String, Double> timings = new LinkedHashMap<>();
     timings.put("decode_s", decodeSeconds);
+    if (pre != null) {
+      timings.put("pretrain_s", pretrainSeconds);
+    }
     timings.put("train_s", trainSeconds);
     timings.put("validation_s", Math.max(0, fitSeconds - trainSeconds));
     timings.put("test_s", testSeconds);
@@ -369,6 +405,11 @@ final class TrainCommand implements Callable<Integer> {
       summary.put("traffic", traffic); // the driver engine's upload bytes per round, row-sparse or dense
     }
     summary.put("memory_plan", memoryPlan.toMap()); // the estimate checked before round 1 (MemoryPlan)
+    if (pre != null) {
+      Map<String, Object> p = new LinkedHashMap<>(pre.toMap());
+      p.put("data", cfg.isNull("training.pretrain.data") ? "the training rows" : cfg.string("training.pretrain.data"));
+      summary.put("pretraining", p);
+    }
     if (resolved != null) {
       // What the automatic settings (epochs, batch_size, sync_engine 0/auto) came to for this data.
       Map<String, Object> r = new LinkedHashMap<>();

@@ -15,6 +15,9 @@ import java.util.Iterator;
  * <p>Categorical columns ({@link #categorical()}, one embedding table each) are kept as bags of
  * bucket ids in CSR form over (row, column) pairs ({@link #catPtr()}, {@link #catIds()}), as in
  * {@link MiniBatch}. A block may then have no numeric features at all ({@code inputs == 0}).
+ *
+ * <p>A block of unlabeled rows (pretraining's data, decoded without a label column) has label width 0
+ * and no labels; {@link #copyInputs} gathers rows without their labels.
  */
 public final class Block implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -33,8 +36,8 @@ public final class Block implements Serializable {
 
   /** Wraps the arrays (not copied); {@code weights} may be null (all 1). */
   public Block(int rows, int inputs, int labelWidth, float[] features, float[] labels, float[] weights) {
-    if (rows < 0 || inputs < 0 || labelWidth <= 0) {
-      throw new IllegalArgumentException("block: expected rows >= 0, inputs >= 0, label width > 0, found "
+    if (rows < 0 || inputs < 0 || labelWidth < 0) {
+      throw new IllegalArgumentException("block: expected rows >= 0, inputs >= 0, label width >= 0, found "
           + rows + ", " + inputs + ", " + labelWidth);
     }
     if (features.length != (long) rows * inputs || labels.length != (long) rows * labelWidth
@@ -56,8 +59,8 @@ public final class Block implements Serializable {
 
   private Block(int rows, int inputs, int labelWidth, int[] rowPtr, int[] cols, float[] values, float[] labels,
       float[] weights) {
-    if (rows < 0 || inputs <= 0 || labelWidth <= 0) {
-      throw new IllegalArgumentException("block: expected rows >= 0, inputs > 0, label width > 0, found "
+    if (rows < 0 || inputs <= 0 || labelWidth < 0) {
+      throw new IllegalArgumentException("block: expected rows >= 0, inputs > 0, label width >= 0, found "
           + rows + ", " + inputs + ", " + labelWidth);
     }
     if (rowPtr.length != rows + 1 || rowPtr[0] != 0 || rowPtr[rows] != values.length || cols.length != values.length
@@ -160,6 +163,34 @@ public final class Block implements Serializable {
     }
     if (categorical > 0) {
       copyCategorical(order, from, to, mb);
+    }
+  }
+
+  /**
+   * Copies the features and weights of rows {@code order[from, to)} into {@code mb}, and not their
+   * labels: what a reconstruction run gathers (its targets are the features; {@code mb}'s labels are
+   * left to the caller). Dense features only.
+   */
+  public void copyInputs(int[] order, int from, int to, MiniBatch mb) {
+    if (rowPtr != null || categorical > 0) {
+      throw new IllegalArgumentException("block: expected dense numeric features to copy without labels, found "
+          + (rowPtr != null ? "sparse (CSR) features" : categorical + " categorical columns"));
+    }
+    if (mb.inputs() != inputs) {
+      throw new IllegalArgumentException("mini-batch: expected " + inputs + " features per row (the block's), found "
+          + mb.inputs());
+    }
+    int n = to - from;
+    int d = inputs;
+    mb.resize(n, weights != null);
+    float[] x = mb.features();
+    float[] w = mb.weights();
+    for (int i = 0; i < n; i++) {
+      int r = order == null ? from + i : order[from + i];
+      System.arraycopy(features, r * d, x, i * d, d);
+      if (w != null) {
+        w[i] = weights[r];
+      }
     }
   }
 

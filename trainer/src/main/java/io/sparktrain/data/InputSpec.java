@@ -17,6 +17,9 @@ import java.util.Objects;
  * <p>Categorical columns ({@link CategoricalColumn}) feed embedding tables beside the numeric
  * features; with at least one, the numeric features may be left out ({@link #withFeatureColumns()}
  * with no names).
+ *
+ * <p>{@link #unlabeled()} reads the features alone (no label, no weight column): the unlabeled rows of
+ * self-supervised pretraining.
  */
 public final class InputSpec implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -40,7 +43,7 @@ public final class InputSpec implements Serializable {
     }
     this.categorical = List.copyOf(categorical);
     this.featureCols = List.copyOf(featureCols);
-    this.labelCol = Objects.requireNonNull(labelCol, "labelCol");
+    this.labelCol = labelCol; // null: unlabeled()
     this.weightCol = weightCol == null || weightCol.isEmpty() ? null : weightCol;
     this.task = task;
     this.numFeatures = numFeatures;
@@ -49,12 +52,14 @@ public final class InputSpec implements Serializable {
 
   /** Class labels from {@code labelCol}, features from one Vector/array column. */
   public static InputSpec classification(String featuresCol, String labelCol) {
-    return new InputSpec(List.of(featuresCol), List.of(), labelCol, null, Task.CLASSIFICATION, 0, 0);
+    return new InputSpec(List.of(featuresCol), List.of(), Objects.requireNonNull(labelCol, "labelCol"), null,
+        Task.CLASSIFICATION, 0, 0);
   }
 
   /** Regression targets from {@code labelCol}, features from one Vector/array column. */
   public static InputSpec regression(String featuresCol, String labelCol) {
-    return new InputSpec(List.of(featuresCol), List.of(), labelCol, null, Task.REGRESSION, 0, 0);
+    return new InputSpec(List.of(featuresCol), List.of(), Objects.requireNonNull(labelCol, "labelCol"), null,
+        Task.REGRESSION, 0, 0);
   }
 
   /** Features from several numeric columns instead of one vector column. */
@@ -71,6 +76,17 @@ public final class InputSpec implements Serializable {
     return new InputSpec(featureCols, categorical, labelCol, col, task, numFeatures, numClasses);
   }
 
+  /**
+   * The same features without the label and weight columns: decoding then reads neither (the data
+   * need not have them) and gives blocks of label width 0, for pretraining on unlabeled rows.
+   */
+  public InputSpec unlabeled() {
+    return new InputSpec(featureCols, categorical, null, null, task, numFeatures, 0);
+  }
+
+  /** Whether a label column is read (false after {@link #unlabeled()}). */
+  public boolean labeled() { return labelCol != null; }
+
   /** Expected feature count (checked against the data); 0 = infer. */
   public InputSpec withNumFeatures(int n) {
     return new InputSpec(featureCols, categorical, labelCol, weightCol, task, n, numClasses);
@@ -86,6 +102,7 @@ public final class InputSpec implements Serializable {
   public List<CategoricalColumn> categorical() { return categorical; }
   /** True when features come from one Vector/array column. */
   public boolean vectorFeatures() { return featureCols.size() == 1; }
+  /** The label column, or null when {@link #unlabeled()}. */
   public String labelCol() { return labelCol; }
   /** The weight column or null. */
   public String weightCol() { return weightCol; }

@@ -119,7 +119,10 @@ public final class TrainingData {
       kinds.add(c.withKind(CategoricalColumn.kindOf(t)));
     }
     spec = spec.withCategorical(kinds); // the kinds go into the model
-    cols.add(spec.labelCol());
+    boolean labeled = spec.labeled();
+    if (labeled) {
+      cols.add(spec.labelCol());
+    }
     if (spec.weightCol() != null) {
       cols.add(spec.weightCol());
     }
@@ -135,13 +138,13 @@ public final class TrainingData {
             + t.simpleString());
       }
     }
-    DataType lt = field(schema, spec.labelCol(), "label").dataType();
+    DataType lt = labeled ? field(schema, spec.labelCol(), "label").dataType() : null;
     boolean labelIsNumber = lt instanceof NumericType;
-    if (spec.task() == InputSpec.Task.CLASSIFICATION && !labelIsNumber) {
+    if (labeled && spec.task() == InputSpec.Task.CLASSIFICATION && !labelIsNumber) {
       throw new InvalidInputException("label column '" + spec.labelCol() + "': expected a numeric class index"
           + " 0..K-1, found " + lt.simpleString());
     }
-    if (spec.task() == InputSpec.Task.REGRESSION && !labelIsNumber && !isVectorOrNumericArray(lt)) {
+    if (labeled && spec.task() == InputSpec.Task.REGRESSION && !labelIsNumber && !isVectorOrNumericArray(lt)) {
       throw new InvalidInputException("label column '" + spec.labelCol() + "': expected a numeric target or an"
           + " array/Vector of targets, found " + lt.simpleString());
     }
@@ -257,7 +260,7 @@ public final class TrainingData {
           + " weight, found " + weightSum);
     }
     int numClasses = 0;
-    if (spec.task() == InputSpec.Task.CLASSIFICATION) {
+    if (labeled && spec.task() == InputSpec.Task.CLASSIFICATION) {
       numClasses = spec.numClasses() > 0 ? spec.numClasses() : Math.max(2, (int) maxLabel + 1);
     }
     TrainingData td = new TrainingData(blocks, spec, first.inputs, first.labelWidth, numClasses, partRows,
@@ -425,7 +428,9 @@ public final class TrainingData {
             + " values" + (spec.numFeatures() > 0 ? " (numFeatures)" : " (the size of the first row of"
             + " this partition)") + ", found " + n + where);
       }
-      if (labelIsNumber) {
+      if (!spec.labeled()) {
+        lw = 0; // unlabeled rows: no label column was selected
+      } else if (labelIsNumber) {
         double v = number(row, labelIdx, spec.labelCol(), where);
         String col = "label column '" + spec.labelCol() + "'";
         finite(v, col, where);
@@ -452,7 +457,8 @@ public final class TrainingData {
         }
       }
       if (w != null) {
-        double v = number(row, labelIdx + 1, spec.weightCol(), where);
+        int weightIdx = spec.labeled() ? labelIdx + 1 : labelIdx;
+        double v = number(row, weightIdx, spec.weightCol(), where);
         String col = "weight column '" + spec.weightCol() + "'";
         finite(v, col, where);
         if (v < 0) {
@@ -464,7 +470,7 @@ public final class TrainingData {
     }
     Block b;
     if (rows == 0) {
-      b = Block.empty(nf == 0 ? 0 : Math.max(1, width), 1, w != null);
+      b = Block.empty(nf == 0 ? 0 : Math.max(1, width), spec.labeled() ? 1 : 0, w != null);
     } else if (cols != null) {
       b = Block.sparse(rows, width, lw, ptr.toArray(), cols.toArray(), x.toArray(), y.toArray(),
           w == null ? null : w.toArray());
@@ -539,8 +545,10 @@ public final class TrainingData {
   public JavaRDD<Block> blocks() { return blocks; }
   public InputSpec spec() { return spec; }
   public int numFeatures() { return numFeatures; }
-  /** Label floats per row: 1 for classes and single targets, the target count otherwise. */
+  /** Label floats per row: 1 for classes and single targets, the target count otherwise; 0 when unlabeled. */
   public int labelWidth() { return labelWidth; }
+  /** Whether the rows have labels: false when decoded with {@link InputSpec#unlabeled()}. */
+  public boolean labeled() { return spec.labeled(); }
   /** Classes (classification), else 0. */
   public int numClasses() { return numClasses; }
   public long rows() { return rows; }

@@ -1,5 +1,6 @@
 package io.sparktrain.federated;
 
+import io.sparktrain.nn.Corruption;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.CheckpointSettings;
 import io.sparktrain.train.ConfigChecks;
@@ -68,6 +69,7 @@ public final class FederatedConfig implements Serializable {
   private final StragglerPolicy stragglerPolicy;
   private final TaskHook taskHook;
   private final Teacher teacher;
+  private final Corruption reconstruction;
 
   private FederatedConfig(Builder b) {
     rounds = b.rounds;
@@ -104,6 +106,7 @@ public final class FederatedConfig implements Serializable {
     stragglerPolicy = b.stragglerPolicy;
     taskHook = b.taskHook;
     teacher = b.teacher;
+    reconstruction = b.reconstruction;
   }
 
   /**
@@ -111,6 +114,13 @@ public final class FederatedConfig implements Serializable {
    * teacher broadcast.
    */
   public FederatedConfig withTeacher(Teacher t) {
+    Builder b = toBuilder();
+    b.teacher = t;
+    return new FederatedConfig(b);
+  }
+
+  /** A builder holding this configuration's values. */
+  public Builder toBuilder() {
     Builder b = new Builder();
     b.rounds = rounds;
     b.clientFraction = clientFraction;
@@ -145,8 +155,9 @@ public final class FederatedConfig implements Serializable {
     b.stragglers = stragglers;
     b.stragglerPolicy = stragglerPolicy;
     b.taskHook = taskHook;
-    b.teacher = t;
-    return new FederatedConfig(b);
+    b.teacher = teacher;
+    b.reconstruction = reconstruction;
+    return b;
   }
 
   public static Builder builder() {
@@ -156,6 +167,14 @@ public final class FederatedConfig implements Serializable {
   /** Knowledge distillation: the teacher the silos learn from besides their labels, or null. */
   public Teacher teacher() {
     return teacher;
+  }
+
+  /**
+   * A reconstruction run (pretraining, {@code io.sparktrain.train.Pretraining}): each silo learns to
+   * reconstruct its own rows' features from corrupted copies, reading no labels; null = supervised.
+   */
+  public Corruption reconstruction() {
+    return reconstruction;
   }
 
   /** The fault-injection hook of tests ({@link TaskHook}), or null. */
@@ -261,6 +280,9 @@ public final class FederatedConfig implements Serializable {
     if (teacher != null) {
       m.put("distillation", teacher.toMap());
     }
+    if (reconstruction != null) {
+      m.put("reconstruction", reconstruction.toString());
+    }
     return m;
   }
 
@@ -273,6 +295,7 @@ public final class FederatedConfig implements Serializable {
   public static final class Builder {
     private TaskHook taskHook;
     private Teacher teacher;
+    private Corruption reconstruction;
     private int rounds = Defaults.FEDERATED_ROUNDS;
     private double clientFraction = Defaults.CLIENT_FRACTION;
     private Sampling sampling = Sampling.UNIFORM;
@@ -310,6 +333,8 @@ public final class FederatedConfig implements Serializable {
     public Builder taskHook(TaskHook v) { taskHook = v; return this; }
     /** Distills from {@code v} in every silo (null: none); see {@link Teacher}. */
     public Builder teacher(Teacher v) { teacher = v; return this; }
+    /** A reconstruction run with this noise (null: supervised); see {@link FederatedConfig#reconstruction()}. */
+    public Builder reconstruction(Corruption v) { reconstruction = v; return this; }
     public Builder rounds(int v) { rounds = v; return this; }
     public Builder clientFraction(double v) { clientFraction = v; return this; }
     public Builder sampling(Sampling v) { sampling = v; return this; }
@@ -364,6 +389,10 @@ public final class FederatedConfig implements Serializable {
     }
     /** Continue from the newest checkpoint in the checkpoint dir (a fresh start when there is none). */
     public Builder resume(boolean v) { checkpoint = checkpoint.withResume(v); return this; }
+    /** The whole checkpoint section. */
+    public Builder checkpoint(CheckpointSettings v) { checkpoint = v; return this; }
+    /** The whole early-stopping section. */
+    public Builder earlyStopping(EarlyStoppingSettings v) { earlyStopping = v; return this; }
     /**
      * Early stopping on a validation metric, checked at every evaluation round: stop when it has
      * not improved by more than {@code minDelta} for {@code patience} evaluations.
@@ -422,6 +451,14 @@ public final class FederatedConfig implements Serializable {
         require(evalEveryRounds >= 1, "federated.eval_every_rounds", ">= 1 with early stopping", evalEveryRounds);
       }
       newServerOptimizerCheck();
+      if (reconstruction != null) {
+        require(teacher == null, "training.distillation", "null in a reconstruction run (pretraining reads no"
+            + " labels)", teacher);
+        require(dpClipNorm == 0, "federated.dp", "null in a pretraining run (its rounds would need their own"
+            + " privacy accounting, which is not combined with the supervised run's)", "clip_norm " + dpClipNorm);
+        require(!earlyStopping.enabled(), "training.early_stopping", "off in a reconstruction run (it takes no"
+            + " validation data)", earlyStopping.metric());
+      }
       return new FederatedConfig(this);
     }
 

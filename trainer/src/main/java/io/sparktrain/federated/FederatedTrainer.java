@@ -68,7 +68,25 @@ public final class FederatedTrainer {
 
   /** Trains on the silos (one per partition of {@code silos}); {@code validation} may be null. */
   public FederatedResult fit(TrainingData silos, TrainingData validation) {
-    Trainer.checkData(network, silos, "silo data");
+    return fit(silos, validation, null);
+  }
+
+  /**
+   * As {@link #fit(TrainingData, TrainingData)}, from {@code initialParams} (may be null: the seeded
+   * initialisation) instead, e.g. pretrained hidden layers; a resumed checkpoint's parameters come
+   * first. In a reconstruction run ({@link FederatedConfig#reconstruction()}) the silos' labels are
+   * never read and there is no validation data.
+   */
+  public FederatedResult fit(TrainingData silos, TrainingData validation, float[] initialParams) {
+    if (config.reconstruction() != null) {
+      Trainer.checkReconstructionData(network, silos, "silo data");
+      if (validation != null) {
+        throw new IllegalArgumentException("reconstruction run: expected no validation data (pretraining has no"
+            + " labels to validate), found " + validation.rows() + " rows");
+      }
+    } else {
+      Trainer.checkData(network, silos, "silo data");
+    }
     if (config.teacher() != null) {
       config.teacher().check(network);
     }
@@ -82,7 +100,8 @@ public final class FederatedTrainer {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(silos.blocks().context());
     long[] siloRows = silos.partitionRows();
     int nonEmptySilos = countNonEmpty(siloRows);
-    float[] params = network.initParameters(config.seed());
+    float[] params = initialParams != null ? initialParams.clone() : network.initParameters(config.seed());
+    network.layout().check(params, "initial parameters");
     LocalityAudit audit = new LocalityAudit();
     FederatedCheckpoints checkpoints = new FederatedCheckpoints(config, network, siloRows, jsc.hadoopConfiguration());
     SiloResiduals residuals = config.errorFeedback() ? new SiloResiduals(silos.blocks(), params.length) : null;

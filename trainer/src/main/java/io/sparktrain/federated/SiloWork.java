@@ -114,7 +114,7 @@ final class SiloWork {
     if (residual != null && (cfg.secureAggregation() || !cfg.compress())) {
       throw new IllegalStateException("error feedback: expected compression without secure aggregation");
     }
-    LocalWork work = new LocalWork(net, cfg.l2(), cfg.teacher());
+    LocalWork work = new LocalWork(net, cfg.l2(), cfg.teacher(), cfg.reconstruction());
     Update u = work.localEpochs(params, b, cfg.localEpochs(), cfg.localBatch(), cfg.localOptimizer(), cfg.proxMu(),
         Seeds.of(cfg.seed(), round, p), maxSteps);
     Result r = new Result();

@@ -4,10 +4,12 @@ import io.sparktrain.data.CategoricalColumn;
 import io.sparktrain.data.InputSpec;
 import io.sparktrain.data.TrainingData;
 import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Corruption;
 import io.sparktrain.nn.Embedding;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.Mode;
+import io.sparktrain.train.Pretraining;
 import io.sparktrain.train.Teacher;
 import io.sparktrain.train.TrainConfig;
 import io.sparktrain.train.TrainResult;
@@ -44,6 +46,8 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
 
   private final String uid;
   private final NeuralNetParamSet paramSet;
+  /** Pretraining's unlabeled rows, or null (the training rows); not a param: not saved, carried by copy. */
+  private transient Dataset<?> pretrainData;
 
   NeuralNetEstimator(String uid, NeuralNetParamSet.Task task) {
     this.uid = uid;
@@ -123,6 +127,31 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
   public S setEmbeddingBuckets(int... v) { return put(embeddingBuckets(), v); }
   /** How the rows of an array column's values combine: mean (default) or sum. */
   public S setEmbeddingCombiner(String v) { return put(embeddingCombiner(), v); }
+  /**
+   * Self-supervised pretraining (default 0 = off): before the supervised epochs, the hidden layers and a
+   * mirrored decoder learn for this many epochs to reconstruct rows from corrupted copies
+   * ({@link #setPretrainNoise}), MSE, in the same mode and engine ({@link Pretraining}); the supervised
+   * epochs then start from the pretrained hidden layers and a fresh output layer. Labels are not read.
+   * With standardization, the means and variances come from the pretraining rows and the model keeps
+   * them. Dense numeric features only (no categorical columns, no sparse vectors).
+   */
+  public S setPretrainEpochs(int v) { return put(pretrainEpochs(), v); }
+  /** Pretraining's noise: {@code masking(p)} (default masking(0.2)) or {@code gaussian(s)}. */
+  public S setPretrainNoise(String v) { return put(pretrainNoise(), v); }
+  /**
+   * The rows pretraining learns from (default: the training rows): typically many more than the
+   * labeled ones. Only the features column is read (no label or weight column needed). Not a param:
+   * it is not saved with the estimator; {@link #copy} carries it.
+   */
+  public S setPretrainData(Dataset<?> unlabeled) {
+    pretrainData = unlabeled;
+    return self();
+  }
+
+  /** The rows set by {@link #setPretrainData}, or null. */
+  public Dataset<?> getPretrainData() {
+    return pretrainData;
+  }
 
   /** The categorical columns the params describe, in table order. */
   public List<CategoricalColumn> categoricalColumns() {
@@ -178,6 +207,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
 
   @Override
   public M fit(Dataset<?> dataset) {
+    Pretraining pretraining = pretraining(); // its params fail before the data is looked at
     transformSchema(dataset.schema());
     String who = getClass().getSimpleName();
     double fraction = getValidationFraction();
@@ -205,6 +235,7 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
     Teacher teacher = teacher(); // a missing or unreadable teacher fails before the data is read
     TrainingData train = TrainingData.decode(trainDf, spec);
     TrainingData val = null;
+    TrainingData unlabeled = null;
     try {
       if (valDf != null) {
         val = TrainingData.decode(valDf, spec.withNumFeatures(train.numFeatures()));
@@ -214,17 +245,45 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
       if (teacher != null) {
         config = config.toBuilder().teacher(teacher).build();
       }
-      TrainResult result = new Trainer(net, config).fit(train, val);
+      TrainResult result;
+      List<Double> pretrainLosses = List.of();
+      if (pretraining != null) {
+        if (pretrainData != null) {
+          unlabeled = TrainingData.decode(pretrainData.toDF(), spec.unlabeled().withNumFeatures(train.numFeatures()),
+              "pretraining");
+        }
+        Pretraining.Result pre = pretraining.run(net, config, unlabeled != null ? unlabeled : train);
+        pretrainLosses = pre.losses();
+        result = new Trainer(net, config).fit(train, val, pre.initialParams(), pre.inputScaling());
+      } else {
+        result = new Trainer(net, config).fit(train, val);
+      }
       M model = newModel(net, result.params()).withInputScaling(result.inputScaling())
           .withCategoricalColumns(train.spec().categorical()); // with the kinds of values decoding saw
-      model.setSummary(new NeuralNetTrainingSummary(result, train.rows(), val == null ? 0 : val.rows()));
+      model.setSummary(new NeuralNetTrainingSummary(result, train.rows(), val == null ? 0 : val.rows(),
+          pretrainLosses));
       return copyValues(model, ParamMap.empty()).setParent(this);
     } finally {
       train.unpersist();
       if (val != null) {
         val.unpersist();
       }
+      if (unlabeled != null) {
+        unlabeled.unpersist();
+      }
     }
+  }
+
+  /** The pretraining the params ask for, or null (pretrainEpochs 0); refused with categorical columns. */
+  Pretraining pretraining() {
+    if (getPretrainEpochs() == 0) {
+      return null;
+    }
+    if (getCategoricalCols().length > 0) {
+      throw new IllegalArgumentException(getClass().getSimpleName() + " param 'pretrainEpochs': expected 0 with"
+          + " categoricalCols (embedding tables are not pretrained), found " + getPretrainEpochs());
+    }
+    return Pretraining.denoisingAutoencoder(getPretrainEpochs(), Corruption.parse(getPretrainNoise()));
   }
 
   /** The network the params describe, for {@code inputs} features and {@code outputs} output units. */
@@ -277,7 +336,9 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
 
   @Override
   public S copy(ParamMap extra) {
-    return defaultCopy(extra);
+    S c = defaultCopy(extra);
+    c.setPretrainData(pretrainData);
+    return c;
   }
 
   /**

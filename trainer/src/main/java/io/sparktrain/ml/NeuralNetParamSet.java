@@ -1,6 +1,7 @@
 package io.sparktrain.ml;
 
 import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Corruption;
 import io.sparktrain.nn.Loss;
 import java.io.Serializable;
 import org.apache.spark.ml.param.BooleanParam;
@@ -75,6 +76,9 @@ public final class NeuralNetParamSet implements Serializable {
   final IntArrayParam embeddingDims;
   final IntArrayParam embeddingBuckets;
   final Param<String> embeddingCombiner;
+  // Pretraining.
+  final IntParam pretrainEpochs;
+  final Param<String> pretrainNoise;
 
   NeuralNetParamSet(Params owner, Task task) {
     String who = owner.getClass().getSimpleName();
@@ -194,6 +198,14 @@ public final class NeuralNetParamSet implements Serializable {
     embeddingCombiner = new Param<>(owner, "embeddingCombiner", "how an array column's rows combine: mean or sum",
         new Check<String>(who, "embeddingCombiner", "mean or sum", s -> s.equals("mean") || s.equals("sum")));
 
+    pretrainEpochs = intParam(owner, who, "pretrainEpochs", "self-supervised pretraining of the hidden layers before"
+        + " the supervised epochs: epochs of a denoising autoencoder (the hidden layers and a mirrored decoder"
+        + " reconstruct the rows' features from corrupted copies, MSE, labels not read) on setPretrainData's rows,"
+        + " else the training rows; 0 = off", ">= 0 (0 = off)", v -> v >= 0);
+    pretrainNoise = new Param<>(owner, "pretrainNoise", "pretraining's corruption: masking(p) (each value set to 0"
+        + " with probability p) or gaussian(s) (N(0, s^2) added), on the standardized features when standardizing",
+        new Check<String>(who, "pretrainNoise", Corruption.FORMS, s -> Corruption.parse(s) != null));
+
     owner.setDefault(featuresCol, "features");
     owner.setDefault(categoricalCols, new String[0]);
     owner.setDefault(embeddingDims, new int[] {16});
@@ -237,6 +249,8 @@ public final class NeuralNetParamSet implements Serializable {
     owner.setDefault(checkpointInterval, 1);
     owner.setDefault(aggregationDepth, 2);
     owner.setDefault(standardization, true);
+    owner.setDefault(pretrainEpochs, 0);
+    owner.setDefault(pretrainNoise, "masking(0.2)");
   }
 
   private static boolean allAtLeast(int[] a, int min) {

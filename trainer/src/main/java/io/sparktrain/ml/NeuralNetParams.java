@@ -61,6 +61,10 @@ public interface NeuralNetParams extends Params {
   default IntArrayParam embeddingBuckets() { return paramSet().embeddingBuckets; }
   /** How array columns' rows combine: mean (default) or sum. */
   default Param<String> embeddingCombiner() { return paramSet().embeddingCombiner; }
+  /** Epochs of denoising-autoencoder pretraining of the hidden layers (default 0 = off). */
+  default IntParam pretrainEpochs() { return paramSet().pretrainEpochs; }
+  /** Pretraining's noise: masking(p) or gaussian(s) (default masking(0.2)). */
+  default Param<String> pretrainNoise() { return paramSet().pretrainNoise; }
 
   default String getFeaturesCol() { return $(featuresCol()); }
   default String getLabelCol() { return $(labelCol()); }
@@ -97,4 +101,6 @@ public interface NeuralNetParams extends Params {
   default int[] getEmbeddingDims() { return $(embeddingDims()).clone(); }
   default int[] getEmbeddingBuckets() { return $(embeddingBuckets()).clone(); }
   default String getEmbeddingCombiner() { return $(embeddingCombiner()); }
+  default int getPretrainEpochs() { return (Integer) $(pretrainEpochs()); }
+  default String getPretrainNoise() { return $(pretrainNoise()); }
 }

@@ -25,8 +25,13 @@ public final class NeuralNetTrainingSummary implements Serializable {
   private final double trainSeconds;
   private final long trainRows;
   private final long validationRows;
+  private final double[] pretrainLosses;
 
   NeuralNetTrainingSummary(TrainResult r, long trainRows, long validationRows) {
+    this(r, trainRows, validationRows, List.of());
+  }
+
+  NeuralNetTrainingSummary(TrainResult r, long trainRows, long validationRows, List<Double> pretrainLosses) {
     List<Map<String, Object>> recs = new ArrayList<>();
     for (Map<String, Object> m : r.history().records()) {
       recs.add(Collections.unmodifiableMap(new LinkedHashMap<>(m)));
@@ -39,7 +44,11 @@ public final class NeuralNetTrainingSummary implements Serializable {
     this.trainSeconds = r.trainSeconds();
     this.trainRows = trainRows;
     this.validationRows = validationRows;
+    this.pretrainLosses = pretrainLosses.stream().mapToDouble(Double::doubleValue).toArray();
   }
+
+  /** The mean reconstruction loss (MSE) of each pretraining epoch; empty without pretraining. */
+  public double[] pretrainLossHistory() { return pretrainLosses.clone(); }
 
   /** Every round and epoch record, oldest first (key "type" is "round" or "epoch"). */
   public List<Map<String, Object>> history() { return records; }

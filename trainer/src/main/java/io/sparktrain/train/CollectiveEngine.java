@@ -890,7 +890,7 @@ public final class CollectiveEngine implements AutoCloseable {
         opt.restore(start.state);
       }
     }
-    LocalWork work = new LocalWork(net, cfg.l2(), cfg.teacher());
+    LocalWork work = new LocalWork(net, cfg.l2(), cfg.teacher(), cfg.reconstruction());
     long epochSeed = Seeds.of(cfg.seed(), plan.epoch);
     StepRows[] rows = new StepRows[shards.length];
     int[][] orders = new int[shards.length][];

@@ -3,6 +3,7 @@ package io.sparktrain.train;
 import io.sparktrain.data.Block;
 import io.sparktrain.linalg.RowSet;
 import io.sparktrain.linalg.RowSlice;
+import io.sparktrain.nn.Corruption;
 import io.sparktrain.nn.MiniBatch;
 import io.sparktrain.nn.Network;
 import io.sparktrain.optim.Optimizer;
@@ -31,6 +32,12 @@ import java.util.SplittableRandom;
  * travels row-sparse. A dense L2 term, a proximal term or a dense optimizer's weight decay makes
  * the update dense again, and it is then marked dense.
  *
+ * <p><b>Reconstruction.</b> With a {@link Corruption} ({@link TrainConfig#reconstruction()}, pretraining)
+ * the work never reads the blocks' labels: it gathers each mini-batch's features
+ * ({@link Block#copyInputs}), copies them as the targets, corrupts the features in place with draws
+ * from the mini-batch's seed (the seed dropout uses, mixed with {@link Seeds#CORRUPTION}) and takes the
+ * network's (MSE) loss of its outputs against the clean rows. Dense numeric features only.
+ *
  * Not thread-safe (it owns the workspace and batch buffers); one per task.
  */
 public final class LocalWork {
@@ -46,22 +53,48 @@ public final class LocalWork {
   private final Teacher teacher;
   private float[] teacherParams;
   private Network.Workspace teacherWs;
+  /** Reconstruction's noise, or null (supervised). */
+  private final Corruption reconstruction;
 
   public LocalWork(Network network, float l2) {
-    this(network, l2, network.newWorkspace(), null);
+    this(network, l2, network.newWorkspace(), null, null);
   }
 
   /** Work whose loss is {@code teacher}'s distillation loss (null: the network's own loss). */
   public LocalWork(Network network, float l2, Teacher teacher) {
-    this(network, l2, network.newWorkspace(), teacher);
+    this(network, l2, network.newWorkspace(), teacher, null);
+  }
+
+  /**
+   * Work with {@code teacher}'s distillation loss (or null), or, with {@code reconstruction} (or null),
+   * a reconstruction run that reads no labels (see the class comment); not both.
+   */
+  public LocalWork(Network network, float l2, Teacher teacher, Corruption reconstruction) {
+    this(network, l2, network.newWorkspace(), teacher, reconstruction);
   }
 
   public LocalWork(Network network, float l2, Network.Workspace ws, Teacher teacher) {
+    this(network, l2, ws, teacher, null);
+  }
+
+  public LocalWork(Network network, float l2, Network.Workspace ws, Teacher teacher, Corruption reconstruction) {
     this.network = network;
     this.l2 = l2;
     this.ws = ws;
-    this.batch = new MiniBatch(network.inputs(), network.labelWidth(), network.categorical());
     this.teacher = teacher;
+    this.reconstruction = reconstruction;
+    if (reconstruction != null) {
+      if (teacher != null) {
+        throw new IllegalArgumentException("reconstruction: expected no distillation teacher (pretraining reads no"
+            + " labels), found " + teacher);
+      }
+      if (network.categorical() > 0 || network.outputs() != network.inputs()
+          || network.labelWidth() != network.inputs()) {
+        throw new IllegalArgumentException("reconstruction: expected a network of dense numeric inputs whose outputs"
+            + " are its " + network.inputs() + " inputs (an autoencoder), found " + network);
+      }
+    }
+    this.batch = new MiniBatch(network.inputs(), network.labelWidth(), network.categorical());
   }
 
   /**
@@ -70,6 +103,12 @@ public final class LocalWork {
    * logits of the same rows, computed here (inference mode, in the teacher's own workspace).
    */
   private double batchLossAndGradient(float[] params, float[] grad, long seed, boolean accumulate) {
+    if (reconstruction != null) {
+      // The targets are the clean rows; the network sees them corrupted.
+      int n = batch.rows() * network.inputs();
+      System.arraycopy(batch.features(), 0, batch.labels(), 0, n);
+      reconstruction.apply(batch.features(), n, Seeds.of(seed, Seeds.CORRUPTION));
+    }
     if (teacher == null) {
       return network.lossAndGradient(params, batch, grad, ws, seed, accumulate);
     }
@@ -345,10 +384,22 @@ public final class LocalWork {
 
   /** Copies rows {@code order[from, to)} of the block into the reusable mini-batch buffers. */
   private void gather(Block block, int[] order, int from, int to) {
-    block.copyRows(order, from, to, batch);
+    if (reconstruction != null) {
+      block.copyInputs(order, from, to, batch); // never the labels
+    } else {
+      block.copyRows(order, from, to, batch);
+    }
   }
 
   private void checkBlock(Block block) {
+    if (reconstruction != null) {
+      if (block.inputs() != network.inputs() || block.isSparse() || block.categorical() > 0) {
+        throw new IllegalArgumentException("block: expected " + network.inputs() + " dense numeric features per row"
+            + " to reconstruct (" + network + "), found " + block.inputs() + (block.isSparse() ? " sparse (CSR)" : "")
+            + " features and " + block.categorical() + " categorical columns");
+      }
+      return; // the labels, if any, are not read
+    }
     if (block.inputs() != network.inputs() || block.labelWidth() != network.labelWidth()
         || block.categorical() != network.categorical()) {
       throw new IllegalArgumentException("block: expected " + network.inputs() + " features, "

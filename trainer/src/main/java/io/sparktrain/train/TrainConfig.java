@@ -1,5 +1,6 @@
 package io.sparktrain.train;
 
+import io.sparktrain.nn.Corruption;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.util.Json;
 import java.io.Serializable;
@@ -67,6 +68,7 @@ public final class TrainConfig implements Serializable {
   private final EarlyStoppingSettings earlyStopping;
   private final TaskHook taskHook;
   private final Teacher teacher;
+  private final Corruption reconstruction;
   private final boolean standardize;
   private final boolean autoEpochs;
   private final double plateauTol;
@@ -96,6 +98,7 @@ public final class TrainConfig implements Serializable {
     earlyStopping = b.earlyStopping;
     taskHook = b.taskHook;
     teacher = b.teacher;
+    reconstruction = b.reconstruction;
     standardize = b.standardize;
     autoEpochs = b.autoEpochs;
     plateauTol = b.plateauTol;
@@ -111,6 +114,14 @@ public final class TrainConfig implements Serializable {
   public TaskHook taskHook() { return taskHook; }
   /** Knowledge distillation: the teacher and its loss ({@link Teacher}), or null. */
   public Teacher teacher() { return teacher; }
+  /**
+   * A reconstruction run (self-supervised pretraining, {@link Pretraining}): the network learns to
+   * output each row's clean features from a copy corrupted by this noise, under its own (MSE) loss,
+   * and the rows' labels are never read; null (the default) = supervised training on the labels.
+   * The corruption of a mini-batch is drawn from its seed, as dropout is, so a retried task
+   * corrupts identically.
+   */
+  public Corruption reconstruction() { return reconstruction; }
   /** SYNC: the engine that runs the steps. */
   public SyncEngine syncEngine() { return syncEngine; }
   /**
@@ -199,6 +210,9 @@ public final class TrainConfig implements Serializable {
     if (teacher != null) {
       m.put("distillation", teacher.toMap());
     }
+    if (reconstruction != null) {
+      m.put("reconstruction", reconstruction.toString());
+    }
     return m;
   }
 
@@ -262,6 +276,7 @@ public final class TrainConfig implements Serializable {
     Builder b = new Builder();
     b.taskHook = taskHook;
     b.teacher = teacher;
+    b.reconstruction = reconstruction;
     b.mode = mode;
     b.syncEngine = syncEngine;
     b.averageEngine = averageEngine;
@@ -297,6 +312,7 @@ public final class TrainConfig implements Serializable {
   public static final class Builder {
     private TaskHook taskHook;
     private Teacher teacher;
+    private Corruption reconstruction;
     private Mode mode = Mode.SYNC;
     private SyncEngine syncEngine = SyncEngine.COLLECTIVE;
     private SyncEngine averageEngine = SyncEngine.COLLECTIVE;
@@ -330,7 +346,7 @@ public final class TrainConfig implements Serializable {
     public Builder spanRetries(int v) { spanRetries = v; return this; }
     public Builder replicaCheckEvery(int v) { replicaCheckEvery = v; return this; }
     /** Epochs, or {@link TrainConfig#AUTO} (0): chosen from the data, with plateau stopping ({@link #resolve}). */
-    public Builder epochs(int v) { epochs = v; return this; }
+    public Builder epochs(int v) { epochs = v; autoEpochs = false; return this; }
     /** Standardize the features inside the model ({@link TrainConfig#standardize()}). */
     public Builder standardize(boolean v) { standardize = v; return this; }
     /** Epochs auto: the training-loss plateau rule (scikit-learn's tol and n_iter_no_change). */
@@ -359,6 +375,8 @@ public final class TrainConfig implements Serializable {
     public Builder taskHook(TaskHook v) { taskHook = v; return this; }
     /** Distills from {@code v} (null: no distillation); see {@link Teacher}. */
     public Builder teacher(Teacher v) { teacher = v; return this; }
+    /** A reconstruction run with this noise (null: supervised); see {@link TrainConfig#reconstruction()}. */
+    public Builder reconstruction(Corruption v) { reconstruction = v; return this; }
     /** Early stopping on {@code metric} (val_loss, val_accuracy, val_f1_macro, val_rmse, ...). */
     public Builder earlyStopping(String metric, int patience, double minDelta) {
       earlyStopping = earlyStopping.withMetric(metric, patience, minDelta);
@@ -395,6 +413,10 @@ public final class TrainConfig implements Serializable {
       ConfigChecks.require(validateEveryRounds >= 0, "training.validate_every_rounds", ">= 0", validateEveryRounds);
       checkpoint.validate(false);
       earlyStopping.validate(true);
+      ConfigChecks.require(reconstruction == null || teacher == null, "training.distillation",
+          "null in a reconstruction run (pretraining reads no labels, distillation needs them)", teacher);
+      ConfigChecks.require(reconstruction == null || !earlyStopping.enabled(), "training.early_stopping",
+          "off in a reconstruction run (it takes no validation data)", earlyStopping.metric());
       return new TrainConfig(this);
     }
   }

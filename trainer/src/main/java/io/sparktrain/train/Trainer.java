@@ -193,6 +193,11 @@ public final class Trainer {
             + cats.get(c).embedding());
       }
     }
+    if (!data.labeled()) {
+      throw new InvalidInputException(what + ": expected a label column (" + network.labelWidth() + " value(s) per"
+          + " row for loss " + network.loss() + "), found data decoded without labels (InputSpec.unlabeled(), the"
+          + " unlabeled rows of pretraining)");
+    }
     if (data.labelWidth() != network.labelWidth()) {
       throw new InvalidInputException(what + " label column '" + data.spec().labelCol()
           + "': expected " + network.labelWidth() + " value(s) per row for loss " + network.loss() + " with "
@@ -213,6 +218,28 @@ public final class Trainer {
     }
   }
 
+  /**
+   * Checks that {@code data} can be reconstructed by {@code autoencoder} (a reconstruction run,
+   * {@link TrainConfig#reconstruction()}): dense numeric features of the autoencoder's input width.
+   * The labels, if the data has any, are not looked at.
+   */
+  public static void checkReconstructionData(Network autoencoder, TrainingData data, String what) {
+    List<CategoricalColumn> cats = data.spec().categorical();
+    if (!cats.isEmpty()) {
+      throw new InvalidInputException("training.pretrain (" + what + "): expected numeric features only, found"
+          + " categorical columns " + cats + " (embedding tables are not pretrained; leave training.pretrain null)");
+    }
+    if (data.sparsePartitions() > 0) {
+      throw new InvalidInputException("training.pretrain (" + what + "): expected dense feature vectors, found"
+          + " sparse (CSR) vectors in " + data.sparsePartitions() + " of " + data.numPartitions() + " partitions;"
+          + " reconstructing all " + data.numFeatures() + " inputs of every row is not supported for sparse data");
+    }
+    if (data.numFeatures() != autoencoder.inputs() || autoencoder.outputs() != autoencoder.inputs()) {
+      throw new InvalidInputException("training.pretrain (" + what + ") features: expected " + autoencoder.inputs()
+          + " values per row (the input and output width of " + autoencoder + "), found " + data.numFeatures());
+    }
+  }
+
   /** Trains from fresh parameters (seeded), or from a checkpoint when resuming. */
   public TrainResult fit(TrainingData train, TrainingData validation) {
     return fit(train, validation, null);
@@ -223,8 +250,34 @@ public final class Trainer {
    * {@code initialParams} (may be null) replaces the seeded initialisation.
    */
   public TrainResult fit(TrainingData train, TrainingData validation, float[] initialParams) {
+    return fit(train, validation, initialParams, null);
+  }
+
+  /**
+   * As {@link #fit(TrainingData, TrainingData, float[])}; with {@link TrainConfig#standardize()},
+   * {@code inputScaling} (may be null) is the scaling to apply instead of one fitted on {@code train}:
+   * pretraining's ({@link Pretraining.Result#inputScaling()}), so that the pretrained hidden layers
+   * see the features as they learned them. A resumed checkpoint's scaling still comes first (it is
+   * the one its parameters were trained with). In a reconstruction run ({@link TrainConfig#reconstruction()})
+   * {@code train} may be unlabeled ({@link io.sparktrain.data.InputSpec#unlabeled()}), its labels are
+   * never read, and there is no validation data.
+   */
+  public TrainResult fit(TrainingData train, TrainingData validation, float[] initialParams,
+      InputScaling inputScaling) {
     traffic = new Traffic();
-    checkData(train, "training data");
+    if (requested.reconstruction() != null) {
+      checkReconstructionData(network, train, "training data");
+      if (validation != null) {
+        throw new IllegalArgumentException("reconstruction run: expected no validation data (pretraining has no"
+            + " labels to validate), found " + validation.rows() + " rows");
+      }
+    } else {
+      checkData(train, "training data");
+    }
+    if (inputScaling != null && !(requested.standardize() && network.inputs() > 0)) {
+      throw new IllegalArgumentException("input scaling: expected none for a run that does not standardize"
+          + " (TrainConfig.standardize false), found " + inputScaling.size() + " features' scaling");
+    }
     categorical = train.spec().categorical().isEmpty() ? "" : train.spec().categorical().toString();
     if (validation != null) {
       checkData(validation, "validation data");
@@ -259,10 +312,12 @@ public final class Trainer {
     }
     String stored = resumed.map(c -> c.extras().get(SCALING_KEY)).orElse(null);
     long s0 = System.nanoTime();
-    scaling = stored != null ? InputScaling.decode(stored) : train.fitScaling(config.aggregationDepth());
+    scaling = stored != null ? InputScaling.decode(stored) : inputScaling != null ? inputScaling
+        : train.fitScaling(config.aggregationDepth());
     LOG.info("sparktrain: standardizing {} features{} ({}; {} s)", scaling.size(), scaling.scaleOnly()
         ? " by their standard deviations only (sparse features are not centred)" : " to mean 0 and variance 1",
-        stored != null ? "the resumed checkpoint's means and variances" : "means and variances of the training data",
+        stored != null ? "the resumed checkpoint's means and variances" : inputScaling != null
+        ? "the given means and variances (pretraining's)" : "means and variances of the training data",
         String.format(Locale.ROOT, "%.2f", (System.nanoTime() - s0) / 1e9));
     TrainingData scaledTrain = train.scaled(scaling);
     TrainingData scaledValidation = validation == null ? null : validation.scaled(scaling);
@@ -321,7 +376,7 @@ public final class Trainer {
       localBlocks = train.blocks().collect();
       localWork = new ArrayList<>();
       for (int p = 0; p < localBlocks.size(); p++) {
-        localWork.add(new LocalWork(network, config.l2(), config.teacher()));
+        localWork.add(new LocalWork(network, config.l2(), config.teacher(), config.reconstruction()));
       }
     }
     int startEpoch = 0;
@@ -638,7 +693,7 @@ public final class Trainer {
         hook.beforeWork(globalRound, p, tc == null ? 0 : tc.attemptNumber());
       }
       long taskSeed = Seeds.of(cfg.seed(), epoch, r, p);
-      LocalWork work = new LocalWork(net, cfg.l2(), cfg.teacher());
+      LocalWork work = new LocalWork(net, cfg.l2(), cfg.teacher(), cfg.reconstruction());
       Update u;
       if (cfg.mode() == Mode.SYNC) {
         int[] rows = StepRows.of(b.rows(), offsets[p], n, Seeds.of(cfg.seed(), epoch), cfg.batchSize(), r,

@@ -20,6 +20,8 @@ public final class Seeds {
   public static final long STRAGGLER_SILO = 0x57A66L;
   /** Federated stragglers: the round's deadline draw: (seed, round, this). */
   public static final long STRAGGLER_ROUND = 0x57A65L;
+  /** Pretraining: a mini-batch's corruption (denoising noise), from its dropout seed: (seed, this). */
+  public static final long CORRUPTION = 0xC0FF;
   /** Simulated silos: a row's uniform draw for random splits: (seed, row, this). */
   public static final long SILO_ROW_UNIFORM = 77;
   /** Explain, permutation importance: a partition's row order of one repeat: (seed, partition, repeat, this). */

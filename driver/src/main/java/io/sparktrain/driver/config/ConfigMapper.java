@@ -3,10 +3,12 @@ package io.sparktrain.driver.config;
 import io.sparktrain.federated.FederatedConfig;
 import io.sparktrain.federated.ServerOptimizer;
 import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Corruption;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.optim.LearningRateSchedule;
 import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.train.Mode;
+import io.sparktrain.train.Pretraining;
 import io.sparktrain.train.TrainConfig;
 import java.util.Locale;
 import java.util.function.Supplier;
@@ -97,6 +99,19 @@ final class ConfigMapper {
     earlyStopping(c, (metric, patience, minDelta, restore) ->
         b.earlyStopping(metric, patience, minDelta).restoreBestWeights(restore));
     return validated(b::build);
+  }
+
+  /** training.pretrain as the library's settings, or null when the section is null. */
+  static Pretraining pretraining(JobConfig c) {
+    if (c.isNull("training.pretrain")) {
+      return null;
+    }
+    try {
+      return Pretraining.denoisingAutoencoder(c.integer("training.pretrain.epochs"),
+          Corruption.parse(c.string("training.pretrain.noise")));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("training.pretrain: " + e.getMessage(), e);
+    }
   }
 
   /** A federated builder from the federated section and training.seed and training.l2. */

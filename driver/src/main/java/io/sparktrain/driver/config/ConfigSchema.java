@@ -1,6 +1,7 @@
 package io.sparktrain.driver.config;
 
 import io.sparktrain.nn.Activation;
+import io.sparktrain.nn.Corruption;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.train.CheckpointSettings;
 import io.sparktrain.train.Defaults;
@@ -326,7 +327,21 @@ public final class ConfigSchema {
                   + " own probabilities; Hinton et al. go up to 20, which made a small Fashion-MNIST student worse:"
                   + " docs/BENCHMARKS.md)").minExclusive(0),
               number("alpha", 0.5, "the soft loss's weight (0 = the labels alone, 1 = the teacher alone)").min(0)
-                  .max(1)).nullable()),
+                  .max(1)).nullable(),
+          section("pretrain", "self-supervised pretraining of the hidden layers (any mode): first the hidden layers and"
+              + " a mirrored decoder learn to reconstruct the rows' features from corrupted copies (MSE; labels are not"
+              + " read), in the same round loop; the supervised run then starts from them with a fresh output layer;"
+              + " with data.standardize the means and variances come from the pretraining rows; dense numeric"
+              + " features only; null = off",
+              oneOf("method", "denoising_autoencoder", "denoising_autoencoder: encoder = model.hidden, decoder ="
+                  + " its mirror, identity outputs", "denoising_autoencoder"),
+              integer("epochs", 5, "passes over the pretraining rows (federated: rounds)").min(1),
+              str("noise", "masking(0.2)", "the corruption: masking(p) sets each value to 0 with probability p,"
+                  + " gaussian(s) adds N(0, s^2); on the standardized features when standardizing")
+                  .check(Corruption.FORMS, ConfigSchema::checkNoise),
+              str("data", null, "the rows to pretrain on, read like data.train (format, options, partitions; only the"
+                  + " data.features columns, no label needed); null = the training rows; not with training.mode"
+                  + " federated, whose silos pretrain on their own rows").nullable()).nullable()),
       section("federated", "federated training (sparktrain experiment): each silo's rows stay in its partition",
           integer("rounds", Defaults.FEDERATED_ROUNDS, "communication rounds").min(1),
           number("client_fraction", Defaults.CLIENT_FRACTION,
@@ -466,6 +481,15 @@ public final class ConfigSchema {
     try {
       Activation a = Activation.parse(s);
       return a.kind() == Activation.Kind.SOFTMAX ? "bad" : null;
+    } catch (IllegalArgumentException e) {
+      return "bad";
+    }
+  }
+
+  private static String checkNoise(String s) {
+    try {
+      Corruption.parse(s);
+      return null;
     } catch (IllegalArgumentException e) {
       return "bad";
     }

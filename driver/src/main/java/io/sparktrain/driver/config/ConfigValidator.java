@@ -368,6 +368,28 @@ final class ConfigValidator {
     return cur;
   }
 
+  /** training.pretrain against the rest: an encoder to pretrain, numeric features, the federated limits. */
+  private static void pretrainChecks(Map<String, Object> t, List<String> errors) {
+    if (((List<?>) at(t, "model.hidden")).isEmpty()) {
+      errors.add("training.pretrain: expected model.hidden with at least one layer (the encoder to pretrain),"
+          + " found []");
+    }
+    Object features = at(t, "data.features");
+    if (features instanceof Map && !((List<?>) ((Map<?, ?>) features).get("categorical")).isEmpty()) {
+      errors.add("training.pretrain: expected numeric data.features only (embedding tables are not pretrained),"
+          + " found categorical columns " + describe(((Map<?, ?>) features).get("categorical")));
+    }
+    boolean federated = "federated".equals(at(t, "training.mode"));
+    if (federated && at(t, "training.pretrain.data") != null) {
+      errors.add("training.pretrain.data: expected null with training.mode federated (each silo pretrains on its own"
+          + " rows), found " + describe(at(t, "training.pretrain.data")));
+    }
+    if (federated && at(t, "federated.dp") != null) {
+      errors.add("training.pretrain: expected federated.dp null (the pretraining rounds' privacy cost would not be"
+          + " part of the run's accounting), found " + describe(at(t, "federated.dp")));
+    }
+  }
+
   private static void crossChecks(Map<String, Object> t, List<String> errors) {
     if (at(t, "data.train") == null && !"synthetic".equals(at(t, "silos.source"))) {
       errors.add("data.train: missing; expected a string (" + ConfigSchema.find("data.train").doc() + ")");
@@ -409,6 +431,9 @@ final class ConfigValidator {
     if (at(t, "training.distillation") != null && !classification) {
       errors.add("training.distillation: expected model.task classification (distillation matches class"
           + " distributions), found " + at(t, "model.task"));
+    }
+    if (at(t, "training.pretrain") != null) {
+      pretrainChecks(t, errors);
     }
     String loss = (String) at(t, "model.loss");
     if (!loss.trim().equalsIgnoreCase("auto")) {

@@ -6,6 +6,7 @@ import io.sparktrain.nn.Embedding;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Loss;
 import io.sparktrain.optim.OptimizerSpec;
+import io.sparktrain.train.Pretraining;
 import io.sparktrain.train.TrainConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -161,6 +162,11 @@ public final class JobConfig {
   /** The trainer's configuration from the training and checkpoint sections. */
   public TrainConfig trainConfig() {
     return ConfigMapper.trainConfig(this);
+  }
+
+  /** training.pretrain's settings, or null when it is null. */
+  public Pretraining pretraining() {
+    return ConfigMapper.pretraining(this);
   }
 
   /** A federated builder from the federated section and training.seed and training.l2. */
