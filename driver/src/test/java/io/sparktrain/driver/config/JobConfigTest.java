@@ -88,7 +88,7 @@ class JobConfigTest {
     assertEquals("training: expected a map with keys mode, sync_engine, average_engine, collective_timeout_s,"
         + " span_retries, epochs, plateau_tol, plateau_patience, max_rounds, batch_size, local_steps, seed, l2,"
         + " aggregation_depth, log_every_rounds, validate_every_rounds, server_update, optimizer, local_optimizer,"
-        + " early_stopping, found 3", error(MIN + "training: 3\n"));
+        + " early_stopping, distillation, pretrain, found 3", error(MIN + "training: 3\n"));
     assertTrue(error("data: {}\n").startsWith("data.train: missing; expected a string"));
     // several errors: one line
     String two = error(MIN + "training: {epochs: -1, batch_size: -1}\n");
