@@ -3,6 +3,7 @@
 # Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options] | cluster
 #        | small-tables [--tables wine,iris] [--seeds 42,1,2] [--set key=value] | serve [--model DIR] [--rows N]
 #        | distill [--seeds 1,2] [--temperature 1] [--alpha 0.5] [--student 32] [--teachers 256,128:1024,1024]
+#        | pretrain [--seeds 1,2] [--subsets 60,600] [--epochs 50,20] [--pretrain-epochs 40] [--noise "masking(0.5)"]
 #        | text [--out DIR] [--top N] [--epochs N] [--batch N] [--lr X] [--scaling-epochs N]
 #               [--scaling-models linear,h64] [--mllib-iter N] [sparktrain train options...]
 #        | categorical [--out DIR] [--top N] [--epochs N] [--variants onehot,embed] [--sklearn true|false]
@@ -24,6 +25,10 @@ fi
 # Issue 12, distillation on Fashion-MNIST: teachers 784-256-128-10 and 784-1024-1024-10, a 784-32-10
 # student alone and distilled from each, the same epochs (scripts/distill.py, through scripts/sparktrain).
 if [ "$what" = distill ]; then exec /usr/bin/python3 "$ROOT/scripts/distill.py" "$@"; fi
+# Issue 13, self-supervised pretraining on Fashion-MNIST: 784-256-128-10 on 600 and 6,000 labeled images
+# (stratified), from scratch and after denoising-autoencoder pretraining on the 60,000 training images
+# without labels, the same epochs (scripts/pretrain.py, through scripts/sparktrain).
+if [ "$what" = pretrain ]; then exec /usr/bin/python3 "$ROOT/scripts/pretrain.py" "$@"; fi
 # Issue 12, serving: a Fashion-MNIST 784-256-128-10 model (the run of scripts/run-local.sh, trained
 # first when runs/fashion-mnist/model is missing, or --model DIR) exported as float32 and int8 ONNX,
 # then ONNX Runtime (Java) on both files and the Spark-free Predictor on the model directory, in one

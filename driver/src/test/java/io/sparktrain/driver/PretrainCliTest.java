@@ -76,14 +76,15 @@ class PretrainCliTest {
     String unlabeled = unlabeledIris(dir).toString();
     Path sync = dir.resolve("sync");
     MainTest.Run s = MainTest.run(job(sync, "--set", "training.epochs=30",
-        "--set", "training.pretrain={epochs: 4, noise: \"gaussian(0.2)\", data: " + unlabeled + "}")
+        "--set", "training.pretrain={epochs: 4, batch_size: 32, noise: \"gaussian(0.2)\", data: " + unlabeled + "}")
         .toArray(new String[0]));
     assertEquals(0, s.code, s.err + s.out);
     assertTrue(testAccuracy(s) > 0.85, s.out);
     String summary = Files.readString(sync.resolve("summary.json"));
     assertTrue(summary.contains("\"pretraining\":{\"method\":\"denoising_autoencoder\",\"epochs\":4,"
-        + "\"noise\":\"gaussian(0.2)\",\"autoencoder\":\"Network(inputs=4 -> Dense(8, relu) -> Dense(4, identity),"
-        + " loss=mse, params=76)\",\"rows\":150,\"standardized\":true,\"epoch_losses\":["), summary);
+        + "\"noise\":\"gaussian(0.2)\",\"batch_size\":32,\"autoencoder\":\"Network(inputs=4 -> Dense(8, relu)"
+        + " -> Dense(4, identity), loss=mse, params=76)\",\"rows\":150,\"standardized\":true,\"epoch_losses\":["),
+        summary);
     assertTrue(summary.contains("\"data\":\"" + unlabeled + "\"") && summary.contains("\"pretrain_s\""), summary);
 
     Path fed = dir.resolve("fed");

@@ -138,6 +138,8 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
   public S setPretrainEpochs(int v) { return put(pretrainEpochs(), v); }
   /** Pretraining's noise: {@code masking(p)} (default masking(0.2)) or {@code gaussian(s)}. */
   public S setPretrainNoise(String v) { return put(pretrainNoise(), v); }
+  /** Pretraining's mini-batch size (default 0 = {@link #setBatchSize}'s): the unlabeled rows are often many more. */
+  public S setPretrainBatchSize(int v) { return put(pretrainBatchSize(), v); }
   /**
    * The rows pretraining learns from (default: the training rows): typically many more than the
    * labeled ones. Only the features column is read (no label or weight column needed). Not a param:
@@ -283,7 +285,8 @@ public abstract class NeuralNetEstimator<M extends NeuralNetModel<M>, S extends 
       throw new IllegalArgumentException(getClass().getSimpleName() + " param 'pretrainEpochs': expected 0 with"
           + " categoricalCols (embedding tables are not pretrained), found " + getPretrainEpochs());
     }
-    return Pretraining.denoisingAutoencoder(getPretrainEpochs(), Corruption.parse(getPretrainNoise()));
+    return Pretraining.denoisingAutoencoder(getPretrainEpochs(), Corruption.parse(getPretrainNoise()))
+        .withBatchSize(getPretrainBatchSize());
   }
 
   /** The network the params describe, for {@code inputs} features and {@code outputs} output units. */

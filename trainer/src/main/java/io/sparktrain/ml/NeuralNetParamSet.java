@@ -79,6 +79,7 @@ public final class NeuralNetParamSet implements Serializable {
   // Pretraining.
   final IntParam pretrainEpochs;
   final Param<String> pretrainNoise;
+  final IntParam pretrainBatchSize;
 
   NeuralNetParamSet(Params owner, Task task) {
     String who = owner.getClass().getSimpleName();
@@ -205,6 +206,8 @@ public final class NeuralNetParamSet implements Serializable {
     pretrainNoise = new Param<>(owner, "pretrainNoise", "pretraining's corruption: masking(p) (each value set to 0"
         + " with probability p) or gaussian(s) (N(0, s^2) added), on the standardized features when standardizing",
         new Check<String>(who, "pretrainNoise", Corruption.FORMS, s -> Corruption.parse(s) != null));
+    pretrainBatchSize = intParam(owner, who, "pretrainBatchSize", "pretraining's mini-batch (0 = batchSize)",
+        ">= 1, or 0 = batchSize", v -> v >= 0);
 
     owner.setDefault(featuresCol, "features");
     owner.setDefault(categoricalCols, new String[0]);
@@ -251,6 +254,7 @@ public final class NeuralNetParamSet implements Serializable {
     owner.setDefault(standardization, true);
     owner.setDefault(pretrainEpochs, 0);
     owner.setDefault(pretrainNoise, "masking(0.2)");
+    owner.setDefault(pretrainBatchSize, 0);
   }
 
   private static boolean allAtLeast(int[] a, int min) {

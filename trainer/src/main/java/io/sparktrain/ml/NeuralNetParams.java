@@ -65,6 +65,8 @@ public interface NeuralNetParams extends Params {
   default IntParam pretrainEpochs() { return paramSet().pretrainEpochs; }
   /** Pretraining's noise: masking(p) or gaussian(s) (default masking(0.2)). */
   default Param<String> pretrainNoise() { return paramSet().pretrainNoise; }
+  /** Pretraining's mini-batch (default 0 = batchSize). */
+  default IntParam pretrainBatchSize() { return paramSet().pretrainBatchSize; }
 
   default String getFeaturesCol() { return $(featuresCol()); }
   default String getLabelCol() { return $(labelCol()); }
@@ -103,4 +105,5 @@ public interface NeuralNetParams extends Params {
   default String getEmbeddingCombiner() { return $(embeddingCombiner()); }
   default int getPretrainEpochs() { return (Integer) $(pretrainEpochs()); }
   default String getPretrainNoise() { return $(pretrainNoise()); }
+  default int getPretrainBatchSize() { return (Integer) $(pretrainBatchSize()); }
 }

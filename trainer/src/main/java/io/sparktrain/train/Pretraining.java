@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * hidden layers and a fresh output layer ({@link Result#initialParams()}).
  *
  * <p><b>Its configuration</b> is the supervised run's ({@link #config(TrainConfig)}): same mode, engine,
- * batch size, optimizer, L2, seed and standardization, with {@link #epochs()} epochs (federated: that
- * many rounds), no checkpoints, early stopping, validation, round limit or distillation.
+ * optimizer, L2, seed and standardization, with {@link #epochs()} epochs (federated: that many rounds),
+ * its own batch size if given ({@link #withBatchSize}: the unlabeled rows are often many more than the
+ * labeled ones), no checkpoints, early stopping, validation, round limit or distillation.
  *
  * <p><b>Standardization.</b> With {@link TrainConfig#standardize()} the means and variances come from
  * the pretraining data (usually the larger set) and the supervised run must use the same ones, which
@@ -53,22 +54,36 @@ public final class Pretraining implements Serializable {
 
   private final int epochs;
   private final Corruption noise;
+  private final int batchSize;
 
-  private Pretraining(int epochs, Corruption noise) {
+  private Pretraining(int epochs, Corruption noise, int batchSize) {
     ConfigChecks.require(epochs >= 1, "training.pretrain.epochs", ">= 1", epochs);
+    ConfigChecks.require(batchSize >= 0, "training.pretrain.batch_size", ">= 1 (or 0 = training.batch_size)",
+        batchSize);
     this.epochs = epochs;
     this.noise = Objects.requireNonNull(noise, "noise");
+    this.batchSize = batchSize;
   }
 
   /** A denoising autoencoder, {@code epochs} epochs (federated: rounds) on rows corrupted by {@code noise}. */
   public static Pretraining denoisingAutoencoder(int epochs, Corruption noise) {
-    return new Pretraining(epochs, noise);
+    return new Pretraining(epochs, noise, 0);
+  }
+
+  /**
+   * These settings with pretraining's own mini-batch size (sync: global; average: per local step;
+   * 0 = the supervised run's); federated runs use their local batch.
+   */
+  public Pretraining withBatchSize(int v) {
+    return new Pretraining(epochs, noise, v);
   }
 
   public Method method() { return Method.DENOISING_AUTOENCODER; }
   /** Epochs of pretraining (federated: rounds). */
   public int epochs() { return epochs; }
   public Corruption noise() { return noise; }
+  /** Pretraining's batch size, or 0 for the supervised run's. */
+  public int batchSize() { return batchSize; }
 
   /** Key-value view, for run summaries. */
   public Map<String, Object> toMap() {
@@ -76,6 +91,9 @@ public final class Pretraining implements Serializable {
     m.put("method", "denoising_autoencoder");
     m.put("epochs", epochs);
     m.put("noise", noise.toString());
+    if (batchSize > 0) {
+      m.put("batch_size", batchSize);
+    }
     return m;
   }
 
@@ -86,9 +104,12 @@ public final class Pretraining implements Serializable {
 
   /** The reconstruction run's configuration for a supervised run of {@code supervised} (see the class comment). */
   public TrainConfig config(TrainConfig supervised) {
-    return supervised.toBuilder().epochs(epochs).maxRounds(0).teacher(null).reconstruction(noise)
-        .checkpoint(CheckpointSettings.none()).earlyStopping(EarlyStoppingSettings.off()).validateEveryRounds(0)
-        .build();
+    TrainConfig.Builder b = supervised.toBuilder().epochs(epochs).maxRounds(0).teacher(null).reconstruction(noise)
+        .checkpoint(CheckpointSettings.none()).earlyStopping(EarlyStoppingSettings.off()).validateEveryRounds(0);
+    if (batchSize > 0) {
+      b.batchSize(batchSize);
+    }
+    return b.build();
   }
 
   /**

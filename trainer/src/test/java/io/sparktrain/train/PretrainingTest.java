@@ -224,7 +224,7 @@ class PretrainingTest {
     Dataset<Row> labeledDf = labeledFrame(80, 7, 2);
     NeuralNetClassifier est = new NeuralNetClassifier().setHiddenLayers(6, 3).setActivation("tanh").setMaxEpochs(3)
         .setBatchSize(32).setLearningRate(0.01).setSeed(5).setPretrainEpochs(2).setPretrainNoise("masking(0.25)")
-        .setPretrainData(unlabeledDf);
+        .setPretrainBatchSize(64).setPretrainData(unlabeledDf);
     NeuralNetClassificationModel model = est.fit(labeledDf);
     assertEquals(2, model.summary().pretrainLossHistory().length);
 
@@ -233,7 +233,7 @@ class PretrainingTest {
     TrainConfig cfg = est.trainConfig();
     TrainingData u = TrainingData.decode(unlabeledDf, SPEC.unlabeled());
     TrainingData train = TrainingData.decode(labeledDf, SPEC);
-    Pretraining.Result pre = PRE.run(net, cfg, u);
+    Pretraining.Result pre = PRE.withBatchSize(64).run(net, cfg, u);
     TrainResult byHand = new Trainer(net, cfg).fit(train, null, pre.initialParams(), pre.inputScaling());
     assertArrayEquals(byHand.params(), model.parameters(), 1e-6f);
     assertArrayEquals(pre.inputScaling().shift(), model.inputScaling().shift(),
@@ -250,6 +250,7 @@ class PretrainingTest {
     NeuralNetClassifier loaded = NeuralNetClassifier.load(saved);
     assertEquals(2, loaded.getPretrainEpochs());
     assertEquals("masking(0.25)", loaded.getPretrainNoise());
+    assertEquals(64, loaded.getPretrainBatchSize());
     IllegalArgumentException noise = assertThrows(IllegalArgumentException.class,
         () -> new NeuralNetClassifier().setPretrainNoise("salt(0.1)"));
     assertTrue(noise.getMessage().contains("pretrainNoise") && noise.getMessage().contains(Corruption.FORMS),
@@ -289,6 +290,17 @@ class PretrainingTest {
 
   @Test
   void whatCannotBePretrainedIsRefusedWithTheReason() {
+    TrainConfig supervised = sync().epochs(7).maxRounds(3).earlyStopping("val_loss", 2, 0).build();
+    TrainConfig own = PRE.withBatchSize(64).config(supervised);
+    assertEquals(64, own.batchSize(), "pretraining's own batch size");
+    assertEquals(32, PRE.config(supervised).batchSize(), "else the supervised run's");
+    assertEquals(2, own.epochs());
+    assertEquals(0, own.maxRounds());
+    assertFalse(own.earlyStopping().enabled());
+    assertEquals(Corruption.masking(0.25), own.reconstruction());
+    assertEquals(supervised.optimizer().toString(), own.optimizer().toString());
+    assertTrue(own.standardize());
+
     TrainingData u = unlabeled(40, 9, 1);
     InvalidInputException noLabel = assertThrows(InvalidInputException.class,
         () -> new Trainer(net(), sync().build()).fit(u, null));

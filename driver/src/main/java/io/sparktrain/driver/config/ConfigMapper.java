@@ -108,7 +108,8 @@ final class ConfigMapper {
     }
     try {
       return Pretraining.denoisingAutoencoder(c.integer("training.pretrain.epochs"),
-          Corruption.parse(c.string("training.pretrain.noise")));
+          Corruption.parse(c.string("training.pretrain.noise")))
+          .withBatchSize(c.integer("training.pretrain.batch_size"));
     } catch (IllegalArgumentException e) {
       throw new ConfigException("training.pretrain: " + e.getMessage(), e);
     }

@@ -336,6 +336,8 @@ public final class ConfigSchema {
               oneOf("method", "denoising_autoencoder", "denoising_autoencoder: encoder = model.hidden, decoder ="
                   + " its mirror, identity outputs", "denoising_autoencoder"),
               integer("epochs", 5, "passes over the pretraining rows (federated: rounds)").min(1),
+              integer("batch_size", 0, "pretraining's mini-batch (sync: global; average: per local step); 0 ="
+                  + " training.batch_size; federated runs use federated.local_batch").min(0),
               str("noise", "masking(0.2)", "the corruption: masking(p) sets each value to 0 with probability p,"
                   + " gaussian(s) adds N(0, s^2); on the standardized features when standardizing")
                   .check(Corruption.FORMS, ConfigSchema::checkNoise),
