@@ -3,7 +3,7 @@
 # Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options] | cluster
 #        | small-tables [--tables wine,iris] [--seeds 42,1,2] [--set key=value] | serve [--model DIR] [--rows N]
 #        | distill [--seeds 1,2] [--temperature 1] [--alpha 0.5] [--student 32] [--teachers 256,128:1024,1024]
-#        | pretrain [--seeds 1,2] [--subsets 60,600] [--epochs 50,20] [--pretrain-epochs 40] [--noise "masking(0.5)"]
+#        | pretrain [--seeds 1,2,3] [--subsets 60,600] [--epochs 50,20] [--pretrain-epochs 40] [--noise "masking(0.5)"]
 #        | text [--out DIR] [--top N] [--epochs N] [--batch N] [--lr X] [--scaling-epochs N]
 #               [--scaling-models linear,h64] [--mllib-iter N] [sparktrain train options...]
 #        | categorical [--out DIR] [--top N] [--epochs N] [--variants onehot,embed] [--sklearn true|false]

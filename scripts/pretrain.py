@@ -13,7 +13,7 @@ training.epochs=<E> training.seed=<seed>; the pretrained runs add
 Same epochs E for both runs of a subset (--epochs, one value per subset). Test accuracy on the 10,000 test images
 (the run's test_metrics.json). Prints one JSON line per run and a table of the means and the gain.
 
-  /usr/bin/python3 scripts/pretrain.py [--seeds 1,2] [--subsets 60,600] [--epochs 50,20] [--pretrain-epochs 40]
+  /usr/bin/python3 scripts/pretrain.py [--seeds 1,2,3] [--subsets 60,600] [--epochs 50,20] [--pretrain-epochs 40]
       [--pretrain-batch 128] [--noise "masking(0.5)"] [--subset-seed 1] [--out runs/pretrain]
   scripts/bench.sh pretrain                (the same)
 """
@@ -70,7 +70,7 @@ def train(out, subset, seed, epochs, extra=()):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", default="1,2")
+    ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--subsets", default="60,600", help="labeled images per class, one subset each")
     ap.add_argument("--epochs", default="50,20", help="supervised epochs, one per subset (or one for all)")
     ap.add_argument("--pretrain-epochs", type=int, default=40)
