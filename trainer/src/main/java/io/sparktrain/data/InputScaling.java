@@ -65,6 +65,21 @@ public final class InputScaling implements Serializable {
     return scale.clone();
   }
 
+  /** The shifts of {@code s}, or {@code d} zeros when there is no scaling (null): a copy either way. */
+  public static float[] shiftsOf(InputScaling s, int d) {
+    return s == null ? new float[d] : s.shift();
+  }
+
+  /** The scales of {@code s}, or {@code d} ones when there is no scaling (null): a copy either way. */
+  public static float[] scalesOf(InputScaling s, int d) {
+    if (s != null) {
+      return s.scale();
+    }
+    float[] ones = new float[d];
+    Arrays.fill(ones, 1f);
+    return ones;
+  }
+
   /** Whether the shift is all zero (scale only, as for sparse data). */
   public boolean scaleOnly() {
     for (float s : shift) {

@@ -56,13 +56,8 @@ final class GradientAttribution {
     this.net = net;
     this.params = params;
     int d = net.inputs();
-    this.shift = scaling == null ? new float[d] : scaling.shift();
-    if (scaling == null) {
-      this.scale = new float[d];
-      Arrays.fill(this.scale, 1f);
-    } else {
-      this.scale = scaling.scale();
-    }
+    this.shift = InputScaling.shiftsOf(scaling, d);
+    this.scale = InputScaling.scalesOf(scaling, d);
     this.f = f;
     this.units = units;
     this.o = o;

@@ -7,7 +7,6 @@ import io.sparktrain.eval.Predictions;
 import io.sparktrain.nn.Network;
 import io.sparktrain.util.Seeds;
 import java.io.Serializable;
-import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -53,13 +52,8 @@ final class PermutationImportance {
     this.net = net;
     this.params = params;
     int d = net.inputs();
-    this.shift = scaling == null ? new float[d] : scaling.shift();
-    if (scaling == null) {
-      this.scale = new float[d];
-      Arrays.fill(scale, 1f);
-    } else {
-      this.scale = scaling.scale();
-    }
+    this.shift = InputScaling.shiftsOf(scaling, d);
+    this.scale = InputScaling.scalesOf(scaling, d);
     this.units = units;
     this.o = o;
     this.classifier = Predictions.isClassifier(net);

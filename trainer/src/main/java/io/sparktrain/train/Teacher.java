@@ -129,16 +129,15 @@ public final class Teacher implements Serializable {
     float[] p = params().clone();
     int k = network.layout().kernel(0).offset();
     int b = network.layout().bias(0).offset();
-    float[] ms = student == null ? null : student.shift();
-    float[] ks = student == null ? null : student.scale();
-    float[] mt = scaling == null ? null : scaling.shift();
-    float[] kt = scaling == null ? null : scaling.scale();
+    float[] ms = InputScaling.shiftsOf(student, d);
+    float[] ks = InputScaling.scalesOf(student, d);
+    float[] mt = InputScaling.shiftsOf(scaling, d);
+    float[] kt = InputScaling.scalesOf(scaling, d);
     double[] bias = new double[out];
     for (int o = 0; o < out; o++) bias[o] = p[b + o];
     for (int j = 0; j < d; j++) {
-      double teacherScale = kt == null ? 1 : kt[j];
-      double a = ks == null ? teacherScale : teacherScale / ks[j];
-      double c = ((ms == null ? 0 : ms[j]) - (mt == null ? 0 : mt[j])) * teacherScale;
+      double a = (double) kt[j] / ks[j];
+      double c = ((double) ms[j] - mt[j]) * kt[j];
       int row = k + j * out;
       for (int o = 0; o < out; o++) {
         bias[o] += c * p[row + o];
