@@ -1,6 +1,7 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.util.Seeds;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -14,8 +15,18 @@ public final class ClientSampler {
   private ClientSampler() {
   }
 
-  /** A mask over silos: true for the ones sampled in {@code round}. */
+  /** A mask over silos: true for the ones sampled in {@code round} ({@link #silos}, as a mask). */
   public static boolean[] sample(long[] siloRows, double c, FederatedConfig.Sampling sampling, long seed, long round) {
+    boolean[] picked = new boolean[siloRows.length];
+    for (int s : silos(siloRows, c, sampling, seed, round)) picked[s] = true;
+    return picked;
+  }
+
+  /**
+   * The silos sampled in {@code round}, in increasing order. The work is one pass over the silos'
+   * row counts plus the draws: no per-silo objects.
+   */
+  public static int[] silos(long[] siloRows, double c, FederatedConfig.Sampling sampling, long seed, long round) {
     int k = siloRows.length;
     int[] eligible = new int[k];
     int n = 0;
@@ -24,23 +35,22 @@ public final class ClientSampler {
         eligible[n++] = i;
       }
     }
-    boolean[] picked = new boolean[k];
     if (n == 0) {
-      return picked;
+      return new int[0];
     }
     SplittableRandom rnd = new SplittableRandom(Seeds.of(seed, round, Seeds.CLIENT_SAMPLING));
     if (sampling == FederatedConfig.Sampling.POISSON) {
       int count = 0;
+      int[] picked = new int[n];
       for (int i = 0; i < n; i++) {
         if (rnd.nextDouble() < c) {
-          picked[eligible[i]] = true;
-          count++;
+          picked[count++] = eligible[i]; // in silo order
         }
       }
       if (count == 0) {
-        picked[eligible[rnd.nextInt(n)]] = true;
+        return new int[] {eligible[rnd.nextInt(n)]};
       }
-      return picked;
+      return Arrays.copyOf(picked, count);
     }
     int m = Math.max(1, Math.min(n, (int) Math.round(c * n)));
     for (int i = 0; i < m; i++) { // partial Fisher-Yates
@@ -48,8 +58,9 @@ public final class ClientSampler {
       int t = eligible[i];
       eligible[i] = eligible[j];
       eligible[j] = t;
-      picked[eligible[i]] = true;
     }
+    int[] picked = Arrays.copyOf(eligible, m);
+    Arrays.sort(picked);
     return picked;
   }
 }

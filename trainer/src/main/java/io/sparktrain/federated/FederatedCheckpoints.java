@@ -255,7 +255,7 @@ final class FederatedCheckpoints {
         return Problem.mismatch("expected the silos' residuals in " + CheckpointStore.stateDirName(c.round())
             + ", found " + rel);
       }
-      String broken = ResidualFiles.check(store.fileSystem(), store.dir() + "/" + rel, siloRows.length,
+      String broken = ResidualFiles.check(store.fileSystem(), store.dir() + "/" + rel, c.round(), siloRows.length,
           network.layout().size());
       return broken == null ? null : Problem.damaged(broken);
     }

@@ -20,6 +20,7 @@ import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -151,14 +152,13 @@ public final class FederatedTrainer {
       }
       for (int round = startRound + 1; round <= lastRound; round++) {
         long r0 = System.nanoTime();
-        boolean[] sampled = ClientSampler.sample(siloRows, config.clientFraction(), config.sampling(),
-            config.seed(), round);
-        int m = 0;
-        for (boolean x : sampled) m += x ? 1 : 0;
+        int[] sampled = ClientSampler.silos(siloRows, config.clientFraction(), config.sampling(), config.seed(),
+            round);
+        int m = sampled.length;
         // Simulated stragglers: dropped ones leave the round (keys, masks and DP count only the others).
         Stragglers.Plan plan = Stragglers.plan(config, siloRows, sampled, round);
-        boolean[] working = plan.dropped() > 0 ? plan.workingMask() : sampled;
-        int w = plan.working();
+        int[] working = plan.workingSilos(); // only these silos' partitions get a task this round
+        int w = working.length;
         boolean noUpdate = w == 0;
         if (noUpdate) {
           LOG.info("sparktrain federated round {}: all {} sampled silos straggled and were dropped"
@@ -170,7 +170,7 @@ public final class FederatedTrainer {
         Aggregate agg;
         try (RoundLoop.ParamsBroadcast bc = loop.broadcast(params)) {
           agg = noUpdate ? Aggregate.none(params.length) : aggregate(silos.blocks(), bc.get(), network,
-              siloConfig, working, round, w, keys, plan.budgets(), residuals);
+              siloConfig, working, plan.workingSteps(), round, keys, residuals);
           if (residuals != null && !noUpdate) {
             residuals.commit(); // this round's residuals replace the previous round's on the executors
           }
@@ -307,14 +307,14 @@ public final class FederatedTrainer {
     }
   }
 
-  /** Secure aggregation, step 1: the sampled silos' public keys for this round (32 bytes each). */
-  static Map<Integer, byte[]> publicKeys(RoundLoop loop, JavaRDD<Block> blocks, boolean[] sampled, long round) {
+  /** Secure aggregation, step 1: the working silos' public keys for this round (32 bytes each). */
+  static Map<Integer, byte[]> publicKeys(RoundLoop loop, JavaRDD<Block> blocks, int[] silos, long round) {
     loop.describe("sparktrain federated key exchange round " + round);
-    List<Map.Entry<Integer, byte[]>> keys = blocks.mapPartitionsWithIndex((p, it) -> {
+    List<Map.Entry<Integer, byte[]>> keys = SampledPartitions.of(blocks, silos).mapPartitionsWithIndex((i, it) -> {
       Block b = Block.only(it);
       List<Map.Entry<Integer, byte[]>> out = new ArrayList<>();
-      if (sampled[p] && b.rows() > 0) {
-        out.add(new AbstractMap.SimpleEntry<>(p, SiloWork.publicKey(b, round)));
+      if (b.rows() > 0) {
+        out.add(new AbstractMap.SimpleEntry<>(silos[i], SiloWork.publicKey(b, round)));
       }
       return out.iterator();
     }, true).collect();
@@ -331,18 +331,19 @@ public final class FederatedTrainer {
    * silos' (small, or quantized) updates are collected and combined on the driver.
    */
   static Aggregate aggregate(JavaRDD<Block> blocks, Broadcast<float[]> bc, Network net, FederatedConfig cfg,
-      boolean[] sampled, long round, int sampledCount, Map<Integer, byte[]> keys, int[] budgets,
-      SiloResiduals residuals) {
+      int[] silos, int[] budgets, long round, Map<Integer, byte[]> keys, SiloResiduals residuals) {
     TaskHook hook = cfg.taskHook();
+    int sampledCount = silos.length;
     JavaRDD<SiloWork.Result> results = residuals != null
-        ? residuals.uploads(round, sampled, hook, (p, b, residual) ->
-            SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, residual, budgets[p]))
-        : blocks.mapPartitionsWithIndex((p, it) -> {
+        ? residuals.uploads(round, silos, budgets, hook, (p, steps, b, residual) ->
+            SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, residual, steps))
+        : SampledPartitions.of(blocks, silos).mapPartitionsWithIndex((i, it) -> {
           Block b = Block.only(it);
+          int p = silos[i];
           SiloWork.beforeWork(hook, round, p);
           List<SiloWork.Result> out = new ArrayList<>();
-          if (sampled[p] && b.rows() > 0) {
-            out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, null, budgets[p]));
+          if (b.rows() > 0) {
+            out.add(SiloWork.run(net, cfg, bc.value(), b, p, round, sampledCount, keys, null, budgets[i]));
           }
           return out.iterator();
         }, true);
@@ -380,7 +381,8 @@ public final class FederatedTrainer {
       a.denseBytes = 4L * u.vector().length * u.parts();
       return a;
     }
-    List<SiloWork.Result> list = results.collect();
+    List<SiloWork.Result> list = new ArrayList<>(results.collect());
+    list.sort(Comparator.comparingInt(r -> r.silo)); // silo order, however the round's partitions were laid out
     List<float[]> deltas = new ArrayList<>();
     double[] weights = new double[list.size()];
     for (int i = 0; i < list.size(); i++) {

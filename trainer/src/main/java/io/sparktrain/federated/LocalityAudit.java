@@ -86,6 +86,7 @@ public final class LocalityAudit extends SparkListener {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("rows_moved_during_training", rowsMoved());
     m.put("training_stages", trainingStages());
+    m.put("training_tasks", tasks()); // one per working silo and round: silos not sampled get no task
     m.put("shuffle_read_bytes", shuffleReadBytes());
     m.put("shuffle_write_bytes", shuffleWriteBytes());
     m.put("largest_upload_bytes", maxTaskResultBytes());

@@ -20,10 +20,14 @@ import org.apache.hadoop.fs.Path;
  * the silo's own task on an executor through the Hadoop {@link FileSystem} API; the driver only
  * names the directory.
  *
- * <p>Every silo writes a file, also one without a residual (never sampled: the file says so), so a
- * missing file is always an error. A file is written through {@link AtomicFiles} (a temporary in the
- * same directory, hsync where supported, close, rename); an existing file of the same name (a retried
- * task's) is replaced.
+ * <p>Which silos have a file is said by the directory's manifest {@value #MANIFEST}, written by the
+ * driver after the silos' files (the driver knows which silos were ever sampled; it never sees a
+ * residual): a silo that was never sampled has no residual and no file, so a checkpoint of 10,000
+ * silos of which a few hundred were sampled writes a few hundred files. A listed file that is
+ * missing is always an error. A directory without a manifest (written before the manifest existed)
+ * has a file for every silo, one without a residual saying so, and is read as such. A file is
+ * written through {@link AtomicFiles} (a temporary in the same directory, hsync where supported,
+ * close, rename); an existing file of the same name (a retried task's) is replaced.
  *
  * <p>Format (big-endian), version {@value #VERSION}:
  * <pre>
@@ -56,6 +60,79 @@ final class ResidualFiles {
     Corrupt(String message, Throwable cause) {
       super(message, cause);
     }
+  }
+
+  /** The manifest: which silos of the directory have a residual file. */
+  static final String MANIFEST = "silos-with-residuals.bin";
+  private static final byte[] MANIFEST_MAGIC = "SPTRSLST".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * Writes the manifest of {@code dir}: of {@code silos} silos, those in {@code withResidual}
+   * (increasing) have a file. Format (big-endian): magic "SPTRSLST", int version, long round, int
+   * silos, int count, count ints, int CRC32 of every byte before it. Atomic.
+   */
+  static void writeManifest(FileSystem fs, String dir, long round, int silos, int[] withResidual)
+      throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(8 + 4 + 8 + 4 + 4 + 4 * withResidual.length + CRC);
+    b.put(MANIFEST_MAGIC).putInt(VERSION).putLong(round).putInt(silos).putInt(withResidual.length);
+    for (int s : withResidual) b.putInt(s);
+    CRC32 crc = new CRC32();
+    crc.update(b.array(), 0, b.position());
+    b.putInt((int) crc.getValue());
+    AtomicFiles.write(fs, new Path(dir, MANIFEST), b.array());
+  }
+
+  /**
+   * The silos with a residual file in {@code dir} (increasing), from its manifest; null when the
+   * directory has no manifest (every silo has a file). A damaged manifest, or one of another round or
+   * silo count, is a {@link Corrupt} naming the path, the expected and the found value.
+   */
+  static int[] readManifest(FileSystem fs, String dir, long round, int silos) {
+    Path p = new Path(dir, MANIFEST);
+    String where = "checkpoint.resume: the error-feedback manifest of round " + round + " at " + p;
+    byte[] bytes;
+    try (InputStream in = fs.open(p)) {
+      bytes = in.readAllBytes();
+    } catch (FileNotFoundException e) {
+      return null;
+    } catch (IOException e) {
+      throw new Corrupt(where + " cannot be read: " + e.getMessage(), e);
+    }
+    int head = 8 + 4 + 8 + 4 + 4;
+    if (bytes.length < head + CRC) {
+      throw new Corrupt(where + " is truncated: expected at least " + (head + CRC) + " bytes, found " + bytes.length,
+          null);
+    }
+    CRC32 crc = new CRC32();
+    crc.update(bytes, 0, bytes.length - CRC);
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    long stored = b.getInt(bytes.length - CRC) & 0xffffffffL;
+    if (stored != crc.getValue()) {
+      throw new Corrupt(where + " has a bad checksum: expected " + stored + ", found " + crc.getValue(), null);
+    }
+    byte[] magic = new byte[MANIFEST_MAGIC.length];
+    b.get(magic);
+    int version = b.getInt();
+    long r = b.getLong();
+    int k = b.getInt();
+    int n = b.getInt();
+    if (!Arrays.equals(magic, MANIFEST_MAGIC) || version != VERSION) {
+      throw new Corrupt(where + " is not a manifest of version " + VERSION + ": found magic \""
+          + new String(magic, StandardCharsets.ISO_8859_1) + "\" version " + version, null);
+    }
+    if (r != round || k != silos || n < 0 || n > silos || bytes.length != head + 4L * n + CRC) {
+      throw new Corrupt(where + " does not fit: expected round " + round + " of " + silos + " silos, found round "
+          + r + " of " + k + " silos listing " + n + " in " + bytes.length + " bytes", null);
+    }
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = b.getInt();
+      if (out[i] < 0 || out[i] >= silos || (i > 0 && out[i] <= out[i - 1])) {
+        throw new Corrupt(where + " lists silo " + out[i] + " at position " + i + ": expected increasing silos in [0, "
+            + silos + ")", null);
+      }
+    }
+    return out;
   }
 
   static String fileName(int silo) {
@@ -91,11 +168,17 @@ final class ResidualFiles {
   }
 
   /**
-   * Why the residual files of {@code silos} silos in {@code dir} cannot be read back, or null: one
-   * listing, checking that every silo's file is there with a possible length (its bytes are checked
-   * when the silo reads it).
+   * Why the residual files of {@code silos} silos in {@code dir} cannot be read back, or null: the
+   * manifest, if any, and one listing, checking that every listed silo's file (every silo's, without
+   * a manifest) is there with a possible length (its bytes are checked when the silo reads it).
    */
-  static String check(FileSystem fs, String dir, int silos, int length) {
+  static String check(FileSystem fs, String dir, long round, int silos, int length) {
+    int[] listed;
+    try {
+      listed = readManifest(fs, dir, round, silos);
+    } catch (Corrupt e) {
+      return e.getMessage();
+    }
     Map<String, Long> lengths = new HashMap<>();
     try {
       for (FileStatus st : fs.listStatus(new Path(dir))) {
@@ -106,7 +189,9 @@ final class ResidualFiles {
     } catch (IOException e) {
       return "the silos' error-feedback residuals cannot be listed: " + e.getMessage();
     }
-    for (int silo = 0; silo < silos; silo++) {
+    int n = listed == null ? silos : listed.length;
+    for (int i = 0; i < n; i++) {
+      int silo = listed == null ? i : listed[i];
       Long len = lengths.get(fileName(silo));
       if (len == null) {
         return "silo " + silo + "'s error-feedback residual " + fileName(silo) + " is missing";
@@ -130,8 +215,8 @@ final class ResidualFiles {
     try {
       st = fs.getFileStatus(p);
     } catch (FileNotFoundException e) {
-      throw new Corrupt(where + " is missing (expected one file per silo, written with the checkpoint of round "
-          + round + "; was the silo-state directory deleted or not copied?)", e);
+      throw new Corrupt(where + " is missing (listed by the manifest, or one file per silo without one; written with"
+          + " the checkpoint of round " + round + "; was the silo-state directory deleted or not copied?)", e);
     } catch (IOException e) {
       throw new Corrupt(where + " cannot be read: " + e.getMessage(), e);
     }

@@ -3,12 +3,20 @@ package io.sparktrain.federated;
 import io.sparktrain.data.Block;
 import io.sparktrain.train.RoundLoop;
 import io.sparktrain.train.TaskHook;
+import io.sparktrain.data.IntList;
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
@@ -17,45 +25,50 @@ import org.apache.spark.util.SerializableConfiguration;
 /**
  * The silos' error-feedback residuals ({@link ErrorFeedback}), kept on the executors between rounds.
  *
- * <p>A residual is silo state: what quantization lost the last time the silo was sampled. It never
- * travels to the driver. The residuals live in an RDD with one {@link State} per silo, co-partitioned
- * with the silo blocks: round r's state is {@code blocks.zipPartitions(state of round r-1)} (a narrow
- * dependency, no shuffle), and the task that trains a silo also computes its new residual, so a
- * round is still one job: {@link #uploads} returns the round's uploads derived from the new state
- * RDD, which is persisted (MEMORY_AND_DISK) and filled by that job. A sampled silo quantizes
- * delta + residual and keeps (delta + residual) - dequantized; a silo not sampled keeps its residual
- * unchanged; a silo never sampled has none (zeros).
+ * <p>A residual is silo state: what compression lost the last time the silo was sampled. It never
+ * travels to the driver. A round touches only its sampled silos' partitions ({@link SampledPartitions}):
+ * the round's job reads each sampled silo's block zipped with the state that holds its last residual
+ * (a narrow dependency, no shuffle) and leaves the silo's new residual in the round's state RDD (one
+ * partition per sampled silo, persisted MEMORY_AND_DISK), from which the round's uploads are derived;
+ * so a round is still one job, and a silo not sampled is not touched at all.
  *
- * <p>The state RDD is locally checkpointed every round ({@code localCheckpoint}: its blocks on the
- * executors become the lineage), so lineage does not grow over the rounds and no later task needs
- * an earlier round's model broadcast, which the round loop destroys after each round. After a
- * round's job, {@link #commit} drops the previous round's state from the executors.
+ * <p>The residuals live in parts: RDDs of states of a few silos, in increasing silo order. The
+ * driver keeps, per silo, which part holds its latest residual (none: never sampled, zeros), and a
+ * count of the silos each part still holds. A round's sampled silos are grouped by their part; each
+ * group zips the pruned blocks with the pruned part and becomes a new part (one group, one new part,
+ * when every sampled silo's residual is in the same part, as with C = 1); the round's job runs the
+ * union of the new parts. A part is dropped from the executors once no silo's latest residual is in
+ * it. Every part is locally checkpointed ({@code localCheckpoint}: its blocks on the executors become
+ * the lineage), so no later task needs an earlier round's model broadcast, which the round loop
+ * destroys after each round, and lineage does not grow over the rounds.
  *
- * <p>Retries: a task reads the previous round's residual from that cached state, never mutates it
- * (it updates a copy), and its quantization noise is keyed by (seed, round, silo); so a retried or
+ * <p>Retries: a task reads the previous residual from a cached part, never mutates it (it
+ * updates a copy), and its compression noise is keyed by (seed, round, silo); so a retried or
  * speculative task returns the identical upload and residual. The price of keeping the residuals
- * only on the executors: when an executor holding one is lost, the next round fails (Spark reports
- * a missing checkpoint block) rather than silently resetting that residual.
+ * only on the executors: when an executor holding one is lost, the next round that samples the silo
+ * fails (Spark reports a missing checkpoint block) rather than silently resetting that residual.
  *
- * <p>Checkpoints ({@link #save}, {@link #load}): with a federated checkpoint each silo's task writes
- * its own residual from the executor into the round's state directory ({@link ResidualFiles}), one
- * job over the current state RDD ({@code foreachPartition}: no shuffle, nothing returned); a resumed
- * run's silos read their own files back ({@code blocks.mapPartitionsWithIndex}), in one job at resume
- * that also caches them, so a missing or damaged file fails before any round. The driver only names
- * the directory.
+ * <p>Checkpoints ({@link #save}, {@link #load}): with a federated checkpoint each silo that has a
+ * residual writes it from the executor into the round's state directory ({@link ResidualFiles}), one
+ * job over the live parts ({@code foreachPartition}: no shuffle, nothing returned); then the
+ * driver writes the directory's manifest, the list of silos that have a file. A resumed run's listed
+ * silos read their own files back, in one job at resume that also caches them, so a missing or
+ * damaged file fails before any round. The driver only names the directory and the silos.
  *
  * <p>Driver-side object; not thread-safe.
  */
 final class SiloResiduals implements AutoCloseable {
+  /** {@link #where} of a silo never sampled (zeros). */
+  private static final long NONE = Long.MIN_VALUE;
 
   /** What a silo's task leaves in the cache for the next round. */
   static final class State implements Serializable {
     private static final long serialVersionUID = 1L;
-    /** The silo (partition index). */
+    /** The silo (partition index of the blocks). */
     final int silo;
-    /** This round's upload when sampled, else null; what the driver receives. */
+    /** This round's upload, or null (an empty silo); what the driver receives. */
     final SiloWork.Result upload;
-    /** The residual after this round; null = zeros (never sampled). Never modified once stored. */
+    /** The residual after this round; null = zeros. Never modified once stored. */
     final float[] residual;
 
     State(int silo, SiloWork.Result upload, float[] residual) {
@@ -66,127 +79,220 @@ final class SiloResiduals implements AutoCloseable {
   }
 
   /**
-   * A sampled silo's work: trains on {@code block} and compresses with error feedback, updating
-   * {@code residual} in place.
+   * A sampled silo's work: trains on {@code block} for {@code steps} ({@link Stragglers#FULL} or a
+   * straggler's budget) and compresses with error feedback, updating {@code residual} in place.
    */
   interface Work extends Serializable {
-    SiloWork.Result run(int silo, Block block, float[] residual) throws Exception;
+    SiloWork.Result run(int silo, int steps, Block block, float[] residual) throws Exception;
+  }
+
+  /** States of a few silos: partition j holds silo {@code silos[j]}; silos increasing. */
+  private static final class Part {
+    final JavaRDD<State> states;
+    final int[] silos;
+    /** Silos whose latest residual is here. */
+    int live;
+
+    Part(JavaRDD<State> states, int[] silos) {
+      this.states = states;
+      this.silos = silos;
+    }
   }
 
   private final JavaRDD<Block> blocks;
   private final int length;
-  private JavaRDD<State> current;
-  private JavaRDD<State> pending;
-  /** The residuals read from a checkpoint at resume (cached), until the first round replaces them. */
-  private JavaRDD<State> loaded;
+  /** Per silo: the id of the part holding its latest residual, or {@link #NONE}. */
+  private final long[] where;
+  private final Map<Long, Part> parts = new HashMap<>();
+  private long nextPart;
+  /** The parts computed by the round's job and not yet committed, by id. */
+  private Map<Long, Part> pending;
 
   /** Residuals of {@code length} values for each silo (partition) of {@code blocks}, all zero at first. */
   SiloResiduals(JavaRDD<Block> blocks, int length) {
     this.blocks = blocks;
     this.length = length;
+    this.where = new long[blocks.getNumPartitions()];
+    Arrays.fill(where, NONE);
   }
 
   /**
-   * The uploads of round {@code round}: one per sampled non-empty silo. Computing them (the round's
-   * job) also computes and caches every silo's new residual. Call {@link #commit} after the job.
+   * The uploads of round {@code round} from the sampled silos {@code silos} (increasing), each with
+   * its step budget ({@code steps}, aligned). Computing them (the round's job) also computes and
+   * caches these silos' new residuals. Call {@link #commit} after the job.
    */
-  JavaRDD<SiloWork.Result> uploads(long round, boolean[] sampled, TaskHook hook, Work work) {
+  JavaRDD<SiloWork.Result> uploads(long round, int[] silos, int[] steps, TaskHook hook, Work work) {
     if (pending != null) {
       throw new IllegalStateException("error feedback: round " + round + " started before the previous round"
           + " was committed");
     }
-    JavaRDD<State> previous = start();
+    if (silos.length == 0) {
+      throw new IllegalArgumentException("error feedback: round " + round + " has no sampled silo");
+    }
+    // The sampled silos by the part that holds their residual, each group in silo order.
+    TreeMap<Long, IntList> groups = new TreeMap<>();
+    for (int s : silos) groups.computeIfAbsent(where[s], k -> new IntList()).add(s);
     int d = length;
-    JavaRDD<State> next = blocks.zipPartitions(previous, (bs, ss) -> {
-      Block b = Block.only(bs);
-      State before = only(ss);
-      TaskContext tc = TaskContext.get();
-      if (tc != null && tc.partitionId() != before.silo) {
-        throw new IllegalStateException("error feedback: partition " + tc.partitionId() + " was zipped with the"
-            + " residual of silo " + before.silo + "; expected the residuals co-partitioned with the silos");
+    pending = new LinkedHashMap<>();
+    List<JavaRDD<State>> next = new ArrayList<>();
+    for (Map.Entry<Long, IntList> e : groups.entrySet()) {
+      int[] group = e.getValue().toArray();
+      int[] groupSteps = new int[group.length];
+      for (int j = 0; j < group.length; j++) groupSteps[j] = steps[Arrays.binarySearch(silos, group[j])];
+      // The state to start from: the part's, or zeros for silos never sampled; pruned to the group.
+      JavaRDD<State> before;
+      if (e.getKey() == NONE) {
+        before = SampledPartitions.of(blocks, group).mapPartitionsWithIndex(
+            (j, it) -> List.of(new State(group[j], null, null)).iterator(), true);
+      } else {
+        Part from = parts.get(e.getKey());
+        int[] positions = new int[group.length]; // increasing, as the part's silos and the group are
+        for (int j = 0; j < group.length; j++) positions[j] = Arrays.binarySearch(from.silos, group[j]);
+        before = SampledPartitions.of(from.states, positions);
       }
-      int p = before.silo;
-      SiloWork.beforeWork(hook, round, p);
-      if (!sampled[p] || b.rows() == 0) {
-        return List.of(new State(p, null, before.residual)).iterator(); // unchanged
-      }
-      float[] residual = before.residual == null ? new float[d] : before.residual.clone();
-      SiloWork.Result r = work.run(p, b, residual);
-      return List.of(new State(p, r, residual)).iterator();
-    });
-    next.setName("sparktrain error-feedback residuals, round " + round);
-    next.persist(StorageLevel.MEMORY_AND_DISK());
-    next.rdd().localCheckpoint(); // materialised and truncated by the round's job itself
-    pending = next;
-    return next.flatMap(s -> s.upload == null ? Collections.<SiloWork.Result>emptyIterator()
-        : List.of(s.upload).iterator());
+      // A zip (not a map after it): a locally checkpointed ZippedPartitionsRDD2 drops its function, and
+      // with it the round's model broadcast, which later rounds' tasks must not serialize.
+      JavaRDD<State> states = SampledPartitions.of(blocks, group).zipPartitions(before, (bs, ss) -> {
+        State from = only(ss);
+        int j = Arrays.binarySearch(group, from.silo);
+        if (j < 0) {
+          throw new IllegalStateException("error feedback: the residual of silo " + from.silo + " was zipped into a"
+              + " round's group of silos " + Arrays.toString(group));
+        }
+        return List.of(step(Block.only(bs), from.residual, group[j], groupSteps[j], d, round, hook, work)).iterator();
+      });
+      states.setName("sparktrain error-feedback residuals, round " + round);
+      states.persist(StorageLevel.MEMORY_AND_DISK());
+      states.rdd().localCheckpoint(); // materialised and truncated by the round's job itself
+      pending.put(nextPart++, new Part(states, group));
+      next.add(states);
+    }
+    JavaRDD<State> all = next.size() == 1 ? next.get(0)
+        : JavaSparkContext.fromSparkContext(blocks.context()).union(next.toArray(JavaRDD[]::new));
+    return all.flatMap(st -> st.upload == null ? Collections.<SiloWork.Result>emptyIterator()
+        : List.of(st.upload).iterator());
   }
 
-  /** After the round's job succeeded: its residuals become current; the previous round's are dropped. */
+  /** One sampled silo's task: its work on a copy of its residual (null = zeros). */
+  private static State step(Block b, float[] before, int silo, int steps, int d, long round, TaskHook hook,
+      Work work) throws Exception {
+    SiloWork.beforeWork(hook, round, silo);
+    if (b.rows() == 0) {
+      return new State(silo, null, before); // unchanged
+    }
+    float[] residual = before == null ? new float[d] : before.clone();
+    SiloWork.Result r = work.run(silo, steps, b, residual);
+    return new State(silo, r, residual);
+  }
+
+  /**
+   * After the round's job succeeded: its residuals become their silos' latest; a part no silo's
+   * latest residual is in any more is dropped from the executors.
+   */
   void commit() {
     if (pending == null) {
       throw new IllegalStateException("error feedback: nothing to commit");
     }
-    if (current != null) {
-      current.unpersist(false);
+    for (Map.Entry<Long, Part> e : pending.entrySet()) {
+      Part p = e.getValue();
+      parts.put(e.getKey(), p);
+      for (int s : p.silos) {
+        long before = where[s];
+        where[s] = e.getKey();
+        p.live++;
+        if (before != NONE) {
+          Part old = parts.get(before);
+          if (--old.live == 0) {
+            old.states.unpersist(false);
+            parts.remove(before);
+          }
+        }
+      }
     }
-    if (loaded != null) {
-      loaded.unpersist(false); // the new state is locally checkpointed: nothing reads the files' residuals again
-      loaded = null;
-    }
-    current = pending;
     pending = null;
   }
 
-  /** The residuals now held: those of the last committed round, else those loaded at resume, else zeros. */
-  private JavaRDD<State> start() {
-    if (current != null) {
-      return current;
-    }
-    if (loaded != null) {
-      return loaded;
-    }
-    return blocks.mapPartitionsWithIndex((p, it) -> List.of(new State(p, null, null)).iterator(), true);
-  }
-
   /**
-   * Checkpoint, step 1: every silo's task writes its residual (or a file saying it has none) to
-   * {@code dir} ({@link ResidualFiles}), from the executor that holds it. One job named
-   * "sparktrain federated checkpoint residuals round r" ({@link LocalityAudit} does not count it as a
-   * round); nothing is returned to the driver. Call after {@link #commit}.
+   * Checkpoint: every silo with a residual writes it to {@code dir} ({@link ResidualFiles}) from the
+   * executor that holds it; one job ("sparktrain federated checkpoint residuals round r",
+   * {@link LocalityAudit} does not count it as a round) over the live parts, nothing returned
+   * to the driver. Then the driver writes the manifest. Call after {@link #commit}.
    */
   void save(String dir, long round, SerializableConfiguration hconf) {
     if (pending != null) {
       throw new IllegalStateException("error feedback: the residuals of round " + round + " were saved before the"
           + " round was committed");
     }
-    JavaRDD<State> states = start();
+    List<JavaRDD<State>> live = new ArrayList<>();
+    for (Map.Entry<Long, Part> e : new TreeMap<>(parts).entrySet()) {
+      Part g = e.getValue();
+      IntList positions = new IntList();
+      for (int j = 0; j < g.silos.length; j++) {
+        if (where[g.silos[j]] == e.getKey()) {
+          positions.add(j);
+        }
+      }
+      live.add(SampledPartitions.of(g.states, positions.toArray()));
+    }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());
     try (RoundLoop.JobDescription jobs = RoundLoop.JobDescription.keep(jsc)) {
       jobs.set("sparktrain federated checkpoint residuals round " + round);
-      states.foreachPartition(it -> {
-        State s = only(it);
-        checkSilo(s);
-        ResidualFiles.write(new Path(dir).getFileSystem(hconf.value()), dir, round, s.silo, s.residual);
-      });
+      if (!live.isEmpty()) {
+        JavaRDD<State> states = live.size() == 1 ? live.get(0) : jsc.union(live.toArray(JavaRDD[]::new));
+        states.foreachPartition(it -> {
+          State st = only(it);
+          ResidualFiles.write(new Path(dir).getFileSystem(hconf.value()), dir, round, st.silo, st.residual);
+        });
+      }
+      Path p = new Path(dir);
+      p.getFileSystem(hconf.value()).mkdirs(p);
+      ResidualFiles.writeManifest(p.getFileSystem(hconf.value()), dir, round, where.length, withResidual());
+    } catch (IOException e) {
+      throw new UncheckedIOException("federated checkpoint: the error-feedback manifest of round " + round
+          + " could not be written to " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The silos that have a residual (were sampled at least once), increasing. */
+  private int[] withResidual() {
+    IntList out = new IntList();
+    for (int s = 0; s < where.length; s++) {
+      if (where[s] != NONE) {
+        out.add(s);
+      }
+    }
+    return out.toArray();
   }
 
   /**
    * Resume: the silos start from the residuals saved in {@code dir} with the checkpoint of
-   * {@code round}. Each silo's task reads its own file ({@code blocks.mapPartitionsWithIndex}); one job
-   * ("sparktrain federated resume residuals round r") reads and caches them all now, so a missing or
-   * damaged file fails here, before any round, with a {@link ResidualFiles.Corrupt} naming the silo,
-   * the round and the path. Call before the first round.
+   * {@code round}. Each silo the manifest lists (every silo, without a manifest) reads its own file
+   * in its own task; one job ("sparktrain federated resume residuals round r") reads and caches them
+   * all now, so a missing or damaged file fails here, before any round, with a
+   * {@link ResidualFiles.Corrupt} naming the silo, the round and the path. Call before the first round.
    */
   void load(String dir, long round, SerializableConfiguration hconf) {
-    if (current != null || pending != null || loaded != null) {
+    if (!parts.isEmpty() || pending != null) {
       throw new IllegalStateException("error feedback: residuals can only be loaded before the first round");
     }
     int d = length;
-    JavaRDD<State> states = blocks.mapPartitionsWithIndex((p, it) -> {
-      float[] r = ResidualFiles.read(new Path(dir).getFileSystem(hconf.value()), dir, round, p, d);
-      return List.of(new State(p, null, r)).iterator();
+    int[] listed;
+    try {
+      listed = ResidualFiles.readManifest(new Path(dir).getFileSystem(hconf.value()), dir, round, where.length);
+    } catch (IOException e) {
+      throw new ResidualFiles.Corrupt("checkpoint.resume: " + dir + " cannot be read: " + e.getMessage(), e);
+    }
+    if (listed == null) { // written before manifests: every silo has a file
+      listed = new int[where.length];
+      for (int s = 0; s < listed.length; s++) listed[s] = s;
+    }
+    if (listed.length == 0) {
+      return;
+    }
+    int[] silos = listed;
+    JavaRDD<State> states = SampledPartitions.of(blocks, silos).mapPartitionsWithIndex((j, it) -> {
+      float[] r = ResidualFiles.read(new Path(dir).getFileSystem(hconf.value()), dir, round, silos[j], d);
+      return List.of(new State(silos[j], null, r)).iterator();
     }, true);
     states.setName("sparktrain error-feedback residuals, resumed from round " + round);
     states.persist(StorageLevel.MEMORY_AND_DISK());
@@ -203,7 +309,13 @@ final class SiloResiduals implements AutoCloseable {
       }
       throw SiloResiduals.<RuntimeException>rethrow(e);
     }
-    loaded = states;
+    Part g = new Part(states, silos);
+    long id = nextPart++;
+    parts.put(id, g);
+    for (int s : silos) {
+      where[s] = id;
+      g.live++;
+    }
   }
 
   /** Rethrows {@code e} unchanged, checked or not (Spark throws checked exceptions undeclared). */
@@ -212,50 +324,51 @@ final class SiloResiduals implements AutoCloseable {
     throw (E) e;
   }
 
-  private static void checkSilo(State s) {
-    TaskContext tc = TaskContext.get();
-    if (tc != null && tc.partitionId() != s.silo) {
-      throw new IllegalStateException("error feedback: partition " + tc.partitionId() + " holds the residual of silo "
-          + s.silo + "; expected the residuals co-partitioned with the silos");
-    }
-  }
-
   /**
    * The residuals now held by the silos, by silo (null = zeros). For tests and diagnostics only:
    * this is the one place residuals would reach the driver, and the round loop never calls it.
    */
   List<float[]> collectForTesting() {
-    if (current == null && loaded == null) {
+    if (parts.isEmpty()) {
       return Collections.emptyList();
     }
-    return start().map(s -> s.residual).collect();
+    float[][] out = new float[where.length][];
+    for (Map.Entry<Long, Part> e : parts.entrySet()) {
+      long key = e.getKey();
+      for (State st : e.getValue().states.collect()) {
+        if (where[st.silo] == key) {
+          out[st.silo] = st.residual;
+        }
+      }
+    }
+    return Arrays.asList(out);
+  }
+
+  /** The parts of residual state held on the executors now; for tests. */
+  int partsForTesting() {
+    return parts.size();
   }
 
   /** Drops every residual from the executors. */
   @Override
   public void close() {
     if (pending != null) {
-      pending.unpersist(false);
+      for (Part p : pending.values()) p.states.unpersist(false);
       pending = null;
     }
-    if (current != null) {
-      current.unpersist(false);
-      current = null;
-    }
-    if (loaded != null) {
-      loaded.unpersist(false);
-      loaded = null;
-    }
+    for (Part p : parts.values()) p.states.unpersist(false);
+    parts.clear();
+    Arrays.fill(where, NONE);
   }
 
   private static State only(Iterator<State> it) {
     if (!it.hasNext()) {
       throw new IllegalStateException("error feedback: expected one residual per silo, found none");
     }
-    State s = it.next();
+    State st = it.next();
     if (it.hasNext()) {
       throw new IllegalStateException("error feedback: expected one residual per silo, found several");
     }
-    return s;
+    return st;
   }
 }

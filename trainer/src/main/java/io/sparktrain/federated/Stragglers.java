@@ -1,6 +1,7 @@
 package io.sparktrain.federated;
 
 import io.sparktrain.util.Seeds;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -29,15 +30,19 @@ public final class Stragglers {
   private Stragglers() {
   }
 
-  /** One round's plan. */
+  /** One round's plan, over the round's sampled silos only (no per-silo arrays of all silos). */
   public static final class Plan {
+    /** The sampled silos, increasing. */
+    private final int[] silos;
+    /** Per sampled silo (aligned with {@link #silos}). */
     private final boolean[] straggler;
     private final int[] steps;
     private final int stragglers;
     private final int dropped;
     private final int working;
 
-    Plan(boolean[] straggler, int[] steps, int stragglers, int dropped, int working) {
+    Plan(int[] silos, boolean[] straggler, int[] steps, int stragglers, int dropped, int working) {
+      this.silos = silos;
       this.straggler = straggler;
       this.steps = steps;
       this.stragglers = stragglers;
@@ -46,23 +51,46 @@ public final class Stragglers {
     }
 
     /** True for the silos that straggle this round (a subset of the sampled ones). */
-    public boolean isStraggler(int silo) { return straggler[silo]; }
+    public boolean isStraggler(int silo) {
+      int i = Arrays.binarySearch(silos, silo);
+      return i >= 0 && straggler[i];
+    }
+
     /**
      * Per silo: {@link #NONE} (not sampled, or dropped), {@link #FULL} (E epochs) or the number of
      * local mini-batch steps the silo runs (a straggler under the partial policy).
      */
-    public int steps(int silo) { return steps[silo]; }
-    /** The per-silo step budgets (see {@link #steps(int)}); shared, do not modify. */
-    int[] budgets() { return steps; }
+    public int steps(int silo) {
+      int i = Arrays.binarySearch(silos, silo);
+      return i >= 0 ? steps[i] : NONE;
+    }
+
     public int stragglers() { return stragglers; }
     public int dropped() { return dropped; }
     /** Silos that send an update: sampled, not dropped. */
     public int working() { return working; }
 
-    /** The silos that send an update: sampled and not dropped. */
-    public boolean[] workingMask() {
-      boolean[] w = new boolean[steps.length];
-      for (int i = 0; i < w.length; i++) w[i] = steps[i] != NONE;
+    /** The silos that send an update (sampled and not dropped), increasing. */
+    public int[] workingSilos() {
+      int[] w = new int[working];
+      int n = 0;
+      for (int i = 0; i < silos.length; i++) {
+        if (steps[i] != NONE) {
+          w[n++] = silos[i];
+        }
+      }
+      return w;
+    }
+
+    /** The step budgets of {@link #workingSilos()}, aligned with it ({@link #FULL} or a straggler's steps). */
+    int[] workingSteps() {
+      int[] w = new int[working];
+      int n = 0;
+      for (int i = 0; i < silos.length; i++) {
+        if (steps[i] != NONE) {
+          w[n++] = steps[i];
+        }
+      }
       return w;
     }
   }
@@ -90,17 +118,26 @@ public final class Stragglers {
     return perEpoch >= 2 ? 1 + rnd.nextInt(perEpoch - 1) : 1;
   }
 
-  /** The plan of {@code round}: who straggles among {@code sampled}, and what every silo does. */
+  /** The plan of {@code round}: who straggles among the silos {@code sampled} marks. */
   public static Plan plan(FederatedConfig cfg, long[] siloRows, boolean[] sampled, long round) {
-    int k = sampled.length;
-    int[] idx = new int[k];
     int m = 0;
-    for (int i = 0; i < k; i++) {
+    for (boolean x : sampled) m += x ? 1 : 0;
+    int[] silos = new int[m];
+    m = 0;
+    for (int i = 0; i < sampled.length; i++) {
       if (sampled[i]) {
-        idx[m++] = i;
+        silos[m++] = i;
       }
     }
-    boolean[] straggler = new boolean[k];
+    return plan(cfg, siloRows, silos, round);
+  }
+
+  /** The plan of {@code round}: who straggles among the {@code sampled} silos (increasing), and what each does. */
+  public static Plan plan(FederatedConfig cfg, long[] siloRows, int[] sampled, long round) {
+    int m = sampled.length;
+    int[] idx = new int[m]; // positions in sampled
+    for (int i = 0; i < m; i++) idx[i] = i;
+    boolean[] straggler = new boolean[m];
     int s = cfg.stragglers() > 0 ? count(m, cfg.stragglers()) : 0;
     SplittableRandom rnd = new SplittableRandom(Seeds.of(cfg.seed(), round, Seeds.STRAGGLER_ROUND));
     for (int i = 0; i < s; i++) { // partial Fisher-Yates over the sampled silos, in silo order
@@ -111,23 +148,22 @@ public final class Stragglers {
       straggler[idx[i]] = true;
     }
     boolean drop = cfg.dropsStragglers();
-    int[] steps = new int[k];
+    int[] steps = new int[m];
     int dropped = 0;
     int working = 0;
-    for (int i = 0; i < k; i++) {
-      if (!sampled[i]) {
-        steps[i] = NONE;
-      } else if (!straggler[i]) {
+    for (int i = 0; i < m; i++) {
+      if (!straggler[i]) {
         steps[i] = FULL;
         working++;
       } else if (drop) {
         steps[i] = NONE;
         dropped++;
       } else {
-        steps[i] = stragglerSteps(cfg.seed(), round, i, siloRows[i], cfg.localEpochs(), cfg.localBatch());
+        int silo = sampled[i];
+        steps[i] = stragglerSteps(cfg.seed(), round, silo, siloRows[silo], cfg.localEpochs(), cfg.localBatch());
         working++;
       }
     }
-    return new Plan(straggler, steps, s, dropped, working);
+    return new Plan(sampled.clone(), straggler, steps, s, dropped, working);
   }
 }

@@ -17,11 +17,13 @@ import io.sparktrain.testing.Spark;
 import io.sparktrain.train.TaskHook;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
@@ -59,6 +61,60 @@ class FederatedTrainerTest {
 
   TrainingData silos(List<Row> rows, int n) {
     return TrainingData.decode(frame(rows, n), InputSpec.classification("features", "label").withNumClasses(3));
+  }
+
+  /**
+   * Cross-device scale: a round schedules a task for each working silo only. With 40 silos and
+   * C = 0.1, 3 rounds run 12 training tasks (plain, error feedback, secure aggregation; with 50 %
+   * stragglers dropped, 6), not 120; and the silos no round sampled do not matter: giving them other
+   * labels (the same row counts, so the same samples) leaves the parameters bit-identical.
+   */
+  @Test
+  void aRoundRunsTasksOnlyForTheSampledSilos() {
+    List<Row> rows = blobs(400, 11);
+    int k = 40;
+    FederatedConfig.Builder base = FederatedConfig.builder().rounds(3).clientFraction(0.1).localEpochs(1)
+        .localBatch(5).localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(0).seed(5);
+    long[] siloRows = new long[k];
+    Arrays.fill(siloRows, 10);
+    boolean[] used = new boolean[k];
+    for (int round = 1; round <= 3; round++) {
+      for (int s : ClientSampler.silos(siloRows, 0.1, FederatedConfig.Sampling.UNIFORM, 5, round)) used[s] = true;
+    }
+    List<Row> relabelled = new ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) { // parallelize slices contiguously: row i is in silo i / 10
+      Row r = rows.get(i);
+      relabelled.add(used[i / 10] ? r : RowFactory.create(r.get(0), (r.getDouble(1) + 1) % 3));
+    }
+    TrainingData data = silos(rows, k);
+    TrainingData other = silos(relabelled, k);
+    try {
+      for (FederatedConfig cfg : List.of(base.build(), base.compression(true, true).build(),
+          base.compression(false, false).secureAggregation(true).build())) {
+        FederatedResult a = new FederatedTrainer(net(), cfg).fit(data, null);
+        assertEquals(12L, a.audit().get("training_tasks"), cfg.toMap() + ": " + a.audit());
+        assertEquals(0L, a.audit().get("rows_moved_during_training"), a.audit().toString());
+        FederatedResult b = new FederatedTrainer(net(), cfg).fit(other, null);
+        assertArrayEquals(a.params(), b.params(), cfg.toMap().toString());
+      }
+      FederatedConfig drop = base.secureAggregation(false).stragglers(0.5)
+          .stragglerPolicy(FederatedConfig.StragglerPolicy.DROP).build();
+      assertEquals(6L, new FederatedTrainer(net(), drop).fit(data, null).audit().get("training_tasks"));
+      // The control: relabelling a silo that was sampled changes the model.
+      base.stragglers(0);
+      List<Row> touched = new ArrayList<>(rows);
+      int s = 0;
+      while (!used[s]) s++;
+      Row r = rows.get(s * 10);
+      touched.set(s * 10, RowFactory.create(r.get(0), (r.getDouble(1) + 1) % 3));
+      TrainingData t = silos(touched, k);
+      assertTrue(!Arrays.equals(new FederatedTrainer(net(), base.build()).fit(data, null).params(),
+          new FederatedTrainer(net(), base.build()).fit(t, null).params()), "a sampled silo's labels did not matter");
+      t.unpersist();
+    } finally {
+      data.unpersist();
+      other.unpersist();
+    }
   }
 
   @Test
