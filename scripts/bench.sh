@@ -2,6 +2,7 @@
 # Benchmarks (never part of the tests).
 # Usage: scripts/bench.sh core [batches reps batch] | fashion [FashionBench options] | cluster
 #        | small-tables [--tables wine,iris] [--seeds 42,1,2] [--set key=value] | serve [--model DIR] [--rows N]
+#        | fed-scale [--pairs 3] [--rounds 30] [--set key=value]
 #        | distill [--seeds 1,2] [--temperature 1] [--alpha 0.5] [--student 32] [--teachers 256,128:1024,1024]
 #        | pretrain [--seeds 1,2,3] [--subsets 60,600] [--epochs 50,20] [--pretrain-epochs 40] [--noise "masking(0.5)"]
 #        | text [--out DIR] [--top N] [--epochs N] [--batch N] [--lr X] [--scaling-epochs N]
@@ -22,6 +23,9 @@ if [ "$what" = small-tables ]; then
   ensure_deb python3-sklearn || true
   exec /usr/bin/python3 "$ROOT/scripts/small_tables.py" "$@"
 fi
+# Issue 14, cross-device scale: round time with 10,000 silos at C = 0.01 against 100 silos at C = 1.0
+# on Synthetic(1, 1) (scripts/fed_scale.py, through scripts/sparktrain).
+if [ "$what" = fed-scale ]; then exec /usr/bin/python3 "$ROOT/scripts/fed_scale.py" "$@"; fi
 # Issue 12, distillation on Fashion-MNIST: teachers 784-256-128-10 and 784-1024-1024-10, a 784-32-10
 # student alone and distilled from each, the same epochs (scripts/distill.py, through scripts/sparktrain).
 if [ "$what" = distill ]; then exec /usr/bin/python3 "$ROOT/scripts/distill.py" "$@"; fi

@@ -375,7 +375,7 @@ final class ExperimentCommand implements Callable<Integer> {
     }
     return Silos.synthetic(session.spark, args.length == 2 ? args[0] : cfg.number("silos.synthetic.alpha"),
         args.length == 2 ? args[1] : cfg.number("silos.synthetic.beta"), cfg.integer("silos.synthetic.devices"),
-        cfg.longValue("training.seed"));
+        cfg.integer("silos.synthetic.rows"), cfg.longValue("training.seed"));
   }
 
   /** Silos built from the training rows: partitions (as they are), column, iid, dirichlet, shards, quantity. */

@@ -260,6 +260,20 @@ public final class Silos {
    * One partition per device, generated where it lives: no rows move.
    */
   public static Dataset<Row> synthetic(SparkSession spark, double alpha, double beta, int devices, long seed) {
+    return synthetic(spark, alpha, beta, devices, 0, seed);
+  }
+
+  /**
+   * As {@link #synthetic(SparkSession, double, double, int, long)}, with {@code perDevice} rows on
+   * every device instead of the paper's lognormal sizes when {@code perDevice > 0} (equal work per device, e.g.
+   * to time rounds at different silo counts); the devices' models and features are drawn as there.
+   */
+  public static Dataset<Row> synthetic(SparkSession spark, double alpha, double beta, int devices, int perDevice,
+      long seed) {
+    if (devices < 1 || perDevice < 0) {
+      throw new IllegalArgumentException("silos.synthetic: expected devices >= 1 and rows >= 0, found " + devices
+          + " and " + perDevice);
+    }
     int dim = 60;
     int classes = 10;
     List<Integer> ids = new ArrayList<>();
@@ -267,8 +281,8 @@ public final class Silos {
     JavaRDD<Row> rows = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(ids, devices)
         .flatMap(k -> {
           SplittableRandom rnd = new SplittableRandom(Seeds.of(seed, k));
-          int n = (int) Math.exp(4 + 2 * normal(rnd)) + 50;
-          n = Math.min(n, 20_000);
+          int n = (int) Math.exp(4 + 2 * normal(rnd)) + 50; // drawn either way: the same devices otherwise
+          n = perDevice > 0 ? perDevice : Math.min(n, 20_000);
           double u = Math.sqrt(alpha) * normal(rnd);
           double bk = Math.sqrt(beta) * normal(rnd);
           double[][] w = new double[classes][dim];

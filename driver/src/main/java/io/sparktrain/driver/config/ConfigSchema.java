@@ -404,7 +404,8 @@ public final class ConfigSchema {
           section("synthetic", "synthetic: the generator's parameters",
               number("alpha", 1.0, "model heterogeneity").min(0),
               number("beta", 1.0, "data heterogeneity").min(0),
-              integer("devices", 30, "devices (silos)").min(1))),
+              integer("devices", 30, "devices (silos)").min(1),
+              integer("rows", 0, "rows per device; 0 = lognormal(4, 2) + 50 sizes, as in the paper").min(0))),
       section("experiment", "the grid of sparktrain experiment: every combination of the lists is one setting;"
               + " an empty list means the federated/silos value",
           new Builder("algorithms", Kind.STRINGS).def(List.of("federated"))
