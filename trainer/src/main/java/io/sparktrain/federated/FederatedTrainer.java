@@ -169,8 +169,15 @@ public final class FederatedTrainer {
         loop.describe("sparktrain federated round " + round + "/" + config.rounds());
         Aggregate agg;
         try (RoundLoop.ParamsBroadcast bc = loop.broadcast(params)) {
-          agg = noUpdate ? Aggregate.none(params.length) : aggregate(silos.blocks(), bc.get(), network,
-              siloConfig, working, plan.workingSteps(), round, keys, residuals);
+          try {
+            agg = noUpdate ? Aggregate.none(params.length) : aggregate(silos.blocks(), bc.get(), network,
+                siloConfig, working, plan.workingSteps(), round, keys, residuals);
+          } catch (Exception e) { // Spark throws its SparkException undeclared; precise rethrow keeps it
+            if (residuals != null) {
+              residuals.abort(); // the residuals stay those before the round
+            }
+            throw e;
+          }
           if (residuals != null && !noUpdate) {
             residuals.commit(); // this round's residuals replace the previous round's on the executors
           }

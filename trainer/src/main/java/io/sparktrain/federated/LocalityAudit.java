@@ -86,7 +86,9 @@ public final class LocalityAudit extends SparkListener {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("rows_moved_during_training", rowsMoved());
     m.put("training_stages", trainingStages());
-    m.put("training_tasks", tasks()); // one per working silo and round: silos not sampled get no task
+    // Task attempts of training stages: one per working silo and round (silos not sampled get none),
+    // plus retried or speculative attempts and, with aggregation_depth > 1, the tree's combining tasks.
+    m.put("training_tasks", tasks());
     m.put("shuffle_read_bytes", shuffleReadBytes());
     m.put("shuffle_write_bytes", shuffleWriteBytes());
     m.put("largest_upload_bytes", maxTaskResultBytes());

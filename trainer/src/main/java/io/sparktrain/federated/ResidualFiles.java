@@ -194,7 +194,9 @@ final class ResidualFiles {
       int silo = listed == null ? i : listed[i];
       Long len = lengths.get(fileName(silo));
       if (len == null) {
-        return "silo " + silo + "'s error-feedback residual " + fileName(silo) + " is missing";
+        return "silo " + silo + "'s error-feedback residual " + fileName(silo) + " is missing" + (listed != null
+            ? " (listed by the manifest)" : " (the directory has no manifest " + MANIFEST + ", so every silo needs a"
+            + " file, as written before manifests existed)");
       }
       if (len != fileBytes(length) && len != fileBytes(0)) {
         return "silo " + silo + "'s error-feedback residual " + fileName(silo) + " has the wrong length: expected "

@@ -133,16 +133,23 @@ final class SiloResiduals implements AutoCloseable {
     TreeMap<Long, IntList> groups = new TreeMap<>();
     for (int s : silos) groups.computeIfAbsent(where[s], k -> new IntList()).add(s);
     int d = length;
-    pending = new LinkedHashMap<>();
+    // The round's blocks, pruned once (one pass over the silos); each group prunes this small RDD.
+    JavaRDD<Block> roundBlocks = SampledPartitions.of(blocks, silos);
+    Map<Long, Part> made = new LinkedHashMap<>();
     List<JavaRDD<State>> next = new ArrayList<>();
     for (Map.Entry<Long, IntList> e : groups.entrySet()) {
       int[] group = e.getValue().toArray();
       int[] groupSteps = new int[group.length];
-      for (int j = 0; j < group.length; j++) groupSteps[j] = steps[Arrays.binarySearch(silos, group[j])];
+      int[] inRound = new int[group.length]; // the group's partitions of roundBlocks, increasing
+      for (int j = 0; j < group.length; j++) {
+        inRound[j] = Arrays.binarySearch(silos, group[j]);
+        groupSteps[j] = steps[inRound[j]];
+      }
+      JavaRDD<Block> groupBlocks = SampledPartitions.of(roundBlocks, inRound);
       // The state to start from: the part's, or zeros for silos never sampled; pruned to the group.
       JavaRDD<State> before;
       if (e.getKey() == NONE) {
-        before = SampledPartitions.of(blocks, group).mapPartitionsWithIndex(
+        before = groupBlocks.mapPartitionsWithIndex(
             (j, it) -> List.of(new State(group[j], null, null)).iterator(), true);
       } else {
         Part from = parts.get(e.getKey());
@@ -152,7 +159,7 @@ final class SiloResiduals implements AutoCloseable {
       }
       // A zip (not a map after it): a locally checkpointed ZippedPartitionsRDD2 drops its function, and
       // with it the round's model broadcast, which later rounds' tasks must not serialize.
-      JavaRDD<State> states = SampledPartitions.of(blocks, group).zipPartitions(before, (bs, ss) -> {
+      JavaRDD<State> states = groupBlocks.zipPartitions(before, (bs, ss) -> {
         State from = only(ss);
         int j = Arrays.binarySearch(group, from.silo);
         if (j < 0) {
@@ -164,9 +171,10 @@ final class SiloResiduals implements AutoCloseable {
       states.setName("sparktrain error-feedback residuals, round " + round);
       states.persist(StorageLevel.MEMORY_AND_DISK());
       states.rdd().localCheckpoint(); // materialised and truncated by the round's job itself
-      pending.put(nextPart++, new Part(states, group));
+      made.put(nextPart++, new Part(states, group));
       next.add(states);
     }
+    pending = made; // set last: a failure above leaves nothing half-registered
     JavaRDD<State> all = next.size() == 1 ? next.get(0)
         : JavaSparkContext.fromSparkContext(blocks.context()).union(next.toArray(JavaRDD[]::new));
     return all.flatMap(st -> st.upload == null ? Collections.<SiloWork.Result>emptyIterator()
@@ -210,6 +218,17 @@ final class SiloResiduals implements AutoCloseable {
       }
     }
     pending = null;
+  }
+
+  /**
+   * After the round's job failed: drops the round's parts (some may be cached) and forgets them, so
+   * the round can be run again from the same residuals, which the failed job never changed.
+   */
+  void abort() {
+    if (pending != null) {
+      for (Part p : pending.values()) p.states.unpersist(false);
+      pending = null;
+    }
   }
 
   /**
@@ -290,10 +309,11 @@ final class SiloResiduals implements AutoCloseable {
       return;
     }
     int[] silos = listed;
-    JavaRDD<State> states = SampledPartitions.of(blocks, silos).mapPartitionsWithIndex((j, it) -> {
-      float[] r = ResidualFiles.read(new Path(dir).getFileSystem(hconf.value()), dir, round, silos[j], d);
-      return List.of(new State(silos[j], null, r)).iterator();
-    }, true);
+    // Partition p of the blocks is silo p: the closure needs no list of silos; only the listed run.
+    JavaRDD<State> states = SampledPartitions.of(blocks.mapPartitionsWithIndex((p, it) -> {
+      float[] r = ResidualFiles.read(new Path(dir).getFileSystem(hconf.value()), dir, round, p, d);
+      return List.of(new State(p, null, r)).iterator();
+    }, true), silos);
     states.setName("sparktrain error-feedback residuals, resumed from round " + round);
     states.persist(StorageLevel.MEMORY_AND_DISK());
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(blocks.context());

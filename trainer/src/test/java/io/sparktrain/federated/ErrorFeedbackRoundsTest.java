@@ -111,6 +111,8 @@ class ErrorFeedbackRoundsTest {
         residuals.commit();
         spark.sparkContext().listenerBus().waitUntilEmpty();
         assertEquals(1, jobs.get(), "round " + round + ": the uploads and the new residuals in one job");
+        assertEquals(residuals.partsForTesting(), cachedResiduals(), "round " + round + ": parts no silo needs"
+            + " any more are dropped from the executors");
         int expectedUploads = 0;
         for (int p = 0; p < silos; p++) {
           if (sampled[round - 1][p]) {
@@ -140,10 +142,22 @@ class ErrorFeedbackRoundsTest {
         // Not vacuous: quantization did lose something the residual now holds.
         assertTrue(lost > 1e-3 * scale, "silo " + p + ": max |truth - sent| " + lost);
       }
+      assertTrue(residuals.partsForTesting() > 1, "partial sampling spreads the residuals over parts");
+      residuals.close();
+      assertEquals(0, cachedResiduals(), "close drops every residual");
     } finally {
       spark.sparkContext().removeSparkListener(countJobs);
       data.unpersist();
     }
+  }
+
+  /** Persisted RDDs of error-feedback residuals. */
+  private static int cachedResiduals() {
+    int n = 0;
+    for (RDD<?> rdd : CollectionConverters.asJava(spark.sparkContext().getPersistentRDDs()).values()) {
+      n += rdd.name() != null && rdd.name().contains("error-feedback") ? 1 : 0;
+    }
+    return n;
   }
 
   /**
@@ -200,6 +214,17 @@ class ErrorFeedbackRoundsTest {
         back.load(dir, 2, new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()));
         List<float[]> loaded = back.collectForTesting();
         for (int p = 0; p < 4; p++) assertArrayEquals(held.get(p), loaded.get(p), "silo " + p);
+      }
+      // A directory written before manifests: a file for every silo, one without a residual saying so.
+      fs.delete(new Path(dir, ResidualFiles.MANIFEST), false);
+      assertTrue(ResidualFiles.check(fs, dir, 2, 4, d).contains("silo 3's error-feedback residual silo-00003.bin is"
+          + " missing (the directory has no manifest"), "without a manifest every silo needs a file");
+      ResidualFiles.write(fs, dir, 2, 3, null);
+      assertNull(ResidualFiles.check(fs, dir, 2, 4, d));
+      try (SiloResiduals back = new SiloResiduals(data.blocks(), d)) {
+        back.load(dir, 2, new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()));
+        List<float[]> loaded = back.collectForTesting();
+        for (int p = 0; p < 4; p++) assertArrayEquals(held.get(p), loaded.get(p), "old format, silo " + p);
       }
       try (SiloResiduals wrong = new SiloResiduals(data.blocks(), d + 1)) {
         ResidualFiles.Corrupt e = assertThrows(ResidualFiles.Corrupt.class, () -> wrong.load(dir, 2,
