@@ -103,13 +103,7 @@ final class ResidualFiles {
       throw new Corrupt(where + " is truncated: expected at least " + (head + CRC) + " bytes, found " + bytes.length,
           null);
     }
-    CRC32 crc = new CRC32();
-    crc.update(bytes, 0, bytes.length - CRC);
-    ByteBuffer b = ByteBuffer.wrap(bytes);
-    long stored = b.getInt(bytes.length - CRC) & 0xffffffffL;
-    if (stored != crc.getValue()) {
-      throw new Corrupt(where + " has a bad checksum: expected " + stored + ", found " + crc.getValue(), null);
-    }
+    ByteBuffer b = checked(bytes, where);
     byte[] magic = new byte[MANIFEST_MAGIC.length];
     b.get(magic);
     int version = b.getInt();
@@ -133,6 +127,18 @@ final class ResidualFiles {
       }
     }
     return out;
+  }
+
+  /** The bytes of a file whose last 4 are the CRC32 of the others, checked; a mismatch is {@link Corrupt}. */
+  private static ByteBuffer checked(byte[] bytes, String where) {
+    CRC32 crc = new CRC32();
+    crc.update(bytes, 0, bytes.length - CRC);
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    long stored = b.getInt(bytes.length - CRC) & 0xffffffffL;
+    if (stored != crc.getValue()) {
+      throw new Corrupt(where + " has a bad checksum: expected " + stored + ", found " + crc.getValue(), null);
+    }
+    return b;
   }
 
   static String fileName(int silo) {
@@ -242,13 +248,7 @@ final class ResidualFiles {
     } catch (IOException e) {
       throw new Corrupt(where + " cannot be read: " + e.getMessage(), e);
     }
-    CRC32 crc = new CRC32();
-    crc.update(bytes, 0, bytes.length - CRC);
-    ByteBuffer b = ByteBuffer.wrap(bytes);
-    long stored = b.getInt(bytes.length - CRC) & 0xffffffffL;
-    if (stored != crc.getValue()) {
-      throw new Corrupt(where + " has a bad checksum: expected " + stored + ", found " + crc.getValue(), null);
-    }
+    ByteBuffer b = checked(bytes, where);
     byte[] magic = new byte[MAGIC.length];
     b.get(magic);
     if (!Arrays.equals(magic, MAGIC)) {
