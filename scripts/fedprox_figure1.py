@@ -65,6 +65,8 @@ def main():
             style = dict(STYLE.get((alg, 1.0 if mu > 0 else 0.0), dict(label=f"{alg} \u03bc={mu:g}")))
             if mu > 0 and mu != 1.0:
                 style["label"] = f"FedProx (\u03bc={mu:g})"
+            if alg == "FedAvg" and p == 0:
+                style["label"] = "FedAvg (= FedProx \u03bc=0)"  # without stragglers they are one algorithm
             ax.plot(x, y, linewidth=1.4, **style)
             late = [v for r, v in pts if 151 <= r <= 200]
             above = sum(1 for r, v in pts if r > 50 and v > 1.0)
@@ -75,7 +77,8 @@ def main():
         ax.set_xlabel("# rounds")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("training loss")
-    axes[-1].legend(fontsize=8, loc="upper right")
+    for ax in axes:
+        ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     fig.savefig(out, metadata={"Date": None})
     print(f"wrote {out}", file=sys.stderr)
