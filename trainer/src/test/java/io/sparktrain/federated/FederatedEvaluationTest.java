@@ -14,6 +14,7 @@ import io.sparktrain.optim.OptimizerSpec;
 import io.sparktrain.testing.Blobs;
 import io.sparktrain.testing.Spark;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -56,10 +57,14 @@ class FederatedEvaluationTest {
         .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(2).seed(11);
   }
 
-  /** Dirichlet(0.5) silos from 240 blobs: rows moved once, partition k = silo k. */
+  /** Dirichlet(0.5) silos from {@code n} blobs: rows moved once, partition k = silo k. */
   static Dataset<Row> silos(int n, int count) {
+    return silos(n, count, 0.5);
+  }
+
+  static Dataset<Row> silos(int n, int count, double alpha) {
     return Silos.partition(Blobs.frame(spark, Blobs.rows(n, 3, false), 2, Blobs.PLAIN), "label",
-        Silos.Split.DIRICHLET, count, 0.5, 5);
+        Silos.Split.DIRICHLET, count, alpha, 5);
   }
 
   /** Every row of {@code df} with its partition index, collected. */
@@ -217,6 +222,38 @@ class FederatedEvaluationTest {
       } finally {
         three.unpersist();
       }
+    } finally {
+      train.unpersist();
+      test.unpersist();
+    }
+  }
+
+  @Test
+  void emptySilosAndSilosWithoutHeldOutRowsAreLeftOutNotAnError() {
+    // Dirichlet(0.05) over 8 silos of 80 rows: some silos get no rows, others no held-out rows.
+    Dataset<Row>[] parts = Silos.holdOut(silos(80, 8, 0.05), 0.2, 3);
+    TrainingData train = TrainingData.decode(parts[0], SPEC);
+    TrainingData test = TrainingData.decode(parts[1], SPEC);
+    try {
+      long[] trainRows = train.partitionRows();
+      long[] testRows = test.partitionRows();
+      assertTrue(Arrays.stream(trainRows).anyMatch(n -> n == 0), Arrays.toString(trainRows));
+      assertTrue(Arrays.stream(testRows).anyMatch(n -> n == 0), Arrays.toString(testRows));
+      FederatedResult r = new FederatedTrainer(net(), config(2).evalTrainLoss(true).siloValidation(true).build())
+          .fit(train, test);
+      List<Map<String, Object>> rounds = r.history().records("round");
+      double[] all = driverLossAndAccuracy(net(), r.params(), parts[0].collectAsList());
+      assertEquals(all[0], (Double) rounds.get(1).get("global_train_loss"), 1e-5 * all[0]);
+      int without = 0;
+      for (SiloEvaluation e : r.siloValidation()) {
+        assertEquals(testRows[e.silo()], e.rows());
+        if (e.rows() == 0) {
+          assertTrue(Double.isNaN(e.accuracy()) && Double.isNaN(e.loss()), e.toString());
+          without++;
+        }
+      }
+      assertTrue(without > 0);
+      assertTrue(r.finalValidation().get("val_accuracy_silo_min") >= 0, r.finalValidation().toString());
     } finally {
       train.unpersist();
       test.unpersist();
