@@ -211,7 +211,7 @@ class ExperimentEndToEndTest {
     String[] summary = Files.readAllLines(out.resolve("summary.csv")).get(1).split(",", -1);
     assertEquals(List.of(last[19], last[20], last[21]), List.of(summary).subList(summary.length - 3, summary.length));
     String html = Files.readString(out.resolve("experiment.html"));
-    assertTrue(html.contains("id=\"silos-dirichlet-0-5-\""), html);
+    assertTrue(html.contains("id=\"silos\""), html);
     assertFalse(html.contains("id=\"training-loss\""), html);
   }
 }

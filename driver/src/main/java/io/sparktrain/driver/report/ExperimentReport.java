@@ -377,35 +377,34 @@ public final class ExperimentReport {
     return byStragglers ? r.silos + ", " + num(100 * r.stragglers) + " % stragglers" : r.silos;
   }
 
-  /** The final model's accuracy on each silo's own held-out rows: box plots, one chart per silo setting. */
+  /**
+   * The final model's accuracy on each silo's own held-out rows: one box plot chart, a box per setting
+   * (labelled with its silo setting when there are several), on one accuracy axis.
+   */
   private static void siloSection(StringBuilder sb, List<Run> runs, List<String> columns, boolean seedInRow) {
     if (runs.stream().allMatch(r -> r.siloResults == null)) {
       return;
     }
     sb.append("<section id=\"silo-accuracy\"><h2>Test accuracy per silo</h2>\n")
         .append("<p class=\"note\">The final global model on each silo's own held-out rows, one value per silo:"
-            + " box from the first to the third quartile, median line, whiskers to the lowest and highest silo"
-            + (runs.stream().allMatch(r -> r.siloResults == null || r.siloResults.size() <= Svg.BOX_POINTS_MAX)
-            ? ", a dot per silo" : "") + ". Silos without held-out rows are left out. The values are in"
-            + " silos.csv.</p>\n");
+            + " box from the first to the third quartile (interpolated), median line, whiskers to the lowest and"
+            + " highest silo" + (runs.stream().allMatch(r -> r.siloResults == null
+                || r.siloResults.size() <= Svg.BOX_POINTS_MAX) ? ", a dot per silo" : "")
+            + ". Silos without held-out rows are left out. The values are in silos.csv.</p>\n");
+    List<String> labels = new ArrayList<>();
+    List<double[]> values = new ArrayList<>();
     for (String col : columns) {
-      List<String> labels = new ArrayList<>();
-      List<double[]> values = new ArrayList<>();
       for (Run r : runs) {
         if (r.silos.equals(col) && r.siloResults != null) {
-          labels.add(rowKey(r, seedInRow));
+          labels.add(columns.size() > 1 ? col + " \u00b7 " + rowKey(r, seedInRow) : rowKey(r, seedInRow));
           values.add(r.siloAccuracies());
         }
       }
-      if (labels.isEmpty()) {
-        continue;
-      }
-      sb.append("<figure class=\"chart-box\" id=\"silos-").append(esc(slug(col))).append("\"><figcaption>silos ")
-          .append(esc(col)).append("</figcaption>")
-          .append(Svg.boxPlot("test accuracy per silo, silos " + col, "test accuracy of a silo", labels, values, 900))
-          .append("</figure>\n");
     }
-    sb.append("</section>\n");
+    sb.append("<figure class=\"chart-box\" id=\"silos\"><figcaption>test accuracy per silo, final model")
+        .append("</figcaption>")
+        .append(Svg.boxPlot("test accuracy per silo", "test accuracy of a silo", labels, values, 960))
+        .append("</figure>\n</section>\n");
   }
 
   private static String rowKey(Run r, boolean seed) {

@@ -509,7 +509,11 @@ final class Svg {
     for (String l : labels) labelW = Math.max(labelW, textWidth(shorten(l, 64), 12));
     double left = Math.min(labelW + 16, width * 0.55);
     int maxChars = (int) Math.max(8, (left - 16) / (12 * 0.6));
-    double right = 120;
+    double right = 16;
+    for (double[] v : sorted) {
+      double med = v.length == 0 ? 0 : quantile(v, 0.5);
+      right = Math.max(right, 16 + textWidth("n " + v.length + ", median " + HtmlReport.fmt(med), 12));
+    }
     double rowH = 30;
     double top = 10;
     double height = top + labels.size() * rowH + 44;

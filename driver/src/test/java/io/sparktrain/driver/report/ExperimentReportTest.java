@@ -113,7 +113,7 @@ class ExperimentReportTest {
     String chart = html.substring(panel, html.indexOf("</figure>", panel));
     assertEquals(2 * 3, count(chart, "<circle cx=") - 2, "3 evaluated rounds per series, 2 legend markers");
     // One box plot for the silo setting, a row per setting, a dot per silo with held-out rows (29 of 30).
-    int box = html.indexOf("id=\"silos-synthetic-1-1-\"");
+    int box = html.indexOf("id=\"silos\"");
     assertTrue(box > 0, html);
     String plot = html.substring(box, html.indexOf("</figure>", box));
     assertEquals(6, count(plot, "<g class=\"box\">"));
@@ -126,7 +126,7 @@ class ExperimentReportTest {
   void tenThousandSilosDrawBoxesWithoutADotPerSilo() {
     ExperimentReport.Run big = run(1, "FedAvg", 0, 4, 10_000, 3);
     String html = ExperimentReport.html("big", List.of(big), List.of(), Map.of());
-    int box = html.indexOf("id=\"silos-synthetic-1-1-\"");
+    int box = html.indexOf("id=\"silos\"");
     String plot = html.substring(box, html.indexOf("</figure>", box));
     assertEquals(0, count(plot, "class=\"point\""));
     assertTrue(plot.contains("n 9999, median "), plot);
