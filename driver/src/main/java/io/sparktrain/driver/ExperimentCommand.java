@@ -10,6 +10,7 @@ import io.sparktrain.federated.FederatedConfig;
 import io.sparktrain.federated.FederatedResult;
 import io.sparktrain.federated.FederatedTrainer;
 import io.sparktrain.federated.ServerOptimizer;
+import io.sparktrain.federated.SiloEvaluation;
 import io.sparktrain.federated.Silos;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Network;
@@ -38,12 +39,13 @@ import picocli.CommandLine.Option;
  * of the experiment grid (silos x algorithms x C x E x B x compression x stragglers x straggler policies x seeds)
  * with {@link FederatedTrainer} in
  * one Spark application, evaluating on the test data every federated.eval_every_rounds rounds, and
- * writes experiment.csv (one row per setting and round), summary.csv (one row per setting) and
+ * writes experiment.csv (one row per setting and round), summary.csv (one row per setting),
+ * silos.csv (with per-silo test rows: the final model's accuracy on each silo's own held-out rows) and
  * experiment.html into output.dir.
  */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
     description = {"Run a federated experiment grid (the experiment section) in one Spark application and",
-        "write experiment.csv, summary.csv and experiment.html into output.dir."})
+        "write experiment.csv, summary.csv, silos.csv (per-silo test rows) and experiment.html into output.dir."})
 final class ExperimentCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The job config (YAML).")
   // CHECKSTYLE:QUALIFIED org.apache.hadoop.fs.Path is imported: the output is written through Hadoop
@@ -100,9 +102,9 @@ final class ExperimentCommand implements Callable<Integer> {
       throw new ConfigException("model.task: expected classification for sparktrain experiment (it reports"
           + " accuracy), found " + cfg.string("model.task"));
     }
-    if (cfg.isNull("data.test") && cfg.number("data.test_fraction") == 0) {
-      throw new ConfigException("data.test: expected test data for sparktrain experiment (data.test or"
-          + " data.test_fraction > 0), found none");
+    if (cfg.isNull("data.test") && cfg.number("data.test_fraction") == 0 && cfg.number("silos.test_fraction") == 0) {
+      throw new ConfigException("data.test: expected test data for sparktrain experiment (data.test,"
+          + " data.test_fraction > 0 or silos.test_fraction > 0), found none");
     }
     List<Setting> grid = grid(cfg);
     for (Setting st : grid) {
@@ -263,11 +265,19 @@ final class ExperimentCommand implements Callable<Integer> {
     Map<String, String> options = cfg.map("data.options");
     long splitSeed = cfg.longValue("training.seed");
     double tf = cfg.number("data.test_fraction");
+    // Each silo's own held-out rows (after the silos are built) are the test data: no shared test set.
+    double siloTf = cfg.number("silos.test_fraction");
+    if (siloTf > 0 && (!cfg.isNull("data.test") || tf > 0)) {
+      out.println("silos.test_fraction " + trim(siloTf) + ": the test data is each silo's own held-out rows; "
+          + (cfg.isNull("data.test") ? "data.test_fraction" : "data.test") + " is not used");
+    }
     Dataset<Row> trainDf = null;
     Dataset<Row> testDf = null;
     if (!cfg.isNull("data.train")) {
       trainDf = SparkSupport.read(session.spark, format, cfg.string("data.train"), options);
-      if (!cfg.isNull("data.test")) {
+      if (siloTf > 0) {
+        testDf = null;
+      } else if (!cfg.isNull("data.test")) {
         testDf = SparkSupport.read(session.spark, format, cfg.string("data.test"), options);
       } else if (tf > 0) {
         Dataset<Row>[] parts = trainDf.randomSplit(new double[] {1 - tf, tf}, splitSeed);
@@ -295,20 +305,27 @@ final class ExperimentCommand implements Callable<Integer> {
         String source = Presets.silos(group.getKey()).source();
         Dataset<Row> siloDf;
         Dataset<Row> groupTestDf = null;
+        double holdOut = 0;
         if (source.equals("synthetic") || source.equals("paths")) {
           siloDf = sourceSilos(cfg, session, group.getKey());
-          if (cfg.isNull("data.test") || source.equals("synthetic")) {
+          if (siloTf > 0) {
+            holdOut = siloTf;
+          } else if (cfg.isNull("data.test") || source.equals("synthetic")) {
             if (tf == 0) {
               throw new ConfigException("data.test_fraction: expected > 0 for silos " + source
                   + " (each silo holds out its test rows), found 0.0");
             }
-            // randomSplit samples within each partition: every silo keeps its own held-out rows.
-            Dataset<Row>[] parts = siloDf.randomSplit(new double[] {1 - tf, tf}, splitSeed);
-            siloDf = parts[0];
-            groupTestDf = parts[1];
+            holdOut = tf;
           }
         } else {
           siloDf = simulatedSilos(cfg, group.getKey(), trainDf);
+          holdOut = siloTf;
+        }
+        if (holdOut > 0) {
+          // randomSplit samples within each partition: every silo keeps its own held-out rows.
+          Dataset<Row>[] parts = Silos.holdOut(siloDf, holdOut, splitSeed);
+          siloDf = parts[0];
+          groupTestDf = parts[1];
         }
         TrainingData train = null;
         TrainingData test = null;
@@ -328,10 +345,11 @@ final class ExperimentCommand implements Callable<Integer> {
           Activation act = cfg.activation();
           for (int units : cfg.intList("model.hidden")) nb.dense(units, act, (float) cfg.number("model.dropout"));
           Network net = nb.dense(outputs, Activation.SOFTMAX).loss(cfg.loss()).build();
-          out.println(String.format(Locale.ROOT, "silos %s: %d silos, %d training rows, %d test rows; %s",
-              group.getKey(), train.numPartitions(), train.rows(), test.rows(), net));
+          out.println(String.format(Locale.ROOT, "silos %s: %d silos, %d training rows, %d test rows%s; %s",
+              group.getKey(), train.numPartitions(), train.rows(), test.rows(),
+              groupTestDf != null ? " (each silo's own)" : "", net));
           for (Setting s : group.getValue()) {
-            runs.add(runOne(s, net, train, test, grid.size(), out));
+            runs.add(runOne(s, net, train, test, groupTestDf != null, grid.size(), out));
           }
         } finally {
           if (train != null) {
@@ -353,6 +371,11 @@ final class ExperimentCommand implements Callable<Integer> {
     Path csv = new Path(dir, "experiment.csv");
     Path summary = new Path(dir, "summary.csv");
     Path html = new Path(dir, "experiment.html");
+    Path silosCsv = new Path(dir, "silos.csv");
+    if (runs.stream().anyMatch(r -> r.siloResults != null)) {
+      MetricsHistory.writeAtomically(silosCsv.toString(),
+          ExperimentReport.silosCsv(runs).getBytes(StandardCharsets.UTF_8), hconf);
+    }
     MetricsHistory.writeAtomically(csv.toString(), ExperimentReport.roundsCsv(runs).getBytes(StandardCharsets.UTF_8),
         hconf);
     MetricsHistory.writeAtomically(summary.toString(),
@@ -361,6 +384,9 @@ final class ExperimentCommand implements Callable<Integer> {
         ExperimentReport.html(cfg.name(), runs, targets, cfg.asMap()).getBytes(StandardCharsets.UTF_8), hconf);
     out.println("experiment: " + SparkSupport.display(csv.toString(), hconf));
     out.println("summary: " + SparkSupport.display(summary.toString(), hconf));
+    if (runs.stream().anyMatch(r -> r.siloResults != null)) {
+      out.println("per silo: " + SparkSupport.display(silosCsv.toString(), hconf));
+    }
     out.println("report: " + SparkSupport.display(html.toString(), hconf));
     return Main.OK;
   }
@@ -409,15 +435,24 @@ final class ExperimentCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * One setting; {@code siloTest}: partition k of {@code test} is silo k's own held-out rows (the
+   * global model is then also evaluated per silo, and the last evaluation's distribution recorded).
+   */
   private static ExperimentReport.Run runOne(Setting s, Network net, TrainingData train, TrainingData test,
-      int total, PrintStream out) {
+      boolean siloTest, int total, PrintStream out) {
     out.println(String.format(Locale.ROOT, "setting %d/%d: %s", s.id, total, s.label()));
-    FederatedResult r = new FederatedTrainer(net, s.config).fit(train, test);
+    FederatedConfig config = s.config.toBuilder().siloValidation(siloTest).build();
+    FederatedResult r = new FederatedTrainer(net, config).fit(train, test);
     Map<String, Object> audit = r.audit();
     printAudit(r, out);
     Double acc = r.finalValidation().get("val_accuracy");
-    // The final global model's loss on all training rows of all silos (not only the last round's sample).
-    Double trainLoss = new Trainer(net, TrainConfig.builder()
+    // The final global model's loss on all training rows of all silos (not only the last round's sample):
+    // the last round's global_train_loss when the run evaluated it, else one more pass.
+    List<Map<String, Object>> rounds = r.history().records("round");
+    Object last = rounds.isEmpty() ? null : rounds.get(rounds.size() - 1).get("global_train_loss");
+    Double trainLoss = last instanceof Number && ((Number) rounds.get(rounds.size() - 1).get("round")).longValue()
+        == r.rounds() ? Double.valueOf(((Number) last).doubleValue()) : new Trainer(net, TrainConfig.builder()
         .aggregationDepth(s.config.aggregationDepth()).build()).validate(train, r.params()).get("val_loss");
     out.println(String.format(Locale.ROOT, "  test accuracy %.4f, training loss %.4f after %d rounds, %.1f s%s",
         acc == null ? Double.NaN : acc, trainLoss == null ? Double.NaN : trainLoss, r.rounds(), r.trainSeconds(),
@@ -435,7 +470,15 @@ final class ExperimentCommand implements Callable<Integer> {
     run.proxMu = s.proxMu;
     run.server = String.valueOf(s.config.toMap().get("server"));
     run.seed = s.seed;
-    run.rounds = r.history().records("round");
+    run.rounds = rounds;
+    if (!r.siloValidation().isEmpty()) {
+      long[] trainRows = train.partitionRows();
+      run.siloResults = new ArrayList<>();
+      for (SiloEvaluation e : r.siloValidation()) {
+        run.siloResults.add(new ExperimentReport.SiloResult(e.silo(), trainRows[e.silo()], e.rows(), e.loss(),
+            e.accuracy()));
+      }
+    }
     run.audit = audit;
     run.epsilon = r.epsilon();
     run.trainSeconds = r.trainSeconds();

@@ -81,6 +81,11 @@ final class TrainCommand implements Callable<Integer> {
       throw new ConfigException("data.train: missing; expected a string (silos.source synthetic needs training.mode"
           + " federated)");
     }
+    if (cfg.number("silos.test_fraction") > 0) {
+      throw new ConfigException("silos.test_fraction: expected 0 for sparktrain train (sparktrain experiment holds"
+          + " out each silo's test rows; here synthetic and paths silos hold out data.validation_fraction and"
+          + " data.test_fraction per silo), found " + cfg.number("silos.test_fraction"));
+    }
     TrainConfig trainConfig = cfg.trainConfig();
     PrintStream out = Main.Streams.out();
     long t0 = System.nanoTime();
@@ -88,6 +93,20 @@ final class TrainCommand implements Callable<Integer> {
         cfg.map("spark.conf"))) {
       return run(cfg, trainConfig, session, out, t0);
     }
+  }
+
+  /**
+   * Whether the federated run's evaluation data is each silo's own held-out rows, partition k = silo k:
+   * synthetic or paths silos (generated or read one partition per silo, not repartitioned) whose
+   * validation rows (else test rows) were split off by data.validation_fraction (data.test_fraction)
+   * within each partition.
+   */
+  static boolean siloValidation(JobConfig cfg, TrainingData train, TrainingData eval) {
+    String source = cfg.string("silos.source");
+    boolean split = cfg.number("data.validation_fraction") > 0
+        || (cfg.isNull("data.validation") && cfg.number("data.test_fraction") > 0);
+    return eval != null && split && (source.equals("synthetic") || source.equals("paths"))
+        && cfg.integer("data.partitions") == 0 && eval.numPartitions() == train.numPartitions();
   }
 
   private int run(JobConfig cfg, TrainConfig trainConfig, SparkSupport.Session session, PrintStream out, long t0)
@@ -256,7 +275,8 @@ final class TrainCommand implements Callable<Integer> {
         LOG.info("sparktrain: data.standardize does not apply to federated runs (the global means and variances"
             + " would be a statistic over every silo's raw data); the silos' features are used as they are");
       }
-      FederatedConfig fedConfig = cfg.federatedTrainConfig().withTeacher(trainConfig.teacher());
+      FederatedConfig fedConfig = cfg.federatedTrainConfig().withTeacher(trainConfig.teacher()).toBuilder()
+          .siloValidation(siloValidation(cfg, train, val != null ? val : test)).build();
       FederatedTrainer trainer = new FederatedTrainer(net, fedConfig);
       for (TrainingListener l : Listeners.forRun(cfg, Main.Streams.err())) trainer.addListener(l);
       fed = trainer.fit(train, val != null ? val : test, pre == null ? null : pre.initialParams());

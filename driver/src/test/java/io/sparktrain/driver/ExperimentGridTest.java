@@ -122,4 +122,22 @@ class ExperimentGridTest {
     assertEquals("experiment (federated, iid, int8_error_feedback): federated.compression: expected none with"
         + " secure_aggregation true (masked uploads are not quantized), found int8_error_feedback", both.getMessage());
   }
+
+  @Test
+  void perSiloTestRowsAndTheTrainingLossCurveAreConfigKeys() {
+    JobConfig cfg = JobConfig.parse("data: {train: x}\nfederated: {eval_train_loss: true}\n"
+        + "silos: {test_fraction: 0.2}\n", "t.yaml", List.of());
+    assertTrue(cfg.federatedConfig().evalTrainLoss());
+    assertEquals(0.2, cfg.number("silos.test_fraction"));
+    JobConfig defaults = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of());
+    assertTrue(!defaults.federatedConfig().evalTrainLoss(), "off by default");
+    // sparktrain train does not hold out per silo: a clear error before Spark starts.
+    MainTest.Run run = MainTest.run("train", "--config", "/dev/null", "--set", "data.train=x", "--set",
+        "silos.test_fraction=0.2");
+    assertEquals(2, run.code, run.err + run.out);
+    assertTrue(run.err.contains("silos.test_fraction: expected 0 for sparktrain train"), run.err);
+    ConfigException bad = assertThrows(ConfigException.class,
+        () -> JobConfig.parse("silos: {test_fraction: 1}\n", "t.yaml", List.of()));
+    assertTrue(bad.getMessage().contains("silos.test_fraction"), bad.getMessage());
+  }
 }

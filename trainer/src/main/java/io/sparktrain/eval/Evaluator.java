@@ -159,6 +159,9 @@ public final class Evaluator {
   /** Predicts {@code b} and adds its rows to {@code acc}; labels are class indices (0/1 for binary). */
   public static void accumulate(Network net, float[] params, Block b, Network.Workspace ws,
       ClassificationAccumulator acc) {
+    if (b.rows() == 0) {
+      return; // an empty partition (a silo without rows) has no shape to check and nothing to add
+    }
     checkBlock(net, b, 1, "one class index per row");
     int rows = b.rows();
     MiniBatch mb = batchFor(b);
@@ -190,6 +193,9 @@ public final class Evaluator {
   /** Predicts {@code b} and adds its rows to {@code acc}; labels are the targets, one per output. */
   public static void accumulate(Network net, float[] params, Block b, Network.Workspace ws,
       RegressionAccumulator acc) {
+    if (b.rows() == 0) {
+      return;
+    }
     int outs = net.outputs();
     checkBlock(net, b, outs, "one target per output");
     int rows = b.rows();
@@ -320,6 +326,9 @@ public final class Evaluator {
   }
 
   private static double[] lossSums(Network net, float[] params, Block b, Network.Workspace ws, Validation v) {
+    if (b.rows() == 0) {
+      return new double[2]; // an empty partition (a silo without rows): decoded without a row width
+    }
     checkBlock(net, b, net.labelWidth(), "the label width of loss " + net.loss());
     int rows = b.rows();
     int in = b.inputs();

@@ -52,6 +52,8 @@ public final class FederatedConfig implements Serializable {
   private final int aggregationDepth;
   private final int evalEveryRounds;
   private final int logEveryRounds;
+  private final boolean evalTrainLoss;
+  private final boolean siloValidation;
   private final double dpClipNorm;
   private final double dpNoiseMultiplier;
   private final double dpDelta;
@@ -90,6 +92,8 @@ public final class FederatedConfig implements Serializable {
     aggregationDepth = b.aggregationDepth;
     evalEveryRounds = b.evalEveryRounds;
     logEveryRounds = b.logEveryRounds;
+    evalTrainLoss = b.evalTrainLoss;
+    siloValidation = b.siloValidation;
     dpClipNorm = b.dpClipNorm;
     dpNoiseMultiplier = b.dpNoiseMultiplier;
     dpDelta = b.dpDelta;
@@ -140,6 +144,8 @@ public final class FederatedConfig implements Serializable {
     b.aggregationDepth = aggregationDepth;
     b.evalEveryRounds = evalEveryRounds;
     b.logEveryRounds = logEveryRounds;
+    b.evalTrainLoss = evalTrainLoss;
+    b.siloValidation = siloValidation;
     b.dpClipNorm = dpClipNorm;
     b.dpNoiseMultiplier = dpNoiseMultiplier;
     b.dpDelta = dpDelta;
@@ -205,6 +211,20 @@ public final class FederatedConfig implements Serializable {
   public int aggregationDepth() { return aggregationDepth; }
   public int evalEveryRounds() { return evalEveryRounds; }
   public int logEveryRounds() { return logEveryRounds; }
+  /**
+   * At every evaluation round, also the global model's loss (and, for a classifier, accuracy) over
+   * all silos' training rows, evaluated where they are: round history keys {@code global_train_loss}
+   * and {@code global_train_accuracy}. Li et al. 2020 plot this curve. It costs one forward pass over
+   * the training rows per evaluation round, nothing in the other rounds.
+   */
+  public boolean evalTrainLoss() { return evalTrainLoss; }
+  /**
+   * The validation data holds each silo's own held-out rows, partition k = silo k (as
+   * {@link Silos#holdOut} makes them): each evaluation then also reports the global model's accuracy
+   * per silo ({@code val_accuracy_silo_min/_median/_max}), and the result the full distribution of the
+   * last one ({@link FederatedResult#siloValidation()}).
+   */
+  public boolean siloValidation() { return siloValidation; }
   /** DP-FedAvg clipping norm S (0 = no DP). */
   public double dpClipNorm() { return dpClipNorm; }
   /** DP-FedAvg noise multiplier z: noise N(0, (z S)^2) on the sum of clipped deltas. */
@@ -314,6 +334,8 @@ public final class FederatedConfig implements Serializable {
     private int aggregationDepth = Defaults.FEDERATED_AGGREGATION_DEPTH;
     private int evalEveryRounds = Defaults.EVAL_EVERY_ROUNDS;
     private int logEveryRounds = Defaults.EVAL_EVERY_ROUNDS;
+    private boolean evalTrainLoss = false;
+    private boolean siloValidation = false;
     private double dpClipNorm = 0;
     private double dpNoiseMultiplier = 0;
     private double dpDelta = 1e-5;
@@ -354,6 +376,10 @@ public final class FederatedConfig implements Serializable {
     public Builder aggregationDepth(int v) { aggregationDepth = v; return this; }
     public Builder evalEveryRounds(int v) { evalEveryRounds = v; return this; }
     public Builder logEveryRounds(int v) { logEveryRounds = v; return this; }
+    /** See {@link FederatedConfig#evalTrainLoss()} (default false). */
+    public Builder evalTrainLoss(boolean v) { evalTrainLoss = v; return this; }
+    /** See {@link FederatedConfig#siloValidation()} (default false). */
+    public Builder siloValidation(boolean v) { siloValidation = v; return this; }
     /** DP-FedAvg: clip each silo's delta to {@code clipNorm}, add N(0, (z clipNorm)^2) to the sum. */
     public Builder differentialPrivacy(double clipNorm, double noiseMultiplier, double delta) {
       dpClipNorm = clipNorm;
@@ -458,6 +484,8 @@ public final class FederatedConfig implements Serializable {
             + " privacy accounting, which is not combined with the supervised run's)", "clip_norm " + dpClipNorm);
         require(!earlyStopping.enabled(), "training.early_stopping", "off in a reconstruction run (it takes no"
             + " validation data)", earlyStopping.metric());
+        require(!evalTrainLoss, "federated.eval_train_loss", "false in a reconstruction run (its silos' rows"
+            + " have no labels to score)", evalTrainLoss);
       }
       return new FederatedConfig(this);
     }

@@ -2,6 +2,7 @@ package io.sparktrain.federated;
 
 import io.sparktrain.train.MetricsHistory;
 import io.sparktrain.train.RunResult;
+import java.util.List;
 import java.util.Map;
 
 /** What {@link FederatedTrainer#fit} returns. */
@@ -14,9 +15,11 @@ public final class FederatedResult implements RunResult {
   private final double epsilon;
   private final double trainSeconds;
   private final String stopReason;
+  private final List<SiloEvaluation> siloValidation;
 
   FederatedResult(float[] params, MetricsHistory history, long rounds, Map<String, Object> audit,
-      Map<String, Double> finalValidation, double epsilon, double trainSeconds, String stopReason) {
+      Map<String, Double> finalValidation, double epsilon, double trainSeconds, String stopReason,
+      List<SiloEvaluation> siloValidation) {
     this.params = params;
     this.history = history;
     this.rounds = rounds;
@@ -25,6 +28,7 @@ public final class FederatedResult implements RunResult {
     this.epsilon = epsilon;
     this.trainSeconds = trainSeconds;
     this.stopReason = stopReason;
+    this.siloValidation = List.copyOf(siloValidation);
   }
 
   @Override
@@ -45,4 +49,9 @@ public final class FederatedResult implements RunResult {
   /** Why training ended: rounds (all configured rounds done) or early_stopping. */
   @Override
   public String stopReason() { return stopReason; }
+  /**
+   * With {@link FederatedConfig#siloValidation()}: the global model of {@link #finalValidation()} on
+   * each silo's own held-out rows, one entry per silo in silo order; else empty.
+   */
+  public List<SiloEvaluation> siloValidation() { return siloValidation; }
 }

@@ -51,6 +51,8 @@ public final class FederatedTrainer {
   private final FederatedConfig config;
   private final List<TrainingListener> listeners = new ArrayList<>();
   private MemoryPlan memoryPlan;
+  /** The per-silo figures of the last {@link #evaluate} with {@link FederatedConfig#siloValidation()}. */
+  private List<SiloEvaluation> lastSilos = List.of();
 
   public FederatedTrainer(Network network, FederatedConfig config) {
     this.network = network;
@@ -93,11 +95,16 @@ public final class FederatedTrainer {
     }
     if (validation != null) {
       Trainer.checkData(network, validation, "validation data");
+      if (config.siloValidation() && validation.numPartitions() != silos.numPartitions()) {
+        throw new IllegalArgumentException("validation data: expected one partition per silo (" + silos.numPartitions()
+            + ", partition k = silo k's held-out rows) with siloValidation, found " + validation.numPartitions());
+      }
     } else if (config.earlyStopping().metric() != null) {
       throw new IllegalArgumentException("early_stopping.metric: " + config.earlyStopping().metric()
           + " needs validation data, found none");
     }
     memoryPlan = FederatedMemoryPlan.check(network, config, silos, validation); // before anything model-sized
+    lastSilos = List.of();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(silos.blocks().context());
     long[] siloRows = silos.partitionRows();
     int nonEmptySilos = countNonEmpty(siloRows);
@@ -208,8 +215,9 @@ public final class FederatedTrainer {
         double loss = noUpdate ? Double.NaN : agg.lossSum / Math.max(1e-12, agg.exampleWeight);
         double secs = (System.nanoTime() - r0) / 1e9;
         Map<String, Double> val = Collections.emptyMap();
-        boolean evalNow = validation != null && config.evalEveryRounds() > 0
+        boolean evalRound = config.evalEveryRounds() > 0
             && (round % config.evalEveryRounds() == 0 || round == config.rounds());
+        boolean evalNow = validation != null && evalRound;
         if (evalNow) {
           long e0 = System.nanoTime();
           loop.describe("sparktrain federated evaluation after round " + round);
@@ -217,8 +225,14 @@ public final class FederatedTrainer {
           evalNanos += System.nanoTime() - e0;
           lastVal = val;
         }
-        long now = System.nanoTime();
         Map<String, Double> extra = new LinkedHashMap<>(val);
+        if (config.evalTrainLoss() && evalRound) {
+          long e0 = System.nanoTime();
+          loop.describe("sparktrain federated training-data evaluation after round " + round);
+          extra.putAll(evaluateTraining(silos, params));
+          evalNanos += System.nanoTime() - e0;
+        }
+        long now = System.nanoTime();
         extra.put("silos", (double) m);
         if (config.stragglers() > 0) {
           extra.put("stragglers", (double) plan.stragglers());
@@ -283,7 +297,7 @@ public final class FederatedTrainer {
     }
     RoundLoop.Weights out = loop.restoreBest(stopping, params, lastVal, p -> evaluate(validation, p));
     return new FederatedResult(out.params(), loop.history(), lastRound, auditMap, out.validation(), epsilon,
-        (System.nanoTime() - t0 - evalNanos) / 1e9, stopReason);
+        (System.nanoTime() - t0 - evalNanos) / 1e9, stopReason, config.siloValidation() ? lastSilos : List.of());
   }
 
   private static int countNonEmpty(long[] rows) {
@@ -455,23 +469,49 @@ public final class FederatedTrainer {
 
   /**
    * Validation metrics of the global model: overall (val_loss, val_accuracy, ... as
-   * {@link Trainer#validate}) and, for classifiers, per silo of the validation data (one per
-   * partition): val_accuracy_silo_min / _median / _max.
+   * {@link Trainer#validate}) and, with {@link FederatedConfig#siloValidation()} (partition k of
+   * {@code validation} = silo k's held-out rows), for classifiers the spread over the silos that
+   * have held-out rows: val_accuracy_silo_min / _median / _max (the upper median for an even count).
+   * The per-silo figures come from the same job and forward pass, as one small accumulator per silo.
    */
   public Map<String, Double> evaluate(TrainingData validation, float[] params) {
-    if (!Predictions.isClassifier(network) || validation.numPartitions() <= 1) {
+    if (!config.siloValidation()) {
       return Evaluator.validation(validation.blocks(), network, params, config.aggregationDepth())
           .toValidationMap();
     }
     // One job, one forward pass: each silo's accumulators, merged for the overall figures.
     List<Evaluator.Validation> bySilo = Evaluator.validationByPartition(validation.blocks(), network, params);
+    long[] rows = validation.partitionRows();
+    List<SiloEvaluation> silos = new ArrayList<>(bySilo.size());
+    for (int k = 0; k < bySilo.size(); k++) {
+      Evaluator.Validation v = bySilo.get(k);
+      silos.add(new SiloEvaluation(k, rows[k], v.loss(), v.weight() > 0 ? v.metrics() : Map.of()));
+    }
+    lastSilos = silos;
     Map<String, Double> out = new LinkedHashMap<>(Evaluator.Validation.merged(network, bySilo).toValidationMap());
-    double[] v = bySilo.stream().filter(x -> x.weight() > 0).mapToDouble(x -> x.metrics().get("accuracy"))
-        .sorted().toArray();
-    if (v.length > 0) {
-      out.put("val_accuracy_silo_min", v[0]);
-      out.put("val_accuracy_silo_median", v[v.length / 2]);
-      out.put("val_accuracy_silo_max", v[v.length - 1]);
+    if (Predictions.isClassifier(network)) {
+      double[] v = silos.stream().mapToDouble(SiloEvaluation::accuracy).filter(a -> !Double.isNaN(a)).sorted()
+          .toArray();
+      if (v.length > 0) {
+        out.put("val_accuracy_silo_min", v[0]);
+        out.put("val_accuracy_silo_median", v[v.length / 2]);
+        out.put("val_accuracy_silo_max", v[v.length - 1]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The global model on all silos' training rows, each silo's block scored in its own task (one job,
+   * nothing moves): {@code global_train_loss} (the network's loss, inference mode, no L2 term, weighted
+   * by the rows' weights) and, for a classifier, {@code global_train_accuracy}.
+   */
+  public Map<String, Double> evaluateTraining(TrainingData silos, float[] params) {
+    Evaluator.Validation v = Evaluator.validation(silos.blocks(), network, params, config.aggregationDepth());
+    Map<String, Double> out = new LinkedHashMap<>();
+    out.put("global_train_loss", v.loss());
+    if (Predictions.isClassifier(network) && v.weight() > 0) {
+      out.put("global_train_accuracy", v.metrics().get("accuracy"));
     }
     return out;
   }

@@ -70,6 +70,21 @@ public final class Silos {
     return spark.createDataFrame(all, schema);
   }
 
+  /**
+   * Each silo's own held-out rows: {@code [training, held out]}, both with the partitions of
+   * {@code silos}, partition k of each holding only rows of silo k (about {@code fraction} of them
+   * held out). Spark's {@code randomSplit}: each partition is sorted locally (so a recomputed
+   * partition splits the same way) and sampled by (seed, partition); nothing moves. Partition k of the
+   * held-out rows is silo k's local test set, as federated evaluation on clients' own data (Flower's
+   * {@code evaluate}) uses it; see {@link FederatedConfig#siloValidation()}.
+   */
+  public static Dataset<Row>[] holdOut(Dataset<Row> silos, double fraction, long seed) {
+    if (!(fraction > 0 && fraction < 1)) {
+      throw new IllegalArgumentException("silos.test_fraction: expected a fraction in (0, 1), found " + fraction);
+    }
+    return silos.randomSplit(new double[] {1 - fraction, fraction}, seed);
+  }
+
   /** One silo per distinct value of {@code column} (sorted); moves rows once, and says so. */
   public static Dataset<Row> byColumn(Dataset<Row> df, String column) {
     List<Row> values = df.select(column).distinct().orderBy(column).collectAsList();

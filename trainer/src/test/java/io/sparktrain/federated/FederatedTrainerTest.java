@@ -177,7 +177,7 @@ class FederatedTrainerTest {
         .localOptimizer(OptimizerSpec.sgd().learningRate(0.1).build()).evalEveryRounds(6).seed(7).build();
     FederatedResult clean = new FederatedTrainer(net(), cfg).fit(data, val);
     assertTrue(clean.finalValidation().get("val_accuracy") > 0.85, clean.finalValidation().toString());
-    assertTrue(clean.finalValidation().containsKey("val_accuracy_silo_min"));
+    assertTrue(!clean.finalValidation().containsKey("val_accuracy_silo_min")); // a shared set: no per-silo figures
     String failures = Faults.counter();
     TaskHook hook = (round, partition, attempt) -> {
       // compareAndSet: two tasks of round 5 run at once, and only one of them may fail.

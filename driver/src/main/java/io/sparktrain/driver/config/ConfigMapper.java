@@ -140,6 +140,7 @@ final class ConfigMapper {
         .tau(c.number(f + "tau"))
         .evalEveryRounds(c.integer(f + "eval_every_rounds"))
         .logEveryRounds(c.integer(f + "eval_every_rounds"))
+        .evalTrainLoss(c.bool(f + "eval_train_loss"))
         .aggregation(FederatedConfig.Aggregation.valueOf(
             c.string(f + "aggregation").toUpperCase(Locale.ROOT)))
         .secureAggregation(c.bool(f + "secure_aggregation"))

@@ -373,6 +373,9 @@ public final class ConfigSchema {
           number("tau", 1.0e-3, "adaptive servers: adaptivity (denominator) constant").minExclusive(0),
           integer("eval_every_rounds", Defaults.EVAL_EVERY_ROUNDS,
               "evaluate on the test data every n rounds (and after the last)").min(1),
+          bool("eval_train_loss", false, "at every evaluation also the global model's loss and accuracy on all"
+              + " silos' training rows, scored where they are (global_train_loss, global_train_accuracy: the"
+              + " training-loss curve of Li et al. 2020); one more forward pass over the training rows per evaluation"),
           integer("aggregation_depth", Defaults.FEDERATED_AGGREGATION_DEPTH,
               "treeAggregate depth of the silos' updates: 1 = straight to the driver;"
               + " > 1 combines partial sums in a shuffle stage, which the locality audit counts as records moved"
@@ -395,6 +398,11 @@ public final class ConfigSchema {
               + " synthetic: FedProx's Synthetic(alpha, beta), generated in place",
               "partitions", "paths", "column", "iid", "dirichlet", "shards", "quantity", "synthetic"),
           integer("count", 10, "iid/dirichlet/shards/quantity: number of silos").min(1),
+          number("test_fraction", 0.0, "sparktrain experiment: the fraction of each silo's rows held out as its own"
+              + " test rows, after the silos are built (no row leaves its silo); the test data is then the silos'"
+              + " held-out rows, evaluated per silo (silos.csv), as federated evaluation on clients' local test sets;"
+              + " 0 = data.test or data.test_fraction (synthetic and paths silos hold out data.test_fraction per"
+              + " silo)").min(0).maxExclusive(1),
           number("alpha", 0.5, "dirichlet: label-skew concentration; quantity: size-skew concentration")
               .minExclusive(0),
           integer("shards_per_silo", 2, "shards: label-sorted shards per silo (McMahan et al. 2017)").min(1),

@@ -12,13 +12,32 @@ import java.util.Set;
 
 /**
  * The outputs of {@code sparktrain experiment}: experiment.csv (one row per setting and round),
- * summary.csv (one row per setting) and experiment.html (accuracy-vs-round curves drawn with
- * {@link Svg#lineChart}, and rounds-to-target tables in the manner of McMahan et al. 2017,
- * Tables 1-2: rows = algorithm settings, columns = silo settings, cells = rounds to the target and
- * the speed-up over FedSGD).
+ * summary.csv (one row per setting), silos.csv (one row per setting and silo, when the silos hold out
+ * their own test rows) and experiment.html (accuracy-vs-round curves drawn with {@link Svg#lineChart};
+ * the global model's training loss vs round, as Li et al. 2020 plot it, one panel per silo setting and
+ * straggler fraction; the per-silo test accuracy of the final model as box plots; and rounds-to-target
+ * tables in the manner of McMahan et al. 2017, Tables 1-2: rows = algorithm settings, columns = silo
+ * settings, cells = rounds to the target and the speed-up over FedSGD).
  */
 public final class ExperimentReport {
   private ExperimentReport() {
+  }
+
+  /** The final model on one silo's own held-out rows. */
+  public static final class SiloResult {
+    public final int silo;
+    public final long trainRows;
+    public final long testRows;
+    public final double testLoss;
+    public final double testAccuracy;
+
+    public SiloResult(int silo, long trainRows, long testRows, double testLoss, double testAccuracy) {
+      this.silo = silo;
+      this.trainRows = trainRows;
+      this.testRows = testRows;
+      this.testLoss = testLoss;
+      this.testAccuracy = testAccuracy;
+    }
   }
 
   /** One finished setting. */
@@ -46,6 +65,16 @@ public final class ExperimentReport {
     /** The straggler fraction of the setting (0 = none) and its policy (drop, partial; empty without stragglers). */
     public double stragglers;
     public String stragglerPolicy = "";
+    /** The final model per silo, in silo order, when the test rows are the silos' own; else null. */
+    public List<SiloResult> siloResults;
+
+    /** The silos' test accuracies (silos without held-out rows left out), sorted; empty without silo results. */
+    public double[] siloAccuracies() {
+      if (siloResults == null) {
+        return new double[0];
+      }
+      return siloResults.stream().mapToDouble(x -> x.testAccuracy).filter(a -> !Double.isNaN(a)).sorted().toArray();
+    }
 
     /** The first round whose test accuracy reached {@code target}, or -1. */
     public long roundsTo(double target) {
@@ -64,9 +93,16 @@ public final class ExperimentReport {
 
   static final String ROUNDS_HEADER = "setting,silos,algorithm,client_fraction,local_epochs,local_batch,prox_mu,"
       + "seed,round,train_loss,test_loss,test_accuracy,seconds,stragglers,straggler_policy,straggling_silos,"
-      + "dropped_silos";
+      + "dropped_silos,global_train_loss,global_train_accuracy,test_accuracy_silo_min,test_accuracy_silo_median,"
+      + "test_accuracy_silo_max";
 
-  /** experiment.csv: one row per (setting, round); test columns empty in rounds without evaluation. */
+  /**
+   * experiment.csv: one row per (setting, round); test columns empty in rounds without evaluation.
+   * train_loss is the round's mean local training loss of the silos that worked; global_train_loss and
+   * global_train_accuracy are the global model after the round on all silos' training rows (evaluation
+   * rounds with federated.eval_train_loss); the test_accuracy_silo columns, the spread over the silos'
+   * own held-out rows (min, upper median, max).
+   */
   public static String roundsCsv(List<Run> runs) {
     StringBuilder sb = new StringBuilder(ROUNDS_HEADER).append('\n');
     for (Run r : runs) {
@@ -77,7 +113,11 @@ public final class ExperimentReport {
             .append(',').append(num(rec.get("loss"))).append(',').append(num(rec.get("val_loss"))).append(',')
             .append(num(rec.get("val_accuracy"))).append(',').append(num(rec.get("train_s"))).append(',')
             .append(num(r.stragglers)).append(',').append(csv(r.stragglerPolicy)).append(',')
-            .append(num(rec.get("stragglers"))).append(',').append(num(rec.get("dropped"))).append('\n');
+            .append(num(rec.get("stragglers"))).append(',').append(num(rec.get("dropped"))).append(',')
+            .append(num(rec.get("global_train_loss"))).append(',').append(num(rec.get("global_train_accuracy")))
+            .append(',').append(num(rec.get("val_accuracy_silo_min"))).append(',')
+            .append(num(rec.get("val_accuracy_silo_median"))).append(',').append(num(rec.get("val_accuracy_silo_max")))
+            .append('\n');
       }
     }
     return sb.toString();
@@ -89,7 +129,7 @@ public final class ExperimentReport {
         + "prox_mu,server,seed,rounds,final_accuracy");
     for (double t : targets) sb.append(",rounds_to_").append(num(t));
     sb.append(",train_seconds,rows_moved,bytes_per_round,largest_upload_bytes,epsilon,stragglers,straggler_policy,"
-        + "final_train_loss\n");
+        + "final_train_loss,test_accuracy_silo_min,test_accuracy_silo_median,test_accuracy_silo_max\n");
     for (Run r : runs) {
       sb.append(r.id).append(',').append(csv(r.silos)).append(',').append(csv(r.algorithm)).append(',')
           .append(csv(r.algorithmPreset)).append(',').append(num(r.clientFraction)).append(',').append(r.localEpochs)
@@ -102,7 +142,31 @@ public final class ExperimentReport {
       sb.append(',').append(num(r.trainSeconds)).append(',').append(r.audit.get("rows_moved_during_training"))
           .append(',').append(r.audit.get("bytes_per_round")).append(',').append(r.audit.get("largest_upload_bytes"))
           .append(',').append(num(r.epsilon)).append(',').append(num(r.stragglers)).append(',')
-          .append(csv(r.stragglerPolicy)).append(',').append(num(r.finalTrainLoss)).append('\n');
+          .append(csv(r.stragglerPolicy)).append(',').append(num(r.finalTrainLoss));
+      double[] a = r.siloAccuracies();
+      sb.append(',').append(a.length == 0 ? "" : num(a[0])).append(',')
+          .append(a.length == 0 ? "" : num(a[a.length / 2])).append(',')
+          .append(a.length == 0 ? "" : num(a[a.length - 1])).append('\n');
+    }
+    return sb.toString();
+  }
+
+  static final String SILOS_HEADER = "setting,silos,algorithm,seed,stragglers,straggler_policy,silo,train_rows,"
+      + "test_rows,test_loss,test_accuracy";
+
+  /** silos.csv: the final model on each silo's own held-out rows, one row per (setting, silo). */
+  public static String silosCsv(List<Run> runs) {
+    StringBuilder sb = new StringBuilder(SILOS_HEADER).append('\n');
+    for (Run r : runs) {
+      if (r.siloResults == null) {
+        continue;
+      }
+      for (SiloResult x : r.siloResults) {
+        sb.append(r.id).append(',').append(csv(r.silos)).append(',').append(csv(r.algorithm)).append(',')
+            .append(r.seed).append(',').append(num(r.stragglers)).append(',').append(csv(r.stragglerPolicy))
+            .append(',').append(x.silo).append(',').append(x.trainRows).append(',').append(x.testRows).append(',')
+            .append(num(x.testLoss)).append(',').append(num(x.testAccuracy)).append('\n');
+      }
     }
     return sb.toString();
   }
@@ -174,6 +238,8 @@ public final class ExperimentReport {
           .append(svg).append("</figure>\n");
     }
     sb.append("</div></section>\n");
+    trainingLossSection(sb, runs, seedInRow);
+    siloSection(sb, runs, columns, seedInRow);
 
     sb.append("<section id=\"rounds-to-target\"><h2>Communication rounds to reach a target test accuracy</h2>\n")
         .append("<p class=\"note\">As Tables 1\u20132 of McMahan et al. 2017: rounds until the test accuracy first"
@@ -245,6 +311,100 @@ public final class ExperimentReport {
         .append(esc(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"))))
         .append(". Self-contained: no scripts or external resources.</footer>\n</main>\n</body>\n</html>\n");
     return sb.toString();
+  }
+
+  /**
+   * The global model's training loss vs round (federated.eval_train_loss), one chart per silo setting
+   * and, when the grid has several straggler fractions, per fraction: Li et al. 2020's Figure 1 layout.
+   */
+  private static void trainingLossSection(StringBuilder sb, List<Run> runs, boolean seedInRow) {
+    if (runs.stream().noneMatch(r -> r.rounds.stream().anyMatch(m -> m.get("global_train_loss") instanceof Number))) {
+      return;
+    }
+    boolean byStragglers = runs.stream().mapToDouble(r -> r.stragglers).distinct().count() > 1;
+    List<String> panels = new ArrayList<>();
+    for (Run r : runs) {
+      String p = panel(r, byStragglers);
+      if (!panels.contains(p)) {
+        panels.add(p);
+      }
+    }
+    sb.append("<section id=\"training-loss\"><h2>Training loss vs communication round</h2>\n")
+        .append("<p class=\"note\">The global model after each evaluation round on all silos' training rows"
+            + " (every silo, not only the sampled ones; scored where the rows are), as Li et al. 2020 plot it"
+            + (byStragglers ? "; one chart per straggler fraction, as their Figure 1" : "") + ".</p>\n")
+        .append("<div class=\"charts\">\n");
+    for (String p : panels) {
+      List<Svg.Series> series = new ArrayList<>();
+      int i = 0;
+      for (Run r : runs) {
+        if (!panel(r, byStragglers).equals(p)) {
+          continue;
+        }
+        List<double[]> pts = new ArrayList<>();
+        for (Map<String, Object> rec : r.rounds) {
+          Object l = rec.get("global_train_loss");
+          if (l instanceof Number) {
+            pts.add(new double[] {((Number) rec.get("round")).doubleValue(), ((Number) l).doubleValue()});
+          }
+        }
+        double[] x = new double[pts.size()];
+        double[] y = new double[pts.size()];
+        for (int j = 0; j < x.length; j++) {
+          x[j] = pts.get(j)[0];
+          y[j] = pts.get(j)[1];
+        }
+        Svg.Series s = new Svg.Series(rowKey(r, seedInRow), Svg.PALETTE[i % Svg.PALETTE.length], x, y);
+        if (x.length <= 30) {
+          s.markers();
+        }
+        if (i >= Svg.PALETTE.length) {
+          s.dashed();
+        }
+        series.add(s);
+        i++;
+      }
+      sb.append("<figure class=\"chart-box\" id=\"loss-").append(esc(slug(p))).append("\"><figcaption>silos ")
+          .append(esc(p)).append("</figcaption>")
+          .append(Svg.lineChart("training loss vs round, silos " + p, "round", "training loss", series, 560, 320,
+              true))
+          .append("</figure>\n");
+    }
+    sb.append("</div></section>\n");
+  }
+
+  private static String panel(Run r, boolean byStragglers) {
+    return byStragglers ? r.silos + ", " + num(100 * r.stragglers) + " % stragglers" : r.silos;
+  }
+
+  /**
+   * The final model's accuracy on each silo's own held-out rows: one box plot chart, a box per setting
+   * (labelled with its silo setting when there are several), on one accuracy axis.
+   */
+  private static void siloSection(StringBuilder sb, List<Run> runs, List<String> columns, boolean seedInRow) {
+    if (runs.stream().allMatch(r -> r.siloResults == null)) {
+      return;
+    }
+    sb.append("<section id=\"silo-accuracy\"><h2>Test accuracy per silo</h2>\n")
+        .append("<p class=\"note\">The final global model on each silo's own held-out rows, one value per silo:"
+            + " box from the first to the third quartile (interpolated), median line, whiskers to the lowest and"
+            + " highest silo" + (runs.stream().allMatch(r -> r.siloResults == null
+                || r.siloResults.size() <= Svg.BOX_POINTS_MAX) ? ", a dot per silo" : "")
+            + ". Silos without held-out rows are left out. The values are in silos.csv.</p>\n");
+    List<String> labels = new ArrayList<>();
+    List<double[]> values = new ArrayList<>();
+    for (String col : columns) {
+      for (Run r : runs) {
+        if (r.silos.equals(col) && r.siloResults != null) {
+          labels.add(columns.size() > 1 ? col + " \u00b7 " + rowKey(r, seedInRow) : rowKey(r, seedInRow));
+          values.add(r.siloAccuracies());
+        }
+      }
+    }
+    sb.append("<figure class=\"chart-box\" id=\"silos\"><figcaption>test accuracy per silo, final model")
+        .append("</figcaption>")
+        .append(Svg.boxPlot("test accuracy per silo", "test accuracy of a silo", labels, values, 960))
+        .append("</figure>\n</section>\n");
   }
 
   private static String rowKey(Run r, boolean seed) {

@@ -1,10 +1,14 @@
 package io.sparktrain.driver.report;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
-/** Inline SVG charts drawn from data (no scripts): line charts, a heat map, a horizontal bar chart. */
+/**
+ * Inline SVG charts drawn from data (no scripts): line charts, a heat map, a horizontal bar chart,
+ * horizontal box plots.
+ */
 final class Svg {
   private Svg() {
   }
@@ -463,6 +467,132 @@ final class Svg {
           .append(PALETTE[i % (PALETTE.length - 1)]).append("\"/>");
       sb.append("<text x=\"").append(num(left + Math.max(w, 1) + 6)).append("\" y=\"")
           .append(num(y + barH / 2 + 4)).append("\" style=\"font-size:12px\">").append(esc(valueTexts.get(i)))
+          .append("</text></g>");
+    }
+    sb.append("</svg>");
+    return sb.toString();
+  }
+
+  /** Most points a box plot draws one by one (beyond that, only the box and whiskers). */
+  static final int BOX_POINTS_MAX = 200;
+
+  /** The q-quantile of sorted values, interpolated linearly between order statistics (R's type 7). */
+  static double quantile(double[] sorted, double q) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    double h = (sorted.length - 1) * q;
+    int lo = (int) Math.floor(h);
+    int hi = Math.min(sorted.length - 1, lo + 1);
+    return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+  }
+
+  /**
+   * Horizontal box plots, one row per entry of {@code values} (each sorted here; NaN values dropped):
+   * the box from the first to the third quartile, a line at the median, whiskers to the minimum and
+   * the maximum, and, up to {@link #BOX_POINTS_MAX} values, every value as a dot (spread vertically
+   * by its rank so that equal values stay visible). Labels left, "n, median" right.
+   */
+  static String boxPlot(String ariaLabel, String xLabel, List<String> labels, List<double[]> values, int width) {
+    List<double[]> sorted = new ArrayList<>();
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    for (double[] v : values) {
+      double[] f = Arrays.stream(v).filter(x -> !Double.isNaN(x)).sorted().toArray();
+      sorted.add(f);
+      if (f.length > 0) {
+        min = Math.min(min, f[0]);
+        max = Math.max(max, f[f.length - 1]);
+      }
+    }
+    double labelW = 0;
+    for (String l : labels) labelW = Math.max(labelW, textWidth(shorten(l, 64), 12));
+    double left = Math.min(labelW + 16, width * 0.55);
+    int maxChars = (int) Math.max(8, (left - 16) / (12 * 0.6));
+    double right = 16;
+    for (double[] v : sorted) {
+      double med = v.length == 0 ? 0 : quantile(v, 0.5);
+      right = Math.max(right, 16 + textWidth("n " + v.length + ", median " + HtmlReport.fmt(med), 12));
+    }
+    double rowH = 30;
+    double top = 10;
+    double height = top + labels.size() * rowH + 44;
+    double pw = Math.max(80, width - left - right);
+    StringBuilder sb = new StringBuilder();
+    sb.append("<svg class=\"chart boxplot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ").append(width)
+        .append(' ').append(num(height)).append("\" width=\"").append(width).append("\" height=\"").append(num(height))
+        .append("\" role=\"img\" aria-label=\"").append(esc(ariaLabel)).append("\"><title>").append(esc(ariaLabel))
+        .append("</title>");
+    if (min > max) {
+      sb.append("<text x=\"").append(width / 2).append("\" y=\"").append(num(height / 2))
+          .append("\" text-anchor=\"middle\" class=\"muted\">no data</text></svg>");
+      return sb.toString();
+    }
+    double[] xt = niceTicks(min, max, 6, false);
+    double xstep = xt.length > 1 ? xt[1] - xt[0] : 1;
+    double x0 = xt[0];
+    double x1 = xt[xt.length - 1];
+    double ph = labels.size() * rowH;
+    sb.append("<g class=\"axis\">");
+    for (double t : xt) {
+      double px = left + (t - x0) / (x1 - x0) * pw;
+      sb.append("<line class=\"grid\" x1=\"").append(num(px)).append("\" x2=\"").append(num(px)).append("\" y1=\"")
+          .append(num(top)).append("\" y2=\"").append(num(top + ph)).append("\"/>");
+      sb.append("<text x=\"").append(num(px)).append("\" y=\"").append(num(top + ph + 16))
+          .append("\" text-anchor=\"middle\">").append(esc(tickLabel(t, xstep))).append("</text>");
+    }
+    sb.append("<line class=\"frame\" x1=\"").append(num(left)).append("\" x2=\"").append(num(left + pw))
+        .append("\" y1=\"").append(num(top + ph)).append("\" y2=\"").append(num(top + ph)).append("\"/>");
+    sb.append("<text class=\"label\" x=\"").append(num(left + pw / 2)).append("\" y=\"").append(num(height - 6))
+        .append("\" text-anchor=\"middle\">").append(esc(xLabel)).append("</text></g>");
+    for (int i = 0; i < labels.size(); i++) {
+      double[] v = sorted.get(i);
+      double cy = top + i * rowH + rowH / 2;
+      String color = PALETTE[i % PALETTE.length];
+      String label = labels.get(i);
+      sb.append("<g class=\"box\"><text x=\"").append(num(left - 8)).append("\" y=\"").append(num(cy + 4))
+          .append("\" text-anchor=\"end\"><title>").append(esc(label)).append("</title>")
+          .append(esc(shorten(label, maxChars))).append("</text>");
+      if (v.length == 0) {
+        sb.append("<text x=\"").append(num(left + 4)).append("\" y=\"").append(num(cy + 4))
+            .append("\" class=\"muted\">no rows</text></g>");
+        continue;
+      }
+      double q1 = quantile(v, 0.25);
+      double med = quantile(v, 0.5);
+      double q3 = quantile(v, 0.75);
+      double pMin = left + (v[0] - x0) / (x1 - x0) * pw;
+      double pMax = left + (v[v.length - 1] - x0) / (x1 - x0) * pw;
+      double p1 = left + (q1 - x0) / (x1 - x0) * pw;
+      double pm = left + (med - x0) / (x1 - x0) * pw;
+      double p3 = left + (q3 - x0) / (x1 - x0) * pw;
+      sb.append("<title>").append(esc(label + ": " + v.length + " silos; min " + HtmlReport.fmt(v[0]) + ", q1 "
+          + HtmlReport.fmt(q1) + ", median " + HtmlReport.fmt(med) + ", q3 " + HtmlReport.fmt(q3) + ", max "
+          + HtmlReport.fmt(v[v.length - 1]))).append("</title>");
+      sb.append("<line x1=\"").append(num(pMin)).append("\" x2=\"").append(num(pMax)).append("\" y1=\"")
+          .append(num(cy)).append("\" y2=\"").append(num(cy)).append("\" stroke=\"").append(color)
+          .append("\" stroke-width=\"1.5\"/>");
+      for (double px : new double[] {pMin, pMax}) {
+        sb.append("<line x1=\"").append(num(px)).append("\" x2=\"").append(num(px)).append("\" y1=\"")
+            .append(num(cy - 6)).append("\" y2=\"").append(num(cy + 6)).append("\" stroke=\"").append(color)
+            .append("\" stroke-width=\"1.5\"/>");
+      }
+      sb.append("<rect x=\"").append(num(p1)).append("\" y=\"").append(num(cy - 9)).append("\" width=\"")
+          .append(num(Math.max(1, p3 - p1))).append("\" height=\"18\" fill=\"").append(color)
+          .append("\" fill-opacity=\"0.25\" stroke=\"").append(color).append("\" stroke-width=\"1.5\"/>");
+      sb.append("<line class=\"median\" x1=\"").append(num(pm)).append("\" x2=\"").append(num(pm)).append("\" y1=\"")
+          .append(num(cy - 9)).append("\" y2=\"").append(num(cy + 9)).append("\" stroke=\"").append(color)
+          .append("\" stroke-width=\"3\"/>");
+      if (v.length <= BOX_POINTS_MAX) {
+        for (int j = 0; j < v.length; j++) {
+          double px = left + (v[j] - x0) / (x1 - x0) * pw;
+          double py = cy - 7 + 14.0 * ((j * 7) % 11) / 10.0;
+          sb.append("<circle class=\"point\" cx=\"").append(num(px)).append("\" cy=\"").append(num(py))
+              .append("\" r=\"2\" fill=\"#1a1a1a\" fill-opacity=\"0.55\"/>");
+        }
+      }
+      sb.append("<text x=\"").append(num(left + pw + 8)).append("\" y=\"").append(num(cy + 4))
+          .append("\" style=\"font-size:12px\">").append(esc("n " + v.length + ", median " + HtmlReport.fmt(med)))
           .append("</text></g>");
     }
     sb.append("</svg>");
