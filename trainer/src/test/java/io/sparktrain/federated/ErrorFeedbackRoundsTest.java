@@ -100,7 +100,7 @@ class ErrorFeedbackRoundsTest {
         List<SiloWork.Result> uploads = residuals.uploads(r, sampled[round - 1], null, (p, b, residual) -> {
           SiloWork.Result out = new SiloWork.Result();
           out.silo = p;
-          out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
+          out.compressed = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
               Seeds.of(7, r, p, 0x71));
           return out;
         }).collect();
@@ -118,7 +118,7 @@ class ErrorFeedbackRoundsTest {
         assertEquals(expectedUploads, uploads.size());
         for (SiloWork.Result u : uploads) {
           assertTrue(sampled[round - 1][u.silo]);
-          float[] y = u.quantized.dequantize();
+          float[] y = u.compressed.decode();
           for (int i = 0; i < d; i++) sent[u.silo][i] += y[i];
         }
       }
@@ -164,7 +164,7 @@ class ErrorFeedbackRoundsTest {
         residuals.uploads(r, sampled[round - 1], null, (p, b, residual) -> {
           SiloWork.Result out = new SiloWork.Result();
           out.silo = p;
-          out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
+          out.compressed = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
               Seeds.of(7, r, p, 0x71));
           return out;
         }).count();
@@ -283,12 +283,13 @@ class ErrorFeedbackRoundsTest {
   void badCompressionSettingsFailBeforeAnyWork() {
     IllegalArgumentException noInt8 = assertThrows(IllegalArgumentException.class,
         () -> small().compression(false, true).build());
-    assertEquals("federated.compression: expected int8_error_feedback (error feedback corrects int8 quantization),"
-        + " found error feedback without compression", noInt8.getMessage());
+    assertEquals("federated.compression: expected a compression method with error feedback, e.g."
+        + " int8_error_feedback (error feedback corrects what compression loses), found error feedback without"
+        + " compression", noInt8.getMessage());
     IllegalArgumentException secure = assertThrows(IllegalArgumentException.class,
         () -> small().compression(true, true).secureAggregation(true).build());
     assertEquals("federated.compression: expected none with secure_aggregation true (masked uploads are not"
-        + " quantized), found int8_error_feedback", secure.getMessage());
+        + " compressed), found int8_error_feedback", secure.getMessage());
     IllegalArgumentException secureInt8 = assertThrows(IllegalArgumentException.class,
         () -> small().compression(true, false).secureAggregation(true).build());
     assertTrue(secureInt8.getMessage().endsWith("found int8"), secureInt8.getMessage());
