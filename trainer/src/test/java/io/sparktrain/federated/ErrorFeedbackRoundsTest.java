@@ -19,7 +19,9 @@ import io.sparktrain.testing.Spark;
 import io.sparktrain.train.TaskHook;
 import io.sparktrain.util.Seeds;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.fs.FileSystem;
@@ -241,6 +243,51 @@ class ErrorFeedbackRoundsTest {
     // Error feedback is wired: the same run without it ends elsewhere.
     float[] int8 = new FederatedTrainer(wide(), small().compression(true, false).build()).fit(data, null).params();
     assertFalse(Arrays.equals(clean, int8), "error feedback changed nothing");
+    data.unpersist();
+  }
+
+  /**
+   * The coarse methods in the round loop, with and without error feedback: tasks that fail once (in
+   * rounds 3 and 4, after residuals exist) are retried with the identical uploads, so the model is
+   * bit-identical; the audit's payload bytes per round and every round's upload_bytes equal the
+   * payload formula for the 2 silos sampled a round (and 4 bytes per value as float32); error
+   * feedback is wired for top-k and sign (the runs without it end elsewhere).
+   */
+  @Test
+  void coarseMethodsRetryIdenticallyAndReportTheirBytesPerRound() {
+    TrainingData data = silos(200, 4, 25);
+    int params = wide().initParameters(0).length;
+    String failures = Faults.counter();
+    TaskHook hook = (round, partition, attempt) -> {
+      if ((round == 3 && partition == 1 || round == 4 && partition == 2) && attempt == 0) {
+        Faults.increment(failures);
+        throw new IllegalStateException("injected failure in round " + round);
+      }
+    };
+    Map<String, float[]> ends = new HashMap<>();
+    for (String m : new String[] {"none", "int4", "int2_error_feedback", "sign", "sign_error_feedback", "topk(0.05)",
+        "topk(0.05)_error_feedback"}) {
+      Compression c = Compression.parse(m);
+      FederatedResult clean = new FederatedTrainer(wide(), small().compression(c).build()).fit(data, null);
+      float[] retried = new FederatedTrainer(wide(), small().compression(c).taskHook(hook).build())
+          .fit(data, null).params();
+      assertArrayEquals(clean.params(), retried, m + ": a retried task changed the model");
+      ends.put(m, clean.params());
+      long perRound = 2 * c.payloadBytes(params); // C 0.5 of 4 silos
+      if (c.compresses()) {
+        assertEquals(perRound, clean.audit().get("compressed_payload_bytes_per_round"), m);
+        assertEquals(2L * 4 * params, clean.audit().get("float32_payload_bytes_per_round"), m);
+      }
+      List<Map<String, Object>> rounds = clean.history().records("round");
+      assertEquals(5, rounds.size());
+      for (Map<String, Object> rec : rounds) {
+        assertEquals((double) perRound, rec.get("upload_bytes"), m + " round " + rec.get("round"));
+      }
+    }
+    assertTrue(Faults.count(failures) >= 14, "failures injected: " + Faults.count(failures));
+    assertFalse(Arrays.equals(ends.get("topk(0.05)"), ends.get("topk(0.05)_error_feedback")));
+    assertFalse(Arrays.equals(ends.get("sign"), ends.get("sign_error_feedback")));
+    assertFalse(Arrays.equals(ends.get("none"), ends.get("int4")));
     data.unpersist();
   }
 

@@ -386,11 +386,10 @@ public final class ConfigSchema {
           oneOf("aggregation", "mean", "how the server combines updates", "mean", "median", "trimmed_mean",
               "multi_krum"),
           bool("secure_aggregation", false, "pairwise-masked sums (needs aggregation mean)"),
-          str("compression", "none", "uploads: none (float32), int8/int4/int2 (unbiased stochastic quantization,"
-              + " bit-packed, one min and step per 4096 values), sign (sign bits and the mean |x| per 4096 values),"
-              + " topk(k) (the fraction k of values largest in magnitude, with their indices); the suffix"
-              + " _error_feedback (e.g. int8_error_feedback, topk(0.01)_error_feedback): each silo adds what"
-              + " compression lost last time, kept on its executor; not with secure_aggregation")
+          str("compression", "none", "uploads: none (float32), int8/int4/int2 (stochastic quantization), sign"
+              + " (signs and the mean |x| per 4096 values), topk(k) (the fraction k of values largest in magnitude);"
+              + " _error_feedback: each silo keeps what compression lost, on its executor, and adds it next time;"
+              + " not with secure_aggregation")
               .check(Compression.FORMS, ConfigSchema::checkCompression)),
       section("silos", "where the silos come from (sparktrain experiment)",
           oneOf("source", "iid", "partitions: the input's partitions as they are; paths: one silo per path;"
