@@ -45,12 +45,14 @@ public final class CompressionFigure {
     double float32 = Double.NaN;
     List<ExperimentReport.Run> runs = new ArrayList<>();
     StringBuilder table = new StringBuilder("| uploads | bytes per round | vs float32 | final accuracy (seeds) | mean"
-        + " | rounds to " + target + " (seeds) | mean accuracy, last 10 evaluations |\n|---|---:|---:|---|---:|---|---:|\n");
+        + " | rounds to " + target + " (seeds) | MB uploaded to " + target + " (seeds) | mean accuracy, last 10"
+        + " evaluations |\n|---|---:|---:|---|---:|---|---|---:|\n");
     for (Map.Entry<String, Map<Long, TreeMap<Long, double[]>>> e : data.entrySet()) {
       Map<Long, TreeMap<Long, double[]>> seeds = e.getValue();
       TreeMap<Long, double[]> mean = new TreeMap<>();
       List<String> finals = new ArrayList<>();
       List<String> reach = new ArrayList<>();
+      List<String> reachMb = new ArrayList<>();
       double finalSum = 0;
       double lateSum = 0;
       double bytes = 0;
@@ -58,6 +60,8 @@ public final class CompressionFigure {
       for (TreeMap<Long, double[]> s : seeds.values()) {
         double last = Double.NaN;
         long first = -1;
+        double sent = 0;
+        double sentToTarget = Double.NaN;
         List<Double> evals = new ArrayList<>();
         for (Map.Entry<Long, double[]> r : s.entrySet()) {
           double[] v = r.getValue();
@@ -65,17 +69,20 @@ public final class CompressionFigure {
           mean.get(r.getKey())[0] += v[0] / seeds.size();
           mean.get(r.getKey())[1] += v[1] / seeds.size();
           bytes += v[1];
+          sent += v[1];
           rounds++;
           if (!Double.isNaN(v[0])) {
             last = v[0];
             evals.add(v[0]);
             if (first < 0 && v[0] >= target) {
               first = r.getKey();
+              sentToTarget = sent;
             }
           }
         }
         finals.add(String.format(Locale.ROOT, "%.4f", last));
         reach.add(first < 0 ? "-" : Long.toString(first));
+        reachMb.add(first < 0 ? "-" : String.format(Locale.ROOT, "%.1f", sentToTarget / 1e6));
         finalSum += last / seeds.size();
         double late = 0;
         for (double x : evals.subList(Math.max(0, evals.size() - 10), evals.size())) late += x;
@@ -85,9 +92,9 @@ public final class CompressionFigure {
       if (e.getKey().equals("float32")) {
         float32 = perRound;
       }
-      table.append(String.format(Locale.ROOT, "| %s | %,.0f | %s | %s | %.4f | %s | %.4f |%n", e.getKey(), perRound,
-          Double.isNaN(float32) ? "" : String.format(Locale.ROOT, "1/%.1f", float32 / perRound),
-          String.join(" / ", finals), finalSum, String.join(" / ", reach), lateSum));
+      table.append(String.format(Locale.ROOT, "| %s | %,.0f | %s | %s | %.4f | %s | %s | %.4f |%n", e.getKey(),
+          perRound, Double.isNaN(float32) ? "" : String.format(Locale.ROOT, "1/%.1f", float32 / perRound),
+          String.join(" / ", finals), finalSum, String.join(" / ", reach), String.join(" / ", reachMb), lateSum));
       ExperimentReport.Run run = new ExperimentReport.Run();
       run.silos = silos;
       run.row = e.getKey();
