@@ -6,6 +6,7 @@ import io.sparktrain.driver.config.ConfigException;
 import io.sparktrain.driver.config.JobConfig;
 import io.sparktrain.driver.config.Presets;
 import io.sparktrain.driver.report.ExperimentReport;
+import io.sparktrain.federated.Compression;
 import io.sparktrain.federated.FederatedConfig;
 import io.sparktrain.federated.FederatedResult;
 import io.sparktrain.federated.FederatedTrainer;
@@ -82,7 +83,7 @@ final class ExperimentCommand implements Callable<Integer> {
       sb.append(" E=").append(localEpochs).append(" B=").append(localBatch == 0 ? "\u221e" : localBatch)
           .append(" C=").append(trim(clientFraction));
       if (config.compress()) {
-        sb.append(config.errorFeedback() ? " int8+EF" : " int8");
+        sb.append(' ').append(config.compression().label());
       }
       if (stragglers > 0) {
         sb.append(" stragglers=").append(trim(stragglers)).append(" (").append(stragglerPolicy).append(')');
@@ -197,7 +198,7 @@ final class ExperimentCommand implements Callable<Integer> {
     String name = preset.name();
     double arg = preset.arg();
     FederatedConfig.Builder fb = cfg.federatedBuilder().clientFraction(c).localEpochs(e).localBatch(b).seed(seed)
-        .compression(!compression.equals("none"), compression.endsWith("feedback"));
+        .compression(Compression.parse(compression));
     float mu = (float) cfg.number("federated.prox_mu");
     ServerOptimizer.Kind configured = ServerOptimizer.kind(cfg.string("federated.server"));
     switch (name) {
@@ -486,6 +487,7 @@ final class ExperimentCommand implements Callable<Integer> {
     run.finalTrainLoss = trainLoss == null ? Double.NaN : trainLoss;
     run.stragglers = s.stragglers;
     run.stragglerPolicy = s.stragglerPolicy;
+    run.compression = s.config.compression().label();
     return run;
   }
 

@@ -62,6 +62,41 @@ class ExperimentEndToEndTest {
     assertTrue(Files.exists(out.resolve("model/metadata")) && Files.exists(out.resolve("report.html")));
   }
 
+  /**
+   * experiment.compression with the coarse methods: each setting's rounds record the bytes its silos
+   * uploaded, exactly the payload formula (2 sampled silos a round, 67 parameters), and the report
+   * plots accuracy against cumulative megabytes with one line per compression setting.
+   */
+  @Test
+  void compressionSettingsReportTheirUploadBytesPerRound(@TempDir Path dir) throws IOException {
+    Path csv = writeCsv(dir);
+    Path out = dir.resolve("exp");
+    MainTest.Run run = MainTest.run("experiment", "--config", "/dev/null", "--set", "data.train=" + csv,
+        "--set", "data.format=csv", "--set", "data.options={header: \"true\", inferSchema: \"true\"}",
+        "--set", "data.features=[f1, f2, f3, f4]", "--set", "data.test_fraction=0.25", "--set", "model.hidden=[8]",
+        "--set", "federated={rounds: 3, client_fraction: 0.5, local_epochs: 2, local_batch: 16, eval_every_rounds: 1,"
+            + " local_optimizer: {name: sgd, learning_rate: 0.1}}",
+        "--set", "silos={count: 4}", "--set", "experiment.algorithms=[fedavg]",
+        "--set", "experiment.compression=[none, int2, \"topk(0.1)_error_feedback\", sign_error_feedback]",
+        "--set", "output.dir=" + out);
+    assertEquals(0, run.code, run.err + run.out);
+    assertTrue(run.out.contains("setting 3/4: FedAvg E=2 B=16 C=0.5 topk(0.1)+EF seed 42 | iid"), run.out);
+    Map<String, String> perRound = Map.of("float32", "536", "int2", "50", "topk(0.1)+EF", "112", "sign+EF", "26");
+    List<String> rounds = Files.readAllLines(out.resolve("experiment.csv"));
+    assertEquals(1 + 4 * 3, rounds.size(), String.join("\n", rounds));
+    for (String line : rounds.subList(1, rounds.size())) {
+      String[] f = line.split(",", -1);
+      // float32 4 x 67; int2 ceil(134 / 8) + 8; top-k round(6.7) = 7 x 8; sign ceil(67 / 8) + 4; twice.
+      assertEquals(perRound.get(f[22]), f[23], line);
+    }
+    List<String> summary = Files.readAllLines(out.resolve("summary.csv"));
+    assertTrue(summary.get(3).endsWith(",topk(0.1)+EF,112"), summary.get(3));
+    String html = Files.readString(out.resolve("experiment.html"));
+    assertTrue(html.contains("id=\"megabytes-iid\""), html);
+    assertTrue(html.contains("test accuracy vs megabytes uploaded, silos iid"), html);
+    assertTrue(html.contains("<title>FedAvg E=2 B=16 C=0.5 int2</title>"), html);
+  }
+
   @Test
   void gridOfFourSettingsWritesCsvsAndTheHtmlPage(@TempDir Path dir) throws IOException {
     long t0 = System.nanoTime();
@@ -103,12 +138,14 @@ class ExperimentEndToEndTest {
     assertEquals("setting,silos,algorithm,client_fraction,local_epochs,local_batch,prox_mu,seed,round,train_loss,"
         + "test_loss,test_accuracy,seconds,stragglers,straggler_policy,straggling_silos,dropped_silos,"
         + "global_train_loss,global_train_accuracy,test_accuracy_silo_min,test_accuracy_silo_median,"
-        + "test_accuracy_silo_max", rounds.get(0));
+        + "test_accuracy_silo_max,compression,upload_bytes", rounds.get(0));
     assertEquals(1 + 4 * 3, rounds.size(), String.join("\n", rounds));
     Map<String, String> lastTrainLoss = new HashMap<>();
     for (String line : rounds.subList(1, rounds.size())) {
       String[] f = line.split(",", -1);
-      assertEquals(22, f.length, line);
+      assertEquals(24, f.length, line);
+      assertEquals("float32", f[22], line);
+      assertEquals(Long.toString(4L * 67), f[23], line); // one float32 upload a round (the other silo dropped)
       double acc = Double.parseDouble(f[11]); // evaluated every round
       assertTrue(acc >= 0 && acc <= 1, line);
       assertEquals("0.5,drop,1,1", String.join(",", List.of(f).subList(13, 17)), line); // fedsgd, fedavg: drop
@@ -125,11 +162,11 @@ class ExperimentEndToEndTest {
     assertEquals("setting,silos,algorithm,preset,client_fraction,local_epochs,local_batch,prox_mu,server,seed,rounds,"
         + "final_accuracy,rounds_to_0.5,rounds_to_0.99,train_seconds,rows_moved,bytes_per_round,"
         + "largest_upload_bytes,epsilon,stragglers,straggler_policy,final_train_loss,test_accuracy_silo_min,"
-        + "test_accuracy_silo_median,test_accuracy_silo_max", summary.get(0));
+        + "test_accuracy_silo_median,test_accuracy_silo_max,compression,upload_bytes_per_round", summary.get(0));
     assertEquals(5, summary.size(), String.join("\n", summary));
     for (String line : summary.subList(1, summary.size())) {
       String[] f = line.split(",", -1);
-      assertEquals(25, f.length, line);
+      assertEquals(27, f.length, line);
       assertEquals(lastTrainLoss.get(f[0]), f[21], line); // the curve's last point is the final training loss
       assertEquals("3", f[10], line);
       assertEquals("0", f[15], line); // rows moved
@@ -141,8 +178,10 @@ class ExperimentEndToEndTest {
 
     String html = Files.readString(out.resolve("experiment.html"));
     assertTrue(html.startsWith("<!DOCTYPE html>"));
-    assertEquals(4, html.split("<svg", -1).length - 1, "an accuracy and a training-loss chart per silo setting");
+    assertEquals(6, html.split("<svg", -1).length - 1,
+        "an accuracy, a training-loss and a megabytes chart per silo setting");
     assertTrue(html.contains("id=\"loss-iid\"") && html.contains("id=\"loss-dirichlet-0-5-\""), html);
+    assertTrue(html.contains("id=\"megabytes-iid\""), html);
     assertFalse(Files.exists(out.resolve("silos.csv")), "a shared test set: no per-silo results");
     assertTrue(html.contains("id=\"curve-iid\"") && html.contains("id=\"curve-dirichlet-0-5-\""));
     assertTrue(html.contains("<table class=\"num rounds\" id=\"target-0.5\">"), html);

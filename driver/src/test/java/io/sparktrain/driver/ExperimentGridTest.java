@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparktrain.driver.config.ConfigException;
 import io.sparktrain.driver.config.JobConfig;
+import io.sparktrain.federated.Compression;
 import io.sparktrain.federated.ServerOptimizer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** The experiment grid from the shipped configs and from presets (no Spark). */
@@ -114,13 +116,30 @@ class ExperimentGridTest {
     assertTrue(ExperimentCommand.grid(one).get(0).config.errorFeedback());
     ConfigException bad = assertThrows(ConfigException.class, () -> JobConfig.parse("data: {train: x}\n", "t.yaml",
         List.of("experiment.compression=[int8, int9]")));
-    assertEquals("experiment.compression: expected a list of none, int8, int8_error_feedback or null,"
-        + " found [\"int8\", \"int9\"]", bad.getMessage());
+    assertEquals("experiment.compression: expected a list of none, int8, int4, int2, sign, topk(k) with 0 < k <= 1;"
+        + " each but none optionally with the suffix _error_feedback or null, found [\"int8\", \"int9\"]",
+        bad.getMessage());
+    // The coarse methods, with and without error feedback.
+    List<ExperimentCommand.Setting> coarse = ExperimentCommand.grid(JobConfig.parse("data: {train: x}\n", "t.yaml",
+        List.of("experiment.algorithms=[fedavg]",
+            "experiment.compression=[int4, int2_error_feedback, sign_error_feedback, \"topk(0.01)\","
+            + " \"topk(0.01)_error_feedback\"]")));
+    assertEquals(List.of("FedAvg E=1 B=10 C=0.1 int4", "FedAvg E=1 B=10 C=0.1 int2+EF", "FedAvg E=1 B=10 C=0.1 sign+EF",
+        "FedAvg E=1 B=10 C=0.1 topk(0.01)", "FedAvg E=1 B=10 C=0.1 topk(0.01)+EF"),
+        coarse.stream().map(ExperimentCommand.Setting::row).collect(Collectors.toList()));
+    assertEquals(Compression.topK(0.01).withErrorFeedback(true), coarse.get(4).config.compression());
+    assertEquals(Compression.quantized(4), coarse.get(0).config.compression());
+    for (String v : new String[] {"topk(0)", "topk(2)", "int3", "sign_ef", "none_error_feedback"}) {
+      ConfigException e = assertThrows(ConfigException.class, () -> JobConfig.parse("data: {train: x}\n",
+          "t.yaml", List.of("federated.compression=" + v)));
+      assertEquals("federated.compression: expected none, int8, int4, int2, sign, topk(k) with 0 < k <= 1; each but"
+          + " none optionally with the suffix _error_feedback, found \"" + v + "\"", e.getMessage());
+    }
     JobConfig secure = JobConfig.parse("data: {train: x}\n", "t.yaml", List.of("federated.secure_aggregation=true",
         "experiment.compression=[none, int8_error_feedback]"));
     ConfigException both = assertThrows(ConfigException.class, () -> ExperimentCommand.grid(secure));
     assertEquals("experiment (federated, iid, int8_error_feedback): federated.compression: expected none with"
-        + " secure_aggregation true (masked uploads are not quantized), found int8_error_feedback", both.getMessage());
+        + " secure_aggregation true (masked uploads are not compressed), found int8_error_feedback", both.getMessage());
   }
 
   @Test

@@ -8,9 +8,13 @@ package io.sparktrain.federated;
  * delta, so the sum of everything sent tracks the sum of the true deltas to within the current
  * residual, instead of drifting.
  *
- * <p>Per round: corrected = delta + residual; sent = quantize(corrected);
- * residual = corrected - dequantize(sent). One instance per silo, kept across rounds (its residual
- * is silo state, like an optimizer's). Not thread-safe.
+ * <p>Per round: corrected = delta + residual; sent = C(corrected); residual = corrected - decode(sent),
+ * for any {@link Compression} C. So, over the rounds a silo is sampled in, the sum of what it sent
+ * plus its current residual equals the sum of its true deltas exactly (up to float rounding). For
+ * unbiased quantization this only reduces the drift of the sum; for the biased compressors (scaled
+ * sign, top-k) it is what makes them converge (Karimireddy et al. 2019; Stich et al. 2018). One
+ * instance per silo, kept across rounds (its residual is silo state, like an optimizer's). Not
+ * thread-safe.
  */
 public final class ErrorFeedback {
   private final float[] residual;
@@ -47,6 +51,25 @@ public final class ErrorFeedback {
     for (int i = 0; i < delta.length; i++) corrected[i] = delta[i] + residual[i];
     QuantizedUpdate q = QuantizedUpdate.quantize(corrected, chunkSize, seed);
     float[] sent = q.dequantize();
+    for (int i = 0; i < delta.length; i++) residual[i] = corrected[i] - sent[i];
+    return q;
+  }
+
+  /**
+   * As {@link #compress(float[], float[], int, long)} with any compression method {@code c} (its
+   * error-feedback flag is not read): sends c(delta + residual) and overwrites {@code residual} with
+   * delta + residual - decode(sent). For int8 the same bytes as the int8 form with chunk
+   * {@link Compression#CHUNK}.
+   */
+  public static CompressedUpdate compress(float[] delta, float[] residual, Compression c, long seed) {
+    if (delta.length != residual.length) {
+      throw new IllegalArgumentException("error feedback: expected a delta of " + residual.length
+          + " values, found " + delta.length);
+    }
+    float[] corrected = new float[delta.length];
+    for (int i = 0; i < delta.length; i++) corrected[i] = delta[i] + residual[i];
+    CompressedUpdate q = c.compress(corrected, seed);
+    float[] sent = q.decode();
     for (int i = 0; i < delta.length; i++) residual[i] = corrected[i] - sent[i];
     return q;
   }

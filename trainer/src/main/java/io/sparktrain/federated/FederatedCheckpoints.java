@@ -204,7 +204,7 @@ final class FederatedCheckpoints {
       if (rel != null) {
         return store.dir() + "/" + rel;
       }
-      if ("int8+error_feedback".equals(compression)) {
+      if (compression != null && compression.endsWith("+error_feedback")) {
         LOG.warn("sparktrain federated: {} was written with error feedback but without the silos' residuals (by an"
             + " earlier sparktrain); they start from zero, so this run will not equal an uninterrupted one", where);
       } else {

@@ -62,8 +62,7 @@ public final class FederatedConfig implements Serializable {
   private final int krumByzantine;
   private final int krumSelect;
   private final boolean secureAggregation;
-  private final boolean compress;
-  private final boolean errorFeedback;
+  private final Compression compression;
   // Checkpoints and early stopping (driver side only; silos never see them).
   private final CheckpointSettings checkpoint;
   private final EarlyStoppingSettings earlyStopping;
@@ -102,8 +101,7 @@ public final class FederatedConfig implements Serializable {
     krumByzantine = b.krumByzantine;
     krumSelect = b.krumSelect;
     secureAggregation = b.secureAggregation;
-    compress = b.compress;
-    errorFeedback = b.errorFeedback;
+    compression = b.compression;
     checkpoint = b.checkpoint;
     earlyStopping = b.earlyStopping;
     stragglers = b.stragglers;
@@ -154,8 +152,7 @@ public final class FederatedConfig implements Serializable {
     b.krumByzantine = krumByzantine;
     b.krumSelect = krumSelect;
     b.secureAggregation = secureAggregation;
-    b.compress = compress;
-    b.errorFeedback = errorFeedback;
+    b.compression = compression;
     b.checkpoint = checkpoint;
     b.earlyStopping = earlyStopping;
     b.stragglers = stragglers;
@@ -236,8 +233,12 @@ public final class FederatedConfig implements Serializable {
   public int krumByzantine() { return krumByzantine; }
   public int krumSelect() { return krumSelect; }
   public boolean secureAggregation() { return secureAggregation; }
-  public boolean compress() { return compress; }
-  public boolean errorFeedback() { return errorFeedback; }
+  /** True when uploads are compressed (anything but float32). */
+  public boolean compress() { return compression.compresses(); }
+  /** True when the silos keep error-feedback residuals ({@link Compression#errorFeedback()}). */
+  public boolean errorFeedback() { return compression.errorFeedback(); }
+  /** How the silos compress their uploads. */
+  public Compression compression() { return compression; }
   /**
    * Checkpoints: every {@code everyRounds} rounds (and after the last round and an early stop);
    * epochs do not apply.
@@ -292,7 +293,7 @@ public final class FederatedConfig implements Serializable {
     m.put("dp_delta", dpDelta);
     m.put("aggregation", aggregation.name().toLowerCase(Locale.ROOT));
     m.put("secure_aggregation", secureAggregation);
-    m.put("compression", compress ? (errorFeedback ? "int8+error_feedback" : "int8") : "none");
+    m.put("compression", compression.reportName());
     if (stragglers > 0) {
       m.put("stragglers", stragglers);
       m.put("straggler_policy", dropsStragglers() ? "drop" : "partial");
@@ -344,8 +345,7 @@ public final class FederatedConfig implements Serializable {
     private int krumByzantine = 1;
     private int krumSelect = 0;
     private boolean secureAggregation = false;
-    private boolean compress = false;
-    private boolean errorFeedback = false;
+    private Compression compression = Compression.none();
     private CheckpointSettings checkpoint = CheckpointSettings.none().withEveryRounds(10);
     private EarlyStoppingSettings earlyStopping = EarlyStoppingSettings.off();
     private double stragglers = 0;
@@ -399,8 +399,15 @@ public final class FederatedConfig implements Serializable {
      * {@code int8}; neither goes with secure aggregation.
      */
     public Builder compression(boolean int8, boolean errorFeedback) {
-      compress = int8;
-      this.errorFeedback = errorFeedback;
+      compression = (int8 ? Compression.quantized(8) : Compression.none()).withErrorFeedback(errorFeedback);
+      return this;
+    }
+    /**
+     * Uploads compressed by {@code v} ({@link Compression}: int8/int4/int2 quantization, scaled sign,
+     * top-k; with error feedback when {@code v} says so). Not with secure aggregation.
+     */
+    public Builder compression(Compression v) {
+      compression = v;
       return this;
     }
     /**
@@ -463,13 +470,15 @@ public final class FederatedConfig implements Serializable {
         throw new IllegalArgumentException("federated.secure_aggregation: expected aggregation mean (the server"
             + " sees only the masked sum), found " + aggregation.name().toLowerCase(Locale.ROOT));
       }
-      if (errorFeedback && !compress) {
-        throw new IllegalArgumentException("federated.compression: expected int8_error_feedback (error feedback"
-            + " corrects int8 quantization), found error feedback without compression");
+      require(compression != null, "federated.compression", Compression.FORMS, null);
+      if (compression.errorFeedback() && !compression.compresses()) {
+        throw new IllegalArgumentException("federated.compression: expected a compression method with error"
+            + " feedback, e.g. int8_error_feedback (error feedback corrects what compression loses), found error"
+            + " feedback without compression");
       }
-      if (compress && secureAggregation) {
+      if (compression.compresses() && secureAggregation) {
         throw new IllegalArgumentException("federated.compression: expected none with secure_aggregation true"
-            + " (masked uploads are not quantized), found " + (errorFeedback ? "int8_error_feedback" : "int8"));
+            + " (masked uploads are not compressed), found " + compression);
       }
       checkpoint.validate(true);
       earlyStopping.validate(false);

@@ -16,9 +16,9 @@ import org.apache.spark.api.java.JavaSparkContext;
  *       broadcast's pieces, and the aggregation: the ordered tree aggregation's last level of
  *       results and the mean (mean), the masked int sums and their unmasked copy (secure
  *       aggregation), or every sampled silo's update at once (robust rules and compression collect
- *       them: m x P floats, plus the int8 payloads); a checkpoint's bytes, early stopping's best;
+ *       them: m x P floats, plus the compressed payloads); a checkpoint's bytes, early stopping's best;
  *   <li>per task (a sampled silo): the local copy, the gradient, the local optimizer's slots, the
- *       masked copy and its ints (secure aggregation), the int8 upload and the residual's copy
+ *       masked copy and its ints (secure aggregation), the compressed upload and the residual's copy
  *       (compression, error feedback), the partial sum, the serialized result, and the workspace of
  *       the local batch (0: the largest silo);
  *   <li>per executor: the broadcast (on a cluster);
@@ -37,6 +37,7 @@ public final class FederatedMemoryPlan {
     int s = serverSlots(cfg.server());
     int sl = MemoryPlan.slots(cfg.localOptimizer());
     int m = sampled(silos, cfg.clientFraction(), cfg.sampling());
+    long upload = cfg.compression().payloadBytes(net.layout().size()); // one compressed upload
     boolean collect = !cfg.secureAggregation()
         && (cfg.compress() || cfg.aggregation() != FederatedConfig.Aggregation.MEAN);
 
@@ -51,7 +52,7 @@ public final class FederatedMemoryPlan {
       d.add(new MemoryPlan.Item(last + " masked task results", last * p));
       d.add(new MemoryPlan.Item("masked sum and unmasked copies", 3 * p));
     } else if (collect) {
-      d.add(new MemoryPlan.Item(m + " silo updates", m * p + (cfg.compress() ? m * (p / 4) : 0)));
+      d.add(new MemoryPlan.Item(m + " silo updates", m * p + (cfg.compress() ? m * upload : 0)));
       d.add(new MemoryPlan.Item("aggregate", p + 8L * m * m));
     } else {
       d.add(new MemoryPlan.Item(last + " task results", last * p));
@@ -73,7 +74,7 @@ public final class FederatedMemoryPlan {
     if (cfg.secureAggregation()) {
       t.add(new MemoryPlan.Item("masked copy and ints", 2 * p));
     } else if (cfg.compress()) {
-      t.add(new MemoryPlan.Item("int8 upload", p / 4));
+      t.add(new MemoryPlan.Item(cfg.compression().label() + " upload", upload));
       if (cfg.errorFeedback()) {
         t.add(new MemoryPlan.Item("residual copy", p));
       }
@@ -81,7 +82,7 @@ public final class FederatedMemoryPlan {
     if (!collect) {
       t.add(new MemoryPlan.Item("partial sum", p));
     }
-    t.add(new MemoryPlan.Item("serialized result", cfg.compress() && !cfg.secureAggregation() ? p / 4 : p));
+    t.add(new MemoryPlan.Item("serialized result", cfg.compress() && !cfg.secureAggregation() ? upload : p));
     int rows = cfg.localBatch() > 0 ? cfg.localBatch() : (int) Math.min(Integer.MAX_VALUE,
         Math.max(1, data.largestPartitionRows()));
     t.add(new MemoryPlan.Item("workspace (" + rows + " rows)", MemoryPlan.workspaceBytes(net, rows,
@@ -96,7 +97,7 @@ public final class FederatedMemoryPlan {
     if (cfg.compress() && cfg.errorFeedback()) {
       int perExecutor = cluster.local() ? silos
           : (int) Math.min(silos, Math.ceil(1.25 * silos / Math.max(1, cluster.executors())));
-      cached += 2L * perExecutor * (p + p / 4); // two rounds' residuals and uploads, in Spark's cache
+      cached += 2L * perExecutor * (p + upload); // two rounds' residuals and uploads, in Spark's cache
     }
     int tasks = Math.min(m, cluster.slotsPerExecutor());
     String run = "federated/" + cfg.algorithmName().toLowerCase(Locale.ROOT);

@@ -147,7 +147,7 @@ public final class FederatedTrainer {
     long evalNanos = 0;
     Map<String, Double> lastVal = resumed == null ? Collections.emptyMap() : resumed.lastValidation();
     RoundLoop loop = new RoundLoop(jsc, RoundLoop.Kind.FEDERATED, LOG, config.logEveryRounds(), listeners);
-    // Summed over rounds: compression's int8 payload bytes and their float32 size; plain uploads' wire
+    // Summed over rounds: compression's payload bytes and their float32 size; plain uploads' wire
     // bytes (row-sparse where smaller) and their dense size.
     long[] payload = new long[4];
     Teacher teacher = null;
@@ -234,6 +234,8 @@ public final class FederatedTrainer {
         }
         long now = System.nanoTime();
         extra.put("silos", (double) m);
+        // What the round's silos uploaded: compressed payloads, else float32 (row-sparse where smaller).
+        extra.put("upload_bytes", (double) (config.compress() ? agg.payloadBytes : agg.uploadBytes));
         if (config.stragglers() > 0) {
           extra.put("stragglers", (double) plan.stragglers());
           extra.put("dropped", (double) plan.dropped());
@@ -313,7 +315,7 @@ public final class FederatedTrainer {
     double exampleWeight;
     double lossSum;
     long rows;
-    /** Compression: the int8 payloads' bytes and the float32 bytes they replace. */
+    /** Compression: the payloads' bytes and the float32 bytes they replace. */
     long payloadBytes;
     long float32Bytes;
     /** Plain uploads: what they took on the wire (row-sparse where smaller), and as dense float32. */
@@ -378,6 +380,8 @@ public final class FederatedTrainer {
       a.lossSum = plain[d + 1];
       a.exampleWeight = plain[d + 2];
       a.delta = Arrays.copyOf(plain, d);
+      a.uploadBytes = 4L * sum.length * sampledCount; // each silo's masked vector: one int per value
+      a.denseBytes = a.uploadBytes;
       if (!cfg.dp()) {
         scale(a.delta, 1.0 / a.weight);
       }
@@ -408,10 +412,13 @@ public final class FederatedTrainer {
     double[] weights = new double[list.size()];
     for (int i = 0; i < list.size(); i++) {
       SiloWork.Result r = list.get(i);
-      float[] v = r.quantized != null ? r.quantized.dequantize() : r.vector;
-      if (r.quantized != null) {
-        a.payloadBytes += r.quantized.compressedBytes();
-        a.float32Bytes += r.quantized.uncompressedBytes();
+      float[] v = r.compressed != null ? r.compressed.decode() : r.vector;
+      if (r.compressed != null) {
+        a.payloadBytes += r.compressed.payloadBytes();
+        a.float32Bytes += r.compressed.float32Bytes();
+      } else {
+        a.uploadBytes += 4L * v.length; // robust rules collect dense float32 updates
+        a.denseBytes += 4L * v.length;
       }
       a.weight += r.weight;
       a.exampleWeight += r.examples;

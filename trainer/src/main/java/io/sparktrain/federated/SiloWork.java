@@ -27,7 +27,8 @@ import org.apache.spark.TaskContext;
 
 /**
  * What a sampled silo does in a round and what it sends: its local epochs, then, as configured,
- * DP clipping and its share of the Gaussian noise, int8 compression, or secure-aggregation masking.
+ * DP clipping and its share of the Gaussian noise, compression ({@link Compression}), or
+ * secure-aggregation masking.
  * Everything is keyed by (seed, round, silo) and by a silo secret derived from the silo's own rows,
  * which the driver never sees; so a retried task sends the identical bytes.
  */
@@ -38,14 +39,14 @@ final class SiloWork {
   private SiloWork() {
   }
 
-  /** One silo's upload. Exactly one of {@code vector}, {@code quantized}, {@code masked} is set. */
+  /** One silo's upload. Exactly one of {@code vector}, {@code compressed}, {@code masked} is set. */
   static final class Result implements Serializable, KryoSerializable {
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
     int silo;
     transient float[] vector;
     /** The rows of a sparse first kernel {@code vector} may be nonzero in (row-sparse on the wire), or null. */
     RowSlice touched;
-    QuantizedUpdate quantized;
+    CompressedUpdate compressed;
     int[] masked;
     double weight;
     double examples;
@@ -75,7 +76,7 @@ final class SiloWork {
       silo = r.silo;
       vector = r.vector;
       touched = r.touched;
-      quantized = r.quantized;
+      compressed = r.compressed;
       masked = r.masked;
       weight = r.weight;
       examples = r.examples;
@@ -86,7 +87,7 @@ final class SiloWork {
   }
 
   /** Quantization chunk of int8 uploads: one (min, step) per this many values. */
-  static final int QUANTIZATION_CHUNK = 4096;
+  static final int QUANTIZATION_CHUNK = Compression.CHUNK;
 
   /** Runs the config's {@link TaskHook} (tests inject failures with it) before a silo's work in a round. */
   static void beforeWork(TaskHook hook, long round, int p) {
@@ -106,8 +107,8 @@ final class SiloWork {
    * As {@link #run(Network, FederatedConfig, float[], Block, int, long, int, Map)}, stopped after
    * {@code maxSteps} local steps (a straggler, {@link Stragglers}; {@link Stragglers#FULL} = the full
    * E epochs), and with error feedback when {@code residual} is not null (compression only): the
-   * silo quantizes its contribution plus the residual and overwrites {@code residual} with what
-   * quantization lost.
+   * silo compresses its contribution plus the residual and overwrites {@code residual} with what
+   * compression lost.
    */
   static Result run(Network net, FederatedConfig cfg, float[] params, Block b, int p, long round, int sampledCount,
       Map<Integer, byte[]> publicKeys, float[] residual, int maxSteps) {
@@ -155,8 +156,8 @@ final class SiloWork {
       r.examples = 0;
     } else if (cfg.compress()) {
       long seed = Seeds.of(cfg.seed(), round, p, Seeds.QUANTIZATION);
-      r.quantized = residual == null ? QuantizedUpdate.quantize(v, QUANTIZATION_CHUNK, seed)
-          : ErrorFeedback.compress(v, residual, QUANTIZATION_CHUNK, seed);
+      r.compressed = residual == null ? cfg.compression().compress(v, seed)
+          : ErrorFeedback.compress(v, residual, cfg.compression(), seed);
     } else {
       r.vector = v;
       r.touched = noised ? null : u.touched(); // noise is dense

@@ -21,7 +21,9 @@ import io.sparktrain.train.TaskHook;
 import io.sparktrain.util.Seeds;
 import java.io.Serializable;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
@@ -104,7 +106,7 @@ class ErrorFeedbackRoundsTest {
         List<SiloWork.Result> uploads = uploads(residuals, r, sampled[round - 1], (p, b, residual) -> {
           SiloWork.Result out = new SiloWork.Result();
           out.silo = p;
-          out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
+          out.compressed = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
               Seeds.of(7, r, p, 0x71));
           return out;
         }).collect();
@@ -124,7 +126,7 @@ class ErrorFeedbackRoundsTest {
         assertEquals(expectedUploads, uploads.size());
         for (SiloWork.Result u : uploads) {
           assertTrue(sampled[round - 1][u.silo]);
-          float[] y = u.quantized.dequantize();
+          float[] y = u.compressed.decode();
           for (int i = 0; i < d; i++) sent[u.silo][i] += y[i];
         }
       }
@@ -182,7 +184,7 @@ class ErrorFeedbackRoundsTest {
         uploads(residuals, r, sampled[round - 1], (p, b, residual) -> {
           SiloWork.Result out = new SiloWork.Result();
           out.silo = p;
-          out.quantized = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
+          out.compressed = ErrorFeedback.compress(trueDelta(p, r, d), residual, SiloWork.QUANTIZATION_CHUNK,
               Seeds.of(7, r, p, 0x71));
           return out;
         }).count();
@@ -284,6 +286,51 @@ class ErrorFeedbackRoundsTest {
   }
 
   /**
+   * The coarse methods in the round loop, with and without error feedback: tasks that fail once (in
+   * rounds 3 and 4, after residuals exist) are retried with the identical uploads, so the model is
+   * bit-identical; the audit's payload bytes per round and every round's upload_bytes equal the
+   * payload formula for the 2 silos sampled a round (and 4 bytes per value as float32); error
+   * feedback is wired for top-k and sign (the runs without it end elsewhere).
+   */
+  @Test
+  void coarseMethodsRetryIdenticallyAndReportTheirBytesPerRound() {
+    TrainingData data = silos(200, 4, 25);
+    int params = wide().initParameters(0).length;
+    String failures = Faults.counter();
+    TaskHook hook = (round, partition, attempt) -> {
+      if ((round == 3 && partition == 1 || round == 4 && partition == 2) && attempt == 0) {
+        Faults.increment(failures);
+        throw new IllegalStateException("injected failure in round " + round);
+      }
+    };
+    Map<String, float[]> ends = new HashMap<>();
+    for (String m : new String[] {"none", "int4", "int2_error_feedback", "sign", "sign_error_feedback", "topk(0.05)",
+        "topk(0.05)_error_feedback"}) {
+      Compression c = Compression.parse(m);
+      FederatedResult clean = new FederatedTrainer(wide(), small().compression(c).build()).fit(data, null);
+      float[] retried = new FederatedTrainer(wide(), small().compression(c).taskHook(hook).build())
+          .fit(data, null).params();
+      assertArrayEquals(clean.params(), retried, m + ": a retried task changed the model");
+      ends.put(m, clean.params());
+      long perRound = 2 * c.payloadBytes(params); // C 0.5 of 4 silos
+      if (c.compresses()) {
+        assertEquals(perRound, clean.audit().get("compressed_payload_bytes_per_round"), m);
+        assertEquals(2L * 4 * params, clean.audit().get("float32_payload_bytes_per_round"), m);
+      }
+      List<Map<String, Object>> rounds = clean.history().records("round");
+      assertEquals(5, rounds.size());
+      for (Map<String, Object> rec : rounds) {
+        assertEquals((double) perRound, rec.get("upload_bytes"), m + " round " + rec.get("round"));
+      }
+    }
+    assertTrue(Faults.count(failures) >= 14, "failures injected: " + Faults.count(failures));
+    assertFalse(Arrays.equals(ends.get("topk(0.05)"), ends.get("topk(0.05)_error_feedback")));
+    assertFalse(Arrays.equals(ends.get("sign"), ends.get("sign_error_feedback")));
+    assertFalse(Arrays.equals(ends.get("none"), ends.get("int4")));
+    data.unpersist();
+  }
+
+  /**
    * Residuals never reach the driver and nothing shuffles: rounds stay one stage each, no record
    * moves, the largest upload stays int8-sized (a float32 residual alone would be 4 bytes per
    * parameter), and no residual is left cached after the run.
@@ -322,12 +369,13 @@ class ErrorFeedbackRoundsTest {
   void badCompressionSettingsFailBeforeAnyWork() {
     IllegalArgumentException noInt8 = assertThrows(IllegalArgumentException.class,
         () -> small().compression(false, true).build());
-    assertEquals("federated.compression: expected int8_error_feedback (error feedback corrects int8 quantization),"
-        + " found error feedback without compression", noInt8.getMessage());
+    assertEquals("federated.compression: expected a compression method with error feedback, e.g."
+        + " int8_error_feedback (error feedback corrects what compression loses), found error feedback without"
+        + " compression", noInt8.getMessage());
     IllegalArgumentException secure = assertThrows(IllegalArgumentException.class,
         () -> small().compression(true, true).secureAggregation(true).build());
     assertEquals("federated.compression: expected none with secure_aggregation true (masked uploads are not"
-        + " quantized), found int8_error_feedback", secure.getMessage());
+        + " compressed), found int8_error_feedback", secure.getMessage());
     IllegalArgumentException secureInt8 = assertThrows(IllegalArgumentException.class,
         () -> small().compression(true, false).secureAggregation(true).build());
     assertTrue(secureInt8.getMessage().endsWith("found int8"), secureInt8.getMessage());

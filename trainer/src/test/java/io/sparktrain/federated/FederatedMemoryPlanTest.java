@@ -67,7 +67,8 @@ class FederatedMemoryPlanTest {
         .localOptimizer(OptimizerSpec.adam().build()).server(ServerOptimizer.Kind.FEDADAM)
         .aggregation(FederatedConfig.Aggregation.MEDIAN).compression(true, true).build();
     MemoryPlan plan = FederatedMemoryPlan.of(mnist(), cfg, DATA, CLUSTER);
-    long q = P / 4; // an int8 upload
+    long q = Compression.quantized(8).payloadBytes((int) (P / 4)); // an int8 upload: + 8 bytes per 4,096 values
+    assertEquals(P / 4 + 8 * ((P / 4 + 4095) / 4096), q);
     // Driver: parameters, FedAdam's 2 slots, broadcast pieces, 3 updates as floats and as int8, the aggregate.
     assertEquals(MB300 + (1 + 2 + 1 + 3 + 1) * P + 3 * q + 8 * 9, plan.driverBytes());
     // A silo: local copy, gradient, Adam's 2 slots, int8 upload, residual copy, serialized int8 result.

@@ -1,5 +1,6 @@
 package io.sparktrain.driver.config;
 
+import io.sparktrain.federated.Compression;
 import io.sparktrain.federated.FederatedConfig;
 import io.sparktrain.federated.ServerOptimizer;
 import io.sparktrain.nn.Activation;
@@ -144,7 +145,7 @@ final class ConfigMapper {
         .aggregation(FederatedConfig.Aggregation.valueOf(
             c.string(f + "aggregation").toUpperCase(Locale.ROOT)))
         .secureAggregation(c.bool(f + "secure_aggregation"))
-        .compression(!c.string(f + "compression").equals("none"), c.string(f + "compression").endsWith("feedback"))
+        .compression(Compression.parse(c.string(f + "compression")))
         .seed(c.longValue("training.seed"))
         .l2((float) c.number("training.l2"))
         .aggregationDepth(c.integer(f + "aggregation_depth"));

@@ -1,5 +1,6 @@
 package io.sparktrain.driver.config;
 
+import io.sparktrain.federated.Compression;
 import io.sparktrain.nn.Activation;
 import io.sparktrain.nn.Corruption;
 import io.sparktrain.nn.Loss;
@@ -388,10 +389,11 @@ public final class ConfigSchema {
           oneOf("aggregation", "mean", "how the server combines updates", "mean", "median", "trimmed_mean",
               "multi_krum"),
           bool("secure_aggregation", false, "pairwise-masked sums (needs aggregation mean)"),
-          oneOf("compression", "none", "uploads: none, int8 (8-bit stochastic quantization), int8_error_feedback"
-              + " (int8; each silo adds what quantization lost last time, kept on its executor); not with"
-              + " secure_aggregation",
-              "none", "int8", "int8_error_feedback")),
+          str("compression", "none", "uploads: none (float32), int8/int4/int2 (stochastic quantization), sign"
+              + " (signs and the mean |x| per 4096 values), topk(k) (the fraction k of values largest in magnitude);"
+              + " _error_feedback: each silo keeps what compression lost, on its executor, and adds it next time;"
+              + " not with secure_aggregation")
+              .check(Compression.FORMS, ConfigSchema::checkCompression)),
       section("silos", "where the silos come from (sparktrain experiment)",
           oneOf("source", "iid", "partitions: the input's partitions as they are; paths: one silo per path;"
               + " column: one per value; iid/dirichlet/shards/quantity: simulated from data.train (moves rows once);"
@@ -431,8 +433,7 @@ public final class ConfigSchema {
           new Builder("local_epochs", Kind.INT_LIST).def(List.of()).min(1).doc("E values"),
           new Builder("local_batch", Kind.INT_LIST).def(List.of()).min(0).doc("B values (0 = full batch)"),
           new Builder("compression", Kind.STRINGS).def(null).nullable()
-              .check("a list of none, int8, int8_error_feedback",
-                  x -> List.of("none", "int8", "int8_error_feedback").contains(x) ? null : "bad")
+              .check("a list of " + Compression.FORMS, ConfigSchema::checkCompression)
               .doc("federated.compression values (null = federated.compression)"),
           new Builder("seeds", Kind.INT_LIST).def(List.of()).min(0).doc("seeds (empty = training.seed)"),
           new Builder("stragglers", Kind.DOUBLE_LIST).def(List.of()).min(0).maxExclusive(1)
@@ -482,6 +483,15 @@ public final class ConfigSchema {
 
   private static String checkAlgorithm(String s) {
     return Presets.algorithm(s) == null ? "bad" : null;
+  }
+
+  private static String checkCompression(String s) {
+    try {
+      Compression.parse(s);
+      return null;
+    } catch (IllegalArgumentException e) {
+      return "bad";
+    }
   }
 
   private static String checkSilos(String s) {

@@ -76,6 +76,30 @@ public final class ExperimentReport {
       return siloResults.stream().mapToDouble(x -> x.testAccuracy).filter(a -> !Double.isNaN(a)).sorted().toArray();
     }
 
+    /** The setting's uploads: float32, int8, int4+EF, topk(0.01)+EF, ... */
+    public String compression = "float32";
+
+    /**
+     * Megabytes (10^6 bytes) the silos uploaded in rounds 1..r, per round record (the rounds'
+     * {@code upload_bytes}); NaN from the first record without it.
+     */
+    public double[] cumulativeMegabytes() {
+      double[] out = new double[rounds.size()];
+      double sum = 0;
+      for (int i = 0; i < out.length; i++) {
+        Object b = rounds.get(i).get("upload_bytes");
+        sum += b instanceof Number ? ((Number) b).doubleValue() : Double.NaN;
+        out[i] = sum / 1e6;
+      }
+      return out;
+    }
+
+    /** Mean bytes uploaded per round (NaN when the rounds do not record it). */
+    public double uploadBytesPerRound() {
+      double[] mb = cumulativeMegabytes();
+      return mb.length == 0 ? Double.NaN : mb[mb.length - 1] * 1e6 / mb.length;
+    }
+
     /** The first round whose test accuracy reached {@code target}, or -1. */
     public long roundsTo(double target) {
       for (Map<String, Object> r : rounds) {
@@ -94,7 +118,7 @@ public final class ExperimentReport {
   static final String ROUNDS_HEADER = "setting,silos,algorithm,client_fraction,local_epochs,local_batch,prox_mu,"
       + "seed,round,train_loss,test_loss,test_accuracy,seconds,stragglers,straggler_policy,straggling_silos,"
       + "dropped_silos,global_train_loss,global_train_accuracy,test_accuracy_silo_min,test_accuracy_silo_median,"
-      + "test_accuracy_silo_max";
+      + "test_accuracy_silo_max,compression,upload_bytes";
 
   /**
    * experiment.csv: one row per (setting, round); test columns empty in rounds without evaluation.
@@ -117,7 +141,7 @@ public final class ExperimentReport {
             .append(num(rec.get("global_train_loss"))).append(',').append(num(rec.get("global_train_accuracy")))
             .append(',').append(num(rec.get("val_accuracy_silo_min"))).append(',')
             .append(num(rec.get("val_accuracy_silo_median"))).append(',').append(num(rec.get("val_accuracy_silo_max")))
-            .append('\n');
+            .append(',').append(csv(r.compression)).append(',').append(num(rec.get("upload_bytes"))).append('\n');
       }
     }
     return sb.toString();
@@ -129,7 +153,8 @@ public final class ExperimentReport {
         + "prox_mu,server,seed,rounds,final_accuracy");
     for (double t : targets) sb.append(",rounds_to_").append(num(t));
     sb.append(",train_seconds,rows_moved,bytes_per_round,largest_upload_bytes,epsilon,stragglers,straggler_policy,"
-        + "final_train_loss,test_accuracy_silo_min,test_accuracy_silo_median,test_accuracy_silo_max\n");
+        + "final_train_loss,test_accuracy_silo_min,test_accuracy_silo_median,test_accuracy_silo_max,compression,"
+        + "upload_bytes_per_round\n");
     for (Run r : runs) {
       sb.append(r.id).append(',').append(csv(r.silos)).append(',').append(csv(r.algorithm)).append(',')
           .append(csv(r.algorithmPreset)).append(',').append(num(r.clientFraction)).append(',').append(r.localEpochs)
@@ -146,7 +171,8 @@ public final class ExperimentReport {
       double[] a = r.siloAccuracies();
       sb.append(',').append(a.length == 0 ? "" : num(a[0])).append(',')
           .append(a.length == 0 ? "" : num(a[a.length / 2])).append(',')
-          .append(a.length == 0 ? "" : num(a[a.length - 1])).append('\n');
+          .append(a.length == 0 ? "" : num(a[a.length - 1])).append(',')
+          .append(csv(r.compression)).append(',').append(num(Math.round(r.uploadBytesPerRound()))).append('\n');
     }
     return sb.toString();
   }
@@ -240,6 +266,17 @@ public final class ExperimentReport {
     sb.append("</div></section>\n");
     trainingLossSection(sb, runs, seedInRow);
     siloSection(sb, runs, columns, seedInRow);
+
+    sb.append("<section id=\"megabytes\"><h2>Test accuracy vs megabytes uploaded</h2>\n")
+        .append("<p class=\"note\">Cumulative megabytes (10<sup>6</sup> bytes) the sampled silos uploaded, on a"
+            + " log scale: compressed payloads, else float32 (4 bytes per value, row-sparse where smaller).</p>\n"
+            + "<div class=\"charts\">\n");
+    for (String col : columns) {
+      sb.append("<figure class=\"chart-box\" id=\"megabytes-").append(esc(slug(col))).append("\"><figcaption>silos ")
+          .append(esc(col)).append(" (").append(isIid(col) ? "IID" : "non-IID").append(")</figcaption>")
+          .append(megabytesChart(col, runs, seedInRow)).append("</figure>\n");
+    }
+    sb.append("</div></section>\n");
 
     sb.append("<section id=\"rounds-to-target\"><h2>Communication rounds to reach a target test accuracy</h2>\n")
         .append("<p class=\"note\">As Tables 1\u20132 of McMahan et al. 2017: rounds until the test accuracy first"
@@ -405,6 +442,45 @@ public final class ExperimentReport {
         .append("</figcaption>")
         .append(Svg.boxPlot("test accuracy per silo", "test accuracy of a silo", labels, values, 960))
         .append("</figure>\n</section>\n");
+  }
+
+  /**
+   * Test accuracy against cumulative megabytes uploaded (log x), one line per setting of
+   * {@code runs} with silos {@code silos}: an {@code <svg>} element.
+   */
+  public static String megabytesChart(String silos, List<Run> runs, boolean seedInName) {
+    List<Svg.Series> series = new ArrayList<>();
+    int i = 0;
+    for (Run r : runs) {
+      if (!r.silos.equals(silos)) {
+        continue;
+      }
+      double[] mb = r.cumulativeMegabytes();
+      List<double[]> pts = new ArrayList<>();
+      for (int j = 0; j < r.rounds.size(); j++) {
+        Object a = r.rounds.get(j).get("val_accuracy");
+        if (a instanceof Number && mb[j] > 0) {
+          pts.add(new double[] {mb[j], ((Number) a).doubleValue()});
+        }
+      }
+      double[] x = new double[pts.size()];
+      double[] y = new double[pts.size()];
+      for (int j = 0; j < x.length; j++) {
+        x[j] = pts.get(j)[0];
+        y[j] = pts.get(j)[1];
+      }
+      Svg.Series s = new Svg.Series(rowKey(r, seedInName), Svg.PALETTE[i % Svg.PALETTE.length], x, y);
+      if (x.length <= 30) {
+        s.markers();
+      }
+      if (i >= Svg.PALETTE.length) {
+        s.dashed();
+      }
+      series.add(s);
+      i++;
+    }
+    return Svg.lineChartLogX("test accuracy vs megabytes uploaded, silos " + silos, "megabytes uploaded (log scale)",
+        "test accuracy", series, 560, 340);
   }
 
   private static String rowKey(Run r, boolean seed) {

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.DoubleFunction;
+import java.util.function.DoubleUnaryOperator;
 
 /**
  * Inline SVG charts drawn from data (no scripts): line charts, a heat map, a horizontal bar chart,
@@ -137,13 +139,63 @@ final class Svg {
    */
   static String lineChart(String ariaLabel, String xLabel, String yLabel, List<Series> series, int width,
       int height, boolean integerX) {
+    return lineChart(ariaLabel, xLabel, yLabel, series, width, height, integerX, false);
+  }
+
+  /**
+   * As {@link #lineChart(String, String, String, List, int, int, boolean)} with a logarithmic x axis
+   * (ticks at 1, 2, 5 x 10^k, or at powers of 10 over three decades or more); points with x <= 0
+   * are left out.
+   */
+  static String lineChartLogX(String ariaLabel, String xLabel, String yLabel, List<Series> series, int width,
+      int height) {
+    return lineChart(ariaLabel, xLabel, yLabel, series, width, height, false, true);
+  }
+
+  /** Whether a point is drawn: finite, and x > 0 on a log axis. */
+  private static boolean drawn(Series s, int i, boolean logX) {
+    return Double.isFinite(s.x[i]) && Double.isFinite(s.y[i]) && (!logX || s.x[i] > 0);
+  }
+
+  /** Tick values of a log axis over [lo, hi] (lo > 0). */
+  static List<Double> logTicks(double lo, double hi) {
+    List<Double> decades = new ArrayList<>();
+    List<Double> all = new ArrayList<>();
+    for (int e = (int) Math.floor(Math.log10(lo)); e <= (int) Math.ceil(Math.log10(hi)); e++) {
+      for (int m : new int[] {1, 2, 5}) {
+        double t = m * Math.pow(10, e);
+        if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) {
+          all.add(t);
+          if (m == 1) {
+            decades.add(t);
+          }
+        }
+      }
+    }
+    return decades.size() >= 3 ? decades : all;
+  }
+
+  /** A log axis's tick label: 0.5, 20, 1000, 2k, 5M. */
+  static String logTickLabel(double v) {
+    if (v >= 1e6) {
+      return trim(String.format(Locale.ROOT, "%.1f", v / 1e6)) + "M";
+    }
+    if (v >= 1e4) {
+      return trim(String.format(Locale.ROOT, "%.1f", v / 1e3)) + "k";
+    }
+    int decimals = (int) Math.max(0, Math.ceil(-Math.log10(v) - 1e-9));
+    return String.format(Locale.ROOT, "%." + Math.min(decimals, 8) + "f", v);
+  }
+
+  private static String lineChart(String ariaLabel, String xLabel, String yLabel, List<Series> series, int width,
+      int height, boolean integerX, boolean logX) {
     double xmin = Double.POSITIVE_INFINITY;
     double xmax = Double.NEGATIVE_INFINITY;
     double ymin = Double.POSITIVE_INFINITY;
     double ymax = Double.NEGATIVE_INFINITY;
     for (Series s : series) {
       for (int i = 0; i < s.x.length; i++) {
-        if (Double.isFinite(s.x[i]) && Double.isFinite(s.y[i])) {
+        if (drawn(s, i, logX)) {
           xmin = Math.min(xmin, s.x[i]);
           xmax = Math.max(xmax, s.x[i]);
           ymin = Math.min(ymin, s.y[i]);
@@ -165,13 +217,17 @@ final class Svg {
     double ystep = yt.length > 1 ? yt[1] - yt[0] : 1;
     double y0 = yt[0];
     double y1 = yt[yt.length - 1];
-    double x0 = xmin;
-    double x1 = xmax;
+    if (logX && !(xmax > xmin)) {
+      xmin /= 2;
+      xmax *= 2;
+    }
+    double x0 = logX ? Math.log10(xmin) : xmin;
+    double x1 = logX ? Math.log10(xmax) : xmax;
     if (!(x1 > x0)) {
       x0 -= 1;
       x1 += 1;
     }
-    double[] xtAll = niceTicks(x0, x1, 6, integerX);
+    double[] xtAll = logX ? new double[0] : niceTicks(x0, x1, 6, integerX);
     double xstep = xtAll.length > 1 ? xtAll[1] - xtAll[0] : 1;
     List<Double> xt = new ArrayList<>();
     for (double t : xtAll) {
@@ -179,6 +235,13 @@ final class Svg {
         xt.add(t);
       }
     }
+    if (logX) {
+      xt = logTicks(xmin, xmax);
+    }
+    final double xs = xstep;
+    DoubleFunction<String> xLabelOf = logX ? Svg::logTickLabel : t -> tickLabel(t, xs);
+    final double fx0 = x0;
+    final double fx1 = x1;
 
     // Legend rows (wrapped), measured before the plot area is placed.
     final double font = 12;
@@ -202,7 +265,8 @@ final class Svg {
     double maxTick = 0;
     for (double t : yt) maxTick = Math.max(maxTick, textWidth(tickLabel(t, ystep), 11));
     double left = 28 + maxTick + 8;
-    double right = 18 + textWidth(tickLabel(xt.isEmpty() ? x1 : xt.get(xt.size() - 1), xstep), 11) / 2;
+    double right = 18 + textWidth(xt.isEmpty() ? tickLabel(x1, xstep) : xLabelOf.apply(xt.get(xt.size() - 1)), 11)
+        / 2;
     double top = 10 + rows.size() * 18 + 6;
     double bottom = 46;
     double pw = width - left - right;
@@ -240,14 +304,15 @@ final class Svg {
       sb.append("<text x=\"").append(num(left - 8)).append("\" y=\"").append(num(py + 4))
           .append("\" text-anchor=\"end\">").append(esc(tickLabel(t, ystep))).append("</text>");
     }
+    DoubleUnaryOperator xpos = v -> left + ((logX ? Math.log10(v) : v) - fx0) / (fx1 - fx0) * pw;
     for (double t : xt) {
-      double px = left + (t - x0) / (x1 - x0) * pw;
+      double px = xpos.applyAsDouble(t);
       sb.append("<line class=\"grid\" x1=\"").append(num(px)).append("\" x2=\"").append(num(px)).append("\" y1=\"")
           .append(num(top)).append("\" y2=\"").append(num(top + ph)).append("\"/>");
       sb.append("<line x1=\"").append(num(px)).append("\" x2=\"").append(num(px)).append("\" y1=\"")
           .append(num(top + ph)).append("\" y2=\"").append(num(top + ph + 5)).append("\"/>");
       sb.append("<text x=\"").append(num(px)).append("\" y=\"").append(num(top + ph + 18))
-          .append("\" text-anchor=\"middle\">").append(esc(tickLabel(t, xstep))).append("</text>");
+          .append("\" text-anchor=\"middle\">").append(esc(xLabelOf.apply(t))).append("</text>");
     }
     // Axis lines.
     sb.append("<line class=\"frame\" x1=\"").append(num(left)).append("\" x2=\"").append(num(left))
@@ -266,12 +331,12 @@ final class Svg {
       boolean pen = false;
       int finite = 0;
       for (int i = 0; i < s.x.length; i++) {
-        if (!Double.isFinite(s.x[i]) || !Double.isFinite(s.y[i])) {
+        if (!drawn(s, i, logX)) {
           pen = false;
           continue;
         }
         finite++;
-        double px = left + (s.x[i] - x0) / (x1 - x0) * pw;
+        double px = xpos.applyAsDouble(s.x[i]);
         double py = top + ph - (s.y[i] - y0) / (y1 - y0) * ph;
         d.append(pen ? 'L' : 'M').append(num(px)).append(' ').append(num(py));
         pen = true;
@@ -286,12 +351,13 @@ final class Svg {
           .append(s.dashed ? " stroke-dasharray=\"6 4\"" : "").append("/>");
       if (s.markers || finite == 1) {
         for (int i = 0; i < s.x.length; i++) {
-          if (Double.isFinite(s.x[i]) && Double.isFinite(s.y[i])) {
-            double px = left + (s.x[i] - x0) / (x1 - x0) * pw;
+          if (drawn(s, i, logX)) {
+            double px = xpos.applyAsDouble(s.x[i]);
             double py = top + ph - (s.y[i] - y0) / (y1 - y0) * ph;
             sb.append("<circle cx=\"").append(num(px)).append("\" cy=\"").append(num(py))
                 .append("\" r=\"3.5\" fill=\"").append(s.color).append("\"><title>")
-                .append(esc(s.name + " @ " + tickLabel(s.x[i], integerX ? 1 : xstep / 10) + ": "
+                .append(esc(s.name + " @ "
+                    + (logX ? HtmlReport.fmt(s.x[i]) : tickLabel(s.x[i], integerX ? 1 : xstep / 10)) + ": "
                     + HtmlReport.fmt(s.y[i])))
                 .append("</title></circle>");
           }

@@ -178,7 +178,7 @@ class JobConfigTest {
     ConfigException secure = assertThrows(ConfigException.class, () -> parse(MIN
         + "federated: {secure_aggregation: true, compression: int8_error_feedback}\n").federatedConfig());
     assertEquals("federated.compression: expected none with secure_aggregation true (masked uploads are not"
-        + " quantized), found int8_error_feedback", secure.getMessage());
+        + " compressed), found int8_error_feedback", secure.getMessage());
     JobConfig e = parse(MIN + "experiment: {algorithms: [fedsgd, fedavg, \"fedprox(1)\", \"fedyogi(0.01)\"],"
         + " silos: [iid, \"dirichlet(0.1)\", \"shards(2)\"], client_fraction: [0.1, 1],"
         + " target_accuracy: [0.8, 0.85], seeds: [1, 2]}\n");

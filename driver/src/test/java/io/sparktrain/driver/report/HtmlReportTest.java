@@ -159,6 +159,47 @@ class HtmlReportTest {
     assertEquals(8.0, HtmlReport.every(new double[] {1, 2, 3, 4, 5, 6, 7, 8}, 3)[3]);
   }
 
+  /**
+   * The experiment report's accuracy-vs-megabytes chart: cumulative upload_bytes on a log x axis
+   * (1, 10 and 100 MB equally spaced; ticks at the decades), one line per setting, well-formed SVG.
+   */
+  @Test
+  void megabytesChartUsesCumulativeUploadBytesOnALogAxis() throws Exception {
+    List<ExperimentReport.Run> runs = new ArrayList<>();
+    for (double bytes : new double[] {1e6, 1e5}) {
+      ExperimentReport.Run r = new ExperimentReport.Run();
+      r.silos = "iid";
+      r.row = bytes == 1e6 ? "float32" : "int2";
+      r.rounds = new ArrayList<>();
+      for (long k = 1; k <= 100; k++) {
+        r.rounds.add(Map.of("round", k, "val_accuracy", 0.5 + k / 400.0, "upload_bytes", bytes));
+      }
+      runs.add(r);
+    }
+    assertEquals(3.0, runs.get(0).cumulativeMegabytes()[2], 1e-12);
+    assertEquals(1e5, runs.get(1).uploadBytesPerRound(), 1e-6);
+    String svg = ExperimentReport.megabytesChart("iid", runs, false);
+    parseXml(svg);
+    for (String tick : new String[] {">0.1</text>", ">1</text>", ">10</text>", ">100</text>"}) {
+      assertTrue(svg.contains(tick), tick + " in " + svg);
+    }
+    Matcher path = Pattern.compile("<title>float32</title><path d=\"([^\"]*)\"").matcher(svg);
+    assertTrue(path.find(), svg);
+    String[] pts = path.group(1).substring(1).split("L");
+    double x1 = Double.parseDouble(pts[0].split(" ")[0]); // 1 MB after round 1
+    double x10 = Double.parseDouble(pts[9].split(" ")[0]);
+    double x100 = Double.parseDouble(pts[99].split(" ")[0]);
+    assertEquals(x10 - x1, x100 - x10, 0.02);
+    assertTrue(svg.contains("<title>int2</title>"));
+    // Rounds without upload_bytes (an older run) leave the line out rather than drawing it wrong.
+    ExperimentReport.Run old = new ExperimentReport.Run();
+    old.silos = "iid";
+    old.row = "old";
+    old.rounds = List.of(Map.of("round", 1L, "val_accuracy", 0.5));
+    assertTrue(Double.isNaN(old.cumulativeMegabytes()[0]));
+    parseXml(ExperimentReport.megabytesChart("iid", List.of(old), false));
+  }
+
   @Test
   void emptyRunStillRenders(@TempDir Path dir) throws Exception {
     RunReport empty = new RunReport(null, "classification", null, null, null, null, null, null, null, null);
