@@ -248,7 +248,8 @@ class ExperimentEndToEndTest {
     assertEquals(accuracies.get(accuracies.size() - 1), Double.parseDouble(last[21]), 1e-12);
     assertEquals("", last[17], "eval_train_loss off: no training-loss curve");
     String[] summary = Files.readAllLines(out.resolve("summary.csv")).get(1).split(",", -1);
-    assertEquals(List.of(last[19], last[20], last[21]), List.of(summary).subList(summary.length - 3, summary.length));
+    assertEquals(List.of(last[19], last[20], last[21]), List.of(summary).subList(summary.length - 5,
+        summary.length - 2)); // then compression, upload_bytes_per_round
     String html = Files.readString(out.resolve("experiment.html"));
     assertTrue(html.contains("id=\"silos\""), html);
     assertFalse(html.contains("id=\"training-loss\""), html);

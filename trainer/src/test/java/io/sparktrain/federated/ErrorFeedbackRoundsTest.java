@@ -298,7 +298,7 @@ class ErrorFeedbackRoundsTest {
     int params = wide().initParameters(0).length;
     String failures = Faults.counter();
     TaskHook hook = (round, partition, attempt) -> {
-      if ((round == 3 && partition == 1 || round == 4 && partition == 2) && attempt == 0) {
+      if ((round == 3 || round == 4) && attempt == 0) { // every silo sampled in rounds 3 and 4 fails once
         Faults.increment(failures);
         throw new IllegalStateException("injected failure in round " + round);
       }
@@ -323,7 +323,7 @@ class ErrorFeedbackRoundsTest {
         assertEquals((double) perRound, rec.get("upload_bytes"), m + " round " + rec.get("round"));
       }
     }
-    assertTrue(Faults.count(failures) >= 14, "failures injected: " + Faults.count(failures));
+    assertTrue(Faults.count(failures) >= 28, "failures injected: " + Faults.count(failures)); // 2 silos x 2 rounds x 7
     assertFalse(Arrays.equals(ends.get("topk(0.05)"), ends.get("topk(0.05)_error_feedback")));
     assertFalse(Arrays.equals(ends.get("sign"), ends.get("sign_error_feedback")));
     assertFalse(Arrays.equals(ends.get("none"), ends.get("int4")));

@@ -67,13 +67,13 @@ class ExperimentReportTest {
     List<ExperimentReport.Run> runs = List.of(run(1, "FedAvg", 0.5, 5, 7, 1), run(2, "FedProx", 0.5, 5, 7, 2));
     String[] rounds = ExperimentReport.roundsCsv(runs).split("\n");
     String[] header = rounds[0].split(",");
-    assertEquals(22, header.length);
+    assertEquals(24, header.length); // then compression, upload_bytes
     assertEquals(List.of("global_train_loss", "global_train_accuracy", "test_accuracy_silo_min",
         "test_accuracy_silo_median", "test_accuracy_silo_max"), List.of(header).subList(17, 22));
     assertEquals(1 + 2 * 5, rounds.length);
     String[] r1 = fields(rounds[1]); // round 1: no evaluation
     String[] r2 = fields(rounds[2]);
-    assertEquals(22, r1.length);
+    assertEquals(24, r1.length);
     assertEquals(List.of("", "", "", "", ""), List.of(r1).subList(17, 22));
     assertEquals(List.of("1.5", Double.toString(0.4 + 0.01 * 2), "0.1", "0.5", "0.9"), List.of(r2).subList(17, 22));
 
@@ -85,13 +85,13 @@ class ExperimentReportTest {
     // summary: min, upper median and max of the silos with held-out rows
     String[] summary = ExperimentReport.summaryCsv(runs, List.of()).split("\n");
     assertTrue(summary[0].endsWith(",final_train_loss,test_accuracy_silo_min,test_accuracy_silo_median,"
-        + "test_accuracy_silo_max"), summary[0]);
+        + "test_accuracy_silo_max,compression,upload_bytes_per_round"), summary[0]);
     for (int i = 0; i < 2; i++) {
       double[] a = runs.get(i).siloResults.stream().skip(1).mapToDouble(x -> x.testAccuracy).sorted().toArray();
       String[] f = fields(summary[1 + i]);
-      assertEquals(a[0], Double.parseDouble(f[f.length - 3]));
-      assertEquals(a[3], Double.parseDouble(f[f.length - 2])); // 6 silos: the upper median
-      assertEquals(a[5], Double.parseDouble(f[f.length - 1]));
+      assertEquals(a[0], Double.parseDouble(f[f.length - 5]));
+      assertEquals(a[3], Double.parseDouble(f[f.length - 4])); // 6 silos: the upper median
+      assertEquals(a[5], Double.parseDouble(f[f.length - 3]));
     }
   }
 
