@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The outputs of {@code sparktrain experiment}: experiment.csv (one row per setting and round),
@@ -78,6 +80,13 @@ public final class ExperimentReport {
 
     /** The setting's uploads: float32, int8, int4+EF, topk(0.01)+EF, ... */
     public String compression = "float32";
+
+    /** The round of each round record. */
+    public double[] roundNumbers() {
+      double[] out = new double[rounds.size()];
+      for (int i = 0; i < out.length; i++) out[i] = ((Number) rounds.get(i).get("round")).doubleValue();
+      return out;
+    }
 
     /**
      * Megabytes (10^6 bytes) the silos uploaded in rounds 1..r, per round record (the rounds'
@@ -228,35 +237,7 @@ public final class ExperimentReport {
 
     sb.append("<section id=\"curves\"><h2>Test accuracy vs communication round</h2>\n<div class=\"charts\">\n");
     for (String col : columns) {
-      List<Svg.Series> series = new ArrayList<>();
-      int i = 0;
-      for (Run r : runs) {
-        if (!r.silos.equals(col)) {
-          continue;
-        }
-        List<double[]> pts = new ArrayList<>();
-        for (Map<String, Object> rec : r.rounds) {
-          Object a = rec.get("val_accuracy");
-          if (a instanceof Number) {
-            pts.add(new double[] {((Number) rec.get("round")).doubleValue(), ((Number) a).doubleValue()});
-          }
-        }
-        double[] x = new double[pts.size()];
-        double[] y = new double[pts.size()];
-        for (int j = 0; j < x.length; j++) {
-          x[j] = pts.get(j)[0];
-          y[j] = pts.get(j)[1];
-        }
-        Svg.Series s = new Svg.Series(rowKey(r, seedInRow), Svg.PALETTE[i % Svg.PALETTE.length], x, y);
-        if (x.length <= 30) {
-          s.markers();
-        }
-        if (i >= Svg.PALETTE.length) {
-          s.dashed();
-        }
-        series.add(s);
-        i++;
-      }
+      List<Svg.Series> series = series(runs, r -> r.silos.equals(col), "val_accuracy", Run::roundNumbers, seedInRow);
       String svg = Svg.lineChart("test accuracy vs round, silos " + col, "round", "test accuracy", series, 560, 320,
           true);
       sb.append("<figure class=\"chart-box\" id=\"curve-").append(esc(slug(col))).append("\"><figcaption>silos ")
@@ -372,35 +353,8 @@ public final class ExperimentReport {
             + (byStragglers ? "; one chart per straggler fraction, as their Figure 1" : "") + ".</p>\n")
         .append("<div class=\"charts\">\n");
     for (String p : panels) {
-      List<Svg.Series> series = new ArrayList<>();
-      int i = 0;
-      for (Run r : runs) {
-        if (!panel(r, byStragglers).equals(p)) {
-          continue;
-        }
-        List<double[]> pts = new ArrayList<>();
-        for (Map<String, Object> rec : r.rounds) {
-          Object l = rec.get("global_train_loss");
-          if (l instanceof Number) {
-            pts.add(new double[] {((Number) rec.get("round")).doubleValue(), ((Number) l).doubleValue()});
-          }
-        }
-        double[] x = new double[pts.size()];
-        double[] y = new double[pts.size()];
-        for (int j = 0; j < x.length; j++) {
-          x[j] = pts.get(j)[0];
-          y[j] = pts.get(j)[1];
-        }
-        Svg.Series s = new Svg.Series(rowKey(r, seedInRow), Svg.PALETTE[i % Svg.PALETTE.length], x, y);
-        if (x.length <= 30) {
-          s.markers();
-        }
-        if (i >= Svg.PALETTE.length) {
-          s.dashed();
-        }
-        series.add(s);
-        i++;
-      }
+      List<Svg.Series> series = series(runs, r -> panel(r, byStragglers).equals(p), "global_train_loss",
+          Run::roundNumbers, seedInRow);
       sb.append("<figure class=\"chart-box\" id=\"loss-").append(esc(slug(p))).append("\"><figcaption>silos ")
           .append(esc(p)).append("</figcaption>")
           .append(Svg.lineChart("training loss vs round, silos " + p, "round", "training loss", series, 560, 320,
@@ -449,18 +403,32 @@ public final class ExperimentReport {
    * {@code runs} with silos {@code silos}: an {@code <svg>} element.
    */
   public static String megabytesChart(String silos, List<Run> runs, boolean seedInName) {
+    List<Svg.Series> series = series(runs, r -> r.silos.equals(silos), "val_accuracy", Run::cumulativeMegabytes,
+        seedInName);
+    return Svg.lineChartLogX("test accuracy vs megabytes uploaded, silos " + silos, "megabytes uploaded (log scale)",
+        "test accuracy", series, 560, 340);
+  }
+
+  /**
+   * One line per run that {@code include} keeps: for each round record with a number under
+   * {@code yKey}, the point (x, y), x from {@code xs} (one value per record: the round, or the
+   * cumulative megabytes; records with x <= 0 left out, for log axes); markers up to 30 points,
+   * dashed once the palette repeats.
+   */
+  private static List<Svg.Series> series(List<Run> runs, Predicate<Run> include, String yKey,
+      Function<Run, double[]> xs, boolean seedInRow) {
     List<Svg.Series> series = new ArrayList<>();
     int i = 0;
     for (Run r : runs) {
-      if (!r.silos.equals(silos)) {
+      if (!include.test(r)) {
         continue;
       }
-      double[] mb = r.cumulativeMegabytes();
+      double[] xAll = xs.apply(r);
       List<double[]> pts = new ArrayList<>();
       for (int j = 0; j < r.rounds.size(); j++) {
-        Object a = r.rounds.get(j).get("val_accuracy");
-        if (a instanceof Number && mb[j] > 0) {
-          pts.add(new double[] {mb[j], ((Number) a).doubleValue()});
+        Object v = r.rounds.get(j).get(yKey);
+        if (v instanceof Number && xAll[j] > 0) {
+          pts.add(new double[] {xAll[j], ((Number) v).doubleValue()});
         }
       }
       double[] x = new double[pts.size()];
@@ -469,7 +437,7 @@ public final class ExperimentReport {
         x[j] = pts.get(j)[0];
         y[j] = pts.get(j)[1];
       }
-      Svg.Series s = new Svg.Series(rowKey(r, seedInName), Svg.PALETTE[i % Svg.PALETTE.length], x, y);
+      Svg.Series s = new Svg.Series(rowKey(r, seedInRow), Svg.PALETTE[i % Svg.PALETTE.length], x, y);
       if (x.length <= 30) {
         s.markers();
       }
@@ -479,8 +447,7 @@ public final class ExperimentReport {
       series.add(s);
       i++;
     }
-    return Svg.lineChartLogX("test accuracy vs megabytes uploaded, silos " + silos, "megabytes uploaded (log scale)",
-        "test accuracy", series, 560, 340);
+    return series;
   }
 
   private static String rowKey(Run r, boolean seed) {
