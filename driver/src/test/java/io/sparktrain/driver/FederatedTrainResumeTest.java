@@ -84,8 +84,8 @@ class FederatedTrainResumeTest {
     }
     // ... the progress lines of a federated run: plain lines (stderr is not a terminal here), one per
     // evaluation round, with the validation metrics.
-    assertTrue(first.err.lines().anyMatch(l -> l.matches("round 2/4 loss \\d\\.\\d{4} val_loss .* silos 2 dp_epsilon"
-        + " .* samples/s elapsed .* eta .*")), first.err);
+    assertTrue(first.err.lines().anyMatch(l -> l.matches("round 2/4 loss \\d\\.\\d{4} val_loss .* silos 2 upload_bytes"
+        + " \\d+\\.\\d{4} dp_epsilon .* samples/s elapsed .* eta .*")), first.err);
     assertFalse(first.err.contains("epoch 1/1"), first.err);
 
     // ... resumed to 6 rounds: the parameters and epsilon of the uninterrupted run.
