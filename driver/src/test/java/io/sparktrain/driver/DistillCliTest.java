@@ -25,7 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
  * federated runs; bad sections stop with exit code 2, a missing teacher before the data is read.
  */
 class DistillCliTest {
-  private static final String[] COLS = {"sepal_length", "sepal_width", "petal_length", "petal_width"};
   private static SparkSession spark;
 
   @BeforeAll
@@ -40,13 +39,9 @@ class DistillCliTest {
     }
   }
 
-  private static String iris() {
-    return CliProcess.root().resolve("trainer/src/test/resources/iris.csv").toString();
-  }
-
   /** iris.csv with its labels permuted (seeded): rows whose labels the features cannot predict. */
   private static Path noisyIris(Path dir) throws IOException {
-    List<String> lines = Files.readAllLines(Path.of(iris()), StandardCharsets.UTF_8);
+    List<String> lines = Files.readAllLines(Path.of(DriverTestData.iris()), StandardCharsets.UTF_8);
     List<String> labels = new ArrayList<>();
     for (String l : lines.subList(1, lines.size())) labels.add(l.substring(l.lastIndexOf(',') + 1));
     Collections.shuffle(labels, new Random(5));
@@ -61,31 +56,16 @@ class DistillCliTest {
   }
 
   private static List<String> job(String train, Path out, String... more) {
-    List<String> a = new ArrayList<>(List.of("train", "--config", "/dev/null", "--set", "data.format=csv",
-        "--set", "data.train=" + train, "--set", "data.test=" + iris(),
-        "--set", "data.options={header: \"true\", inferSchema: \"true\"}",
-        "--set", "data.features=[" + String.join(", ", COLS) + "]", "--set", "training.batch_size=16",
-        "--set", "output.dir=" + out));
-    a.addAll(List.of(more));
-    return a;
-  }
-
-  private static double testAccuracy(MainTest.Run r) {
-    for (String line : r.out.split("\n")) {
-      if (line.startsWith("test accuracy ")) {
-        return Double.parseDouble(line.substring("test accuracy ".length()).trim());
-      }
-    }
-    throw new AssertionError("no test accuracy in " + r.out);
+    return DriverTestData.irisTrainArgs(train, out, more);
   }
 
   @Test
   void studentsOfNoisyLabelsLearnTheTeacher(@TempDir Path dir) throws IOException {
     Path teacherRun = dir.resolve("teacher");
-    MainTest.Run t = MainTest.run(job(iris(), teacherRun, "--set", "model.hidden=[16]",
+    MainTest.Run t = MainTest.run(job(DriverTestData.iris(), teacherRun, "--set", "model.hidden=[16]",
         "--set", "model.activation=tanh", "--set", "training.epochs=30").toArray(new String[0]));
     assertEquals(0, t.code, t.err + t.out);
-    assertTrue(testAccuracy(t) > 0.9, "the teacher learnt iris: " + t.out);
+    assertTrue(DriverTestData.testAccuracy(t) > 0.9, "the teacher learnt iris: " + t.out);
     String teacher = teacherRun.resolve("model").toString();
     String noisy = noisyIris(dir).toString();
     // A teacher of other features: a config error (exit 2) naming the key, expected and found, before training.
@@ -100,7 +80,7 @@ class DistillCliTest {
     MainTest.Run s = MainTest.run(job(noisy, sync, "--set", "model.hidden=[8]", "--set", "training.epochs=30",
         "--set", distill).toArray(new String[0]));
     assertEquals(0, s.code, s.err + s.out);
-    assertTrue(testAccuracy(s) > 0.85, "the sync student learnt the teacher, not the noise: " + s.out);
+    assertTrue(DriverTestData.testAccuracy(s) > 0.85, "the sync student learnt the teacher, not the noise: " + s.out);
     String summary = Files.readString(sync.resolve("summary.json"));
     assertTrue(summary.contains("\"distillation\"") && summary.contains(teacher), summary);
 
@@ -110,28 +90,28 @@ class DistillCliTest {
             + " local_optimizer: {learning_rate: 0.1}}", "--set", "silos={source: iid, count: 3}",
         "--set", distill).toArray(new String[0]));
     assertEquals(0, f.code, f.err + f.out);
-    assertTrue(testAccuracy(f) > 0.85, "the federated student learnt the teacher: " + f.out);
+    assertTrue(DriverTestData.testAccuracy(f) > 0.85, "the federated student learnt the teacher: " + f.out);
 
     MainTest.Run alone = MainTest.run(job(noisy, dir.resolve("alone"), "--set", "model.hidden=[8]",
         "--set", "training.epochs=20").toArray(new String[0]));
     assertEquals(0, alone.code, alone.err + alone.out);
-    assertTrue(testAccuracy(alone) < 0.7, "without the teacher the noise teaches little: " + alone.out);
+    assertTrue(DriverTestData.testAccuracy(alone) < 0.7, "without the teacher the noise teaches little: " + alone.out);
   }
 
   @Test
   void badDistillationSectionsStopBeforeTraining(@TempDir Path dir) {
-    MainTest.Run reg = MainTest.run(job(iris(), dir.resolve("r"), "--set", "model.task=regression",
+    MainTest.Run reg = MainTest.run(job(DriverTestData.iris(), dir.resolve("r"), "--set", "model.task=regression",
         "--set", "data.label=petal_width", "--set", "data.features=[sepal_length]",
         "--set", "training.distillation={teacher: /nowhere}").toArray(new String[0]));
     assertEquals(2, reg.code, reg.err + reg.out);
     assertTrue(reg.err.contains("training.distillation: expected model.task classification"), reg.err);
 
-    MainTest.Run alpha = MainTest.run(job(iris(), dir.resolve("a"),
+    MainTest.Run alpha = MainTest.run(job(DriverTestData.iris(), dir.resolve("a"),
         "--set", "training.distillation={teacher: /nowhere, alpha: 1.5}").toArray(new String[0]));
     assertEquals(2, alpha.code, alpha.err + alpha.out);
     assertTrue(alpha.err.contains("training.distillation.alpha"), alpha.err);
 
-    MainTest.Run noTeacher = MainTest.run(job(iris(), dir.resolve("n"),
+    MainTest.Run noTeacher = MainTest.run(job(DriverTestData.iris(), dir.resolve("n"),
         "--set", "training.distillation={temperature: 3}").toArray(new String[0]));
     assertEquals(2, noTeacher.code, noTeacher.err + noTeacher.out);
     assertTrue(noTeacher.err.contains("training.distillation.teacher: missing"), noTeacher.err);

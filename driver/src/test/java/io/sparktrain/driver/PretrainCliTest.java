@@ -22,7 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
  * the key, what it expects and what it found.
  */
 class PretrainCliTest {
-  private static final String[] COLS = {"sepal_length", "sepal_width", "petal_length", "petal_width"};
   private static SparkSession spark;
 
   @BeforeAll
@@ -37,14 +36,10 @@ class PretrainCliTest {
     }
   }
 
-  private static String iris() {
-    return CliProcess.root().resolve("trainer/src/test/resources/iris.csv").toString();
-  }
-
   /** iris.csv without its label column. */
   private static Path unlabeledIris(Path dir) throws IOException {
     List<String> out = new ArrayList<>();
-    for (String l : Files.readAllLines(Path.of(iris()), StandardCharsets.UTF_8)) {
+    for (String l : Files.readAllLines(Path.of(DriverTestData.iris()), StandardCharsets.UTF_8)) {
       out.add(l.substring(0, l.lastIndexOf(',')));
     }
     Path p = dir.resolve("unlabeled-iris.csv");
@@ -53,22 +48,9 @@ class PretrainCliTest {
   }
 
   private static List<String> job(Path out, String... more) {
-    List<String> a = new ArrayList<>(List.of("train", "--config", "/dev/null", "--set", "data.format=csv",
-        "--set", "data.train=" + iris(), "--set", "data.test=" + iris(),
-        "--set", "data.options={header: \"true\", inferSchema: \"true\"}",
-        "--set", "data.features=[" + String.join(", ", COLS) + "]", "--set", "training.batch_size=16",
-        "--set", "model.hidden=[8]", "--set", "output.dir=" + out));
+    List<String> a = DriverTestData.irisTrainArgs(DriverTestData.iris(), out, "--set", "model.hidden=[8]");
     a.addAll(List.of(more));
     return a;
-  }
-
-  private static double testAccuracy(MainTest.Run r) {
-    for (String line : r.out.split("\n")) {
-      if (line.startsWith("test accuracy ")) {
-        return Double.parseDouble(line.substring("test accuracy ".length()).trim());
-      }
-    }
-    throw new AssertionError("no test accuracy in " + r.out);
   }
 
   @Test
@@ -79,7 +61,7 @@ class PretrainCliTest {
         "--set", "training.pretrain={epochs: 4, batch_size: 32, noise: \"gaussian(0.2)\", data: " + unlabeled + "}")
         .toArray(new String[0]));
     assertEquals(0, s.code, s.err + s.out);
-    assertTrue(testAccuracy(s) > 0.85, s.out);
+    assertTrue(DriverTestData.testAccuracy(s) > 0.85, s.out);
     String summary = Files.readString(sync.resolve("summary.json"));
     assertTrue(summary.contains("\"pretraining\":{\"method\":\"denoising_autoencoder\",\"epochs\":4,"
         + "\"noise\":\"gaussian(0.2)\",\"batch_size\":32,\"autoencoder\":\"Network(inputs=4 -> Dense(8, relu)"

@@ -72,23 +72,21 @@ public final class Stragglers {
 
     /** The silos that send an update (sampled and not dropped), increasing. */
     public int[] workingSilos() {
-      int[] w = new int[working];
-      int n = 0;
-      for (int i = 0; i < silos.length; i++) {
-        if (steps[i] != NONE) {
-          w[n++] = silos[i];
-        }
-      }
-      return w;
+      return working(true);
     }
 
     /** The step budgets of {@link #workingSilos()}, aligned with it ({@link #FULL} or a straggler's steps). */
     int[] workingSteps() {
+      return working(false);
+    }
+
+    /** The working silos' indices ({@code silo}) or step budgets, in silo order. */
+    private int[] working(boolean silo) {
       int[] w = new int[working];
       int n = 0;
       for (int i = 0; i < silos.length; i++) {
         if (steps[i] != NONE) {
-          w[n++] = steps[i];
+          w[n++] = silo ? silos[i] : steps[i];
         }
       }
       return w;
